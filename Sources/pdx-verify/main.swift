@@ -1,0 +1,1 @@
+print("pdx-verify: not yet implemented")
