@@ -41,5 +41,10 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "PDXVerifyTests",
+            dependencies: ["pdx-verify", "AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -1,0 +1,43 @@
+/// Why the log refused a request or could not complete it.
+///
+/// Equality is by ``code``; ``detail`` is for operators and never carries entry data.
+public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable machine-readable codes: they become the `code` of a problem+json answer.
+    public enum Code: String, Sendable, CaseIterable {
+        /// An entry's encoding is over 65,535 bytes.
+        case entryTooLarge = "entry_too_large"
+        /// A record cannot be encoded: empty actor or action, or data without a canonical form.
+        case invalidRecord = "invalid_record"
+        /// Bytes are not a canonical entry.
+        case malformedEntry = "malformed_entry"
+        /// The log refuses writes: its integrity check or a consistency check failed.
+        case logReadOnly = "log_read_only"
+        /// The stored tree does not extend the last signed checkpoint; nothing was signed.
+        case logInconsistent = "log_inconsistent"
+        /// Stored log data is unreadable or incomplete (a missing node, a malformed head or note).
+        case logCorrupt = "log_corrupt"
+        /// A tree size beyond the current log size, or an old size of 0 or above the new size.
+        case sizeOutOfRange = "size_out_of_range"
+        /// A leaf index not below the tree size.
+        case indexOutOfRange = "index_out_of_range"
+        /// The log was set up without signers, or a signer's key cannot be used.
+        case invalidConfiguration = "invalid_configuration"
+        /// Signing a checkpoint failed.
+        case signingFailed = "signing_failed"
+    }
+
+    /// The stable code.
+    public var code: Code
+    /// What went wrong, for people.
+    public var detail: String
+
+    /// Creates an error.
+    public init(code: Code, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+
+    public var description: String { "\(code.rawValue): \(detail)" }
+}
