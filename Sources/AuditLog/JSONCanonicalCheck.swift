@@ -4,7 +4,7 @@ extension CanonicalJSON {
     /// Accepts exactly what ``validate(_:)`` accepts and fails with the same error codes, in one pass over
     /// the bytes and without allocating for the common case (see ``checkEntry(_:integerMember:)``).
     public static func check(_ bytes: UnsafeRawBufferPointer) throws(CanonicalJSONError) {
-        var checker = CanonicalJSONChecker(bytes: bytes, memberName: nil)
+        var checker = CanonicalJSONChecker(bytes: bytes, memberName: nil, requiredMembers: [])
         try checker.run()
     }
 
@@ -26,16 +26,51 @@ extension CanonicalJSON {
     public static func checkEntry(
         _ bytes: UnsafeRawBufferPointer, integerMember name: StaticString
     ) throws(CanonicalJSONError) -> Int64? {
-        let result = name.withUTF8Buffer { utf8 -> Result<Int64?, CanonicalJSONError> in
-            var checker = CanonicalJSONChecker(bytes: bytes, memberName: UnsafeRawBufferPointer(utf8))
+        try checkEntry(bytes, integerMember: name, requiredMembers: []).integerMember
+    }
+
+    /// Checks that `bytes` is canonical JSON, as ``check(_:)``, and reports on its top level: whether it is
+    /// an object, the value of one integer member, and whether the object has every required member.
+    ///
+    /// Lets a verifier hold each entry to its schema's outline without parsing it a second time.
+    ///
+    /// - Parameters:
+    ///   - integerMember: as in ``checkEntry(_:integerMember:)``.
+    ///   - requiredMembers: at most 64 member names, each written literally in canonical form (no `"`,
+    ///     `\` or control characters).
+    public static func checkEntry(
+        _ bytes: UnsafeRawBufferPointer, integerMember name: StaticString, requiredMembers: [StaticString]
+    ) throws(CanonicalJSONError) -> CanonicalEntrySummary {
+        precondition(requiredMembers.count <= 64, "at most 64 required members")
+        let result = name.withUTF8Buffer { utf8 -> Result<CanonicalEntrySummary, CanonicalJSONError> in
+            var checker = CanonicalJSONChecker(
+                bytes: bytes, memberName: UnsafeRawBufferPointer(utf8), requiredMembers: requiredMembers)
             do throws(CanonicalJSONError) {
                 try checker.run()
-                return .success(checker.memberValue)
+                return .success(checker.summary)
             } catch {
                 return .failure(error)
             }
         }
         return try result.get()
+    }
+}
+
+/// The top level of a text that ``CanonicalJSON/checkEntry(_:integerMember:requiredMembers:)`` proved canonical.
+public struct CanonicalEntrySummary: Sendable, Equatable {
+    /// True when the value is a JSON object.
+    public var isObject: Bool
+    /// The integer member's value; nil when absent or not an integer within ±2^53.
+    public var integerMember: Int64?
+    /// Index in the required names of the first one the object lacks; nil when it has them all.
+    /// Every required name is missing from a value that is not an object.
+    public var firstMissingMember: Int?
+
+    /// A summary from its parts.
+    public init(isObject: Bool, integerMember: Int64?, firstMissingMember: Int?) {
+        self.isObject = isObject
+        self.integerMember = integerMember
+        self.firstMissingMember = firstMissingMember
     }
 }
 
@@ -55,14 +90,36 @@ struct CanonicalJSONChecker {
     private var nonCanonicalReason: StaticString = ""
     /// The top-level member to read, if any.
     private let memberName: UnsafeRawBufferPointer?
-    private(set) var memberValue: Int64?
+    private var memberValue: Int64?
+    /// Top-level names to look for, and a bit for each one found.
+    private let requiredMembers: [StaticString]
+    private var foundMembers: UInt64 = 0
+    private var isObject = false
     /// The last number's value when it is an integer within ±2^53.
     private var lastInteger: Int64?
 
-    init(bytes: UnsafeRawBufferPointer, memberName: UnsafeRawBufferPointer?) {
+    init(bytes: UnsafeRawBufferPointer, memberName: UnsafeRawBufferPointer?, requiredMembers: [StaticString]) {
         self.bytes = bytes
         self.count = bytes.count
         self.memberName = memberName
+        self.requiredMembers = requiredMembers
+    }
+
+    /// What the walk saw at the top level; meaningful once ``run()`` has returned.
+    var summary: CanonicalEntrySummary {
+        let missing = requiredMembers.indices.first { foundMembers & (1 << UInt64($0)) == 0 }
+        return CanonicalEntrySummary(isObject: isObject, integerMember: memberValue, firstMissingMember: missing)
+    }
+
+    /// Notes which required names the top-level member name `key` is.
+    private mutating func markRequired(_ key: KeyRange) {
+        for index in requiredMembers.indices where foundMembers & (1 << UInt64(index)) == 0 {
+            let matches = requiredMembers[index].withUTF8Buffer { key.matches(UnsafeRawBufferPointer($0), in: bytes) }
+            if matches {
+                foundMembers |= 1 << UInt64(index)
+                return
+            }
+        }
     }
 
     mutating func run() throws(CanonicalJSONError) {
@@ -149,7 +206,9 @@ struct CanonicalJSONChecker {
             depth -= 1
             return
         }
-        let readsMember = depth == 1 && memberName != nil
+        let topLevel = depth == 1
+        if topLevel { isObject = true }
+        let readsMembers = topLevel && (memberName != nil || !requiredMembers.isEmpty)
         // The previous member name, as the range of its raw bytes between the quotes.
         var previous = KeyRange(start: -1, end: -1, flags: 0)
         // While names arrive in strict order and are all ASCII, each new name differs from every earlier
@@ -172,10 +231,15 @@ struct CanonicalJSONChecker {
             let valueOffset = offset
             lastInteger = nil
             try value()
-            if readsMember, let memberName, key.flags & KeyRange.escaped == 0, key.matches(memberName, in: bytes) {
-                // Only a number sets `lastInteger`; the byte check keeps a nested one from leaking out.
-                let lead = bytes[valueOffset]
-                memberValue = lead == UInt8(ascii: "-") || (lead >= 0x30 && lead <= 0x39) ? lastInteger : nil
+            // A name with an escape is not canonical unless it needs the escape, and the names asked
+            // for need none.
+            if readsMembers && key.flags & KeyRange.escaped == 0 {
+                if let memberName, key.matches(memberName, in: bytes) {
+                    // Only a number sets `lastInteger`; the byte check keeps a nested one from leaking out.
+                    let lead = bytes[valueOffset]
+                    memberValue = lead == UInt8(ascii: "-") || (lead >= 0x30 && lead <= 0x39) ? lastInteger : nil
+                }
+                if !requiredMembers.isEmpty { markRequired(key) }
             }
 
             if previous.start >= 0 {

@@ -278,6 +278,50 @@ private let sampleEntries: [String] = [
         #expect(second == 4)
     }
 
+    static let schema: [StaticString] = ["seq", "time", "actor", "action", "subjects", "data"]
+
+    private func summary(_ text: [UInt8]) throws -> CanonicalEntrySummary {
+        try text.withUnsafeBytes { buffer in
+            try CanonicalJSON.checkEntry(buffer, integerMember: "seq", requiredMembers: Self.schema)
+        }
+    }
+
+    @Test func summarizesTheTopLevel() throws {
+        for (index, entry) in sampleEntries.enumerated().prefix(3) {
+            let result = try summary(bytes(entry))
+            #expect(result.isObject)
+            #expect(result.firstMissingMember == nil, "\(index)")
+        }
+        #expect(try summary(bytes(sampleEntries[0])).integerMember == 1_048_575)
+        // "time" (index 1) is missing at the top level; one inside "data" does not count.
+        let noTime = try summary(bytes(#"{"action":"a","actor":"b","data":{"time":1},"seq":3,"subjects":[]}"#))
+        #expect(noTime == CanonicalEntrySummary(isObject: true, integerMember: 3, firstMissingMember: 1))
+        let array = try summary(bytes(#"[{"seq":1}]"#))
+        #expect(array == CanonicalEntrySummary(isObject: false, integerMember: nil, firstMissingMember: 0))
+        let nothingRequired = try bytes(#"{"seq":1}"#).withUnsafeBytes { buffer in
+            try CanonicalJSON.checkEntry(buffer, integerMember: "seq", requiredMembers: [])
+        }
+        #expect(nothingRequired == CanonicalEntrySummary(isObject: true, integerMember: 1, firstMissingMember: nil))
+    }
+
+    @Test func summaryAgreesWithTheParsedValue() throws {
+        var random = SplitMix64(state: 64)
+        let names = Self.schema.map { "\($0)" }
+        for _ in 0..<300 {
+            var members: [String: JSONValue] = [:]
+            for name in names + ["seqq", "se", "extra"] where Int.random(in: 0..<5, using: &random) != 0 {
+                members[name] = name == "seq" && Bool.random(using: &random)
+                    ? .number(Double(Int.random(in: -5...5, using: &random))) : RandomJSON.value(depth: 3, using: &random)
+            }
+            let text = try JSONValue.object(members).canonicalBytes()
+            let parsed = try CanonicalJSON.validate(text)
+            let result = try summary(text)
+            #expect(result.isObject)
+            #expect(result.firstMissingMember == names.firstIndex { parsed[$0] == nil })
+            #expect(result.integerMember.map(Int.init) == parsed["seq"]?.integerValue)
+        }
+    }
+
     @Test func agreesWithTheParsedValueOnSampleAndRandomEntries() throws {
         var random = SplitMix64(state: 31)
         var entries = sampleEntries.map(bytes)
