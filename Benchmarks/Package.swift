@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The benchmark suite lives in its own package so that the product's build and tests never compile
+// the benchmark harness. Run from this directory: `swift package benchmark` (see Docs/benchmarks.md).
+/// As in the root package: Swift 6 mode, imports that say what they expose.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "pdx-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named, because a path dependency is otherwise known by its folder name, which differs per checkout.
+        .package(name: "pdx", path: ".."),
+        // Only the malloc counters: the default traits add an ARC runtime interposer whose package is
+        // not among the mirrored ones.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "AuditLog", package: "pdx")],
+            path: "BenchmarkSupport",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "AuditLogBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "AuditLog", package: "pdx"),
+            ],
+            path: "AuditLogBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "make-export",
+            dependencies: ["BenchmarkSupport", .product(name: "AuditLog", package: "pdx")],
+            // Not directly under Benchmarks/: the benchmark plugin runs every executable target there.
+            path: "Tools/MakeExport",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
