@@ -92,6 +92,11 @@ public final class TransparencyLog: Sendable {
         guard !records.isEmpty else { return [] }
         let head = try await transaction.lockHead()
         var frontier = try restoreFrontier(head)
+        let last = try await transaction.latestCheckpoint()
+        if let last, last.size > frontier.size {
+            // Appending would hand out indexes a signed checkpoint already covers.
+            throw inconsistent("the head (size \(frontier.size)) is behind the last checkpoint (size \(last.size))")
+        }
         let time = clock()
         let hasher = SHA256()
 
@@ -117,8 +122,7 @@ public final class TransparencyLog: Sendable {
         }
         try await transaction.updateHead(LogHead(size: frontier.size, frontier: frontier.hashes))
 
-        let last = try await transaction.latestCheckpoint()
-        if frontier.size - (last?.size ?? 0) >= UInt64(policy.maxEntries) {
+        if frontier.size >= (last?.size ?? 0) + UInt64(policy.maxEntries) {
             _ = try await signLocked(frontier: frontier, last: last, in: transaction)
         }
         return entries

@@ -16,6 +16,7 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
 
     // MARK: Audit log
 
+    /// The log head as committed, unlocked.
     public func head() async throws -> LogHead {
         try await readHead(lock: false)
     }
@@ -34,6 +35,7 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         return LogHead(size: UInt64(size), frontier: frontier)
     }
 
+    /// Up to `limit` entries from index `start`, in order.
     public func entries(from start: UInt64, limit: Int) async throws -> [StoredEntry] {
         let rows = try await context.query(
             "SELECT seq, time, action, leaf_hash, body FROM log_entries WHERE seq >= $1 ORDER BY seq LIMIT $2",
@@ -50,6 +52,7 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         }
     }
 
+    /// The stored subtree hashes among `ids`, level 0 from the entries, in one statement.
     public func nodeHashes(_ ids: [MerkleNodeID]) async throws -> [MerkleNodeID: SHA256Digest] {
         let leaves = ids.filter { $0.level == 0 }
         let inner = ids.filter { $0.level > 0 }
@@ -81,11 +84,13 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         return result
     }
 
+    /// The checkpoint with the largest size.
     public func latestCheckpoint() async throws -> StoredCheckpoint? {
         try await context.query("SELECT size, root, note, signed_at FROM log_checkpoints ORDER BY size DESC LIMIT 1")
             .first.map(Self.checkpoint)
     }
 
+    /// Up to `limit` checkpoints with size at least `start`, by size.
     public func checkpoints(from start: UInt64, limit: Int) async throws -> [StoredCheckpoint] {
         try await context.query(
             "SELECT size, root, note, signed_at FROM log_checkpoints WHERE size >= $1 ORDER BY size LIMIT $2",
@@ -93,6 +98,7 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         ).map(Self.checkpoint)
     }
 
+    /// A value of the `meta` table.
     public func metaValue(forKey key: String) async throws -> String? {
         try await context.query("SELECT value FROM meta WHERE key = $1", [.text(key)]).first?.text(0)
     }
@@ -165,10 +171,13 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
 public final class DatabaseTransaction: DatabaseReader, LogTransaction, @unchecked Sendable {
     // MARK: Audit log
 
+    /// Reads the head and locks it until the transaction ends (`FOR UPDATE` on PostgreSQL; on
+    /// SQLite the write transaction already holds the database's write lock).
     public func lockHead() async throws -> LogHead {
         try await readHead(lock: true)
     }
 
+    /// Inserts entries in one batch.
     public func insertEntries(_ entries: [StoredEntry]) async throws {
         try await context.insert(
             into: "log_entries",
@@ -180,6 +189,7 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
         )
     }
 
+    /// Inserts subtree hashes in one batch.
     public func insertNodes(_ nodes: [StoredNode]) async throws {
         try await context.insert(
             into: "log_nodes",
@@ -190,6 +200,7 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
         )
     }
 
+    /// Replaces the head; the frontier is stored as its hashes concatenated.
     public func updateHead(_ head: LogHead) async throws {
         var frontier: [UInt8] = []
         frontier.reserveCapacity(head.frontier.count * SHA256Digest.byteCount)
@@ -200,6 +211,7 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
         )
     }
 
+    /// Inserts a signed checkpoint.
     public func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws {
         try await context.insert(
             into: "log_checkpoints",
@@ -209,6 +221,7 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
         )
     }
 
+    /// Sets a value of the `meta` table, replacing any earlier one.
     public func setMetaValue(_ value: String, forKey key: String) async throws {
         try await context.execute(
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -47,8 +47,10 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         self.detail = detail
     }
 
+    /// Errors are equal when their codes are.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
+    /// `code: detail`.
     public var description: String { "\(code.rawValue): \(detail)" }
 
     static func unavailable(_ detail: String) -> Self { StorageError(code: .databaseUnavailable, detail: detail) }

@@ -495,6 +495,22 @@ struct TransparencyLogTests {
             state.head = LogHead(size: 2, frontier: [state.nodes[MerkleNodeID(level: 1, index: 0)]!])
         }
         await #expect(throws: AuditLogError(code: .logInconsistent, detail: "")) { try await log.signCheckpoint() }
+        #expect(log.readOnlyError?.code == .logInconsistent)
+    }
+
+    @Test("refuses to append when the head is behind the last checkpoint")
+    func appendBehindCheckpoint() async throws {
+        let log = try makeLog()
+        _ = try await append(log, records(4))
+        _ = try await log.signCheckpoint()
+        database.tamper { state in
+            state.head = LogHead(size: 2, frontier: [state.nodes[MerkleNodeID(level: 1, index: 0)]!])
+            state.entries[2] = nil
+            state.entries[3] = nil
+        }
+        await #expect(throws: AuditLogError(code: .logInconsistent, detail: "")) { try await append(log, records(1)) }
+        #expect(database.snapshot.entries.count == 2)
+        #expect(log.readOnlyError?.code == .logInconsistent)
     }
 
     @Test("needs signers that share one name")

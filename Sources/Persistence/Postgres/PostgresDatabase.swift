@@ -70,6 +70,7 @@ public final class PostgresDatabase: Database {
         await runTask.value
     }
 
+    /// Runs `body` in a read-committed transaction; the log head lock orders appenders.
     nonisolated(nonsending) public func transaction<T>(
         _ body: nonisolated(nonsending) (DatabaseTransaction) async throws -> T
     ) async throws -> T {
@@ -78,6 +79,7 @@ public final class PostgresDatabase: Database {
         }
     }
 
+    /// Runs `body` in a repeatable-read, read-only transaction.
     nonisolated(nonsending) public func read<T>(
         _ body: nonisolated(nonsending) (DatabaseReader) async throws -> T
     ) async throws -> T {

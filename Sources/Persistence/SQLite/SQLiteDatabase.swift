@@ -67,6 +67,7 @@ public final class SQLiteDatabase: Database {
         if isClosed.withLock({ $0 }) { throw StorageError.unavailable("the SQLite database \(path) is closed") }
     }
 
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the writer connection.
     nonisolated(nonsending) public func transaction<T>(
         _ body: nonisolated(nonsending) (DatabaseTransaction) async throws -> T
     ) async throws -> T {
@@ -78,6 +79,7 @@ public final class SQLiteDatabase: Database {
         }
     }
 
+    /// Runs `body` in a read transaction on a reader connection: one snapshot throughout.
     nonisolated(nonsending) public func read<T>(
         _ body: nonisolated(nonsending) (DatabaseReader) async throws -> T
     ) async throws -> T {
