@@ -153,11 +153,7 @@ public final class TransparencyLog: Sendable {
                 ]
             )
             let entry = try await self.append(record, in: transaction)
-            let locked = try await transaction.lockHead()
-            let frontier = try self.restoreFrontier(locked)
-            _ = try await self.signLocked(
-                frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction
-            )
+            _ = try await self.signCheckpoint(in: transaction)
             return entry
         }
     }
@@ -168,15 +164,21 @@ public final class TransparencyLog: Sendable {
     /// if it already covers the head.
     ///
     /// Throws `log_inconsistent` (and turns the log read-only) if the stored tree does not extend
-    /// the last signed checkpoint: the log never signs two inconsistent checkpoints.
+    /// the last signed checkpoint: the log never signs two inconsistent checkpoints. Opens its own
+    /// transaction: inside one, use ``signCheckpoint(in:)``, as waiting for the head lock the
+    /// caller holds would never end.
     public func signCheckpoint() async throws -> SignedNote {
         try ensureWritable()
-        return try await write { transaction in
-            let frontier = try self.restoreFrontier(try await transaction.lockHead())
-            return try await self.signLocked(
-                frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction
-            )
-        }
+        return try await write { transaction in try await self.signCheckpoint(in: transaction) }
+    }
+
+    /// Signs a checkpoint of the head inside the caller's transaction, e.g. so that closing a
+    /// settlement period commits together with the checkpoint covering its entries. Returns the
+    /// latest checkpoint if it already covers the head; throws like ``signCheckpoint()``.
+    public func signCheckpoint(in transaction: any LogTransaction) async throws -> SignedNote {
+        try ensureWritable()
+        let frontier = try restoreFrontier(try await transaction.lockHead())
+        return try await signLocked(frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction)
     }
 
     /// For a timer: signs a checkpoint when entries are unsigned and the last checkpoint is older
