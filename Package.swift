@@ -67,5 +67,10 @@ let package = Package(
             dependencies: ["Persistence", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "PDXVerifyTests",
+            dependencies: ["pdx-verify", "AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

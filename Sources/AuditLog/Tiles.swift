@@ -99,7 +99,8 @@ public struct TileAddress: Hashable, Sendable, CustomStringConvertible {
     /// The tiles of `kind` a tree of `treeSize` leaves has, in index order; the last may be partial.
     public static func tiles(_ kind: Kind, treeSize: UInt64) -> some Sequence<TileAddress> {
         let count = Self.count(for: kind, treeSize: treeSize)
-        let tiles = (count + 0xFF) >> 8
+        // Not (count + 255) >> 8: a checkpoint may claim a size near UInt64.max.
+        let tiles = (count >> 8) + ((count & 0xFF) == 0 ? 0 : 1)
         return (0..<tiles).lazy.map { index in
             let remaining = count - (index << 8)
             return TileAddress(kind: kind, index: index, width: Int(min(remaining, UInt64(fullWidth))))

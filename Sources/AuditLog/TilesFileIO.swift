@@ -33,7 +33,8 @@ final class BufferedFileReader {
 
     /// Opens `path` for reading; nil when nothing is there.
     init?(path: String, bufferSize: Int = 1 << 16) throws(FileSystemError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking so that a FIFO put where a file belongs cannot hang the reader.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if descriptor < 0 {
             if errno == ENOENT { return nil }
             throw FileSystemError("open", path)
@@ -174,9 +175,9 @@ enum FileKind {
 }
 
 enum FileSystem {
-    static func kind(of path: String) -> FileKind {
+    static func kind(of path: String, followingLinks: Bool = false) -> FileKind {
         var status = stat()
-        guard lstat(path, &status) == 0 else { return .missing }
+        guard (followingLinks ? stat(path, &status) : lstat(path, &status)) == 0 else { return .missing }
         switch status.st_mode & S_IFMT {
         case S_IFDIR: return .directory
         case S_IFREG: return .regularFile

@@ -106,6 +106,16 @@ func naiveRoot(_ leaves: ArraySlice<SHA256Digest>) -> SHA256Digest {
         #expect(Array(TileAddress.tiles(.hashes(level: 1), treeSize: 256)).map(\.path) == ["tile/1/000.p/1"])
     }
 
+    @Test func theLargestTreeSizeHasWellFormedEdgeTiles() {
+        #expect(Array(TileAddress.tiles(.hashes(level: 7), treeSize: .max)) == [
+            TileAddress(kind: .hashes(level: 7), index: 0, width: 255),
+        ])
+        let level6 = Array(TileAddress.tiles(.hashes(level: 6), treeSize: .max))
+        #expect(level6.count == 256)
+        #expect(level6.last == TileAddress(kind: .hashes(level: 6), index: 255, width: 255))
+        #expect(TileAddress.tiles(.entries, treeSize: .max).first(where: { _ in true })?.path == "tile/entries/000")
+    }
+
     @Test func belongingFollowsTheTreeSize() throws {
         let full = TileAddress(kind: .entries, index: 0, width: 256)
         #expect(!full.belongs(toTreeOfSize: 255))

@@ -1,0 +1,164 @@
+import AuditLog
+import Cryptography
+import Foundation
+import Testing
+
+/// The built `pdx-verify`, run as an auditor would run it.
+private enum Tool {
+    static let executable: URL? = {
+        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }
+            .map { $0.bundleURL.deletingLastPathComponent() }
+        // On Linux the test bundle is itself the running executable, beside the products.
+        directories.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        directories.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug"))
+        return directories.map { $0.appendingPathComponent("pdx-verify") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }()
+
+    struct Run {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    struct NotBuilt: Error {}
+
+    static func run(_ arguments: [String]) throws -> Run {
+        guard let executable else { throw NotBuilt() }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Read before waiting: a full pipe would otherwise block the child forever.
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, standardOutput: String(decoding: out, as: UTF8.self),
+                   standardError: String(decoding: err, as: UTF8.self))
+    }
+}
+
+/// A temporary export of `size` canonical entries, and a key file for it.
+private final class Export {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-verify-\(UUID().uuidString)").path
+    let signer: NoteSigner
+    let keyFile: String
+
+    init(size: Int, checkpointSize: Int? = nil) throws {
+        signer = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
+        keyFile = directory + ".vkey"
+        let writer = try TlogTilesWriter(directory: directory)
+        var builder = TileBuilder()
+        for i in 0..<size {
+            let entry = Self.entry(i)
+            try writer.append(entry: entry)
+            _ = builder.append(entry: entry)
+        }
+        let checkpoint = Checkpoint(origin: signer.name, size: UInt64(size), rootHash: builder.root())
+        try writer.finish(checkpoint: try checkpoint.sign(with: [signer]), verifierKey: signer.verifierKey)
+        try (signer.verifierKey + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: keyFile)
+    }
+
+    static func entry(_ i: Int) -> [UInt8] {
+        Array(("{\"action\":\"test.entry\",\"actor\":\"cli\",\"data\":{},\"seq\":\(i),"
+            + "\"subjects\":[],\"time\":\"2026-01-01T00:00:00Z\"}").utf8)
+    }
+
+    func replaceCheckpoint(size: Int, signer: NoteSigner) throws {
+        var builder = TileBuilder()
+        for i in 0..<size { _ = builder.append(entry: Self.entry(i)) }
+        let note = try Checkpoint(origin: signer.name, size: UInt64(size), rootHash: builder.root()).sign(with: [signer])
+        try note.serialized.write(toFile: directory + "/checkpoint", atomically: true, encoding: .utf8)
+    }
+}
+
+@Suite struct PDXVerifyCommandTests {
+    @Test(arguments: [0, 300])
+    func aGoodExportWithAPinnedKeyExitsZeroWithASummary(size: Int) throws {
+        let export = try Export(size: size)
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
+        let lines = run.standardOutput.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: OK."))
+        #expect(run.standardOutput.contains("log \"pdx.example/audit\""))
+        #expect(run.standardOutput.contains(size == 0 ? "0 entries" : "300 entries"))
+        #expect(run.standardOutput.contains(export.signer.verifier.keyDescription + ", pinned with --vkey"))
+        let checkpoint = try Checkpoint.parse(try SignedNote.parse(String(contentsOfFile: export.directory + "/checkpoint", encoding: .utf8)).text)
+        #expect(run.standardOutput.contains(Base64.encode(checkpoint.rootHash.bytes)))
+        // Progress goes to a terminal only; here stderr is a pipe.
+        #expect(run.standardError.isEmpty)
+    }
+
+    @Test(arguments: [0, 300])
+    func withoutVkeyTheOwnKeyIsUsedAndSaidSo(size: Int) throws {
+        let export = try Export(size: size)
+        let run = try Tool.run([export.directory])
+        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
+        #expect(run.standardOutput.contains("using the export's own vkey (not pinned)"))
+    }
+
+    @Test func aTamperedExportExitsOneNamingTheFirstBadEntry() throws {
+        let export = try Export(size: 300)
+        let path = export.directory + "/tile/entries/000"
+        var bundle = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // Swap entries 10 and 11: all entries here have the same length until seq gains a digit.
+        let length = Export.entry(10).count + 2
+        let start = (0..<10).reduce(0) { $0 + Export.entry($1).count + 2 }
+        let first = Array(bundle[start..<(start + length)])
+        bundle.replaceSubrange(start..<(start + length), with: bundle[(start + length)..<(start + 2 * length)])
+        bundle.replaceSubrange((start + length)..<(start + 2 * length), with: first)
+        try Data(bundle).write(to: URL(fileURLWithPath: path))
+
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.split(separator: "\n").count == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL entry_sequence_mismatch at entry 10: "))
+    }
+
+    @Test func aCheckpointByAnotherKeyFailsAgainstThePinnedKey() throws {
+        let export = try Export(size: 20)
+        let impostor = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
+        try export.replaceCheckpoint(size: 20, signer: impostor)
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL checkpoint_key_unknown at checkpoint: "))
+    }
+
+    @Test func anOlderCheckpointOverANewerExportFails() throws {
+        let export = try Export(size: 300)
+        try export.replaceCheckpoint(size: 200, signer: export.signer)
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL unexpected_file at tile/"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let export = try Export(size: 0)
+        let garbage = export.directory + "/../pdx-verify-garbage-\(UUID().uuidString)"
+        try "not a key\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: garbage) }
+        for arguments in [
+            [], [export.directory + "/missing"], [export.directory, "--vkey", export.directory + "/missing.vkey"],
+            [export.directory, "--vkey", garbage], [export.directory, "--unknown"], [export.directory, "--vkey"],
+        ] {
+            let run = try Tool.run(arguments)
+            #expect(run.status == 2, "\(arguments)")
+            #expect(run.standardOutput.isEmpty, "\(arguments)")
+            #expect(run.standardError.contains("pdx-verify <directory> [--vkey <file>]"), "\(arguments)")
+        }
+        let help = try Tool.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.standardOutput.contains("--vkey"))
+    }
+}
