@@ -150,13 +150,17 @@ final class SQLiteConnection: @unchecked Sendable {
             statements.removeAll()
         }
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
         let text = rewrite ? sql.sqlitePlaceholders : sql
-        let status = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+        // The tail points into the C string, so it is read before that buffer goes away.
+        let (status, rest) = text.withCString { chars in
+            var tail: UnsafePointer<CChar>?
+            let status = sqlite3_prepare_v3(handle, chars, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+            return (status, tail.map { String(cString: $0) } ?? "")
+        }
         guard status == SQLITE_OK, let statement else {
             throw error(status, sql: sql)
         }
-        if let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespace) {
+        guard rest.allSatisfy(\.isWhitespace) else {
             sqlite3_finalize(statement)
             throw StorageError(code: .queryFailed, detail: "one statement at a time: \(sql)")
         }
