@@ -40,6 +40,7 @@ public struct IntegrityProblem: Sendable, Equatable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// `code at entry seq: detail`.
     public var description: String {
         if let seq { return "\(code.rawValue) at entry \(seq): \(detail)" }
         return "\(code.rawValue): \(detail)"
@@ -63,6 +64,7 @@ public struct IntegrityReport: Sendable, Equatable, CustomStringConvertible {
     /// True when nothing was found wrong.
     public var isIntact: Bool { problems.isEmpty }
 
+    /// One line for logs.
     public var description: String {
         let status = isIntact ? "intact" : "\(problems.count) problem(s): " + problems.map(\.description).joined(separator: "; ")
         return "log of \(treeSize) entries, checkpoint at \(checkpointSize.map(String.init) ?? "none"): \(status)"

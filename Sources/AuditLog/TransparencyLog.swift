@@ -92,6 +92,11 @@ public final class TransparencyLog: Sendable {
         guard !records.isEmpty else { return [] }
         let head = try await transaction.lockHead()
         var frontier = try restoreFrontier(head)
+        let last = try await transaction.latestCheckpoint()
+        if let last, last.size > frontier.size {
+            // Appending would hand out indexes a signed checkpoint already covers.
+            throw inconsistent("the head (size \(frontier.size)) is behind the last checkpoint (size \(last.size))")
+        }
         let time = clock()
         let hasher = SHA256()
 
@@ -117,8 +122,7 @@ public final class TransparencyLog: Sendable {
         }
         try await transaction.updateHead(LogHead(size: frontier.size, frontier: frontier.hashes))
 
-        let last = try await transaction.latestCheckpoint()
-        if frontier.size - (last?.size ?? 0) >= UInt64(policy.maxEntries) {
+        if frontier.size >= (last?.size ?? 0) + UInt64(policy.maxEntries) {
             _ = try await signLocked(frontier: frontier, last: last, in: transaction)
         }
         return entries
@@ -149,11 +153,7 @@ public final class TransparencyLog: Sendable {
                 ]
             )
             let entry = try await self.append(record, in: transaction)
-            let locked = try await transaction.lockHead()
-            let frontier = try self.restoreFrontier(locked)
-            _ = try await self.signLocked(
-                frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction
-            )
+            _ = try await self.signCheckpoint(in: transaction)
             return entry
         }
     }
@@ -164,15 +164,21 @@ public final class TransparencyLog: Sendable {
     /// if it already covers the head.
     ///
     /// Throws `log_inconsistent` (and turns the log read-only) if the stored tree does not extend
-    /// the last signed checkpoint: the log never signs two inconsistent checkpoints.
+    /// the last signed checkpoint: the log never signs two inconsistent checkpoints. Opens its own
+    /// transaction: inside one, use ``signCheckpoint(in:)``, as waiting for the head lock the
+    /// caller holds would never end.
     public func signCheckpoint() async throws -> SignedNote {
         try ensureWritable()
-        return try await write { transaction in
-            let frontier = try self.restoreFrontier(try await transaction.lockHead())
-            return try await self.signLocked(
-                frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction
-            )
-        }
+        return try await write { transaction in try await self.signCheckpoint(in: transaction) }
+    }
+
+    /// Signs a checkpoint of the head inside the caller's transaction, e.g. so that closing a
+    /// settlement period commits together with the checkpoint covering its entries. Returns the
+    /// latest checkpoint if it already covers the head; throws like ``signCheckpoint()``.
+    public func signCheckpoint(in transaction: any LogTransaction) async throws -> SignedNote {
+        try ensureWritable()
+        let frontier = try restoreFrontier(try await transaction.lockHead())
+        return try await signLocked(frontier: frontier, last: try await transaction.latestCheckpoint(), in: transaction)
     }
 
     /// For a timer: signs a checkpoint when entries are unsigned and the last checkpoint is older

@@ -37,7 +37,9 @@ public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible
         self.detail = detail
     }
 
+    /// Errors are equal when their codes are.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
+    /// `code: detail`.
     public var description: String { "\(code.rawValue): \(detail)" }
 }

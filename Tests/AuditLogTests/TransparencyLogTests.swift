@@ -248,6 +248,28 @@ struct TransparencyLogTests {
         #expect(database.snapshot.checkpoints[6]?.signedAt == Timestamp.normalized(clock.date.addingTimeInterval(-60)))
     }
 
+    @Test("signs inside the caller's transaction, and rolls back with it")
+    func signInTransaction() async throws {
+        let log = try makeLog()
+        let note = try await database.transaction { transaction in
+            try await log.append(records(3), in: transaction)
+            return try await log.signCheckpoint(in: transaction)
+        }
+        #expect(try Checkpoint.parse(note.text).size == 3)
+        #expect(database.snapshot.checkpoints.keys.sorted() == [3])
+
+        struct Abandoned: Error {}
+        await #expect(throws: Abandoned.self) {
+            try await database.transaction { transaction in
+                try await log.append(records(2), in: transaction)
+                _ = try await log.signCheckpoint(in: transaction)
+                throw Abandoned()
+            }
+        }
+        #expect(database.snapshot.checkpoints.keys.sorted() == [3])
+        #expect(try await log.latestCheckpoint() == note)
+    }
+
     @Test("signCheckpointIfDue waits for maxAge and for unsigned entries")
     func signByAge() async throws {
         let log = try makeLog(policy: CheckpointPolicy(maxEntries: 1000, maxAge: .seconds(10)))
@@ -495,6 +517,22 @@ struct TransparencyLogTests {
             state.head = LogHead(size: 2, frontier: [state.nodes[MerkleNodeID(level: 1, index: 0)]!])
         }
         await #expect(throws: AuditLogError(code: .logInconsistent, detail: "")) { try await log.signCheckpoint() }
+        #expect(log.readOnlyError?.code == .logInconsistent)
+    }
+
+    @Test("refuses to append when the head is behind the last checkpoint")
+    func appendBehindCheckpoint() async throws {
+        let log = try makeLog()
+        _ = try await append(log, records(4))
+        _ = try await log.signCheckpoint()
+        database.tamper { state in
+            state.head = LogHead(size: 2, frontier: [state.nodes[MerkleNodeID(level: 1, index: 0)]!])
+            state.entries[2] = nil
+            state.entries[3] = nil
+        }
+        await #expect(throws: AuditLogError(code: .logInconsistent, detail: "")) { try await append(log, records(1)) }
+        #expect(database.snapshot.entries.count == 2)
+        #expect(log.readOnlyError?.code == .logInconsistent)
     }
 
     @Test("needs signers that share one name")

@@ -1,0 +1,110 @@
+internal import AuditLog
+internal import Foundation
+
+/// A versioned schema change. Versions only grow; a released migration is never edited, a later
+/// one changes what it did.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var statements: @Sendable (SQLDialect) -> [(sql: String, binds: [SQLValue])]
+}
+
+/// The schema, as migrations applied in order at open and recorded in `schema_migrations`.
+///
+/// The caller runs them inside a transaction that excludes other processes (SQLite:
+/// `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock), so two processes opening
+/// one database at once apply each migration once.
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "audit log and principals") { d in
+            [
+                // One row: the log's size and the right edge of its tree. Appenders lock it, which
+                // serializes them across processes.
+                ("""
+                CREATE TABLE log_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    size \(d.bigint) NOT NULL CHECK (size >= 0),
+                    frontier \(d.blob) NOT NULL
+                )
+                """, []),
+                ("INSERT INTO log_head (id, size, frontier) VALUES (1, 0, $1)", [.blob([])]),
+                // Times are milliseconds since 1970 UTC in every table: one integer type on both
+                // engines, and entries carry millisecond times anyway.
+                ("""
+                CREATE TABLE log_entries (
+                    seq \(d.bigint) PRIMARY KEY CHECK (seq >= 0),
+                    time \(d.bigint) NOT NULL,
+                    action TEXT NOT NULL,
+                    leaf_hash \(d.blob) NOT NULL,
+                    body \(d.blob) NOT NULL
+                )
+                """, []),
+                // Perfect-subtree hashes of level 1 and above; level 0 is log_entries.leaf_hash.
+                ("""
+                CREATE TABLE log_nodes (
+                    level INTEGER NOT NULL CHECK (level > 0),
+                    idx \(d.bigint) NOT NULL CHECK (idx >= 0),
+                    hash \(d.blob) NOT NULL,
+                    PRIMARY KEY (level, idx)
+                )\(d.withoutRowID)
+                """, []),
+                ("""
+                CREATE TABLE log_checkpoints (
+                    size \(d.bigint) PRIMARY KEY CHECK (size >= 0),
+                    root \(d.blob) NOT NULL,
+                    note TEXT NOT NULL,
+                    signed_at \(d.bigint) NOT NULL
+                )
+                """, []),
+                ("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", []),
+                ("""
+                CREATE TABLE principals (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    authority_id TEXT NULL,
+                    key_id TEXT NOT NULL UNIQUE,
+                    key_hash \(d.blob) NOT NULL,
+                    created_at \(d.bigint) NOT NULL,
+                    expires_at \(d.bigint) NULL,
+                    revoked_at \(d.bigint) NULL
+                )
+                """, []),
+            ]
+        },
+    ]
+
+    /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open
+    /// transaction and commits.
+    static func apply(on connection: any SQLConnection, now: Date = Date()) async throws {
+        let dialect = connection.dialect
+        do {
+            try await connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at \(dialect.bigint) NOT NULL
+                )
+                """, [])
+            let applied = Set(try await connection.query("SELECT version FROM schema_migrations", []).map { try $0.integer(0) })
+            let known = all.map(\.version).max() ?? 0
+            if let newest = applied.max(), newest > known {
+                throw StorageError(
+                    code: .migrationFailed,
+                    detail: "the database has schema version \(newest); this program knows up to \(known)"
+                )
+            }
+            for migration in all where !applied.contains(Int64(migration.version)) {
+                for (sql, binds) in migration.statements(dialect) {
+                    try await connection.execute(sql, binds)
+                }
+                try await connection.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    [.integer(Int64(migration.version)), .text(migration.name), .integer(Timestamp.milliseconds(now))]
+                )
+            }
+        } catch let error as StorageError where error.code != .databaseUnavailable && error.code != .migrationFailed {
+            throw StorageError(code: .migrationFailed, detail: "\(error)")
+        }
+    }
+}

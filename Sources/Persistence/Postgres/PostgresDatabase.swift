@@ -1,0 +1,278 @@
+internal import Foundation
+public import Logging
+internal import NIOSSL
+internal import PostgresNIO
+internal import Synchronization
+
+/// The marketplace database on PostgreSQL, for production and for several server processes
+/// sharing one database.
+///
+/// Wraps a postgres-nio `PostgresClient` whose `run()` loop this object starts in a task it owns
+/// at `init` and stops in ``close()``; no service lifecycle is needed. Appenders lock the log's
+/// head row (`SELECT … FOR UPDATE`), so processes appending at once get consecutive, gap-free
+/// indexes and one tree.
+public final class PostgresDatabase: Database {
+    /// The address without its password.
+    public let redactedURL: String
+
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let acquireTimeout: Duration
+    private let logger: Logger
+    private let isClosed = Mutex(false)
+
+    /// Connects to the database at `url` and brings its schema up to date.
+    ///
+    /// `url` is `postgres://user:password@host:port/database?sslmode=…&schema=…`:
+    /// - `sslmode`: `disable`, `prefer` (the default: TLS when the server offers it, without
+    ///   certificate checks), `require` (TLS without certificate checks), `verify-full` (TLS with
+    ///   certificate and host name checks).
+    /// - `schema`: keep every table in this schema, created if missing (one database can then
+    ///   hold several independent marketplaces, e.g. one per test).
+    ///
+    /// - Parameters:
+    ///   - acquireTimeout: how long a transaction waits for a connection before throwing
+    ///     `database_unavailable` (the pool alone would wait up to a minute for a down server).
+    ///   - maxConnections: the pool's size.
+    /// - Throws: `StorageError` `invalid_configuration` for a bad URL, `database_unavailable` when
+    ///   the server cannot be reached, `migration_failed` when the schema cannot be updated.
+    public init(url: String, acquireTimeout: Duration = .seconds(5), maxConnections: Int = 10,
+                logger: Logger = Logger(label: "pdx.persistence.postgres")) async throws {
+        let parsed = try Self.configuration(url: url)
+        var configuration = parsed.clientConfiguration
+        configuration.options.maximumConnections = max(1, maxConnections)
+        configuration.options.connectTimeout = min(configuration.options.connectTimeout, acquireTimeout)
+        if let schema = parsed.schema {
+            configuration.options.additionalStartupParameters.append(("search_path", Self.quoted(schema)))
+        }
+        let client = PostgresClient(configuration: configuration)
+        self.client = client
+        self.runTask = Task { await client.run() }
+        self.acquireTimeout = acquireTimeout
+        self.logger = logger
+        self.redactedURL = parsed.redacted
+        do {
+            try await migrate(schema: parsed.schema)
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    deinit {
+        runTask.cancel()
+    }
+
+    /// Stops the client: running transactions fail, later ones throw `database_unavailable`.
+    public func close() async {
+        isClosed.withLock { $0 = true }
+        runTask.cancel()
+        await runTask.value
+    }
+
+    /// Runs `body` in a read-committed transaction; the log head lock orders appenders.
+    nonisolated(nonsending) public func transaction<T>(
+        _ body: nonisolated(nonsending) (DatabaseTransaction) async throws -> T
+    ) async throws -> T {
+        try await withTransaction(begin: "BEGIN") { context in
+            try await body(DatabaseTransaction(context: context))
+        }
+    }
+
+    /// Runs `body` in a repeatable-read, read-only transaction.
+    nonisolated(nonsending) public func read<T>(
+        _ body: nonisolated(nonsending) (DatabaseReader) async throws -> T
+    ) async throws -> T {
+        // One snapshot for the whole read, so a long scan (the integrity check) sees one log.
+        try await withTransaction(begin: "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY") { context in
+            try await body(DatabaseReader(context: context))
+        }
+    }
+
+    private func migrate(schema: String?) async throws {
+        try await withTransaction(begin: "BEGIN") { context in
+            // Transaction-scoped, so it is released at commit or rollback even if this process dies;
+            // the key is arbitrary but fixed for every program using this schema layout.
+            try await context.execute("SELECT pg_advisory_xact_lock(7304190001)")
+            if let schema {
+                try await context.execute("CREATE SCHEMA IF NOT EXISTS \(Self.quoted(schema))")
+            }
+            try await Migrations.apply(on: context.connection)
+        }
+    }
+
+    /// Runs `body` between `begin` and COMMIT on a leased connection; rolls back if it throws or
+    /// a statement failed.
+    nonisolated(nonsending) private func withTransaction<T>(
+        begin: String, _ body: nonisolated(nonsending) (SQLTransactionContext) async throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            let sql = PostgresSQLConnection(connection: connection, logger: logger)
+            try await sql.execute(begin, [])
+            let context = SQLTransactionContext(sql)
+            do {
+                let result = try await body(context)
+                context.close()
+                if let failure = context.failure {
+                    throw StorageError(code: .transactionAborted, detail: "a statement failed, rolled back: \(failure)")
+                }
+                try await sql.execute("COMMIT", [])
+                return result
+            } catch {
+                context.close()
+                try? await sql.execute("ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    /// Leases a connection for `body`, giving up after `acquireTimeout`.
+    ///
+    /// The pool's own `withConnection` would run `body` inside its lease and wait up to a minute
+    /// for a down server. Here a child task holds the lease and hands the connection over; the
+    /// caller's task runs `body` on its own executor and a timer child bounds the wait.
+    nonisolated(nonsending) private func withConnection<T>(
+        _ body: nonisolated(nonsending) (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        if isClosed.withLock({ $0 }) { throw StorageError.unavailable("the PostgreSQL client is closed") }
+        let (connections, handOver) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
+        let released = Gate()
+        let client = self.client
+        let timeout = self.acquireTimeout
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            defer { released.open() }
+            group.addTask {
+                do {
+                    try await client.withConnection { connection in
+                        handOver.yield(connection)
+                        await released.wait()
+                    }
+                } catch {
+                    handOver.finish(throwing: error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: timeout)
+                } catch {
+                    return  // the connection came first
+                }
+                handOver.finish(throwing: StorageError.unavailable("no PostgreSQL connection within \(timeout)"))
+            }
+            var iterator = connections.makeAsyncIterator()
+            let connection: PostgresConnection
+            do {
+                guard let leased = try await iterator.next() else {
+                    throw StorageError.unavailable("the PostgreSQL client stopped")
+                }
+                connection = leased
+            } catch {
+                group.cancelAll()
+                throw PostgresSQLConnection.storageError(error)
+            }
+            group.cancelAll()  // stops the timer; the lease waits for `released`, not for cancellation
+            return try await body(connection)
+        }
+    }
+
+    /// Runs statements outside the store's API in one transaction, e.g. to inspect or repair.
+    func withContext<T>(_ body: (SQLTransactionContext) async throws -> T) async throws -> T {
+        try await withTransaction(begin: "BEGIN", body)
+    }
+
+    // MARK: Configuration
+
+    /// A database URL taken apart.
+    struct ParsedURL {
+        var host: String
+        var port: Int
+        var username: String
+        var password: String?
+        var database: String?
+        var sslMode: String
+        var schema: String?
+        var redacted: String
+
+        var clientConfiguration: PostgresClient.Configuration {
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
+            let tls: PostgresClient.Configuration.TLS = switch sslMode {
+            case "disable": .disable
+            case "require": .require(unverified)
+            case "verify-ca", "verify-full": .require(TLSConfiguration.makeClientConfiguration())
+            default: .prefer(unverified)
+            }
+            return PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: tls
+            )
+        }
+    }
+
+    static func configuration(url: String) throws(StorageError) -> ParsedURL {
+        func invalid(_ detail: String) -> StorageError {
+            StorageError(code: .invalidConfiguration, detail: detail)
+        }
+        guard let components = URLComponents(string: url),
+              components.scheme == "postgres" || components.scheme == "postgresql"
+        else { throw invalid("a PostgreSQL URL starts with postgres://") }
+        guard let user = components.user, !user.isEmpty else { throw invalid("the URL names no user") }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        var parsed = ParsedURL(
+            host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost",
+            port: components.port ?? 5432,
+            username: user,
+            password: components.password,
+            database: path.isEmpty ? nil : path,
+            sslMode: "prefer",
+            schema: nil,
+            redacted: ""
+        )
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                let modes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+                guard let value = item.value, modes.contains(value) else {
+                    throw invalid("sslmode must be one of \(modes.joined(separator: ", "))")
+                }
+                parsed.sslMode = value
+            case "schema":
+                guard let value = item.value, value.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,62}$", options: .regularExpression) != nil
+                else { throw invalid("schema must be a plain identifier") }
+                parsed.schema = value
+            default: throw invalid("unknown URL parameter \(item.name)")
+            }
+        }
+        var redacted = components
+        if redacted.password != nil { redacted.password = "***" }
+        parsed.redacted = redacted.string ?? "postgres://"
+        return parsed
+    }
+
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// A one-shot latch: `wait()` returns once `open()` was called, cancelled or not.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isOpen = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+internal import Logging
+internal import NIOCore
+internal import PostgresNIO
+
+/// `SQLConnection` over a leased postgres-nio connection.
+struct PostgresSQLConnection: SQLConnection {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    var dialect: SQLDialect { .postgres }
+
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws {
+        do {
+            let rows = try await connection.query(Self.query(sql, binds), logger: logger)
+            for try await _ in rows {}
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        do {
+            var result: [SQLRow] = []
+            for try await row in try await connection.query(Self.query(sql, binds), logger: logger) {
+                var values: [SQLValue] = []
+                values.reserveCapacity(row.count)
+                for cell in row {
+                    values.append(try Self.value(cell))
+                }
+                result.append(SQLRow(values: values))
+            }
+            return result
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// Multi-row VALUES, a statement per `rowsPerInsert` rows: one round trip for a usual batch.
+    func insert(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+        let chunkSize = dialect.rowsPerInsert(columns: columns.count)
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + chunkSize)]
+            var sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+            var binds: [SQLValue] = []
+            binds.reserveCapacity(chunk.count * columns.count)
+            for (offset, row) in chunk.enumerated() {
+                sql += offset == 0 ? "(" : ", ("
+                for (column, value) in row.enumerated() {
+                    binds.append(value)
+                    sql += column == 0 ? "$\(binds.count)" : ", $\(binds.count)"
+                }
+                sql += ")"
+            }
+            try await execute(sql, binds)
+            start += chunk.count
+        }
+    }
+
+    static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for value in binds {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let integer): bindings.append(integer)
+            case .text(let text): bindings.append(text)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard var bytes = cell.bytes else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8:
+            return .integer(try cell.decode(Int64.self))
+        case .bool:
+            return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .bytea:
+            return .blob(bytes.readBytes(length: bytes.readableBytes) ?? [])
+        default:
+            return .text(try cell.decode(String.self))
+        }
+    }
+
+    /// Maps driver and server failures to stable codes.
+    static func storageError(_ error: any Error) -> StorageError {
+        if let error = error as? StorageError { return error }
+        if let error = error as? PSQLError {
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                let message = error.serverInfo?[.message] ?? "server error"
+                let constraint = error.serverInfo?[.constraintName].map { " (\($0))" } ?? ""
+                let detail = "\(message)\(constraint) [SQLSTATE \(state)]"
+                let code: StorageError.Code = switch state {
+                case "23505": .uniqueViolation
+                case "23503": .foreignKeyViolation
+                case "23502": .notNullViolation
+                case "23514": .checkViolation
+                case "40001", "40P01": .serializationFailure
+                case "25P02": .transactionAborted
+                case "XX001", "XX002": .databaseCorrupt
+                case "57P01", "57P02", "57P03", "3D000", "28000", "28P01": .databaseUnavailable
+                default:
+                    switch state.prefix(2) {
+                    case "23": .constraintViolation
+                    case "08", "53", "58": .databaseUnavailable
+                    default: .queryFailed
+                    }
+                }
+                return StorageError(code: code, detail: detail)
+            case .queryCancelled:
+                return StorageError(code: .queryFailed, detail: "the query was cancelled")
+            case .messageDecodingFailure, .unexpectedBackendMessage, .invalidCommandTag, .tooManyParameters:
+                return StorageError(code: .queryFailed, detail: "PostgreSQL driver: \(error.code)")
+            default:
+                // Connection, TLS, authentication and pool failures: the server is out of reach.
+                return .unavailable("PostgreSQL: \(error.code)")
+            }
+        }
+        if error is PostgresDecodingError {
+            return .unexpected("a PostgreSQL value could not be decoded")
+        }
+        if error is CancellationError {
+            return StorageError(code: .queryFailed, detail: "cancelled")
+        }
+        // Connection pool failures (its circuit breaker) and channel errors.
+        return .unavailable("PostgreSQL: \(type(of: error))")
+    }
+}
