@@ -94,7 +94,12 @@ enum JSONStringFormat {
     static func append(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         let done: Void? = string.utf8.withContiguousStorageIfAvailable { bytes in
-            appendBody(bytes, to: &output)
+            // Most strings need no escape at all: copy them in one go rather than byte by byte.
+            if bytes.contains(where: needsEscape) {
+                appendBody(bytes, to: &output)
+            } else {
+                output.append(contentsOf: bytes)
+            }
         }
         if done == nil {
             appendBody(Array(string.utf8), to: &output)
