@@ -3,6 +3,7 @@ import PackageDescription
 
 // The benchmark suite lives in its own package so that the product's build and tests never compile
 // the benchmark harness. Run from this directory: `swift package benchmark` (see Docs/benchmarks.md).
+
 /// As in the root package: Swift 6 mode, imports that say what they expose.
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -36,6 +37,24 @@ let package = Package(
                 .product(name: "AuditLog", package: "pdx"),
             ],
             path: "AuditLogBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .systemLibrary(
+            name: "CSQLiteBaseline",
+            path: "CSQLiteBaseline",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .executableTarget(
+            name: "StorageBenchmarks",
+            dependencies: [
+                "BenchmarkSupport", "CSQLiteBaseline",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "AuditLog", package: "pdx"),
+                .product(name: "Persistence", package: "pdx"),
+            ],
+            path: "StorageBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -60,6 +60,14 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // What the log pays to encode each entry it appends.
+    let values = entries.map { try! JSONValue.parse($0) }
+    Benchmark("Canonical entry: JSONValue.canonicalBytes (encoding)", configuration: perEntry) { benchmark in
+        for index in benchmark.scaledIterations {
+            blackHole(try? values[index].canonicalBytes())
+        }
+    }
+
     // MARK: Merkle tree
 
     Benchmark("Merkle: SHA-256 of the entry (baseline)", configuration: perEntry) { benchmark in
