@@ -40,6 +40,12 @@ let package = Package(
         ),
         .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "AuditLog", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(
+            name: "Vetting",
+            dependencies: ["AuditLog"],
+            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -112,6 +118,7 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PDXVerifyTests",
             dependencies: ["pdx-verify", "AuditLog", "Cryptography"],
