@@ -13,16 +13,24 @@ let package = Package(
     name: "pdx",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "pdx", targets: ["pdx"]),
         .executable(name: "pdx-verify", targets: ["pdx-verify"]),
         .library(name: "AuditLog", targets: ["AuditLog"]),
         .library(name: "Persistence", targets: ["Persistence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +40,12 @@ let package = Package(
         ),
         .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "AuditLog", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(
+            name: "Vetting",
+            dependencies: ["AuditLog"],
+            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -48,6 +62,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "AuditLog", "Cryptography", "Persistence",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .executableTarget(
+            name: "pdx",
+            dependencies: [
+                "APIServer", "AuditLog", "Cryptography",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "pdx-verify",
             dependencies: [
@@ -56,10 +94,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AuditLogTests",
-            dependencies: ["AuditLog", "Cryptography"],
+            name: "APIServerTests",
+            dependencies: [
+                "APIServer", "AuditLog", "Cryptography", "Persistence",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PDXCommandTests",
+            dependencies: ["pdx", "pdx-verify"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -67,6 +112,13 @@ let package = Package(
             dependencies: ["Persistence", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditLogTests",
+            dependencies: ["AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PDXVerifyTests",
             dependencies: ["pdx-verify", "AuditLog", "Cryptography"],

@@ -41,7 +41,7 @@ struct PDXVerify: ParsableCommand {
         guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             throw ValidationError("\(directory) is not a directory")
         }
-        if let vkey { _ = try Self.pinnedKeys(from: vkey) }
+        // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
     }
 
     /// Parses `arguments`, verifies, prints the report and returns the exit status.
@@ -60,14 +60,14 @@ struct PDXVerify: ParsableCommand {
         return command.execute()
     }
 
-    /// Runs the verification; 0 when it holds, 1 otherwise (2 if the key file changed since validation).
+    /// Runs the verification; 0 when it holds, 1 otherwise, 2 when the key file is unreadable or holds no key.
     func execute() -> Int32 {
         let keys: ExportVerifier.Keys
         if let vkey {
             do {
                 keys = .pinned(try Self.pinnedKeys(from: vkey))
             } catch {
-                writeStandardError("pdx-verify: \(error)\n")
+                writeStandardError("pdx-verify: \(error)\nUsage: \(Self.usageString())\n")
                 return 2
             }
         } else {

@@ -1,0 +1,79 @@
+public import AuditLog
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+public import Prometheus
+
+/// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
+/// tests may make them from anything.
+public struct ServerDependencies: Sendable {
+    public var log: TransparencyLog
+    public var credentials: any CredentialLookup
+    public var clock: ServerClock
+    /// Required with a test clock: where its time is kept.
+    var clockStore: (any TestClockStore)?
+    public var metrics: PrometheusCollectorRegistry
+
+    init(log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
+         clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry) {
+        self.log = log
+        self.credentials = credentials
+        self.clock = clock
+        self.clockStore = clockStore
+        self.metrics = metrics
+    }
+}
+
+/// The request context of every route.
+public typealias PDXRequestContext = BasicRequestContext
+
+/// Builds the router: middleware (problems, metrics, body limits, authentication, test-clock sync),
+/// then the handlers generated from `Contracts/openapi.yaml`.
+func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies) throws -> Router<PDXRequestContext> {
+    let router = Router(context: PDXRequestContext.self)
+    router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(MetricsMiddleware())
+    router.middlewares.add(BodyLimitMiddleware(
+        defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides))
+    if dependencies.clock.isTestClock, let store = dependencies.clockStore {
+        router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
+    }
+    router.middlewares.add(AuthenticationMiddleware(
+        authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() })))
+    let api = API(
+        log: dependencies.log,
+        clock: dependencies.clock,
+        readiness: Readiness(log: dependencies.log),
+        metrics: MetricsExposition(registry: dependencies.metrics),
+        clockStore: dependencies.clockStore)
+    try api.registerHandlers(on: router)
+    return router
+}
+
+/// Builds the application on `dependencies`; the composition root of the HTTP server.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    dependencies: ServerDependencies,
+    logger: Logger
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pdx"),
+        logger: logger)
+}
+
+/// With a test clock shared through the database, another instance may have moved it: read it
+/// before each request.
+struct TestClockSyncMiddleware<Context: RequestContext>: RouterMiddleware {
+    let clock: ServerClock
+    let store: any TestClockStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let stored = try await store.loadTestClock() { clock.observe(stored) }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,65 @@
+import AuditLog
+import Cryptography
+import Foundation
+import Logging
+import Persistence
+
+/// What an export wrote.
+public struct ExportResult: Sendable {
+    public var size: UInt64
+    public var rootBase64: String
+}
+
+/// `pdx audit export`: signs a checkpoint for the log as it is now and writes exactly the entries it
+/// commits to as a C2SP tlog-tiles directory. Entries appended meanwhile by a running server are
+/// left for the next export.
+public func exportLog(from location: StoreLocation, to directory: String) async throws -> ExportResult {
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    do {
+        let summary = try await export(runtime, to: directory)
+        await runtime.close()
+        return summary
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
+
+private func export(_ runtime: Runtime, to directory: String) async throws -> ExportResult {
+    guard runtime.integrity.isIntact else {
+        throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(runtime.integrity)")
+    }
+    let note = try await runtime.log.signCheckpoint()
+    let checkpoint = try Checkpoint.parse(note.text)
+    let writer = try TlogTilesWriter(directory: directory)
+    var next: UInt64 = 0
+    while next < checkpoint.size {
+        let batch = try await runtime.log.entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
+        guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before the checkpoint's \(checkpoint.size)") }
+        for entry in batch {
+            try writer.append(entry: entry.body)
+        }
+        next += UInt64(batch.count)
+    }
+    try writer.finish(checkpoint: note, verifierKey: runtime.log.verifiers[0].verifierKey)
+    return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
+}
+
+/// `pdx audit vkey`: the verifier key of the log's current signing key.
+public func verifierKey(of location: StoreLocation) async throws -> String {
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    let key = runtime.log.verifiers[0].verifierKey
+    await runtime.close()
+    return key
+}
+
+/// Command-line tools print their results; the log speaks only of problems.
+private var toolLogger: Logger {
+    var logger = Logger(label: "pdx.audit")
+    logger.logLevel = .warning
+    return logger
+}

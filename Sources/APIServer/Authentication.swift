@@ -1,0 +1,175 @@
+public import Cryptography
+public import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// What a principal may do. The authorization table (`Authorization.swift`) is written in these terms.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    case admin
+    case authorityReviewer = "authority_reviewer"
+    case `operator`
+    case auditor
+    case finance
+}
+
+/// An authenticated caller.
+public struct Principal: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: Role
+    /// The authority a reviewer acts for; nil for other roles.
+    public var authorityID: String?
+
+    public init(id: String, name: String, role: Role, authorityID: String? = nil) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.authorityID = authorityID
+    }
+}
+
+/// An API key: `pdx_<key id>_<secret>`. Only the key id and SHA-256 of the secret are ever stored; the
+/// whole key is shown once, when it is issued.
+public struct APIKey: Sendable, Equatable, CustomStringConvertible {
+    /// 16 hex digits; names the stored record, not secret.
+    public var keyID: String
+    /// 43 characters of base64url (32 random bytes).
+    public var secret: String
+
+    /// Issues a new random key.
+    public static func generate() throws -> APIKey {
+        let id = Hex.encode(try SecureRandom.bytes(8))
+        let secret = Base64.encode(try SecureRandom.bytes(32))
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return APIKey(keyID: id, secret: secret)
+    }
+
+    /// Parses the presented form; nil when it is not shaped like a PDX key.
+    public init?(presented: some StringProtocol) {
+        let parts = presented.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "pdx", parts[1].count == 16, Hex.decode(parts[1]) != nil,
+              parts[2].count == 43,
+              parts[2].utf8.allSatisfy({ Self.isBase64URL($0) })
+        else { return nil }
+        self.init(keyID: String(parts[1]), secret: String(parts[2]))
+    }
+
+    public init(keyID: String, secret: String) {
+        self.keyID = keyID
+        self.secret = secret
+    }
+
+    /// The whole key as the caller presents it.
+    public var presented: String { "pdx_\(keyID)_\(secret)" }
+
+    /// What is stored: SHA-256 of the secret.
+    public var secretHash: SHA256Digest { SHA256.hash(Array(secret.utf8)) }
+
+    /// Never prints the secret.
+    public var description: String { "pdx_\(keyID)_…" }
+
+    private static func isBase64URL(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"): true
+        default: false
+        }
+    }
+}
+
+/// A stored principal with its key record, as the authenticator needs it.
+public struct PrincipalCredential: Sendable {
+    public var principal: Principal
+    public var secretHash: SHA256Digest
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    public init(principal: Principal, secretHash: SHA256Digest, expiresAt: Date?, revokedAt: Date?) {
+        self.principal = principal
+        self.secretHash = secretHash
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Finds the credential for a key id.
+public protocol CredentialLookup: Sendable {
+    func credential(keyID: String) async throws -> PrincipalCredential?
+}
+
+/// Checks presented API keys: by key id, then the secret's hash compared in constant time.
+public struct Authenticator: Sendable {
+    let lookup: any CredentialLookup
+    let now: @Sendable () -> Date
+
+    public init(lookup: any CredentialLookup, now: @escaping @Sendable () -> Date) {
+        self.lookup = lookup
+        self.now = now
+    }
+
+    /// The principal for `presented`, or a 401 problem saying why not (without saying whether the key
+    /// id exists: unknown and wrong secret read the same).
+    public func authenticate(_ presented: String) async throws -> Principal {
+        guard let key = APIKey(presented: presented) else {
+            throw Problem.unauthenticated("The bearer token is not a PDX API key.")
+        }
+        let credential = try await lookup.credential(keyID: key.keyID)
+        let storedHash = credential?.secretHash ?? SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!
+        // Compare even when the key id is unknown, so timing does not tell which key ids exist.
+        let matches = ConstantTime.equals(key.secretHash.bytes, storedHash.bytes)
+        guard let credential, matches else {
+            throw Problem.unauthenticated("The API key is not valid.")
+        }
+        if credential.revokedAt != nil {
+            throw Problem.unauthenticated("The API key has been revoked.")
+        }
+        if let expiresAt = credential.expiresAt, expiresAt <= now() {
+            throw Problem.unauthenticated("The API key has expired.")
+        }
+        return credential.principal
+    }
+}
+
+/// The principal of the request being handled. Generated handlers cannot see the Hummingbird
+/// context, so the authentication middleware binds the principal here for the handler's task.
+enum RequestPrincipal {
+    @TaskLocal static var current: Principal?
+
+    /// The caller, or 401 if the route was reached without authentication.
+    static func require() throws -> Principal {
+        guard let current else { throw Problem.unauthenticated("Authentication is required.") }
+        return current
+    }
+
+    /// The caller if it has one of `roles`, else 403.
+    static func require(_ roles: Set<Role>, _ action: String) throws -> Principal {
+        let principal = try require()
+        guard roles.contains(principal.role) else {
+            throw Problem.forbidden("The role \(principal.role.rawValue) may not \(action).")
+        }
+        return principal
+    }
+}
+
+/// Requires a valid bearer API key on every `/v1` route and binds the principal for the handler.
+struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let authenticator: Authenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization] else {
+            throw Problem.unauthenticated("Send 'Authorization: Bearer <api key>'.")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Problem.unauthenticated("The Authorization header must use the Bearer scheme.")
+        }
+        let principal = try await authenticator.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        return try await RequestPrincipal.$current.withValue(principal) {
+            try await next(request, context)
+        }
+    }
+}

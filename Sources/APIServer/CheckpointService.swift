@@ -1,0 +1,42 @@
+import AuditLog
+import Logging
+import ServiceLifecycle
+
+/// Signs a checkpoint whenever entries have waited longer than the policy allows, and a final one on
+/// graceful shutdown, so the last acknowledged entries are covered by a signature.
+struct CheckpointService: Service {
+    let log: TransparencyLog
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        // Polling at a quarter of the allowed age keeps the worst-case delay near the configured one.
+        let tick = max(interval / 4, .milliseconds(100))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: tick)
+                } catch {
+                    break
+                }
+                await signIfDue()
+            }
+        }
+        guard log.readOnlyError == nil else { return }
+        do {
+            let note = try await log.signCheckpoint()
+            logger.info("signed the final checkpoint", metadata: ["checkpoint": "\(note.text.split(separator: "\n").dropFirst().first ?? "")"])
+        } catch {
+            logger.error("could not sign the final checkpoint", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func signIfDue() async {
+        guard log.readOnlyError == nil else { return }
+        do {
+            _ = try await log.signCheckpointIfDue()
+        } catch {
+            logger.warning("checkpoint signing failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

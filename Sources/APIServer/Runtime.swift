@@ -1,0 +1,180 @@
+public import AuditLog
+import Cryptography
+public import Foundation
+public import Logging
+public import Persistence
+
+/// An opened marketplace: the database, the signed log on it, the clock. `pdx serve` and the
+/// `pdx audit` commands share this, so every entry point checks the log the same way.
+public final class Runtime: Sendable {
+    /// The meta key holding the log's origin, fixed on first start.
+    static let originKey = "log.origin"
+
+    public let dataDirectory: DataDirectory
+    public let database: any Database
+    public let log: TransparencyLog
+    public let clock: ServerClock
+    /// The result of the start-up integrity check.
+    public let integrity: IntegrityReport
+
+    private init(dataDirectory: DataDirectory, database: any Database, log: TransparencyLog,
+                 clock: ServerClock, integrity: IntegrityReport) {
+        self.dataDirectory = dataDirectory
+        self.database = database
+        self.log = log
+        self.clock = clock
+        self.integrity = integrity
+    }
+
+    /// What to do on open.
+    public struct Options: Sendable {
+        /// Create the data directory, the signing key and the first entries if missing (`serve`);
+        /// otherwise refuse to open a location that holds no log yet (`audit` commands).
+        public var createIfMissing = true
+        public var testClock = false
+        public var logOrigin: String?
+        public var checkpointPolicy = CheckpointPolicy()
+
+        public init() {}
+    }
+
+    /// Opens (and on first start creates) the marketplace at `location`, then checks the stored log
+    /// against its last checkpoint. A failed check does not throw: the log turns read-only and
+    /// `integrity` says why, so the server can still answer reads and `/readyz`.
+    public static func open(_ location: StoreLocation, options: Options = Options(), logger: Logger) async throws -> Runtime {
+        let directory = DataDirectory(path: location.dataDirectory)
+        if options.createIfMissing {
+            try directory.create()
+        } else {
+            guard FileManager.default.fileExists(atPath: directory.path) else {
+                throw RuntimeError("no PDX data directory at \(directory.path) (start `pdx serve` there first, or pass --data-dir)")
+            }
+            if location.databaseURL == nil, !FileManager.default.fileExists(atPath: directory.databasePath) {
+                throw RuntimeError("no PDX database at \(directory.databasePath)")
+            }
+        }
+        let key: Ed25519PrivateKey
+        if options.createIfMissing {
+            key = try directory.loadOrCreateSigningKey()
+        } else {
+            guard let existing = try directory.loadSigningKey() else {
+                throw RuntimeError("the log's signing key is not in \(directory.path) (signing-key.pem)")
+            }
+            key = existing
+        }
+
+        let database: any Database
+        if let url = location.databaseURL {
+            database = try await PostgresDatabase(url: url, logger: logger)
+        } else {
+            database = try await SQLiteDatabase(path: directory.databasePath)
+        }
+        do {
+            let origin = try await Self.origin(in: database, configured: options.logOrigin, create: options.createIfMissing)
+            let clock = try await Self.clock(in: database, testClock: options.testClock)
+            let signer = try NoteSigner(name: origin, key: key)
+            let log = try TransparencyLog(
+                database: database, signers: [signer], policy: options.checkpointPolicy,
+                clock: { [clock] in clock.now() })
+            let integrity = try await log.verifyIntegrity()
+            if integrity.isIntact {
+                logger.info("audit log verified", metadata: [
+                    "origin": "\(origin)", "size": "\(integrity.treeSize)",
+                    "checkpoint": "\(integrity.checkpointSize.map(String.init) ?? "none")",
+                ])
+                if options.createIfMissing { _ = try await log.initializeIfEmpty(actor: "system") }
+            } else {
+                logger.critical("audit log failed its integrity check; writes are refused", metadata: [
+                    "report": "\(integrity)",
+                ])
+            }
+            return Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity)
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
+    /// Releases the database.
+    public func close() async {
+        await database.close()
+    }
+
+    /// The origin stored with the log; created on first start from `configured` or a random name.
+    private static func origin(in database: any Database, configured: String?, create: Bool) async throws -> String {
+        try await database.transaction { tx in
+            // The head lock serializes instances that start together on one PostgreSQL.
+            _ = try await tx.lockHead()
+            if let stored = try await tx.metaValue(forKey: originKey) {
+                if let configured, configured != stored {
+                    throw RuntimeError("this log's origin is \(stored); --log-origin cannot change it")
+                }
+                return stored
+            }
+            guard create else { throw RuntimeError("the database holds no PDX log yet") }
+            let origin = try configured ?? "pdx.local/\(Hex.encode(SecureRandom.bytes(4)))"
+            try await tx.setMetaValue(origin, forKey: originKey)
+            return origin
+        }
+    }
+
+    /// The system clock, or the test clock at its stored time (first start: now).
+    private static func clock(in database: any Database, testClock: Bool) async throws -> ServerClock {
+        guard testClock else { return .system }
+        let store = DatabaseClockStore(database: database)
+        if let stored = try await store.loadTestClock() { return .test(startingAt: stored) }
+        let now = Date()
+        try await database.transaction { tx in
+            if try await tx.metaValue(forKey: ServerClock.metaKey) == nil {
+                try await tx.setMetaValue(RFC3339.format(now), forKey: ServerClock.metaKey)
+            }
+        }
+        return .test(startingAt: try await store.loadTestClock() ?? now)
+    }
+}
+
+/// A data directory or database that cannot be opened as asked.
+public struct RuntimeError: Error, CustomStringConvertible, Sendable {
+    public var code: String { "cannot_open" }
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Credentials from the principals table.
+struct DatabaseCredentialLookup: CredentialLookup {
+    let database: any Database
+
+    func credential(keyID: String) async throws -> PrincipalCredential? {
+        guard let stored = try await database.read({ try await $0.principal(keyID: keyID) }),
+              let role = Role(rawValue: stored.role)
+        else { return nil }
+        return PrincipalCredential(
+            principal: Principal(id: stored.id, name: stored.name, role: role, authorityID: stored.authorityID),
+            secretHash: stored.keyHash, expiresAt: stored.expiresAt, revokedAt: stored.revokedAt)
+    }
+}
+
+/// The test clock's time in the meta table; every move is logged.
+struct DatabaseClockStore: TestClockStore {
+    let database: any Database
+    var log: TransparencyLog?
+
+    func loadTestClock() async throws -> Date? {
+        try await database.read { try await $0.metaValue(forKey: ServerClock.metaKey) }.flatMap(RFC3339.parse)
+    }
+
+    func saveTestClock(_ time: Date, actor: String) async throws {
+        try await database.transaction { tx in
+            _ = try await tx.lockHead()
+            let stored = try await tx.metaValue(forKey: ServerClock.metaKey).flatMap(RFC3339.parse)
+            if let stored, stored >= time { return }
+            try await tx.setMetaValue(RFC3339.format(time), forKey: ServerClock.metaKey)
+            if let log {
+                try await log.append(AuditRecord(
+                    actor: actor, action: "test_clock.advanced",
+                    data: ["from": stored.map { .string(RFC3339.format($0)) } ?? .null, "to": .string(RFC3339.format(time))]
+                ), in: tx)
+            }
+        }
+    }
+}

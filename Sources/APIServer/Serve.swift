@@ -1,0 +1,61 @@
+import AuditLog
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Persistence
+public import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `pdx serve`: opens the marketplace, bootstraps it on first start, and serves until SIGINT/SIGTERM.
+public func runServer(_ configuration: ServerConfiguration) async throws {
+    var logger = Logger(label: "pdx")
+    logger.logLevel = .info
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+    var options = Runtime.Options()
+    options.testClock = configuration.testClock
+    options.logOrigin = configuration.logOrigin
+    options.checkpointPolicy = CheckpointPolicy(
+        maxEntries: configuration.checkpointEntries, maxAge: configuration.checkpointInterval)
+    let runtime = try await Runtime.open(configuration.store, options: options, logger: logger)
+    if runtime.integrity.isIntact {
+        try await runtime.bootstrapAdmin(logger: logger)
+    }
+    let dependencies = runtime.serverDependencies(metrics: registry)
+    let app = try buildApplication(configuration: configuration, dependencies: dependencies, logger: logger)
+    let checkpoints = CheckpointService(log: runtime.log, interval: configuration.checkpointInterval, logger: logger)
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: app), .init(service: checkpoints)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    logger.notice("serving", metadata: [
+        "address": "http://\(configuration.host):\(configuration.port)",
+        "data_dir": "\(runtime.dataDirectory.path)",
+        "database": "\(configuration.store.databaseURL == nil ? "sqlite" : "postgresql")",
+        "log_origin": "\(runtime.log.origin)",
+        "test_clock": "\(configuration.testClock)",
+    ])
+    do {
+        try await group.run()
+    } catch {
+        await runtime.close()
+        throw error
+    }
+    await runtime.close()
+}
+
+extension Runtime {
+    /// The HTTP layer's dependencies on this runtime.
+    public func serverDependencies(metrics: PrometheusCollectorRegistry) -> ServerDependencies {
+        ServerDependencies(
+            log: log,
+            credentials: DatabaseCredentialLookup(database: database),
+            clock: clock,
+            clockStore: clock.isTestClock ? DatabaseClockStore(database: database, log: log) : nil,
+            metrics: metrics)
+    }
+}

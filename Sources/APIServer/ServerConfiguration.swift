@@ -1,0 +1,38 @@
+/// Where the data lives: a data directory, and optionally a PostgreSQL database instead of the
+/// SQLite file in it. The signing key and `admin.token` are always in the data directory.
+public struct StoreLocation: Sendable, Equatable {
+    /// `--data-dir` / `PDX_DATA_DIR`, default `./pdx-data`.
+    public var dataDirectory: String
+    /// `--database-url` / `PDX_DATABASE_URL`: `postgres://…`; nil for SQLite in the data directory.
+    public var databaseURL: String?
+
+    public init(dataDirectory: String, databaseURL: String? = nil) {
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+    }
+}
+
+/// Everything `pdx serve` can be told. Each property names its flag and environment variable.
+public struct ServerConfiguration: Sendable {
+    public var store: StoreLocation
+    /// `--host` / `PDX_HOST`.
+    public var host = "127.0.0.1"
+    /// `--port` / `PDX_PORT`; 0 picks a free port.
+    public var port = 8080
+    /// `--test-clock`: a settable clock stored with the data (`POST /v1/test-clock`).
+    public var testClock = false
+    /// `--checkpoint-entries`: sign a checkpoint at least every this many entries.
+    public var checkpointEntries = 1000
+    /// `--checkpoint-seconds`: sign at least this often while entries arrive.
+    public var checkpointInterval: Duration = .seconds(10)
+    /// `--log-origin`: the origin line of checkpoints and the signing key's name, fixed on first start.
+    public var logOrigin: String?
+    /// Largest accepted request body, in bytes, where no route says otherwise.
+    public var maxBodyBytes = 1 << 20
+    /// Larger limits for routes that take batches.
+    public var bodyLimitOverrides: [String: Int] = ["/v1/usage": 4 << 20]
+
+    public init(store: StoreLocation) {
+        self.store = store
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct PDX: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pdx",
+        abstract: "PDX — Public Data Exchange: authorized operation of public data, on a verifiable audit log.",
+        subcommands: [Serve.self, Audit.self]
+    )
+}

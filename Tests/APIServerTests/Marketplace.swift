@@ -1,0 +1,109 @@
+@testable import APIServer
+import AuditLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Persistence
+import Prometheus
+import Testing
+
+/// The storage back ends a test runs on: SQLite always, PostgreSQL when `PDX_TEST_POSTGRES_URL` is set.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    static let postgresURL = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+    var testDescription: String { rawValue }
+}
+
+/// A fresh marketplace for one test: its own data directory and, on PostgreSQL, its own schema.
+struct Marketplace: Sendable {
+    let location: StoreLocation
+    let configuration: ServerConfiguration
+
+    init(_ backend: Backend, testClock: Bool = false, maxBodyBytes: Int? = nil) throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("pdx-test-\(UUID().uuidString.prefix(8))").path
+        var url: String?
+        if backend == .postgres, let base = Backend.postgresURL {
+            let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+            url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        }
+        location = StoreLocation(dataDirectory: directory, databaseURL: url)
+        var configuration = ServerConfiguration(store: location)
+        configuration.testClock = testClock
+        if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+        self.configuration = configuration
+    }
+
+    static let logger = Logger(label: "pdx.test")
+
+    /// Opens the runtime as `pdx serve` does (bootstrap included).
+    func open() async throws -> Runtime {
+        var options = Runtime.Options()
+        options.testClock = configuration.testClock
+        let runtime = try await Runtime.open(location, options: options, logger: Self.logger)
+        if runtime.integrity.isIntact { try await runtime.bootstrapAdmin(logger: Self.logger) }
+        return runtime
+    }
+
+    /// The admin key written on first start.
+    var adminToken: String {
+        get throws { try #require(try DataDirectory(path: location.dataDirectory).adminToken()) }
+    }
+
+    /// Runs `body` against the real router on a freshly opened runtime, then closes it.
+    func withServer<T: Sendable>(_ body: @Sendable (Runtime, any TestClientProtocol) async throws -> T) async throws -> T {
+        let runtime = try await open()
+        do {
+            let router = try buildRouter(
+                configuration: configuration,
+                dependencies: runtime.serverDependencies(metrics: PrometheusCollectorRegistry()))
+            let app = Application(router: router, logger: Self.logger)
+            let result = try await app.test(.router) { client in try await body(runtime, client) }
+            await runtime.close()
+            return result
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    func removeFiles() {
+        try? FileManager.default.removeItem(atPath: location.dataDirectory)
+    }
+}
+
+extension TestClientProtocol {
+    /// A request with the bearer key, if given.
+    func request(_ method: HTTPRequest.Method, _ uri: String, key: String? = nil, body: String? = nil,
+                 contentType: String = "application/json") async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if body != nil { headers[.contentType] = contentType }
+        return try await execute(uri: uri, method: method, headers: headers,
+                                 body: body.map { ByteBuffer(string: $0) }) { $0 }
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The decoded problem+json body; records an issue when the response is not one.
+    func problem() throws -> [String: Any] {
+        #expect(headers[.contentType] == "application/problem+json")
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        let problem = try #require(object)
+        #expect(problem["status"] as? Int == Int(status.code))
+        #expect((problem["type"] as? String)?.hasPrefix("https://pdx.dev/problems/") == true)
+        return problem
+    }
+
+    func json() throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+}

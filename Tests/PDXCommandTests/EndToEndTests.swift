@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The built executables, found beside the test bundle.
+enum Executables {
+    static func url(_ name: String) -> URL? {
+        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }
+            .map { $0.bundleURL.deletingLastPathComponent() }
+        directories.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        directories.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug"))
+        return directories.map { $0.appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static func run(_ name: String, _ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = try #require(url(name), "\(name) is not built")
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+                   error: String(decoding: err, as: UTF8.self))
+    }
+}
+
+/// A `pdx serve` process on a free port.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let log: URL
+
+    init(arguments: [String]) throws {
+        port = try Self.freePort()
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = try #require(Executables.url("pdx"), "pdx is not built")
+        process.arguments = ["serve", "--port", String(port)] + arguments
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// Waits until `/healthz` answers, up to `timeout`.
+    func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let (status, _) = try? await get("/healthz"), status == 200 { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        Issue.record("pdx serve did not become ready: \(output)")
+        throw CancellationError()
+    }
+
+    func get(_ path: String, key: String? = nil) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit.
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw CancellationError() }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+@Suite("The README's flow, with the real executables", .serialized)
+struct EndToEndTests {
+    static var backends: [String?] {
+        let url = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        return url == nil ? [nil] : [nil, url]
+    }
+
+    @Test(arguments: backends)
+    func serveExportVerifyAndRefuseTampering(databaseURL: String?) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-e2e-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data").path
+        let export = root.appendingPathComponent("export").path
+        var storage = ["--data-dir", data]
+        if let databaseURL {
+            let schema = "e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+            storage += ["--database-url", databaseURL + (databaseURL.contains("?") ? "&" : "?") + "schema=\(schema)"]
+        }
+
+        let server = try ServerProcess(arguments: storage + ["--checkpoint-seconds", "1"])
+        try await server.waitUntilReady()
+        let token = try String(contentsOfFile: data + "/admin.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let (unauthorized, _) = try await server.get("/v1/audit/checkpoint")
+        #expect(unauthorized == 401)
+        let (status, note) = try await server.get("/v1/audit/checkpoint", key: token)
+        #expect(status == 200)
+        #expect(note.contains("\n\n\u{2014} "))
+
+        // Export while the server runs, then verify with the key printed by `pdx audit vkey`.
+        let exported = try Executables.run("pdx", ["audit", "export", "--out", export] + storage)
+        #expect(exported.status == 0, "\(exported.error)")
+        let vkey = try Executables.run("pdx", ["audit", "vkey"] + storage)
+        #expect(vkey.status == 0)
+        let vkeyFile = root.appendingPathComponent("pdx.vkey").path
+        try vkey.output.write(toFile: vkeyFile, atomically: true, encoding: .utf8)
+        #expect(vkey.output.hasPrefix(note.split(separator: "\n")[0] + "+"))
+
+        let verified = try Executables.run("pdx-verify", [export, "--vkey", vkeyFile])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+        #expect(verified.output.hasPrefix("pdx-verify: OK"))
+
+        // One changed byte in an entry is refused, and the report says where.
+        let bundle = export + "/tile/entries/000.p/2"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle)))
+        let index = try #require(bytes.firstIndex(of: UInt8(ascii: "s")))
+        bytes[index] = UInt8(ascii: "S")
+        try Data(bytes).write(to: URL(fileURLWithPath: bundle))
+        let refused = try Executables.run("pdx-verify", [export, "--vkey", vkeyFile])
+        #expect(refused.status == 1)
+        #expect(refused.output.hasPrefix("pdx-verify: FAIL "))
+        #expect(refused.output.contains("entry "))
+
+        // SIGTERM shuts down gracefully.
+        #expect(server.stop() == 0)
+
+        // Exporting into a directory that is not empty is refused.
+        let again = try Executables.run("pdx", ["audit", "export", "--out", export] + storage)
+        #expect(again.status != 0)
+    }
+
+    @Test func auditCommandsRefuseAMissingDataDirectory() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-missing-\(UUID().uuidString)").path
+        let run = try Executables.run("pdx", ["audit", "vkey", "--data-dir", missing])
+        #expect(run.status != 0)
+        #expect(run.error.contains("no PDX data directory"))
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+}
