@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite",
+                "AuditLog", "Cryptography", "CSQLite", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),

@@ -1,5 +1,5 @@
-/// Input the Vetting module refuses: a malformed code, name, address or document, or a store that
-/// found its record changed underneath it.
+/// Input the Vetting module refuses: a malformed code, name, address, document or authority, a paging
+/// cursor no listing handed out, or a store that found its record changed underneath it.
 ///
 /// Equality is by ``code``. ``detail`` names the field and the position or limit that failed, never the
 /// submitted value: applications carry personal data (the security officer's name and e-mail) and
@@ -62,6 +62,17 @@ public struct VettingError: Error, Sendable, Equatable, CustomStringConvertible 
         case operatorNotFound = "operator_not_found"
         /// A store already holds an operator with this id.
         case operatorExists = "operator_exists"
+
+        /// An authority id that is not 2–32 characters of `a-z 0-9 -` starting with a letter.
+        case invalidAuthorityID = "invalid_authority_id"
+        /// An authority name that is empty, too long, or has control characters or outer white space.
+        case invalidName = "invalid_name"
+        /// An authority region that is empty, too long, or has control characters or outer white space.
+        case invalidRegion = "invalid_region"
+        /// A store already holds an authority with this id.
+        case authorityExists = "authority_exists"
+        /// A paging cursor that no listing of this store handed out.
+        case invalidCursor = "invalid_cursor"
     }
 
     /// The stable code.
