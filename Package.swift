@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Persistence",
+                "AuditLog", "Cryptography", "Persistence", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Persistence",
+                "APIServer", "AuditLog", "Cryptography", "Persistence", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
