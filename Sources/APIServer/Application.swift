@@ -55,7 +55,10 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
-    try api.registerHandlers(on: router, middlewares: [AuthorizationMiddleware()])
+    try api.registerHandlers(on: router, middlewares: [
+        AuthorizationMiddleware(),
+        IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
+    ])
     return router
 }
 

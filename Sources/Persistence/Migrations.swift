@@ -108,6 +108,24 @@ enum Migrations {
                 ("CREATE INDEX operators_applicant ON operators (applicant_principal_id, submitted_at)", []),
             ]
         },
+        Migration(version: 3, name: "idempotency keys") { d in
+            [
+                // One row per (principal, Idempotency-Key): the request's hash, then the answer once
+                // the request succeeded (status NULL while it runs).
+                ("""
+                CREATE TABLE idempotency_keys (
+                    principal_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    status INTEGER NULL,
+                    content_type TEXT NULL,
+                    body \(d.blob) NULL,
+                    created_at \(d.bigint) NOT NULL,
+                    PRIMARY KEY (principal_id, key)
+                )
+                """, []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open
