@@ -1,6 +1,6 @@
 public import AuditLog
 import Cryptography
-public import Foundation
+import Foundation
 public import Logging
 public import Persistence
 import Vetting

@@ -1,4 +1,4 @@
-public import AuditLog
+import AuditLog
 public import Foundation
 
 /// What a store remembers of an `Idempotency-Key`.

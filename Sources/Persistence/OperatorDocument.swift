@@ -24,21 +24,7 @@ enum OperatorDocument {
         let document: JSONValue = .object([
             "version": JSONValue(version),
             "id": .string(value.id),
-            "application": .object([
-                "legal_name": .string(application.legalName),
-                "uscc": .string(application.uscc.value),
-                "mlps_level": JSONValue(application.mlpsLevel),
-                "tier": .string(application.tier.rawValue),
-                "security_officer": .object([
-                    "name": .string(application.securityOfficer.name),
-                    "email": .string(application.securityOfficer.email),
-                ]),
-                "certifications": .array(application.certifications.map(JSONValue.string)),
-                "documents": .array(application.documents.map { document in
-                    .object(["name": .string(document.name), "sha256": .string(document.sha256)])
-                }),
-                "applicant": .string(application.applicant),
-            ]),
+            "application": application.json,
             "submitted_at": time(value.submittedAt),
             "status": .string(value.status.rawValue),
             "reviews": .array(value.reviews.map { review in

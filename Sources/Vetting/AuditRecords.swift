@@ -43,21 +43,7 @@ enum AuditRecords {
         let application = created.application
         return record(created, .applied, actor: application.applicant, at: created.submittedAt, [
             "status": .string(created.status.rawValue),
-            "application": .object([
-                "legal_name": .string(application.legalName),
-                "uscc": .string(application.uscc.value),
-                "mlps_level": JSONValue(application.mlpsLevel),
-                "tier": .string(application.tier.rawValue),
-                "security_officer": .object([
-                    "name": .string(application.securityOfficer.name),
-                    "email": .string(application.securityOfficer.email),
-                ]),
-                "certifications": .array(application.certifications.map(JSONValue.string)),
-                "documents": .array(application.documents.map { document in
-                    .object(["name": .string(document.name), "sha256": .string(document.sha256)])
-                }),
-                "applicant": .string(application.applicant),
-            ]),
+            "application": application.json,
         ])
     }
 

@@ -1,3 +1,5 @@
+public import AuditLog
+
 /// The vetting tier an operator applies for.
 ///
 /// `standard` operators may use `general` datasets; `enhanced` ones also `important` datasets, and need
@@ -242,5 +244,27 @@ public struct OperatorApplication: Sendable, Hashable {
         guard !applicant.isEmpty else {
             throw VettingError(code: .applicantRequired, detail: "the applicant principal id is empty")
         }
+    }
+}
+
+extension OperatorApplication {
+    /// The application as a JSON object with the request's field names: what `operator.applied` logs
+    /// and what a store keeps, so the two cannot drift apart.
+    public var json: JSONValue {
+        .object([
+            "legal_name": .string(legalName),
+            "uscc": .string(uscc.value),
+            "mlps_level": JSONValue(mlpsLevel),
+            "tier": .string(tier.rawValue),
+            "security_officer": .object([
+                "name": .string(securityOfficer.name),
+                "email": .string(securityOfficer.email),
+            ]),
+            "certifications": .array(certifications.map(JSONValue.string)),
+            "documents": .array(documents.map { document in
+                .object(["name": .string(document.name), "sha256": .string(document.sha256)])
+            }),
+            "applicant": .string(applicant),
+        ])
     }
 }

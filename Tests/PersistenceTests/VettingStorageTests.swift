@@ -423,7 +423,8 @@ struct VettingMigrationTests {
                 for statement in [
                     "DROP INDEX principals_operator_id", "DROP INDEX principals_created_at",
                     "ALTER TABLE principals DROP COLUMN email", "ALTER TABLE principals DROP COLUMN operator_id",
-                    "DROP TABLE authorities", "DROP TABLE operators", "DELETE FROM schema_migrations WHERE version >= 2",
+                    "DROP TABLE authorities", "DROP TABLE operators", "DROP TABLE idempotency_keys",
+                    "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)
                 }
