@@ -40,6 +40,12 @@ let package = Package(
         ),
         .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "AuditLog", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(
+            name: "Vetting",
+            dependencies: ["AuditLog"],
+            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -48,7 +54,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite",
+                "AuditLog", "Cryptography", "CSQLite", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -59,7 +65,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Persistence",
+                "AuditLog", "Cryptography", "Persistence", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -91,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Persistence",
+                "APIServer", "AuditLog", "Cryptography", "Persistence", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -103,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
@@ -112,6 +118,7 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PDXVerifyTests",
             dependencies: ["pdx-verify", "AuditLog", "Cryptography"],

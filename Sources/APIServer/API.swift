@@ -3,9 +3,13 @@ import HTTPTypes
 import Cryptography
 import Foundation
 import OpenAPIRuntime
+import Persistence
+import Vetting
 
 /// The handlers of `Contracts/openapi.yaml`. Each checks the caller's role first, then calls the domain.
 struct API: APIProtocol {
+    let database: any Database
+    let vetting: OperatorLifecycle
     let log: TransparencyLog
     let clock: ServerClock
     let readiness: Readiness
@@ -35,7 +39,7 @@ struct API: APIProtocol {
     // MARK: audit
 
     func getCheckpoint(_ input: Operations.GetCheckpoint.Input) async throws -> Operations.GetCheckpoint.Output {
-        _ = try RequestPrincipal.require()
+        _ = try Authorization.require(.getCheckpoint)
         guard let note = try await log.latestCheckpoint() else {
             throw Problem.notFound("The log has no checkpoint yet.")
         }
@@ -43,7 +47,7 @@ struct API: APIProtocol {
     }
 
     func listEntries(_ input: Operations.ListEntries.Input) async throws -> Operations.ListEntries.Output {
-        _ = try RequestPrincipal.require([.auditor, .admin], "read log entries")
+        _ = try Authorization.require(.listEntries)
         let start = input.query.start ?? 0
         let limit = input.query.limit ?? 100
         guard start >= 0 else { throw Problem.invalidRequest("'start' must be 0 or more.") }
@@ -63,7 +67,7 @@ struct API: APIProtocol {
     }
 
     func getInclusionProof(_ input: Operations.GetInclusionProof.Input) async throws -> Operations.GetInclusionProof.Output {
-        _ = try RequestPrincipal.require([.auditor, .admin], "read log proofs")
+        _ = try Authorization.require(.getInclusionProof)
         let index = input.query.index
         guard index >= 0 else { throw Problem.invalidRequest("'index' must be 0 or more.") }
         let treeSize = try await resolvedTreeSize(input.query.treeSize)
@@ -77,7 +81,7 @@ struct API: APIProtocol {
     }
 
     func getConsistencyProof(_ input: Operations.GetConsistencyProof.Input) async throws -> Operations.GetConsistencyProof.Output {
-        _ = try RequestPrincipal.require([.auditor, .admin], "read log proofs")
+        _ = try Authorization.require(.getConsistencyProof)
         let oldSize = input.query.oldSize
         guard oldSize >= 1 else { throw Problem.invalidRequest("'old_size' must be 1 or more.") }
         let newSize = try await resolvedTreeSize(input.query.newSize)
@@ -102,13 +106,13 @@ struct API: APIProtocol {
 
     func getTestClock(_ input: Operations.GetTestClock.Input) async throws -> Operations.GetTestClock.Output {
         guard clock.isTestClock else { throw Problem.notFound("No route for GET /v1/test-clock.") }
-        _ = try RequestPrincipal.require()
+        _ = try Authorization.require(.getTestClock)
         return .ok(.init(body: .json(.init(now: clock.now()))))
     }
 
     func advanceTestClock(_ input: Operations.AdvanceTestClock.Input) async throws -> Operations.AdvanceTestClock.Output {
         guard clock.isTestClock, let clockStore else { throw Problem.notFound("No route for POST /v1/test-clock.") }
-        let admin = try RequestPrincipal.require([.admin], "move the test clock")
+        let admin = try Authorization.require(.advanceTestClock)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         try clock.checkForward(to: body.now)
         try await clockStore.saveTestClock(body.now, actor: admin.id)

@@ -6,10 +6,13 @@ public import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 public import Prometheus
+public import Persistence
+import Vetting
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
 /// tests may make them from anything.
 public struct ServerDependencies: Sendable {
+    public var database: any Database
     public var log: TransparencyLog
     public var credentials: any CredentialLookup
     public var clock: ServerClock
@@ -17,8 +20,9 @@ public struct ServerDependencies: Sendable {
     var clockStore: (any TestClockStore)?
     public var metrics: PrometheusCollectorRegistry
 
-    init(log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
+    init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry) {
+        self.database = database
         self.log = log
         self.credentials = credentials
         self.clock = clock
@@ -44,12 +48,17 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
     router.middlewares.add(AuthenticationMiddleware(
         authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() })))
     let api = API(
+        database: dependencies.database,
+        vetting: OperatorLifecycle(),
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
-    try api.registerHandlers(on: router)
+    try api.registerHandlers(on: router, middlewares: [
+        AuthorizationMiddleware(),
+        IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
+    ])
     return router
 }
 

@@ -19,12 +19,22 @@ public struct Principal: Sendable, Equatable {
     public var role: Role
     /// The authority a reviewer acts for; nil for other roles.
     public var authorityID: String?
+    /// The operator an operator principal applied as; nil before it applies and for other roles.
+    public var operatorID: String?
+    /// Contact address, used to detect a reviewer who is party to an application.
+    public var email: String?
+    /// True for an operator principal whose operator is suspended or revoked: it may still read its
+    /// own record, nothing else.
+    public var operatorBlocked = false
 
-    public init(id: String, name: String, role: Role, authorityID: String? = nil) {
+    public init(id: String, name: String, role: Role, authorityID: String? = nil, operatorID: String? = nil,
+                email: String? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.authorityID = authorityID
+        self.operatorID = operatorID
+        self.email = email
     }
 }
 
@@ -140,15 +150,6 @@ enum RequestPrincipal {
     static func require() throws -> Principal {
         guard let current else { throw Problem.unauthenticated("Authentication is required.") }
         return current
-    }
-
-    /// The caller if it has one of `roles`, else 403.
-    static func require(_ roles: Set<Role>, _ action: String) throws -> Principal {
-        let principal = try require()
-        guard roles.contains(principal.role) else {
-            throw Problem.forbidden("The role \(principal.role.rawValue) may not \(action).")
-        }
-        return principal
     }
 }
 

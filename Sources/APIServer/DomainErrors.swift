@@ -1,5 +1,7 @@
 import AuditLog
 import HTTPTypes
+import Persistence
+import Vetting
 
 /// How the domain's errors read over HTTP: the status for each stable code. Domain modules know
 /// nothing of HTTP; this table is the only place their codes meet status codes.
@@ -11,8 +13,28 @@ enum DomainErrors {
                            retryAfter: error.code == .logReadOnly ? 60 : nil)
         case let error as MerkleError:
             return Problem(.unprocessableContent, code: error.code, detail: error.detail)
+        case let error as VettingError:
+            let status: HTTPResponse.Status = switch error.code {
+            case .concurrentUpdate, .operatorExists: .conflict
+            case .operatorNotFound: .notFound
+            case .replayFailed: .internalServerError
+            default: error.code.rawValue == "authority_exists" ? .conflict : .unprocessableContent
+            }
+            return Problem(status, code: error.code.rawValue, detail: error.detail)
+        case let error as StorageError:
+            switch error.code {
+            case .databaseUnavailable:
+                return Problem(.serviceUnavailable, code: error.code.rawValue,
+                               detail: "The database is unavailable; nothing was written. Retry later.", retryAfter: 5)
+            case .uniqueViolation:
+                return Problem(.conflict, code: "conflict", detail: "The resource already exists.")
+            case .serializationFailure:
+                return Problem(.serviceUnavailable, code: "retry", detail: "A concurrent change won; retry.", retryAfter: 1)
+            default:
+                return nil
+            }
         default:
-            return StorageErrors.problem(for: error)
+            return nil
         }
     }
 

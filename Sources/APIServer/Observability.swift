@@ -12,10 +12,14 @@ struct MetricsExposition: Sendable {
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        logEntries = registry.makeGauge(name: "pdx_log_entries", help: "Entries in the audit log.")
-        checkpointSize = registry.makeGauge(name: "pdx_log_checkpoint_size", help: "Tree size of the latest signed checkpoint.")
-        checkpointAge = registry.makeGauge(name: "pdx_log_checkpoint_age_seconds", help: "Seconds since the latest checkpoint was signed.")
-        readOnly = registry.makeGauge(name: "pdx_log_read_only", help: "1 when the log refuses writes after a failed integrity check.")
+        func gauge(_ name: String, unit: String = "", _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: MetricNameDescriptor(
+                namespace: "pdx", subsystem: "log", metricName: name, unitName: unit, helpText: help))
+        }
+        logEntries = gauge("entries", "Entries in the audit log.")
+        checkpointSize = gauge("checkpoint_size", "Tree size of the latest signed checkpoint.")
+        checkpointAge = gauge("checkpoint_age", unit: "seconds", "Seconds since the latest checkpoint was signed.")
+        readOnly = gauge("read_only", "1 when the log refuses writes after a failed integrity check.")
     }
 
     /// Refreshes the log gauges from `log`; failures leave the previous values.

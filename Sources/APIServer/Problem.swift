@@ -13,12 +13,16 @@ public struct Problem: Error, Sendable, Equatable {
     public var detail: String
     /// Seconds a client should wait before retrying (sent as `Retry-After`), for 429 and 503.
     public var retryAfter: Int?
+    /// Every rule that refused the request, when several may apply; the first one is `code`.
+    public var reasons: [(code: String, detail: String)]
 
-    public init(_ status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil) {
+    public init(_ status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil,
+                reasons: [(code: String, detail: String)] = []) {
         self.status = status
         self.code = code
         self.detail = detail
         self.retryAfter = retryAfter
+        self.reasons = reasons
     }
 
     public static func == (lhs: Problem, rhs: Problem) -> Bool {
@@ -33,6 +37,11 @@ public struct Problem: Error, Sendable, Equatable {
         var json = "{\"type\":\(Self.quote(type)),\"title\":\(Self.quote(status.reasonPhrase))"
         json += ",\"status\":\(status.code),\"code\":\(Self.quote(code)),\"detail\":\(Self.quote(detail))"
         if let instance { json += ",\"instance\":\(Self.quote(instance))" }
+        if !reasons.isEmpty {
+            json += ",\"reasons\":[" + reasons.map {
+                "{\"code\":\(Self.quote($0.code)),\"detail\":\(Self.quote($0.detail))}"
+            }.joined(separator: ",") + "]"
+        }
         json += "}"
         return Array(json.utf8)
     }

@@ -1,8 +1,9 @@
 public import AuditLog
 import Cryptography
-public import Foundation
+import Foundation
 public import Logging
 public import Persistence
+import Vetting
 
 /// An opened marketplace: the database, the signed log on it, the clock. `pdx serve` and the
 /// `pdx audit` commands share this, so every entry point checks the log the same way.
@@ -145,12 +146,19 @@ struct DatabaseCredentialLookup: CredentialLookup {
     let database: any Database
 
     func credential(keyID: String) async throws -> PrincipalCredential? {
-        guard let stored = try await database.read({ try await $0.principal(keyID: keyID) }),
-              let role = Role(rawValue: stored.role)
-        else { return nil }
-        return PrincipalCredential(
-            principal: Principal(id: stored.id, name: stored.name, role: role, authorityID: stored.authorityID),
-            secretHash: stored.keyHash, expiresAt: stored.expiresAt, revokedAt: stored.revokedAt)
+        try await database.read { reader in
+            guard let stored = try await reader.principal(keyID: keyID), let role = Role(rawValue: stored.role) else {
+                return nil
+            }
+            var principal = Principal(id: stored.id, name: stored.name, role: role, authorityID: stored.authorityID,
+                                      operatorID: stored.operatorID, email: stored.email)
+            if role == .operator, let operatorID = stored.operatorID,
+               let status = try await reader.operatorByID(operatorID)?.status {
+                principal.operatorBlocked = status == .suspended || status == .revoked
+            }
+            return PrincipalCredential(principal: principal, secretHash: stored.keyHash,
+                                       expiresAt: stored.expiresAt, revokedAt: stored.revokedAt)
+        }
     }
 }
 

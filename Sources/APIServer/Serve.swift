@@ -52,6 +52,7 @@ extension Runtime {
     /// The HTTP layer's dependencies on this runtime.
     public func serverDependencies(metrics: PrometheusCollectorRegistry) -> ServerDependencies {
         ServerDependencies(
+            database: database,
             log: log,
             credentials: DatabaseCredentialLookup(database: database),
             clock: clock,

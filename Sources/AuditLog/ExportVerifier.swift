@@ -278,11 +278,10 @@ private struct EntryStream {
             try check(entry: bytes, index: index)
 
             let leaf = MerkleHash.leaf(bytes, using: hasher)
-            guard try read(SHA256Digest.byteCount, from: tile, at: tilePath, into: &scratch) == SHA256Digest.byteCount,
-                  let stored = SHA256Digest(bytes: scratch)
-            else {
+            guard try read(SHA256Digest.byteCount, from: tile, at: tilePath, into: &scratch) == SHA256Digest.byteCount else {
                 throw ExportFinding(code: "tile_truncated", location: tilePath, reason: "it ends before hash \(position)")
             }
+            let stored = scratch.withUnsafeBytes { SHA256Digest(copying: $0.baseAddress!) }
             guard stored == leaf else {
                 throw ExportFinding(code: "tile_mismatch", location: tilePath,
                                     reason: "hash \(position) is not the hash of entry \(index)")
@@ -342,7 +341,7 @@ private struct EntryStream {
             guard try read(SHA256Digest.byteCount, from: file, at: path, into: &stored) == SHA256Digest.byteCount else {
                 throw ExportFinding(code: "tile_truncated", location: path, reason: "it ends before hash \(position)")
             }
-            guard SHA256Digest(bytes: stored) == hash else {
+            guard stored.withUnsafeBytes({ SHA256Digest(copying: $0.baseAddress!) }) == hash else {
                 throw ExportFinding(code: "tile_mismatch", location: path,
                                     reason: "hash \(position) differs from the one recomputed from the entries")
             }

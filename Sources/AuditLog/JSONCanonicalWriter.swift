@@ -176,77 +176,7 @@ enum JSONNumberFormat {
     }
 
     /// Lays out the shortest round-trip digits of a positive finite `value` by ECMA-262's rules.
-    ///
-    /// Swift's `description` already finds the shortest digit string that reads back as the same
-    /// double, choosing the closest when several qualify, which is exactly ECMAScript's digit
-    /// choice; only the layout (where the point goes, when to use an exponent) differs.
     static func appendShortest(_ value: Double, to output: inout [UInt8]) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // at most 17 significant digits
-        var count = 0
-        var pointAt: Int? = nil
-        var exponent = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var text = value.description
-            text.withUTF8 { bytes in
-                var index = 0
-                while index < bytes.count {
-                    let byte = bytes[index]
-                    switch byte {
-                    case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                        // Leading zeros ("0.001") carry no digit; they only move the point.
-                        if count == 0 && byte == UInt8(ascii: "0") {
-                            if pointAt != nil { exponent -= 1 }
-                        } else {
-                            buffer[count] = byte
-                            count += 1
-                        }
-                    case UInt8(ascii: "."):
-                        pointAt = count
-                    case UInt8(ascii: "e"), UInt8(ascii: "E"):
-                        var sign = 1
-                        var power = 0
-                        index += 1
-                        if bytes[index] == UInt8(ascii: "-") { sign = -1; index += 1 }
-                        else if bytes[index] == UInt8(ascii: "+") { index += 1 }
-                        while index < bytes.count {
-                            power = power * 10 + Int(bytes[index] - UInt8(ascii: "0"))
-                            index += 1
-                        }
-                        exponent += sign * power
-                    default:
-                        break
-                    }
-                    index += 1
-                }
-            }
-            // The value is 0.d1d2…dk × 10^n with d1 ≠ 0.
-            while count > 1 && buffer[count - 1] == UInt8(ascii: "0") { count -= 1 }
-            let n = (pointAt ?? count) + exponent
-            let k = count
-            let significant = UnsafeRawBufferPointer(rebasing: buffer[0..<k])
-            if k <= n && n <= 21 {
-                output.append(contentsOf: significant)
-                for _ in 0..<(n - k) { output.append(UInt8(ascii: "0")) }
-            } else if 0 < n && n <= 21 {
-                output.append(contentsOf: significant[0..<n])
-                output.append(UInt8(ascii: "."))
-                output.append(contentsOf: significant[n...])
-            } else if -6 < n && n <= 0 {
-                output.append(UInt8(ascii: "0"))
-                output.append(UInt8(ascii: "."))
-                for _ in 0..<(-n) { output.append(UInt8(ascii: "0")) }
-                output.append(contentsOf: significant)
-            } else {
-                output.append(significant[0])
-                if k > 1 {
-                    output.append(UInt8(ascii: "."))
-                    output.append(contentsOf: significant[1...])
-                }
-                output.append(UInt8(ascii: "e"))
-                let power = n - 1
-                output.append(power < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-                appendInteger(Int64(power.magnitude), to: &output)
-            }
-        }
+        ECMAScriptNumber.appendShortest(value) { output.append($0) }
     }
 }

@@ -9,8 +9,16 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
     /// Reads exactly 32 bytes; returns nil for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
-        withUnsafeMutableBytes(of: &words) { raw in
-            for (offset, byte) in bytes.enumerated() { raw[offset] = byte }
+        // Called from other modules this runs unspecialized: one copy of contiguous storage, not a
+        // generic loop of 32 element reads.
+        let copied: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
+            Swift.withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(buffer)) }
+            return true
+        }
+        if copied == nil {
+            Swift.withUnsafeMutableBytes(of: &words) { raw in
+                for (offset, byte) in bytes.enumerated() { raw[offset] = byte }
+            }
         }
     }
 

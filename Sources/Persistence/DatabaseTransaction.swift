@@ -1,6 +1,7 @@
 public import AuditLog
 public import Cryptography
 public import Foundation
+internal import Vetting
 
 /// Reads inside one read-only transaction, for every store.
 ///
@@ -121,10 +122,64 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         try await context.query(Self.selectPrincipal + " ORDER BY created_at, id").map(Self.principal)
     }
 
+    /// Up to `limit` principals, oldest first (by creation time, then id).
+    ///
+    /// - Parameters:
+    ///   - cursor: nil for the first page, else a ``PrincipalPage/nextCursor`` from this listing;
+    ///     anything else throws `VettingError` `invalid_cursor`.
+    ///   - limit: at most this many, at least 1.
+    public func principals(after cursor: String?, limit: Int) async throws -> PrincipalPage {
+        var sql = Self.selectPrincipal
+        var binds: [SQLValue] = []
+        if let cursor {
+            let (time, id) = try Self.timeAndID(cursor, listing: Self.principalListing)
+            sql += " WHERE (created_at, id) > ($1, $2)"
+            binds += [.integer(time), .text(id)]
+        }
+        let page = try await fetchPage(sql + " ORDER BY created_at, id", binds, limit: limit,
+                                       listing: Self.principalListing, decode: Self.principal) { principal in
+            [String(Timestamp.milliseconds(principal.createdAt)), principal.id]
+        }
+        return PrincipalPage(principals: page.items, nextCursor: page.nextCursor)
+    }
+
+    // MARK: Paging
+
+    static let principalListing = "principals"
+
+    /// Runs `sql` (ordered, without LIMIT) for one page of `limit` rows, reading one row more to
+    /// learn whether another page follows; `key` gives a row's position for the next cursor.
+    func fetchPage<Item>(
+        _ sql: String,
+        _ binds: [SQLValue],
+        limit: Int,
+        listing: String,
+        decode: (SQLRow) throws -> Item,
+        key: (Item) -> [String]
+    ) async throws -> (items: [Item], nextCursor: String?) {
+        // The caller caps the limit; the bound here only keeps `count + 1` from overflowing.
+        let count = min(max(1, limit), 1_000_000)
+        let rows = try await context.query(sql + " LIMIT $\(binds.count + 1)", binds + [.integer(Int64(count + 1))])
+        let items = try rows.prefix(count).map(decode)
+        guard rows.count > count, let last = items.last else { return (items, nil) }
+        return (items, PageCursor(listing: listing, key: key(last)).token)
+    }
+
+    /// The (milliseconds, id) position a cursor of `listing` holds.
+    static func timeAndID(_ cursor: String, listing: String) throws(VettingError) -> (Int64, String) {
+        let position = try PageCursor(token: cursor, listing: listing, keyCount: 2)
+        guard let time = Int64(position.key[0]) else {
+            throw VettingError(code: .invalidCursor, detail: "the cursor was not handed out by this listing")
+        }
+        return (time, position.key[1])
+    }
+
     // MARK: Row decoding
 
-    static let selectPrincipal =
-        "SELECT id, name, role, authority_id, key_id, key_hash, created_at, expires_at, revoked_at FROM principals"
+    static let selectPrincipal = """
+        SELECT id, name, role, authority_id, key_id, key_hash, created_at, expires_at, revoked_at, email, operator_id \
+        FROM principals
+        """
 
     static func principal(_ row: SQLRow) throws -> Principal {
         Principal(
@@ -136,7 +191,9 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
             keyHash: try digest(row.blob(5)),
             createdAt: Timestamp.date(milliseconds: try row.integer(6)),
             expiresAt: try row.optionalInteger(7).map(Timestamp.date(milliseconds:)),
-            revokedAt: try row.optionalInteger(8).map(Timestamp.date(milliseconds:))
+            revokedAt: try row.optionalInteger(8).map(Timestamp.date(milliseconds:)),
+            email: try row.optionalText(9),
+            operatorID: try row.optionalText(10)
         )
     }
 
@@ -235,7 +292,8 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
     public func insertPrincipal(_ principal: Principal) async throws {
         try await context.insert(
             into: "principals",
-            columns: ["id", "name", "role", "authority_id", "key_id", "key_hash", "created_at", "expires_at", "revoked_at"],
+            columns: ["id", "name", "role", "authority_id", "key_id", "key_hash", "created_at", "expires_at", "revoked_at",
+                      "email", "operator_id"],
             rows: [[
                 .text(principal.id), .text(principal.name), .text(principal.role),
                 principal.authorityID.map(SQLValue.text) ?? .null,
@@ -243,6 +301,8 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
                 .integer(Timestamp.milliseconds(principal.createdAt)),
                 principal.expiresAt.map { .integer(Timestamp.milliseconds($0)) } ?? .null,
                 principal.revokedAt.map { .integer(Timestamp.milliseconds($0)) } ?? .null,
+                principal.email.map(SQLValue.text) ?? .null,
+                principal.operatorID.map(SQLValue.text) ?? .null,
             ]]
         )
     }
@@ -255,5 +315,25 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
             "UPDATE principals SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id",
             [.integer(Timestamp.milliseconds(time)), .text(id)]
         ).isEmpty)
+    }
+
+    /// Records that the principal `id` applied as the operator `operatorID`, replacing an earlier
+    /// binding (an applicant whose application was rejected may apply again under a new id);
+    /// returns false if there is no such principal.
+    @discardableResult
+    public func bindPrincipal(id: String, toOperator operatorID: String) async throws -> Bool {
+        !(try await context.query(
+            "UPDATE principals SET operator_id = $1 WHERE id = $2 RETURNING id",
+            [.text(operatorID), .text(id)]
+        ).isEmpty)
+    }
+
+    /// Marks every not yet revoked principal bound to `operatorID` revoked at `time`, as revoking
+    /// the operator requires; returns the ids newly revoked, sorted.
+    public func revokePrincipals(boundToOperator operatorID: String, at time: Date) async throws -> [String] {
+        try await context.query(
+            "UPDATE principals SET revoked_at = $1 WHERE operator_id = $2 AND revoked_at IS NULL RETURNING id",
+            [.integer(Timestamp.milliseconds(time)), .text(operatorID)]
+        ).map { try $0.text(0) }.sorted()
     }
 }

@@ -72,6 +72,60 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 2, name: "authorities, operators, principals' e-mail and operator") { d in
+            [
+                ("""
+                CREATE TABLE authorities (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    created_at \(d.bigint) NOT NULL
+                )
+                """, []),
+                ("ALTER TABLE principals ADD COLUMN email TEXT NULL", []),
+                ("ALTER TABLE principals ADD COLUMN operator_id TEXT NULL", []),
+                // Revoking an operator revokes the keys of every principal bound to it.
+                ("CREATE INDEX principals_operator_id ON principals (operator_id)", []),
+                // Paging principals walks (created_at, id).
+                ("CREATE INDEX principals_created_at ON principals (created_at, id)", []),
+                // The whole operator is `document` (canonical JSON, see OperatorDocument); the other
+                // columns copy the fields that are searched or sorted on, and `revision` makes an
+                // update conditional on the revision it was computed from.
+                ("""
+                CREATE TABLE operators (
+                    id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    uscc TEXT NOT NULL,
+                    applicant_principal_id TEXT NOT NULL,
+                    submitted_at \(d.bigint) NOT NULL,
+                    revision \(d.bigint) NOT NULL CHECK (revision >= 1),
+                    document TEXT NOT NULL
+                )
+                """, []),
+                ("CREATE INDEX operators_submitted_at ON operators (submitted_at, id)", []),
+                ("CREATE INDEX operators_status_submitted_at ON operators (status, submitted_at, id)", []),
+                ("CREATE INDEX operators_uscc ON operators (uscc, submitted_at)", []),
+                ("CREATE INDEX operators_applicant ON operators (applicant_principal_id, submitted_at)", []),
+            ]
+        },
+        Migration(version: 3, name: "idempotency keys") { d in
+            [
+                // One row per (principal, Idempotency-Key): the request's hash, then the answer once
+                // the request succeeded (status NULL while it runs).
+                ("""
+                CREATE TABLE idempotency_keys (
+                    principal_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    status INTEGER NULL,
+                    content_type TEXT NULL,
+                    body \(d.blob) NULL,
+                    created_at \(d.bigint) NOT NULL,
+                    PRIMARY KEY (principal_id, key)
+                )
+                """, []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -15,6 +15,11 @@ public struct Principal: Sendable, Equatable {
     public var role: String
     /// The authority a principal acts for, if any.
     public var authorityID: String?
+    /// E-mail address, if known; lets vetting refuse a reviewer who is an application's security
+    /// officer.
+    public var email: String?
+    /// For an `operator` principal, the operator it applied as; nil until it applies.
+    public var operatorID: String?
     /// The public part of the API key; unique.
     public var keyID: String
     /// SHA-256 of the API key's secret.
@@ -28,11 +33,14 @@ public struct Principal: Sendable, Equatable {
 
     /// Creates a principal.
     public init(id: String, name: String, role: String, authorityID: String? = nil, keyID: String,
-                keyHash: SHA256Digest, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil) {
+                keyHash: SHA256Digest, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil,
+                email: String? = nil, operatorID: String? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.authorityID = authorityID
+        self.email = email
+        self.operatorID = operatorID
         self.keyID = keyID
         self.keyHash = keyHash
         self.createdAt = createdAt
@@ -45,5 +53,19 @@ public struct Principal: Sendable, Equatable {
         if let revokedAt, revokedAt <= time { return false }
         if let expiresAt, expiresAt <= time { return false }
         return true
+    }
+}
+
+/// One page of principals.
+public struct PrincipalPage: Sendable, Equatable {
+    /// The principals, oldest first (by creation time, then id).
+    public var principals: [Principal]
+    /// The cursor for the next page; nil on the last page.
+    public var nextCursor: String?
+
+    /// Creates a page.
+    public init(principals: [Principal], nextCursor: String?) {
+        self.principals = principals
+        self.nextCursor = nextCursor
     }
 }

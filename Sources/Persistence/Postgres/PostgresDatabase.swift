@@ -54,7 +54,10 @@ public final class PostgresDatabase: Database {
         do {
             try await migrate(schema: parsed.schema)
         } catch {
-            await close()
+            // Not awaiting the client's shutdown: the caller learns of the failure now, the run loop
+            // winds down on its own.
+            isClosed.withLock { $0 = true }
+            runTask.cancel()
             throw error
         }
     }

@@ -1,0 +1,181 @@
+public import AuditLog
+internal import Foundation
+
+/// Rebuilds an operator from its audit records alone, the way an auditor re-derives it from an
+/// exported log.
+///
+/// Replay does not trust the records' outcomes: it reads each step's inputs (the application, the
+/// reviewer and decision, the reason, the time), runs the step through ``OperatorLifecycle`` again
+/// and requires the lifecycle to accept it and to produce exactly the records that were logged.
+/// So an approval without enough distinct reviewers, a self-approval by the applicant, a term that
+/// is not 12 months, a missing reason or a missing step fails the replay.
+///
+/// Replay checks that outcomes follow from inputs; that the inputs themselves were not edited is
+/// what the log's Merkle tree and signed checkpoints prove. Not re-derivable here: the e-mail half
+/// of the `self_review` rule (reviewers' addresses are never logged) and `application_exists`,
+/// which depends on other operators.
+public struct OperatorReplay: Sendable {
+    /// The lifecycle the records are checked against; it must use the policy the server used.
+    public let lifecycle: OperatorLifecycle
+
+    /// Creates a replay against `lifecycle`.
+    public init(lifecycle: OperatorLifecycle = OperatorLifecycle()) {
+        self.lifecycle = lifecycle
+    }
+
+    /// The operator after `records`: all Vetting records of one operator, in log order.
+    ///
+    /// Throws `replay_failed` naming the first record that cannot be replayed.
+    public func replay(_ records: [AuditRecord]) throws(VettingError) -> Operator {
+        var current: Operator?
+        var index = 0
+        while index < records.count {
+            let record = records[index]
+            let change = try self.change(for: record, at: index, after: current)
+            let end = index + change.records.count
+            guard end <= records.count, Array(records[index..<end]) == change.records else {
+                throw failure(index, "the logged \(record.action) step differs from what the lifecycle computes from its inputs")
+            }
+            current = change.updated
+            index = end
+        }
+        guard let current else {
+            throw VettingError(code: .replayFailed, detail: "no records: an operator starts with operator.applied")
+        }
+        return current
+    }
+
+    private func change(for record: AuditRecord, at index: Int, after current: Operator?) throws(VettingError) -> LifecycleChange {
+        guard let action = VettingAction(rawValue: record.action) else {
+            throw failure(index, "\(record.action) is not a Vetting action")
+        }
+        let data = Fields(data: record.data, index: index)
+        let at = try data.time("at")
+        let outcome: LifecycleOutcome
+        switch (action, current) {
+        case (.applied, nil):
+            outcome = lifecycle.submit(
+                try application(data),
+                id: try data.string("operator_id"),
+                existing: [],
+                at: at
+            )
+        case (.applied, .some):
+            throw failure(index, "operator.applied after the operator exists")
+        case (_, nil):
+            throw failure(index, "\(record.action) before operator.applied")
+        case (.reviewed, .some(let current)):
+            guard let decision = ReviewDecision(rawValue: try data.string("decision")) else {
+                throw failure(index, "decision is not approve or reject")
+            }
+            outcome = lifecycle.review(
+                current,
+                by: Reviewer(principalID: try data.string("reviewer_id"), authorityID: try data.string("authority_id")),
+                decision: decision,
+                reason: try data.optionalString("reason"),
+                at: at
+            )
+        case (.suspended, .some(let current)):
+            outcome = lifecycle.suspend(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
+        case (.reinstated, .some(let current)):
+            outcome = lifecycle.reinstate(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
+        case (.revoked, .some(let current)):
+            outcome = lifecycle.revoke(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
+        case (.approved, .some), (.rejected, .some), (.renewed, .some):
+            throw failure(index, "\(record.action) without the operator.reviewed record that decides it")
+        }
+        switch outcome {
+        case .changed(let change):
+            return change
+        case .refused(let reasons):
+            let codes = reasons.map(\.code.rawValue).joined(separator: ", ")
+            throw failure(index, "the lifecycle refuses this \(record.action) step: \(codes)")
+        }
+    }
+
+    private func actor(_ record: AuditRecord, _ data: Fields) throws(VettingError) -> Reviewer {
+        Reviewer(principalID: record.actor, authorityID: try data.optionalString("authority_id"))
+    }
+
+    private func application(_ data: Fields) throws(VettingError) -> OperatorApplication {
+        let fields = try data.object("application")
+        let officer = try fields.object("security_officer")
+        let documents = try fields.array("documents")
+        var pairs: [(name: String, sha256: String)] = []
+        for (offset, value) in documents.enumerated() {
+            guard let members = value.objectValue else {
+                throw failure(data.index, "application.documents[\(offset)] is not an object")
+            }
+            let document = Fields(data: members, index: data.index)
+            pairs.append((try document.string("name"), try document.string("sha256")))
+        }
+        var certifications: [String] = []
+        for value in try fields.array("certifications") {
+            guard let text = value.stringValue else {
+                throw failure(data.index, "application.certifications holds a non-string")
+            }
+            certifications.append(text)
+        }
+        guard let tier = OperatorTier(rawValue: try fields.string("tier")) else {
+            throw failure(data.index, "application.tier is not standard or enhanced")
+        }
+        do {
+            return try OperatorApplication(
+                legalName: try fields.string("legal_name"),
+                uscc: try fields.string("uscc"),
+                mlpsLevel: try fields.integer("mlps_level"),
+                tier: tier,
+                securityOfficer: (try officer.string("name"), try officer.string("email")),
+                certifications: certifications,
+                documents: pairs,
+                applicant: try fields.string("applicant")
+            )
+        } catch {
+            throw failure(data.index, "the logged application is invalid: \(error.code.rawValue)")
+        }
+    }
+}
+
+private func failure(_ index: Int, _ detail: String) -> VettingError {
+    VettingError(code: .replayFailed, detail: "record \(index): \(detail)")
+}
+
+/// Typed reads of a record's data members, failing with `replay_failed`.
+private struct Fields {
+    let data: [String: JSONValue]
+    let index: Int
+
+    func string(_ key: String) throws(VettingError) -> String {
+        guard let value = data[key]?.stringValue else { throw failure(index, "\(key) is missing or not a string") }
+        return value
+    }
+
+    func optionalString(_ key: String) throws(VettingError) -> String? {
+        guard let value = data[key] else { throw failure(index, "\(key) is missing") }
+        if value.isNull { return nil }
+        guard let text = value.stringValue else { throw failure(index, "\(key) is not a string or null") }
+        return text
+    }
+
+    func integer(_ key: String) throws(VettingError) -> Int {
+        guard let value = data[key]?.integerValue else { throw failure(index, "\(key) is missing or not an integer") }
+        return value
+    }
+
+    func time(_ key: String) throws(VettingError) -> Date {
+        guard let text = data[key]?.stringValue, let milliseconds = Timestamp.parse(text) else {
+            throw failure(index, "\(key) is missing or not an RFC 3339 UTC time with milliseconds")
+        }
+        return Timestamp.date(milliseconds: milliseconds)
+    }
+
+    func object(_ key: String) throws(VettingError) -> Fields {
+        guard let members = data[key]?.objectValue else { throw failure(index, "\(key) is missing or not an object") }
+        return Fields(data: members, index: index)
+    }
+
+    func array(_ key: String) throws(VettingError) -> [JSONValue] {
+        guard let elements = data[key]?.arrayValue else { throw failure(index, "\(key) is missing or not an array") }
+        return elements
+    }
+}
