@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "pdx", targets: ["pdx"]),
         .executable(name: "pdx-verify", targets: ["pdx-verify"]),
+        .library(name: "Cryptography", targets: ["Cryptography"]),
         .library(name: "AuditLog", targets: ["AuditLog"]),
         .library(name: "Persistence", targets: ["Persistence"]),
     ],

@@ -66,6 +66,8 @@ public struct ExportVerifier: Sendable {
 
     /// Members every entry object must have.
     public static let entryMembers = ["seq", "time", "actor", "action", "subjects", "data"]
+    /// The same names, as the one-pass checker takes them.
+    static let requiredEntryMembers: [StaticString] = ["seq", "time", "actor", "action", "subjects", "data"]
 
     /// The export directory.
     public var directory: String
@@ -299,33 +301,33 @@ private struct EntryStream {
     private func check(entry bytes: ArraySlice<UInt8>, index: UInt64) throws(ExportFinding) {
         let location = "entry \(index)"
         // One pass, no value built: a million entries must verify in about the time it takes to hash them.
-        let checked = bytes.withUnsafeBytes { raw -> Result<(Int64?, [String]?), CanonicalJSONError> in
+        let checked = bytes.withUnsafeBytes { raw -> Result<CanonicalEntrySummary, CanonicalJSONError> in
             do throws(CanonicalJSONError) {
-                let seq = try CanonicalJSON.checkEntry(raw, integerMember: "seq")
-                return .success((seq, ExportVerifier.topLevelMembers(ofCanonical: raw)))
+                return .success(try CanonicalJSON.checkEntry(
+                    raw, integerMember: "seq", requiredMembers: ExportVerifier.requiredEntryMembers))
             } catch {
                 return .failure(error)
             }
         }
-        let seq: Int64?
-        let members: [String]?
+        let summary: CanonicalEntrySummary
         switch checked {
-        case .success(let result): (seq, members) = result
+        case .success(let result): summary = result
         case .failure(let error):
             throw ExportFinding(code: "entry_not_canonical", location: location, reason: error.description)
         }
-        guard let members else {
+        guard summary.isObject else {
             throw ExportFinding(code: "entry_malformed", location: location, reason: "not a JSON object")
         }
-        guard let seq else {
+        guard let seq = summary.integerMember else {
             throw ExportFinding(code: "entry_malformed", location: location, reason: "no integer \"seq\" member")
         }
         guard seq == Int64(clamping: index) else {
             throw ExportFinding(code: "entry_sequence_mismatch", location: location,
                                 reason: "its \"seq\" is \(seq) but it is entry \(index) of the log")
         }
-        for member in ExportVerifier.entryMembers where !members.contains(member) {
-            throw ExportFinding(code: "entry_malformed", location: location, reason: "no \"\(member)\" member")
+        if let missing = summary.firstMissingMember {
+            throw ExportFinding(code: "entry_malformed", location: location,
+                                reason: "no \"\(ExportVerifier.entryMembers[missing])\" member")
         }
     }
 
@@ -385,42 +387,3 @@ private struct EntryStream {
     }
 }
 
-extension ExportVerifier {
-    /// The member names of a top-level object, given text already proven canonical; nil for any other
-    /// value. Canonical form writes names without escapes other than `\"` and `\\`, so a name ends at
-    /// the first unescaped quote.
-    static func topLevelMembers(ofCanonical bytes: UnsafeRawBufferPointer) -> [String]? {
-        guard bytes.first == UInt8(ascii: "{") else { return nil }
-        var names: [String] = []
-        names.reserveCapacity(ExportVerifier.entryMembers.count)
-        var depth = 0
-        var inString = false
-        var escaped = false
-        var nameStart: Int?
-        for offset in bytes.indices {
-            let byte = bytes[offset]
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                    if let start = nameStart {
-                        names.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self))
-                        nameStart = nil
-                    }
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                // A name opens right after `{` or `,` at depth 1.
-                if depth == 1, offset > 0, bytes[offset - 1] == UInt8(ascii: "{") || bytes[offset - 1] == UInt8(ascii: ",") {
-                    nameStart = offset + 1
-                }
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
-            default: break
-            }
-        }
-        return names
-    }
-}
