@@ -22,11 +22,11 @@ if [ ! -f "$export_dir/checkpoint" ]; then
     echo "generating $count entries into $export_dir"
     .build/release/make-export "$export_dir" "$count"
 fi
-files=$(find "$export_dir" -type f | wc -l)
+files=$(find "$export_dir/" -type f | wc -l)
 bytes=$(du -sb "$export_dir" | cut -f1)
 echo "export: $files files, $bytes bytes; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
-sha256_all="find $export_dir -type f -print0 | xargs -0 sha256sum > /dev/null"
+sha256_all="find $export_dir/ -type f -print0 | xargs -0 sha256sum > /dev/null"
 verify_pinned="$verify $export_dir --vkey $export_dir/vkey > /dev/null"
 
 hyperfine --warmup 1 --runs "$runs" --export-json ".build/verify-$count.json" \
