@@ -58,43 +58,43 @@ extension API {
     }
 
     func reviewOperator(_ input: Operations.ReviewOperator.Input) async throws -> Operations.ReviewOperator.Output {
-        let caller = try Authorization.require(.reviewOperator)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         let decision = ReviewDecision(rawValue: body.decision.rawValue) ?? .reject
-        let updated = try await change(input.path.id) { current, now in
-            vetting.review(current, by: Self.reviewer(caller), decision: decision, reason: body.reason, at: now)
-        }
-        return .ok(.init(body: .json(view(updated))))
+        return .ok(.init(body: .json(try await step(.reviewOperator, input.path.id) { [vetting] in
+            vetting.review($0, by: $1, decision: decision, reason: body.reason, at: $2)
+        })))
     }
 
     func suspendOperator(_ input: Operations.SuspendOperator.Input) async throws -> Operations.SuspendOperator.Output {
-        let caller = try Authorization.require(.suspendOperator)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
-        let updated = try await change(input.path.id) { current, now in
-            vetting.suspend(current, by: Self.reviewer(caller), reason: body.reason, at: now)
-        }
-        return .ok(.init(body: .json(view(updated))))
+        return .ok(.init(body: .json(try await step(.suspendOperator, input.path.id) { [vetting] in
+            vetting.suspend($0, by: $1, reason: body.reason, at: $2)
+        })))
     }
 
     func reinstateOperator(_ input: Operations.ReinstateOperator.Input) async throws -> Operations.ReinstateOperator.Output {
-        let caller = try Authorization.require(.reinstateOperator)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
-        let updated = try await change(input.path.id) { current, now in
-            vetting.reinstate(current, by: Self.reviewer(caller), reason: body.reason, at: now)
-        }
-        return .ok(.init(body: .json(view(updated))))
+        return .ok(.init(body: .json(try await step(.reinstateOperator, input.path.id) { [vetting] in
+            vetting.reinstate($0, by: $1, reason: body.reason, at: $2)
+        })))
     }
 
     func revokeOperator(_ input: Operations.RevokeOperator.Input) async throws -> Operations.RevokeOperator.Output {
-        let caller = try Authorization.require(.revokeOperator)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
-        let updated = try await change(input.path.id) { current, now in
-            vetting.revoke(current, by: Self.reviewer(caller), reason: body.reason, at: now)
-        }
-        return .ok(.init(body: .json(view(updated))))
+        return .ok(.init(body: .json(try await step(.revokeOperator, input.path.id) { [vetting] in
+            vetting.revoke($0, by: $1, reason: body.reason, at: $2)
+        })))
     }
 
     // MARK: shared
+
+    /// One lifecycle step on operator `id` by the caller, if its role may take it; the operator as it now is.
+    private func step(
+        _ operation: Operation, _ id: String, _ decide: @escaping @Sendable (Operator, Reviewer, Date) -> LifecycleOutcome
+    ) async throws -> Components.Schemas.Operator {
+        let reviewer = Self.reviewer(try Authorization.require(operation))
+        return view(try await change(id) { current, now in decide(current, reviewer, now) })
+    }
 
     /// Reads the operator, asks the lifecycle for the change, and stores it with its log entries and
     /// its cascade in one transaction. A refusal writes nothing.
