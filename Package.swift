@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Cryptography", targets: ["Cryptography"]),
         .library(name: "AuditLog", targets: ["AuditLog"]),
         .library(name: "Persistence", targets: ["Persistence"]),
+        .library(name: "Licensing", targets: ["Licensing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,12 @@ let package = Package(
             exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Licensing",
+            dependencies: ["AuditLog", "Vetting"],
+            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -55,7 +62,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite", "Vetting",
+                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -66,7 +73,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Persistence", "Vetting",
+                "AuditLog", "Cryptography", "Licensing", "Persistence", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -98,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Persistence", "Vetting",
+                "APIServer", "AuditLog", "Cryptography", "Licensing", "Persistence", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -110,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Licensing", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),

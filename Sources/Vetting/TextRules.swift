@@ -1,18 +1,21 @@
 internal import Foundation
 
 /// Rules for the free-text fields of an application, shared so that every field fails the same way.
-enum TextRules {
+package enum TextRules {
     /// What is wrong with a non-empty `text`, phrased to follow the field name, or nil when it is fine.
     ///
     /// Control characters and line separators are refused because names end up in CSV reports and
     /// log lines, where they could forge rows; outer white space because two names differing only by
     /// it would look the same to a reviewer.
-    static func problem(in text: String, maxLength: Int) -> String? {
+    /// With `allowsLineBreaks`, line feeds are accepted (free-text descriptions and purposes); other
+    /// control characters still are not.
+    package static func problem(in text: String, maxLength: Int, allowsLineBreaks: Bool = false) -> String? {
         let length = text.count
         if length > maxLength {
             return "has \(length) characters, over \(maxLength)"
         }
         for scalar in text.unicodeScalars {
+            if allowsLineBreaks && scalar == "\n" { continue }
             switch scalar.properties.generalCategory {
             case .control, .lineSeparator, .paragraphSeparator:
                 return "has a control character"
@@ -30,7 +33,7 @@ enum TextRules {
     }
 
     /// `reason` with outer white space removed, or nil when nothing is left.
-    static func trimmed(_ reason: String?) -> String? {
+    package static func trimmed(_ reason: String?) -> String? {
         guard let reason else { return nil }
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed

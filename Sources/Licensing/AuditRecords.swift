@@ -1,0 +1,200 @@
+internal import AuditLog
+internal import Foundation
+
+/// The audit-log actions of the Licensing module; the catalog with each action's data members is
+/// `README-actions.md` beside this file.
+public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
+    case datasetPublished = "dataset.published"
+    case datasetReclassified = "dataset.reclassified"
+    case datasetRepriced = "dataset.repriced"
+    case grantRequested = "grant.requested"
+    case grantDecided = "grant.decided"
+    case grantActivated = "grant.activated"
+    case grantDenied = "grant.denied"
+    case grantSuspended = "grant.suspended"
+    case grantReinstated = "grant.reinstated"
+    case grantRevoked = "grant.revoked"
+    case grantExpired = "grant.expired"
+}
+
+/// Builds the records of catalog and grant changes. Dataset records carry `dataset_id`, `version`
+/// and `at`; grant records carry `grant_id`, `operator_id`, `revision` and `at`; with what each step
+/// needs to be replayed from the log alone.
+enum LicensingRecords {
+    // MARK: datasets
+
+    static func published(_ dataset: Dataset, by actor: String) -> AuditRecord {
+        datasetRecord(dataset, .datasetPublished, actor: actor, [
+            "dataset": datasetJSON(dataset),
+        ])
+    }
+
+    static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, by actor: String, at now: Date) -> AuditRecord {
+        var changes: [String: JSONValue] = [:]
+        if old.openness != new.openness {
+            changes["openness"] = ["from": .string(old.openness.rawValue), "to": .string(new.openness.rawValue)]
+        }
+        if old.grade != new.grade {
+            changes["grade"] = ["from": .string(old.grade.rawValue), "to": .string(new.grade.rawValue)]
+        }
+        var prices: [String: JSONValue] = [:]
+        for unit in new.units where old.ceilingPrices[unit] != new.ceilingPrices[unit] {
+            prices[unit.rawValue] = [
+                "from": .string(old.ceilingPrices[unit]?.description ?? "0"),
+                "to": .string(new.ceilingPrices[unit]?.description ?? "0"),
+            ]
+        }
+        if !prices.isEmpty { changes["ceiling_prices"] = .object(prices) }
+        let action: LicensingAction = changes["openness"] != nil || changes["grade"] != nil ? .datasetReclassified : .datasetRepriced
+        return datasetRecord(new, action, actor: actor, [
+            "authority_id": .string(new.authorityID),
+            "changes": .object(changes),
+            "reason": .string(reason),
+            "stricter": .bool(stricter),
+        ])
+    }
+
+    static func datasetJSON(_ dataset: Dataset) -> JSONValue {
+        [
+            "id": .string(dataset.id),
+            "title": .string(dataset.title),
+            "description": .string(dataset.description),
+            "authority_id": .string(dataset.authorityID),
+            "theme": .string(dataset.theme),
+            "openness": .string(dataset.openness.rawValue),
+            "grade": .string(dataset.grade.rawValue),
+            "fields": .array(dataset.fields.map {
+                ["name": .string($0.name), "type": .string($0.type.rawValue), "sensitive": .bool($0.sensitive)]
+            }),
+            "units": .array(dataset.units.map { .string($0.rawValue) }),
+            "currency": .string(dataset.currency.code),
+            "ceiling_prices": prices(dataset.ceilingPrices),
+            "revenue_share_bps": JSONValue(dataset.revenueShareBPS),
+        ]
+    }
+
+    // MARK: grants
+
+    static func requested(_ grant: Grant, approvalsRequired: [String]) -> AuditRecord {
+        grantRecord(grant, .grantRequested, actor: grant.requestedBy, at: grant.requestedAt, [
+            "requested_by": .string(grant.requestedBy),
+            "purpose": .string(grant.purpose),
+            "scenario": .string(grant.scenario.rawValue),
+            "starts_at": time(grant.startsAt),
+            "ends_at": time(grant.endsAt),
+            "agreement": [
+                "id": .string(grant.agreement.id),
+                "version": .string(grant.agreement.version),
+                "sha256": .string(grant.agreement.sha256),
+            ],
+            "currency": .string(grant.currency.code),
+            "datasets": .array(grant.items.map {
+                [
+                    "dataset_id": .string($0.datasetID),
+                    "authority_id": .string($0.authorityID),
+                    "fields": .array($0.fields.map(JSONValue.string)),
+                    "unit_prices": prices($0.unitPrices),
+                    "quota_per_period": .object(Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
+                ]
+            }),
+            "approvals_required": .array(approvalsRequired.map(JSONValue.string)),
+        ])
+    }
+
+    static func decided(_ grant: Grant, authorityID: String, by reviewer: String, decision: GrantDecision, reason: String?, at now: Date) -> AuditRecord {
+        grantRecord(grant, .grantDecided, actor: reviewer, at: now, [
+            "authority_id": .string(authorityID),
+            "reviewer_id": .string(reviewer),
+            "decision": .string(decision.rawValue),
+            "reason": optional(reason),
+        ])
+    }
+
+    static func activated(_ grant: Grant, via route: String) -> AuditRecord {
+        grantRecord(grant, .grantActivated, actor: last(grant).actor, at: last(grant).at, [
+            "via": .string(route),
+            "approvals": .array(grant.approvals.filter { $0.decision == .approve }.map { .string($0.authorityID) }),
+        ])
+    }
+
+    static func denied(_ grant: Grant, by source: String, reason: String?) -> AuditRecord {
+        grantRecord(grant, .grantDenied, actor: last(grant).actor, at: last(grant).at, [
+            "by": .string(source),
+            "reason": optional(reason),
+            "reasons": reasonsJSON(grant.reasons),
+        ])
+    }
+
+    static func suspended(_ grant: Grant, cause: SuspensionCause, authorityID: String?, reason: String, reasons: [GrantReason]) -> AuditRecord {
+        grantRecord(grant, .grantSuspended, actor: last(grant).actor, at: last(grant).at, [
+            "cause": .string(cause.rawValue),
+            "authority_id": optional(authorityID),
+            "reason": .string(reason),
+            "reasons": reasonsJSON(reasons),
+        ])
+    }
+
+    static func reinstated(_ grant: Grant, cause: SuspensionCause, authorityID: String?, reason: String?) -> AuditRecord {
+        grantRecord(grant, .grantReinstated, actor: last(grant).actor, at: last(grant).at, [
+            "cause": .string(cause.rawValue),
+            "authority_id": optional(authorityID),
+            "reason": optional(reason),
+        ])
+    }
+
+    static func revoked(_ grant: Grant, from: GrantStatus, cause: SuspensionCause, authorityID: String?, reason: String) -> AuditRecord {
+        grantRecord(grant, .grantRevoked, actor: last(grant).actor, at: last(grant).at, [
+            "from_status": .string(from.rawValue),
+            "cause": .string(cause.rawValue),
+            "authority_id": optional(authorityID),
+            "reason": .string(reason),
+        ])
+    }
+
+    static func expired(_ grant: Grant) -> AuditRecord {
+        grantRecord(grant, .grantExpired, actor: GrantLifecycle.system, at: last(grant).at, [
+            "ends_at": time(grant.endsAt),
+        ])
+    }
+
+    // MARK: shared
+
+    static func time(_ date: Date) -> JSONValue {
+        .string(Timestamp.format(Timestamp.milliseconds(date)))
+    }
+
+    static func prices(_ prices: [MeteringUnit: UnitPrice]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: prices.map { ($0.key.rawValue, JSONValue.string($0.value.description)) }))
+    }
+
+    static func reasonsJSON(_ reasons: [GrantReason]) -> JSONValue {
+        .array(reasons.map {
+            ["code": .string($0.code.rawValue), "dataset_id": optional($0.datasetID), "detail": .string($0.detail)]
+        })
+    }
+
+    private static func optional(_ text: String?) -> JSONValue {
+        text.map(JSONValue.string) ?? .null
+    }
+
+    private static func last(_ grant: Grant) -> GrantStatusChange {
+        grant.history[grant.history.count - 1]
+    }
+
+    private static func datasetRecord(_ dataset: Dataset, _ action: LicensingAction, actor: String, _ members: [String: JSONValue]) -> AuditRecord {
+        var data = members
+        data["dataset_id"] = .string(dataset.id)
+        data["version"] = JSONValue(dataset.version)
+        data["at"] = time(dataset.updatedAt)
+        return AuditRecord(actor: actor, action: action.rawValue, subjects: [dataset.subject, "authority:\(dataset.authorityID)"], data: data)
+    }
+
+    private static func grantRecord(_ grant: Grant, _ action: LicensingAction, actor: String, at now: Date, _ members: [String: JSONValue]) -> AuditRecord {
+        var data = members
+        data["grant_id"] = .string(grant.id)
+        data["operator_id"] = .string(grant.operatorID)
+        data["revision"] = JSONValue(grant.revision)
+        data["at"] = time(now)
+        return AuditRecord(actor: actor, action: action.rawValue, subjects: [grant.subject, "operator:\(grant.operatorID)"], data: data)
+    }
+}

@@ -1,0 +1,260 @@
+public import AuditLog
+public import Foundation
+public import Vetting
+
+/// The catalog's rules: limits on what may be published and the marketplace currency.
+public struct CatalogPolicy: Sendable {
+    /// The currency every dataset is priced in.
+    public var currency: Currency
+    /// The most fields a dataset may have.
+    public var maxFields: Int
+    /// The longest title, in characters.
+    public var maxTitleLength: Int
+    /// The longest description, in characters.
+    public var maxDescriptionLength: Int
+    /// The longest reason for a change, in characters.
+    public var maxReasonLength: Int
+
+    /// Creates a policy; the defaults are the product's.
+    public init(currency: Currency = .cny, maxFields: Int = 200, maxTitleLength: Int = 200,
+                maxDescriptionLength: Int = 4000, maxReasonLength: Int = 2000) {
+        self.currency = currency
+        self.maxFields = maxFields
+        self.maxTitleLength = maxTitleLength
+        self.maxDescriptionLength = maxDescriptionLength
+        self.maxReasonLength = maxReasonLength
+    }
+}
+
+/// What an authority submits to publish a dataset, as received: ``Catalog/publish(_:id:authorityID:by:at:)``
+/// checks every member.
+public struct DatasetDraft: Sendable, Hashable {
+    public var title: String
+    public var description: String
+    public var theme: String
+    public var openness: Openness
+    public var grade: Grade
+    /// (name, type, sensitive); the type as received, checked against ``FieldType``.
+    public var fields: [Field]
+    /// Units as received, checked against ``MeteringUnit``.
+    public var units: [String]
+    public var currency: String
+    /// Unit → price text.
+    public var ceilingPrices: [String: String]
+    public var revenueShareBPS: Int
+
+    /// A field as received.
+    public struct Field: Sendable, Hashable {
+        public var name: String
+        public var type: String
+        public var sensitive: Bool
+
+        public init(name: String, type: String, sensitive: Bool) {
+            self.name = name
+            self.type = type
+            self.sensitive = sensitive
+        }
+    }
+
+    /// Creates a draft.
+    public init(title: String, description: String, theme: String, openness: Openness, grade: Grade, fields: [Field],
+                units: [String], currency: String, ceilingPrices: [String: String], revenueShareBPS: Int) {
+        self.title = title
+        self.description = description
+        self.theme = theme
+        self.openness = openness
+        self.grade = grade
+        self.fields = fields
+        self.units = units
+        self.currency = currency
+        self.ceilingPrices = ceilingPrices
+        self.revenueShareBPS = revenueShareBPS
+    }
+}
+
+/// A reclassification or repricing, as received; nil members stay as they are.
+public struct DatasetUpdate: Sendable, Hashable {
+    public var openness: Openness?
+    public var grade: Grade?
+    /// Unit → new ceiling price text; units not named keep their ceiling.
+    public var ceilingPrices: [String: String]?
+    /// Why; mandatory.
+    public var reason: String?
+
+    /// Creates an update.
+    public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil, reason: String?) {
+        self.openness = openness
+        self.grade = grade
+        self.ceilingPrices = ceilingPrices
+        self.reason = reason
+    }
+}
+
+/// A change the catalog accepted: the dataset after it and the audit records to append with it.
+public struct CatalogChange: Sendable, Hashable {
+    /// The dataset after the change.
+    public let updated: Dataset
+    /// The records explaining it, in order.
+    public let records: [AuditRecord]
+    /// True when the change made the dataset stricter (openness or grade up, or a ceiling down):
+    /// the caller must re-check its grants in the same transaction (``GrantLifecycle/datasetChanged(_:datasets:operator:by:reason:at:)``).
+    public let isStricter: Bool
+}
+
+/// The catalog as pure functions: publishing and changing datasets. Nothing here reads a clock or
+/// a store.
+public struct Catalog: Sendable {
+    /// The rules applied.
+    public let policy: CatalogPolicy
+
+    /// Creates a catalog with `policy`.
+    public init(policy: CatalogPolicy = CatalogPolicy()) {
+        self.policy = policy
+    }
+
+    /// Publishes `draft` as dataset `id` of `authorityID`; throws the first problem in the draft.
+    public func publish(_ draft: DatasetDraft, id: String, authorityID: String, by actor: Reviewer, at now: Date) throws(LicensingError) -> CatalogChange {
+        let now = Timestamp.normalized(now)
+        guard Identifier.isValid(id, maxLength: 64) else {
+            throw LicensingError(code: .invalidDatasetID, detail: "a dataset id is 2 to 64 characters of a-z, 0-9 and -, starting with a letter")
+        }
+        if draft.title.isEmpty {
+            throw LicensingError(code: .invalidTitle, detail: "title is empty")
+        }
+        if let problem = TextRules.problem(in: draft.title, maxLength: policy.maxTitleLength) {
+            throw LicensingError(code: .invalidTitle, detail: "title \(problem)")
+        }
+        if let problem = TextRules.problem(in: draft.description, maxLength: policy.maxDescriptionLength, allowsLineBreaks: true) {
+            throw LicensingError(code: .invalidDescription, detail: "description \(problem)")
+        }
+        guard Identifier.isValid(draft.theme, maxLength: 40) else {
+            throw LicensingError(code: .invalidTheme, detail: "a theme is 2 to 40 characters of a-z, 0-9 and -, starting with a letter")
+        }
+        let fields = try Self.fields(draft.fields, max: policy.maxFields)
+        let units = try Self.units(draft.units)
+        guard draft.currency == policy.currency.code else {
+            throw LicensingError(code: .unsupportedCurrency, detail: "datasets are priced in \(policy.currency.code)")
+        }
+        let ceilings = try Self.prices(draft.ceilingPrices)
+        guard Set(ceilings.keys) == Set(units) else {
+            throw LicensingError(code: .ceilingPricesMismatch, detail: "ceiling_prices must name exactly the dataset's units")
+        }
+        guard (0...10_000).contains(draft.revenueShareBPS) else {
+            throw LicensingError(code: .revenueShareOutOfRange, detail: "revenue_share_bps is 0 to 10000")
+        }
+        let dataset = Dataset(
+            id: id, title: draft.title, description: draft.description, authorityID: authorityID, theme: draft.theme,
+            openness: draft.openness, grade: draft.grade, fields: fields, units: units, currency: policy.currency,
+            ceilingPrices: ceilings, revenueShareBPS: draft.revenueShareBPS, version: 1, publishedAt: now, updatedAt: now)
+        return CatalogChange(updated: dataset, records: [LicensingRecords.published(dataset, by: actor.principalID)], isStricter: false)
+    }
+
+    /// Reclassifies or reprices `dataset`; throws when the update is malformed, names a unit the
+    /// dataset lacks, changes nothing, or has no reason.
+    public func update(_ dataset: Dataset, with update: DatasetUpdate, by actor: Reviewer, at now: Date) throws(LicensingError) -> CatalogChange {
+        let now = Timestamp.normalized(now)
+        let reason = try Self.reason(update.reason, maxLength: policy.maxReasonLength)
+        var next = dataset
+        if let openness = update.openness { next.openness = openness }
+        if let grade = update.grade { next.grade = grade }
+        if let prices = update.ceilingPrices {
+            let parsed = try Self.prices(prices)
+            for (unit, price) in parsed {
+                guard dataset.units.contains(unit) else {
+                    throw LicensingError(code: .ceilingPricesMismatch, detail: "the dataset is not metered in '\(unit.rawValue)'")
+                }
+                next.ceilingPrices[unit] = price
+            }
+        }
+        guard next != dataset else {
+            throw LicensingError(code: .noChange, detail: "the update changes nothing")
+        }
+        next.version += 1
+        next.updatedAt = now
+        let stricter = next.openness > dataset.openness || next.grade > dataset.grade
+            || dataset.units.contains { (next.ceilingPrices[$0] ?? .zero) < (dataset.ceilingPrices[$0] ?? .zero) }
+        let record = LicensingRecords.updated(from: dataset, to: next, reason: reason, stricter: stricter, by: actor.principalID, at: now)
+        return CatalogChange(updated: next, records: [record], isStricter: stricter)
+    }
+
+    // MARK: checks
+
+    static func fields(_ drafts: [DatasetDraft.Field], max: Int) throws(LicensingError) -> [DatasetField] {
+        guard !drafts.isEmpty else { throw LicensingError(code: .fieldsRequired, detail: "a dataset has at least one field") }
+        guard drafts.count <= max else { throw LicensingError(code: .tooManyFields, detail: "a dataset has at most \(max) fields") }
+        var seen = Set<String>()
+        var fields: [DatasetField] = []
+        for (index, draft) in drafts.enumerated() {
+            guard FieldName.isValid(draft.name) else {
+                throw LicensingError(code: .invalidFieldName, detail: "fields[\(index)].name is not 1 to 64 characters of a-z, 0-9 and _ starting with a letter")
+            }
+            guard seen.insert(draft.name).inserted else {
+                throw LicensingError(code: .duplicateField, detail: "fields[\(index)].name repeats an earlier field")
+            }
+            guard let type = FieldType(rawValue: draft.type) else {
+                throw LicensingError(code: .invalidFieldType, detail: "fields[\(index)].type is not one of \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            fields.append(DatasetField(name: draft.name, type: type, sensitive: draft.sensitive))
+        }
+        return fields
+    }
+
+    static func units(_ names: [String]) throws(LicensingError) -> [MeteringUnit] {
+        guard !names.isEmpty else { throw LicensingError(code: .unitsRequired, detail: "a dataset is metered in at least one unit") }
+        var units = Set<MeteringUnit>()
+        for name in names {
+            let unit = try unit(name)
+            guard units.insert(unit).inserted else {
+                throw LicensingError(code: .duplicateUnit, detail: "unit '\(unit.rawValue)' is listed twice")
+            }
+        }
+        return units.sorted()
+    }
+
+    static func unit(_ name: String) throws(LicensingError) -> MeteringUnit {
+        guard let unit = MeteringUnit(rawValue: name) else {
+            throw LicensingError(code: .unknownUnit, detail: "units are call, record and byte")
+        }
+        return unit
+    }
+
+    static func prices(_ texts: [String: String]) throws(LicensingError) -> [MeteringUnit: UnitPrice] {
+        var prices: [MeteringUnit: UnitPrice] = [:]
+        for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
+            let unit = try unit(name)
+            guard let price = UnitPrice(text) else {
+                throw LicensingError(code: .invalidPrice, detail: "the price for '\(unit.rawValue)' is not a decimal with at most 6 places, at most \(UnitPrice.maximum)")
+            }
+            prices[unit] = price
+        }
+        return prices
+    }
+
+    static func reason(_ text: String?, maxLength: Int) throws(LicensingError) -> String {
+        guard let reason = TextRules.trimmed(text) else {
+            throw LicensingError(code: .reasonRequired, detail: "a change to a dataset needs a reason")
+        }
+        if let problem = TextRules.problem(in: reason, maxLength: maxLength, allowsLineBreaks: true) {
+            throw LicensingError(code: .invalidReason, detail: "reason \(problem)")
+        }
+        return reason
+    }
+}
+
+/// Identifiers that go into subject strings and report party names: `a-z 0-9 -`, starting with a letter.
+enum Identifier {
+    static func isValid(_ text: String, maxLength: Int) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (2...maxLength).contains(bytes.count), (0x61...0x7A).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-") }
+    }
+}
+
+/// Field names: `a-z 0-9 _`, 1–64 characters, starting with a letter.
+enum FieldName {
+    static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...64).contains(bytes.count), (0x61...0x7A).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+}

@@ -1,0 +1,283 @@
+public import Foundation
+
+/// Where a grant stands.
+///
+/// `pending → active | denied`; `active → suspended → active`; `active | suspended → revoked`;
+/// `active | suspended → expired` once the term ends. `denied`, `revoked` and `expired` are final.
+public enum GrantStatus: String, Sendable, Hashable, CaseIterable {
+    /// Awaiting the approval of every authority that must co-approve it.
+    case pending
+    /// In force: usage within its term is accepted.
+    case active
+    /// Refused by the policy or by an authority.
+    case denied
+    /// Temporarily out of force; see ``Grant/suspensionCause``.
+    case suspended
+    /// Withdrawn for good.
+    case revoked
+    /// Its term has ended.
+    case expired
+
+    /// True for `denied`, `revoked` and `expired`.
+    public var isFinal: Bool { self == .denied || self == .revoked || self == .expired }
+}
+
+/// An authority's verdict on a grant.
+public enum GrantDecision: String, Sendable, Hashable, CaseIterable {
+    case approve
+    case reject
+}
+
+/// Why a grant is suspended; it decides what reinstates it.
+public enum SuspensionCause: String, Sendable, Hashable, CaseIterable {
+    /// An authority or admin suspended it; only they reinstate it.
+    case authority
+    /// Its operator was suspended; reinstating the operator reinstates it, if the rules still allow.
+    case `operator`
+    /// A dataset in it was made stricter so that the rules no longer allow it; an authority may
+    /// reinstate it once they do again.
+    case dataset
+}
+
+/// What a step on a grant did; each has its audit-log action `grant.<raw value>`.
+public enum GrantAction: String, Sendable, Hashable, CaseIterable {
+    case requested
+    case decided
+    case activated
+    case denied
+    case suspended
+    case reinstated
+    case revoked
+    case expired
+}
+
+/// One dataset of a grant: which fields, at what prices, within what quotas.
+public struct GrantItem: Sendable, Hashable {
+    /// The dataset.
+    public let datasetID: String
+    /// Its providing authority, as it was when the grant was requested.
+    public let authorityID: String
+    /// The fields granted, in requested order.
+    public let fields: [String]
+    /// The operator's actual price per granted unit; the units granted are its keys.
+    public let unitPrices: [MeteringUnit: UnitPrice]
+    /// The most of each unit that may be used per settlement period.
+    public let quotas: [MeteringUnit: Int64]
+
+    /// Creates an item.
+    public init(datasetID: String, authorityID: String, fields: [String], unitPrices: [MeteringUnit: UnitPrice], quotas: [MeteringUnit: Int64]) {
+        self.datasetID = datasetID
+        self.authorityID = authorityID
+        self.fields = fields
+        self.unitPrices = unitPrices
+        self.quotas = quotas
+    }
+
+    /// The units granted, sorted.
+    public var units: [MeteringUnit] { unitPrices.keys.sorted() }
+}
+
+/// The data-use agreement a grant binds: template id, version and the SHA-256 of its file.
+public struct AgreementBinding: Sendable, Hashable {
+    public let id: String
+    public let version: String
+    public let sha256: String
+
+    /// Creates a binding.
+    public init(id: String, version: String, sha256: String) {
+        self.id = id
+        self.version = version
+        self.sha256 = sha256
+    }
+}
+
+/// One authority's place in a grant's co-approval.
+public struct Approval: Sendable, Hashable {
+    /// The authority.
+    public let authorityID: String
+    /// Its verdict; nil while it has not decided.
+    public let decision: GrantDecision?
+    /// The deciding reviewer's principal id.
+    public let reviewerID: String?
+    /// The reason given, trimmed; nil when none.
+    public let reason: String?
+    /// When it decided, to the millisecond.
+    public let at: Date?
+
+    /// Creates an approval slot or a decision.
+    public init(authorityID: String, decision: GrantDecision?, reviewerID: String?, reason: String?, at: Date?) {
+        self.authorityID = authorityID
+        self.decision = decision
+        self.reviewerID = reviewerID
+        self.reason = reason
+        self.at = at
+    }
+}
+
+/// One step in a grant's history.
+public struct GrantStatusChange: Sendable, Hashable {
+    /// What happened.
+    public let action: GrantAction
+    /// The status before; nil for the request.
+    public let from: GrantStatus?
+    /// The status after.
+    public let to: GrantStatus
+    /// When, to the millisecond.
+    public let at: Date
+    /// The principal id that caused it, or `system`.
+    public let actor: String
+    /// Why, where one was given.
+    public let reason: String?
+
+    /// Creates a history entry; for stores restoring a record.
+    public init(action: GrantAction, from: GrantStatus?, to: GrantStatus, at: Date, actor: String, reason: String?) {
+        self.action = action
+        self.from = from
+        self.to = to
+        self.at = at
+        self.actor = actor
+        self.reason = reason
+    }
+}
+
+/// A grant: an operator's right to use datasets for a purpose within a term, and where it stands.
+///
+/// Values only change through ``GrantLifecycle``, which returns the next value with the audit
+/// records that explain it.
+public struct Grant: Sendable, Hashable, Identifiable {
+    public let id: String
+    /// The operator it is for.
+    public let operatorID: String
+    /// The principal that requested it.
+    public let requestedBy: String
+    /// What the data will be used for.
+    public let purpose: String
+    public let scenario: Scenario
+    /// The term: usage is accepted from `startsAt` (inclusive) to `endsAt` (exclusive) while active.
+    public let startsAt: Date
+    public let endsAt: Date
+    /// The agreement it binds.
+    public let agreement: AgreementBinding
+    /// The datasets, in requested order.
+    public let items: [GrantItem]
+    /// The currency of its prices.
+    public let currency: Currency
+    /// When it was requested, to the millisecond.
+    public let requestedAt: Date
+    public internal(set) var status: GrantStatus
+    /// One slot per authority that must approve, by authority id; empty when the grant needs no
+    /// approval (every dataset `open`) or was denied by the policy.
+    public internal(set) var approvals: [Approval]
+    /// Why it was denied or last suspended by the rules; empty otherwise.
+    public internal(set) var reasons: [GrantReason]
+    /// Why it is suspended; nil unless `suspended`.
+    public internal(set) var suspensionCause: SuspensionCause?
+    /// Every step, oldest first, starting with the request.
+    public internal(set) var history: [GrantStatusChange]
+    /// 1 after the request, one more after each change.
+    public internal(set) var revision: Int
+
+    /// Recreates a grant as a store holds it; no rule is checked.
+    public init(
+        id: String, operatorID: String, requestedBy: String, purpose: String, scenario: Scenario, startsAt: Date, endsAt: Date,
+        agreement: AgreementBinding, items: [GrantItem], currency: Currency, requestedAt: Date, status: GrantStatus,
+        approvals: [Approval], reasons: [GrantReason], suspensionCause: SuspensionCause?, history: [GrantStatusChange], revision: Int
+    ) {
+        self.id = id
+        self.operatorID = operatorID
+        self.requestedBy = requestedBy
+        self.purpose = purpose
+        self.scenario = scenario
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.agreement = agreement
+        self.items = items
+        self.currency = currency
+        self.requestedAt = requestedAt
+        self.status = status
+        self.approvals = approvals
+        self.reasons = reasons
+        self.suspensionCause = suspensionCause
+        self.history = history
+        self.revision = revision
+    }
+
+    /// The authorities providing its datasets, sorted, each once.
+    public var authorityIDs: [String] { Set(items.map(\.authorityID)).sorted() }
+
+    /// The item for `datasetID`, or nil.
+    public func item(for datasetID: String) -> GrantItem? {
+        items.first { $0.datasetID == datasetID }
+    }
+
+    /// The status as of `date`: `expired` once an active or suspended grant's term has ended, even
+    /// before the expiry is recorded.
+    public func status(at date: Date) -> GrantStatus {
+        if (status == .active || status == .suspended) && date >= endsAt { return .expired }
+        return status
+    }
+
+    /// The spans in which it was in force, oldest first: from each activation or reinstatement to
+    /// the next suspension, revocation or expiry (nil: still in force), each cut to the term. Usage is
+    /// accepted only at a time inside one of them.
+    public var activeSpans: [ActiveSpan] {
+        var spans: [ActiveSpan] = []
+        var openedAt: Date?
+        for change in history {
+            if change.to == .active, openedAt == nil {
+                openedAt = change.at
+            } else if change.to != .active, let start = openedAt {
+                spans.append(ActiveSpan(from: max(start, startsAt), until: min(change.at, endsAt)))
+                openedAt = nil
+            }
+        }
+        if let start = openedAt { spans.append(ActiveSpan(from: max(start, startsAt), until: endsAt)) }
+        return spans.filter { $0.from < $0.until }
+    }
+
+    /// The subject id of this grant in audit records: `grant:<id>`.
+    public var subject: String { "grant:\(id)" }
+}
+
+/// A half-open span of time `[from, until)` in which a grant was in force.
+public struct ActiveSpan: Sendable, Hashable {
+    public let from: Date
+    public let until: Date
+
+    public init(from: Date, until: Date) {
+        self.from = from
+        self.until = until
+    }
+
+    /// True when `date` is inside.
+    public func contains(_ date: Date) -> Bool { date >= from && date < until }
+}
+
+/// One page of grants.
+public struct GrantPage: Sendable, Hashable {
+    public var grants: [Grant]
+    /// The cursor for the next page; nil on the last page.
+    public var nextCursor: String?
+
+    public init(grants: [Grant], nextCursor: String?) {
+        self.grants = grants
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Which grants a listing returns; nil members do not filter.
+public struct GrantFilter: Sendable, Hashable {
+    public var operatorID: String?
+    /// Only grants with a dataset of this authority.
+    public var authorityID: String?
+    /// Only grants with this dataset.
+    public var datasetID: String?
+    public var status: GrantStatus?
+
+    public init(operatorID: String? = nil, authorityID: String? = nil, datasetID: String? = nil, status: GrantStatus? = nil) {
+        self.operatorID = operatorID
+        self.authorityID = authorityID
+        self.datasetID = datasetID
+        self.status = status
+    }
+}

@@ -1,0 +1,151 @@
+public import Foundation
+import Synchronization
+
+/// The question the usage path asks for every event: may `operatorID` use `unit` of `datasetID`
+/// under `grantID` at `time`?
+public struct GrantCheckQuery: Sendable, Hashable {
+    public var operatorID: String
+    public var grantID: String
+    public var datasetID: String
+    public var unit: MeteringUnit
+    public var time: Date
+
+    public init(operatorID: String, grantID: String, datasetID: String, unit: MeteringUnit, time: Date) {
+        self.operatorID = operatorID
+        self.grantID = grantID
+        self.datasetID = datasetID
+        self.unit = unit
+        self.time = time
+    }
+}
+
+/// Why the grant check says no; the raw values are the codes a usage event is rejected with.
+public enum GrantCheckDenial: String, Sendable, Hashable, CaseIterable {
+    /// No grant has this id (or it was never in force: pending or denied).
+    case grantNotFound = "grant_not_found"
+    /// The grant belongs to another operator.
+    case grantNotOwned = "grant_not_owned"
+    /// The dataset is not in the grant.
+    case datasetNotInGrant = "dataset_not_in_grant"
+    /// The unit is not granted for the dataset.
+    case unitNotGranted = "unit_not_granted"
+    /// The time is before the grant's term starts.
+    case grantNotStarted = "grant_not_started"
+    /// The time is at or after the grant's term ends.
+    case grantExpired = "grant_expired"
+    /// The time is within the term but the grant was not in force then: not yet approved,
+    /// suspended, or revoked.
+    case grantNotActive = "grant_not_active"
+}
+
+/// The answer of the grant check.
+public enum GrantCheckResult: Sendable, Hashable {
+    case allowed
+    case denied(GrantCheckDenial)
+}
+
+/// What the grant check keeps of a grant: just enough to answer a ``GrantCheckQuery``, and the
+/// quotas the usage path enforces.
+public struct GrantSnapshot: Sendable, Hashable {
+    /// What is granted of one dataset.
+    public struct Item: Sendable, Hashable {
+        /// The units granted.
+        public let units: Set<MeteringUnit>
+        /// The quota per unit per period.
+        public let quotas: [MeteringUnit: Int64]
+        /// The price per unit.
+        public let unitPrices: [MeteringUnit: UnitPrice]
+    }
+
+    public let grantID: String
+    public let operatorID: String
+    public let startsAt: Date
+    public let endsAt: Date
+    /// When the grant was in force, oldest first.
+    public let spans: [ActiveSpan]
+    /// By dataset id.
+    public let items: [String: Item]
+
+    /// The snapshot of `grant` as it now is.
+    public init(_ grant: Grant) {
+        grantID = grant.id
+        operatorID = grant.operatorID
+        startsAt = grant.startsAt
+        endsAt = grant.endsAt
+        spans = grant.activeSpans
+        items = Dictionary(uniqueKeysWithValues: grant.items.map {
+            ($0.datasetID, Item(units: Set($0.unitPrices.keys), quotas: $0.quotas, unitPrices: $0.unitPrices))
+        })
+    }
+
+    /// The check itself, in the order an operator would fix things: whose grant, what data, which
+    /// unit, when.
+    public func check(_ query: GrantCheckQuery) -> GrantCheckResult {
+        guard query.operatorID == operatorID else { return .denied(.grantNotOwned) }
+        guard let item = items[query.datasetID] else { return .denied(.datasetNotInGrant) }
+        guard item.units.contains(query.unit) else { return .denied(.unitNotGranted) }
+        if query.time < startsAt { return .denied(.grantNotStarted) }
+        if query.time >= endsAt { return .denied(.grantExpired) }
+        for span in spans where span.contains(query.time) { return .allowed }
+        return .denied(.grantNotActive)
+    }
+}
+
+/// The grant check served from memory: snapshots of every grant, replaced whenever a grant changes.
+///
+/// A store stamps each changed grant with a generation number that only grows; the directory
+/// remembers the generation it has seen, and whoever holds a database handle brings it up to date
+/// with the grants changed since (``changes(since:)`` on the storage side) before it checks. A change
+/// made by another process sharing the database is picked up the same way. Safe to use from any
+/// number of tasks at once.
+public final class GrantDirectory: Sendable {
+    private struct State {
+        var generation: Int64 = -1
+        var grants: [String: GrantSnapshot] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty directory that has seen no generation.
+    public init() {}
+
+    /// The generation of the newest change applied; -1 before the first refresh.
+    public var generation: Int64 {
+        state.withLock { $0.generation }
+    }
+
+    /// How many grants it holds.
+    public var count: Int {
+        state.withLock { $0.grants.count }
+    }
+
+    /// Answers `query` from memory.
+    public func check(_ query: GrantCheckQuery) -> GrantCheckResult {
+        guard let snapshot = snapshot(query.grantID) else { return .denied(.grantNotFound) }
+        return snapshot.check(query)
+    }
+
+    /// The snapshot of grant `id`, or nil.
+    public func snapshot(_ id: String) -> GrantSnapshot? {
+        state.withLock { $0.grants[id] }
+    }
+
+    /// Applies `grants` changed up to `generation`. Grants never in force (pending, denied) are
+    /// dropped: they answer `grant_not_found` like a grant that does not exist. A generation older
+    /// than the one held is ignored, so a slow refresh cannot undo a newer one.
+    public func apply(_ grants: [Grant], generation: Int64) {
+        let snapshots = grants.map { ($0.id, $0.activeSpans.isEmpty ? nil : GrantSnapshot($0)) }
+        state.withLock { state in
+            guard generation >= state.generation else { return }
+            for (id, snapshot) in snapshots {
+                state.grants[id] = snapshot
+            }
+            state.generation = generation
+        }
+    }
+
+    /// Forgets everything, so that the next refresh loads every grant again.
+    public func reset() {
+        state.withLock { $0 = State() }
+    }
+}

@@ -1,0 +1,140 @@
+public import Foundation
+public import Vetting
+
+/// The grant rules, as pure functions from (operator, datasets, request, time) to the reasons a
+/// grant is not allowed; no reasons means allowed.
+///
+/// - the operator is approved and its term has not ended;
+/// - its tier allows each dataset's grade (`standard`: `general`; `enhanced`: `general`, `important`);
+/// - no dataset is `closed` or `core`;
+/// - each requested field exists, each unit is one the dataset is metered in;
+/// - each price is at most the dataset's ceiling, and zero in a `public_interest` grant;
+/// - the term is at most ``maxTermDays`` days and has not ended.
+///
+/// Which authorities must approve is ``requiredApprovals(for:)``: none when every dataset is
+/// `open`, else every authority providing a dataset in the request.
+public struct GrantPolicy: Sendable {
+    /// The longest term, in days of 24 hours.
+    public var maxTermDays: Int
+    /// The most datasets one grant may name.
+    public var maxDatasetsPerGrant: Int
+    /// The longest purpose, in characters.
+    public var maxPurposeLength: Int
+    /// The longest reason for a step, in characters.
+    public var maxReasonLength: Int
+
+    /// Creates a policy; the defaults are the product's.
+    public init(maxTermDays: Int = 365, maxDatasetsPerGrant: Int = 20, maxPurposeLength: Int = 2000, maxReasonLength: Int = 2000) {
+        self.maxTermDays = maxTermDays
+        self.maxDatasetsPerGrant = maxDatasetsPerGrant
+        self.maxPurposeLength = maxPurposeLength
+        self.maxReasonLength = maxReasonLength
+    }
+
+    /// Every reason the rules refuse `request` by `operator` at `now`; empty when they allow it.
+    ///
+    /// - Parameter datasets: the requested datasets by id; each must be present (the caller refuses a
+    ///   request naming an unknown dataset before asking).
+    public func evaluate(_ request: GrantRequest, operator: Operator, datasets: [String: Dataset], at now: Date) -> [GrantReason] {
+        var reasons = operatorReasons(`operator`, at: now)
+        for item in request.items {
+            guard let dataset = datasets[item.datasetID] else { continue }
+            reasons += datasetReasons(dataset, tier: `operator`.application.tier)
+            for field in item.fields where dataset.field(named: field) == nil {
+                reasons.append(GrantReason(.unknownField, dataset: dataset.id, "'\(dataset.id)' has no field '\(field)'"))
+            }
+            reasons += priceReasons(item.unitPrices, scenario: request.scenario, dataset: dataset)
+        }
+        let days = request.endsAt.timeIntervalSince(request.startsAt) / 86_400
+        if days > Double(maxTermDays) {
+            reasons.append(GrantReason(.termTooLong, "the term is longer than \(maxTermDays) days"))
+        }
+        if request.endsAt <= now {
+            reasons.append(GrantReason(.termEnded, "the term has already ended"))
+        }
+        return reasons
+    }
+
+    /// Every reason the current rules no longer allow `grant` at `now`: the checks of
+    /// ``evaluate(_:operator:datasets:at:)`` on the grant as granted, plus `approval_required` when a
+    /// dataset is `conditional` and an authority of the grant has not approved it.
+    public func recheck(_ grant: Grant, operator: Operator, datasets: [String: Dataset], at now: Date) -> [GrantReason] {
+        var reasons = operatorReasons(`operator`, at: now)
+        let approved = Set(grant.approvals.filter { $0.decision == .approve }.map(\.authorityID))
+        for item in grant.items {
+            guard let dataset = datasets[item.datasetID] else {
+                reasons.append(GrantReason(.opennessClosed, dataset: item.datasetID, "'\(item.datasetID)' is no longer in the catalog"))
+                continue
+            }
+            reasons += datasetReasons(dataset, tier: `operator`.application.tier)
+            reasons += priceReasons(item.unitPrices, scenario: grant.scenario, dataset: dataset)
+            if dataset.openness == .conditional {
+                for authority in grant.authorityIDs where !approved.contains(authority) {
+                    reasons.append(GrantReason(.approvalRequired, dataset: dataset.id,
+                                               "'\(dataset.id)' is conditional and authority '\(authority)' has not approved this grant"))
+                }
+            }
+        }
+        if grant.endsAt <= now {
+            reasons.append(GrantReason(.termEnded, "the term has ended"))
+        }
+        return reasons.uniqued()
+    }
+
+    /// The authorities that must approve a grant of `datasets` before it is active: none when every
+    /// dataset is `open`; otherwise every authority providing one of them, sorted.
+    public func requiredApprovals(for datasets: [Dataset]) -> [String] {
+        guard datasets.contains(where: { $0.openness != .open }) else { return [] }
+        return Set(datasets.map(\.authorityID)).sorted()
+    }
+
+    // MARK: parts
+
+    private func operatorReasons(_ op: Operator, at now: Date) -> [GrantReason] {
+        guard !op.isActive(at: now) else { return [] }
+        let why = op.status == .approved ? "its approval ended" : "it is \(op.status.rawValue)"
+        return [GrantReason(.operatorNotActive, "operator '\(op.id)' is not active: \(why)")]
+    }
+
+    private func datasetReasons(_ dataset: Dataset, tier: OperatorTier) -> [GrantReason] {
+        var reasons: [GrantReason] = []
+        if dataset.openness == .closed {
+            reasons.append(GrantReason(.opennessClosed, dataset: dataset.id, "'\(dataset.id)' is closed (不予开放) and is never granted"))
+        }
+        switch dataset.grade {
+        case .core:
+            reasons.append(GrantReason(.gradeCore, dataset: dataset.id, "'\(dataset.id)' is core data (核心数据) and is never granted"))
+        case .important where tier == .standard:
+            reasons.append(GrantReason(.tierInsufficient, dataset: dataset.id, "'\(dataset.id)' is important data; a standard operator may use general data only"))
+        case .important, .general:
+            break
+        }
+        return reasons
+    }
+
+    private func priceReasons(_ prices: [MeteringUnit: UnitPrice], scenario: Scenario, dataset: Dataset) -> [GrantReason] {
+        var reasons: [GrantReason] = []
+        for (unit, price) in prices.sorted(by: { $0.key < $1.key }) {
+            guard let ceiling = dataset.ceilingPrices[unit], dataset.units.contains(unit) else {
+                reasons.append(GrantReason(.unitNotOffered, dataset: dataset.id, "'\(dataset.id)' is not metered in '\(unit.rawValue)'"))
+                continue
+            }
+            if scenario == .publicInterest, price != .zero {
+                reasons.append(GrantReason(.publicInterestPriced, dataset: dataset.id,
+                                           "a public_interest grant is free; the '\(unit.rawValue)' price is \(price)"))
+            } else if price > ceiling {
+                reasons.append(GrantReason(.priceAboveCeiling, dataset: dataset.id,
+                                           "the '\(unit.rawValue)' price \(price) is above the ceiling \(ceiling)"))
+            }
+        }
+        return reasons
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,110 @@
+public import Foundation
+import AuditLog
+import Vetting
+
+/// A grant request as received, checked for shape by ``GrantRequest/init(purpose:scenario:startsAt:endsAt:agreementID:agreementVersion:items:policy:)``.
+/// Whether the rules allow it is ``GrantPolicy``'s question, answered with reasons.
+public struct GrantRequest: Sendable, Hashable {
+    /// One requested dataset, as received.
+    public struct Item: Sendable, Hashable {
+        public var datasetID: String
+        public var fields: [String]
+        /// Unit → price text.
+        public var unitPrices: [String: String]
+        /// Unit → quota per period.
+        public var quotas: [String: Int64]
+
+        public init(datasetID: String, fields: [String], unitPrices: [String: String], quotas: [String: Int64]) {
+            self.datasetID = datasetID
+            self.fields = fields
+            self.unitPrices = unitPrices
+            self.quotas = quotas
+        }
+    }
+
+    /// One requested dataset, checked for shape.
+    public struct CheckedItem: Sendable, Hashable {
+        public let datasetID: String
+        public let fields: [String]
+        public let unitPrices: [MeteringUnit: UnitPrice]
+        public let quotas: [MeteringUnit: Int64]
+    }
+
+    public let purpose: String
+    public let scenario: Scenario
+    public let startsAt: Date
+    public let endsAt: Date
+    public let agreementID: String
+    public let agreementVersion: String
+    public let items: [CheckedItem]
+
+    /// The largest quota accepted per unit and period.
+    public static let maxQuota: Int64 = 1_000_000_000_000_000
+
+    /// Checks the request's shape and throws the first problem: purpose text, one to
+    /// ``GrantPolicy/maxDatasetsPerGrant`` distinct datasets, each with distinct well-formed fields,
+    /// known units with well-formed prices and a positive quota for each priced unit, and an end
+    /// after the start. Times are rounded to the millisecond.
+    public init(
+        purpose: String, scenario: Scenario, startsAt: Date, endsAt: Date, agreementID: String, agreementVersion: String,
+        items: [Item], policy: GrantPolicy = GrantPolicy()
+    ) throws(LicensingError) {
+        guard let trimmed = TextRules.trimmed(purpose) else {
+            throw LicensingError(code: .invalidPurpose, detail: "purpose is empty")
+        }
+        if let problem = TextRules.problem(in: trimmed, maxLength: policy.maxPurposeLength, allowsLineBreaks: true) {
+            throw LicensingError(code: .invalidPurpose, detail: "purpose \(problem)")
+        }
+        guard !items.isEmpty else { throw LicensingError(code: .datasetsRequired, detail: "a grant names at least one dataset") }
+        guard items.count <= policy.maxDatasetsPerGrant else {
+            throw LicensingError(code: .tooManyDatasets, detail: "a grant names at most \(policy.maxDatasetsPerGrant) datasets")
+        }
+        var seen = Set<String>()
+        var checked: [CheckedItem] = []
+        for (index, item) in items.enumerated() {
+            let at = "datasets[\(index)]"
+            guard seen.insert(item.datasetID).inserted else {
+                throw LicensingError(code: .duplicateDataset, detail: "\(at) repeats an earlier dataset")
+            }
+            guard !item.fields.isEmpty else { throw LicensingError(code: .fieldsRequired, detail: "\(at).fields is empty") }
+            var fields = Set<String>()
+            for name in item.fields {
+                guard FieldName.isValid(name) else {
+                    throw LicensingError(code: .invalidFieldName, detail: "\(at).fields has a name that is not 1 to 64 characters of a-z, 0-9 and _")
+                }
+                guard fields.insert(name).inserted else {
+                    throw LicensingError(code: .duplicateField, detail: "\(at).fields names '\(name)' twice")
+                }
+            }
+            guard !item.unitPrices.isEmpty else {
+                throw LicensingError(code: .unitPricesRequired, detail: "\(at).unit_prices is empty: name each unit to be granted")
+            }
+            let prices = try Catalog.prices(item.unitPrices)
+            var quotas: [MeteringUnit: Int64] = [:]
+            for (name, quota) in item.quotas {
+                let unit = try Catalog.unit(name)
+                guard prices[unit] != nil else {
+                    throw LicensingError(code: .invalidQuota, detail: "\(at).quota_per_period names '\(name)', which has no unit price")
+                }
+                guard (1...Self.maxQuota).contains(quota) else {
+                    throw LicensingError(code: .invalidQuota, detail: "\(at).quota_per_period['\(name)'] is not 1 to \(Self.maxQuota)")
+                }
+                quotas[unit] = quota
+            }
+            if let missing = prices.keys.sorted().first(where: { quotas[$0] == nil }) {
+                throw LicensingError(code: .invalidQuota, detail: "\(at).quota_per_period lacks '\(missing.rawValue)'")
+            }
+            checked.append(CheckedItem(datasetID: item.datasetID, fields: item.fields, unitPrices: prices, quotas: quotas))
+        }
+        let start = Timestamp.normalized(startsAt)
+        let end = Timestamp.normalized(endsAt)
+        guard end > start else { throw LicensingError(code: .invalidTerm, detail: "ends_at is not after starts_at") }
+        self.purpose = trimmed
+        self.scenario = scenario
+        self.startsAt = start
+        self.endsAt = end
+        self.agreementID = agreementID
+        self.agreementVersion = agreementVersion
+        self.items = checked
+    }
+}

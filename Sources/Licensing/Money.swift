@@ -1,0 +1,97 @@
+/// An ISO 4217 currency and the number of digits of its minor unit (CNY: 2, the fen).
+public struct Currency: Sendable, Hashable, CustomStringConvertible {
+    /// The three-letter code, e.g. `CNY`.
+    public let code: String
+    /// Digits after the decimal point in its minor unit: 2 for CNY, 0 for JPY.
+    public let minorUnitDigits: Int
+
+    private init(code: String, minorUnitDigits: Int) {
+        self.code = code
+        self.minorUnitDigits = minorUnitDigits
+    }
+
+    /// Renminbi, the marketplace's default.
+    public static let cny = Currency(code: "CNY", minorUnitDigits: 2)
+
+    /// The currencies a marketplace may price in. A short list on purpose: each needs its minor unit
+    /// right, and settlement reports amounts in it.
+    public static let supported: [Currency] = [
+        .cny,
+        Currency(code: "HKD", minorUnitDigits: 2),
+        Currency(code: "MOP", minorUnitDigits: 2),
+        Currency(code: "USD", minorUnitDigits: 2),
+        Currency(code: "EUR", minorUnitDigits: 2),
+        Currency(code: "JPY", minorUnitDigits: 0),
+    ]
+
+    /// The supported currency with `code`, or nil.
+    public init?(code: String) {
+        guard let found = Self.supported.first(where: { $0.code == code }) else { return nil }
+        self = found
+    }
+
+    public var description: String { code }
+}
+
+/// A unit price: a non-negative decimal with at most six places, held exactly as an integer number
+/// of millionths of the currency unit. Never a floating-point number.
+public struct UnitPrice: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Places after the decimal point a price may have.
+    public static let scale = 6
+    /// 10^``scale``.
+    public static let scaleFactor: Int64 = 1_000_000
+    /// The largest price accepted: one billion currency units, so that a quantity up to 10^12 times
+    /// it still fits the 128-bit intermediate of a line without overflow concerns.
+    public static let maximum = UnitPrice(micros: 1_000_000_000 * scaleFactor)
+    /// Zero.
+    public static let zero = UnitPrice(micros: 0)
+
+    /// The price in millionths of the currency unit.
+    public let micros: Int64
+
+    /// Creates a price from millionths of the currency unit.
+    public init(micros: Int64) {
+        self.micros = micros
+    }
+
+    /// Parses `text`: digits, optionally a point and one to six digits (`0.05`, `12`, `0.000125`).
+    /// No sign, exponent, grouping or outer white space; at most ``maximum``. Nil otherwise.
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        let point = bytes.firstIndex(of: UInt8(ascii: "."))
+        let integerPart = bytes[..<(point ?? bytes.endIndex)]
+        let fractionPart = point.map { bytes[($0 + 1)...] } ?? []
+        let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
+        guard !integerPart.isEmpty, integerPart.count <= 10, integerPart.allSatisfy(isDigit),
+              point == nil || (1...Self.scale).contains(fractionPart.count), fractionPart.allSatisfy(isDigit),
+              integerPart.count == 1 || integerPart.first != UInt8(ascii: "0")
+        else { return nil }
+        var micros: Int64 = 0
+        for digit in integerPart { micros = micros * 10 + Int64(digit - 0x30) }
+        micros *= Self.scaleFactor
+        var place = Self.scaleFactor / 10
+        for digit in fractionPart {
+            micros += Int64(digit - 0x30) * place
+            place /= 10
+        }
+        guard micros <= Self.maximum.micros else { return nil }
+        self.micros = micros
+    }
+
+    /// The shortest exact decimal: `0.05`, `12`, `0.000125`. The form written to the log and
+    /// reports, so that one price always reads the same.
+    public var description: String {
+        let whole = micros / Self.scaleFactor
+        var fraction = micros % Self.scaleFactor
+        guard fraction != 0 else { return String(whole) }
+        var places = Self.scale
+        while fraction % 10 == 0 {
+            fraction /= 10
+            places -= 1
+        }
+        let digits = String(fraction)
+        return "\(whole)." + String(repeating: "0", count: places - digits.count) + digits
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.micros < rhs.micros }
+}
