@@ -109,7 +109,7 @@ extension API {
             _ = try await log.append(change.records, in: tx)
             switch change.cascade {
             case .revoke:
-                // Its keys die with it. Grants follow when Licensing holds any.
+                // Its keys die with it; its grants follow below.
                 let revoked = try await tx.revokePrincipals(boundToOperator: id, at: now)
                 if !revoked.isEmpty {
                     _ = try await log.append(revoked.map {
@@ -121,6 +121,7 @@ extension API {
                 // A suspended operator's keys are refused at authorization while it stays suspended.
                 break
             }
+            try await cascade(change, in: tx, at: now)
             return change.updated
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Cryptography
 import Foundation
 import OpenAPIRuntime
+import Licensing
 import Persistence
 import Vetting
 
@@ -10,6 +11,9 @@ import Vetting
 struct API: APIProtocol {
     let database: any Database
     let vetting: OperatorLifecycle
+    let catalog: Catalog
+    let grants: GrantLifecycle
+    let agreements: AgreementCatalog
     let log: TransparencyLog
     let clock: ServerClock
     let readiness: Readiness
@@ -117,6 +121,8 @@ struct API: APIProtocol {
         try clock.checkForward(to: body.now)
         try await clockStore.saveTestClock(body.now, actor: admin.id)
         clock.observe(body.now)
+        // A walk through time ends the grants it passes, as the expiry service would have.
+        try await GrantExpiry(database: database, log: log, lifecycle: grants).expire(at: clock.now())
         return .ok(.init(body: .json(.init(now: clock.now()))))
     }
 }

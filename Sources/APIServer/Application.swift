@@ -7,6 +7,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 public import Prometheus
 public import Persistence
+import Licensing
 import Vetting
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
@@ -50,6 +51,9 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
     let api = API(
         database: dependencies.database,
         vetting: OperatorLifecycle(),
+        catalog: Catalog(),
+        grants: GrantLifecycle(),
+        agreements: .builtIn,
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),

@@ -9,6 +9,8 @@ enum Operation: String, CaseIterable, Sendable {
     case createPrincipal, listPrincipals, revokePrincipal
     case applyAsOperator, listOperators, getOperator, reviewOperator
     case suspendOperator, reinstateOperator, revokeOperator
+    case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
+    case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -35,10 +37,25 @@ enum Authorization {
         .suspendOperator: [.authorityReviewer, .admin],
         .reinstateOperator: [.authorityReviewer, .admin],
         .revokeOperator: [.authorityReviewer, .admin],
+        .publishDataset: [.authorityReviewer, .admin],
+        .listDatasets: everyone,
+        .getDataset: everyone,
+        .updateDataset: [.authorityReviewer, .admin],
+        .listAgreements: everyone,
+        .requestGrant: [.operator],
+        .listGrants: everyone,
+        .getGrant: everyone,
+        .decideGrant: [.authorityReviewer],
+        .suspendGrant: [.authorityReviewer, .admin],
+        .reinstateGrant: [.authorityReviewer, .admin],
+        .revokeGrant: [.authorityReviewer, .admin],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
-    static let allowedWhileBlocked: Set<Operation> = [.getOperator, .listOperators, .getCheckpoint, .listAuthorities]
+    static let allowedWhileBlocked: Set<Operation> = [
+        .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
+        .listGrants, .getGrant,
+    ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.
     static func require(_ operation: Operation) throws -> Principal {

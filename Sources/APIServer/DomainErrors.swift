@@ -1,5 +1,6 @@
 import AuditLog
 import HTTPTypes
+import Licensing
 import Persistence
 import Vetting
 
@@ -19,6 +20,14 @@ enum DomainErrors {
             case .operatorNotFound: .notFound
             case .replayFailed: .internalServerError
             default: error.code.rawValue == "authority_exists" ? .conflict : .unprocessableContent
+            }
+            return Problem(status, code: error.code.rawValue, detail: error.detail)
+        case let error as LicensingError:
+            let status: HTTPResponse.Status = switch error.code {
+            case .concurrentUpdate, .datasetExists, .grantExists: .conflict
+            case .grantNotFound: .notFound
+            case .replayFailed: .internalServerError
+            default: .unprocessableContent
             }
             return Problem(status, code: error.code.rawValue, detail: error.detail)
         case let error as StorageError:

@@ -1,6 +1,7 @@
 import AuditLog
 import Foundation
 import Hummingbird
+import Licensing
 import Logging
 import Metrics
 import Persistence
@@ -27,9 +28,12 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
     let dependencies = runtime.serverDependencies(metrics: registry)
     let app = try buildApplication(configuration: configuration, dependencies: dependencies, logger: logger)
     let checkpoints = CheckpointService(log: runtime.log, interval: configuration.checkpointInterval, logger: logger)
+    let expiry = GrantExpiryService(
+        expiry: GrantExpiry(database: runtime.database, log: runtime.log, lifecycle: GrantLifecycle()),
+        clock: runtime.clock, interval: configuration.grantExpiryInterval, logger: logger)
     let group = ServiceGroup(
         configuration: .init(
-            services: [.init(service: app), .init(service: checkpoints)],
+            services: [.init(service: app), .init(service: checkpoints), .init(service: expiry)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     logger.notice("serving", metadata: [

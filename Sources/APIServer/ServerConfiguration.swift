@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var checkpointInterval: Duration = .seconds(10)
     /// `--log-origin`: the origin line of checkpoints and the signing key's name, fixed on first start.
     public var logOrigin: String?
+    /// How often grants whose term is over are recorded as expired. The grant check refuses them at
+    /// once regardless; this only puts the end into the log.
+    public var grantExpiryInterval: Duration = .seconds(60)
     /// Largest accepted request body, in bytes, where no route says otherwise.
     public var maxBodyBytes = 1 << 20
     /// Larger limits for routes that take batches.

@@ -89,6 +89,18 @@ struct AuthorizationTableTests {
         (.post, "/v1/operators/op_none/suspend", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
         (.post, "/v1/operators/op_none/reinstate", "{}", ["admin", "authority_reviewer"]),
         (.post, "/v1/operators/op_none/revoke", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
+        (.post, "/v1/datasets", "{}", ["admin", "authority_reviewer"]),
+        (.get, "/v1/datasets", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.get, "/v1/datasets/ds-none", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.patch, "/v1/datasets/ds-none", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
+        (.get, "/v1/agreements", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.post, "/v1/grants", "{}", ["operator"]),
+        (.get, "/v1/grants", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.get, "/v1/grants/gr_none", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.post, "/v1/grants/gr_none/decisions", #"{"decision":"approve"}"#, ["authority_reviewer"]),
+        (.post, "/v1/grants/gr_none/suspend", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
+        (.post, "/v1/grants/gr_none/reinstate", "{}", ["admin", "authority_reviewer"]),
+        (.post, "/v1/grants/gr_none/revoke", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
     ]
 
     @Test func everyOperationOfTheContractIsInTheTable() {
