@@ -59,6 +59,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "LicensingBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Licensing", package: "pdx"),
+            ],
+            path: "LicensingBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "make-export",
             dependencies: ["BenchmarkSupport", .product(name: "AuditLog", package: "pdx")],
             // Not directly under Benchmarks/: the benchmark plugin runs every executable target there.
