@@ -126,6 +126,76 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 4, name: "datasets, grants, grant generation") { d in
+            [
+                // Like operators: the whole dataset is `document` (see DatasetDocument), the other
+                // columns copy what listings filter on, `version` makes an update conditional.
+                // `search_text` is id, title and description folded by the program (see
+                // DatabaseReader.searchText), so that text search matches alike on both engines
+                // whatever their locale.
+                ("""
+                CREATE TABLE datasets (
+                    id TEXT PRIMARY KEY,
+                    authority_id TEXT NOT NULL,
+                    theme TEXT NOT NULL,
+                    openness TEXT NOT NULL,
+                    grade TEXT NOT NULL,
+                    version \(d.bigint) NOT NULL CHECK (version >= 1),
+                    published_at \(d.bigint) NOT NULL,
+                    search_text TEXT NOT NULL,
+                    document TEXT NOT NULL
+                )
+                """, []),
+                // The catalog lists by id within each filter.
+                ("CREATE INDEX datasets_authority ON datasets (authority_id, id)", []),
+                ("CREATE INDEX datasets_theme ON datasets (theme, id)", []),
+                ("CREATE INDEX datasets_openness ON datasets (openness, id)", []),
+                ("CREATE INDEX datasets_grade ON datasets (grade, id)", []),
+                // `generation` is the grant_generation value the last insert or update of the row
+                // took: a grant directory loads the rows above the generation it has seen.
+                ("""
+                CREATE TABLE grants (
+                    id TEXT PRIMARY KEY,
+                    operator_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    requested_at \(d.bigint) NOT NULL,
+                    ends_at \(d.bigint) NOT NULL,
+                    revision \(d.bigint) NOT NULL CHECK (revision >= 1),
+                    generation \(d.bigint) NOT NULL CHECK (generation >= 1),
+                    document TEXT NOT NULL
+                )
+                """, []),
+                // Listings walk (requested_at, id) newest first, overall, by operator and by status.
+                ("CREATE INDEX grants_requested_at ON grants (requested_at, id)", []),
+                ("CREATE INDEX grants_operator ON grants (operator_id, requested_at, id)", []),
+                ("CREATE INDEX grants_status ON grants (status, requested_at, id)", []),
+                // The expiry sweep looks for active and suspended grants whose term has ended.
+                ("CREATE INDEX grants_status_ends_at ON grants (status, ends_at, id)", []),
+                ("CREATE INDEX grants_generation ON grants (generation)", []),
+                // A grant's datasets, written with it and never changed: a grant's items are fixed at
+                // its request. The authority is the one providing the dataset then.
+                ("""
+                CREATE TABLE grant_datasets (
+                    grant_id TEXT NOT NULL REFERENCES grants (id),
+                    dataset_id TEXT NOT NULL,
+                    authority_id TEXT NOT NULL,
+                    PRIMARY KEY (grant_id, dataset_id)
+                )\(d.withoutRowID)
+                """, []),
+                ("CREATE INDEX grant_datasets_dataset ON grant_datasets (dataset_id, grant_id)", []),
+                ("CREATE INDEX grant_datasets_authority ON grant_datasets (authority_id, grant_id)", []),
+                // One row: the newest generation handed out. Every grant write bumps it and, on
+                // PostgreSQL, holds its row lock to the end of the transaction, so generations are
+                // taken in commit order.
+                ("""
+                CREATE TABLE grant_generation (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    value \(d.bigint) NOT NULL CHECK (value >= 0)
+                )
+                """, []),
+                ("INSERT INTO grant_generation (id, value) VALUES (1, 0)", []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -64,7 +64,7 @@ enum OperatorDocument {
         } catch {
             throw StorageError.unexpected("an operator document is not JSON: \(error.code)")
         }
-        var root = try Members(value, at: "operator document")
+        var root = try JSONMembers(value, at: "operator document")
         let version = try root.integer("version")
         guard version == Self.version else {
             throw StorageError.unexpected("operator document version \(version); this program reads \(Self.version)")
@@ -77,7 +77,7 @@ enum OperatorDocument {
         try officerMembers.finish()
         var documents: [(name: String, sha256: String)] = []
         for (index, element) in try applicationMembers.array("documents").enumerated() {
-            var members = try Members(element, at: "application.documents[\(index)]")
+            var members = try JSONMembers(element, at: "application.documents[\(index)]")
             documents.append((name: try members.string("name"), sha256: try members.string("sha256")))
             try members.finish()
         }
@@ -114,7 +114,7 @@ enum OperatorDocument {
 
         var reviews: [Review] = []
         for (index, element) in try root.array("reviews").enumerated() {
-            var members = try Members(element, at: "reviews[\(index)]")
+            var members = try JSONMembers(element, at: "reviews[\(index)]")
             reviews.append(Review(
                 reviewer: try members.string("reviewer"),
                 authority: try members.string("authority"),
@@ -127,7 +127,7 @@ enum OperatorDocument {
         }
         var history: [StatusChange] = []
         for (index, element) in try root.array("history").enumerated() {
-            var members = try Members(element, at: "history[\(index)]")
+            var members = try JSONMembers(element, at: "history[\(index)]")
             history.append(StatusChange(
                 action: try members.enumeration("action", LifecycleAction.self),
                 from: try members.optionalEnumeration("from", OperatorStatus.self),
@@ -160,87 +160,5 @@ enum OperatorDocument {
 
     private static func optional(_ text: String?) -> JSONValue {
         text.map(JSONValue.string) ?? .null
-    }
-
-    /// The members of one object, taken one by one so that ``finish()`` can refuse any left over.
-    private struct Members {
-        private var members: [String: JSONValue]
-        private let path: String
-
-        init(_ value: JSONValue, at path: String) throws(StorageError) {
-            guard let members = value.objectValue else { throw StorageError.unexpected("\(path) is not an object") }
-            self.members = members
-            self.path = path
-        }
-
-        /// Throws if a member was not taken.
-        func finish() throws(StorageError) {
-            if let name = members.keys.sorted().first {
-                throw StorageError.unexpected("\(path) has an unknown member \(name)")
-            }
-        }
-
-        mutating func take(_ name: String) throws(StorageError) -> JSONValue {
-            guard let value = members.removeValue(forKey: name) else {
-                throw StorageError.unexpected("\(path) lacks \(name)")
-            }
-            return value
-        }
-
-        private func mistyped(_ name: String, _ expected: String) -> StorageError {
-            StorageError.unexpected("\(path).\(name) is not \(expected)")
-        }
-
-        mutating func string(_ name: String) throws(StorageError) -> String {
-            guard let text = try take(name).stringValue else { throw mistyped(name, "a string") }
-            return text
-        }
-
-        mutating func optionalString(_ name: String) throws(StorageError) -> String? {
-            let value = try take(name)
-            if value.isNull { return nil }
-            guard let text = value.stringValue else { throw mistyped(name, "a string or null") }
-            return text
-        }
-
-        mutating func integer(_ name: String) throws(StorageError) -> Int {
-            guard let number = try take(name).integerValue else { throw mistyped(name, "an integer") }
-            return number
-        }
-
-        mutating func object(_ name: String) throws(StorageError) -> Members {
-            try Members(try take(name), at: "\(path).\(name)")
-        }
-
-        mutating func array(_ name: String) throws(StorageError) -> [JSONValue] {
-            guard let elements = try take(name).arrayValue else { throw mistyped(name, "an array") }
-            return elements
-        }
-
-        mutating func enumeration<T: RawRepresentable<String>>(_ name: String, _ type: T.Type) throws(StorageError) -> T {
-            guard let value = T(rawValue: try string(name)) else { throw mistyped(name, "a known \(type)") }
-            return value
-        }
-
-        mutating func optionalEnumeration<T: RawRepresentable<String>>(_ name: String, _ type: T.Type) throws(StorageError) -> T? {
-            guard let text = try optionalString(name) else { return nil }
-            guard let value = T(rawValue: text) else { throw mistyped(name, "a known \(type)") }
-            return value
-        }
-
-        mutating func time(_ name: String) throws(StorageError) -> Date {
-            guard let milliseconds = Timestamp.parse(try string(name)) else {
-                throw mistyped(name, "an RFC 3339 UTC time with milliseconds")
-            }
-            return Timestamp.date(milliseconds: milliseconds)
-        }
-
-        mutating func optionalTime(_ name: String) throws(StorageError) -> Date? {
-            guard let text = try optionalString(name) else { return nil }
-            guard let milliseconds = Timestamp.parse(text) else {
-                throw mistyped(name, "an RFC 3339 UTC time with milliseconds or null")
-            }
-            return Timestamp.date(milliseconds: milliseconds)
-        }
     }
 }

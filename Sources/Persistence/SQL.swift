@@ -72,6 +72,12 @@ enum SQLDialect: Sendable {
     /// Appended to CREATE TABLE for tables keyed by a composite primary key: SQLite then stores
     /// rows in the key's B-tree instead of a second one.
     var withoutRowID: String { self == .sqlite ? " WITHOUT ROWID" : "" }
+    /// A condition true when the text `needle` occurs in the text `haystack` (two SQL
+    /// expressions), character for character: unlike LIKE, no character of the needle is a
+    /// pattern.
+    func contains(_ haystack: String, _ needle: String) -> String {
+        self == .sqlite ? "instr(\(haystack), \(needle)) > 0" : "strpos(\(haystack), \(needle)) > 0"
+    }
     /// Most rows per multi-row INSERT statement, so binds stay under each engine's limit.
     func rowsPerInsert(columns: Int) -> Int { max(1, 30_000 / max(1, columns)) }
 }

@@ -424,6 +424,7 @@ struct VettingMigrationTests {
                     "DROP INDEX principals_operator_id", "DROP INDEX principals_created_at",
                     "ALTER TABLE principals DROP COLUMN email", "ALTER TABLE principals DROP COLUMN operator_id",
                     "DROP TABLE authorities", "DROP TABLE operators", "DROP TABLE idempotency_keys",
+                    "DROP TABLE grant_datasets", "DROP TABLE grants", "DROP TABLE datasets", "DROP TABLE grant_generation",
                     "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)

@@ -1,0 +1,149 @@
+internal import AuditLog
+internal import Foundation
+internal import Licensing
+
+/// The stored form of a ``Dataset``: one JSON object in RFC 8785 canonical form, in the
+/// `datasets.document` column.
+///
+/// A document for the same reasons as ``OperatorDocument``: a dataset is read and written whole,
+/// and the conditional update on its `version` guards every part with one row. Members are
+/// snake_case like the API; times are integer milliseconds since 1970 UTC, like the columns; prices
+/// are ``UnitPrice``'s canonical decimal text, never a JSON number, so they stay exact. `format` is
+/// the version of this layout, since `version` is the dataset's own.
+///
+/// Decoding is strict: a missing, mistyped or unknown member, an unknown enumeration value, or a
+/// price not in canonical form fails with `unexpected_data`.
+enum DatasetDocument {
+    /// The layout written into each document; a reader refuses others.
+    static let format = 1
+
+    /// The canonical JSON text of `dataset`.
+    static func encode(_ dataset: Dataset) -> String {
+        let document: JSONValue = .object([
+            "format": JSONValue(format),
+            "id": .string(dataset.id),
+            "title": .string(dataset.title),
+            "description": .string(dataset.description),
+            "authority_id": .string(dataset.authorityID),
+            "theme": .string(dataset.theme),
+            "openness": .string(dataset.openness.rawValue),
+            "grade": .string(dataset.grade.rawValue),
+            "fields": .array(dataset.fields.map { field in
+                .object([
+                    "name": .string(field.name),
+                    "type": .string(field.type.rawValue),
+                    "sensitive": .bool(field.sensitive),
+                ])
+            }),
+            "units": .array(dataset.units.map { .string($0.rawValue) }),
+            "currency": .string(dataset.currency.code),
+            "ceiling_prices": prices(dataset.ceilingPrices),
+            "revenue_share_bps": JSONValue(dataset.revenueShareBPS),
+            "version": JSONValue(dataset.version),
+            "published_at": milliseconds(dataset.publishedAt),
+            "updated_at": milliseconds(dataset.updatedAt),
+        ])
+        // Strings, booleans and integers well inside ±2^53 only: serialization cannot fail.
+        return (try? document.canonicalString()) ?? ""
+    }
+
+    /// The dataset `text` holds; throws `unexpected_data` naming the first member that is wrong.
+    static func decode(_ text: String) throws(StorageError) -> Dataset {
+        var root = try root(text, "dataset document")
+        let format = try root.integer("format")
+        guard format == Self.format else {
+            throw StorageError.unexpected("dataset document format \(format); this program reads \(Self.format)")
+        }
+        var fields: [DatasetField] = []
+        for (index, element) in try root.array("fields").enumerated() {
+            var members = try JSONMembers(element, at: "fields[\(index)]")
+            fields.append(DatasetField(
+                name: try members.string("name"),
+                type: try members.enumeration("type", FieldType.self),
+                sensitive: try members.bool("sensitive")
+            ))
+            try members.finish()
+        }
+        var units: [MeteringUnit] = []
+        for (index, name) in try root.strings("units").enumerated() {
+            guard let unit = MeteringUnit(rawValue: name) else {
+                throw StorageError.unexpected("dataset document units[\(index)] is not a known MeteringUnit")
+            }
+            units.append(unit)
+        }
+        let dataset = Dataset(
+            id: try root.string("id"),
+            title: try root.string("title"),
+            description: try root.string("description"),
+            authorityID: try root.string("authority_id"),
+            theme: try root.string("theme"),
+            openness: try root.enumeration("openness", Openness.self),
+            grade: try root.enumeration("grade", Grade.self),
+            fields: fields,
+            units: units,
+            currency: try root.currency("currency"),
+            ceilingPrices: try root.prices("ceiling_prices"),
+            revenueShareBPS: try root.integer("revenue_share_bps"),
+            version: try root.integer("version"),
+            publishedAt: try root.milliseconds("published_at"),
+            updatedAt: try root.milliseconds("updated_at")
+        )
+        try root.finish()
+        return dataset
+    }
+
+    // MARK: Shared with GrantDocument
+
+    /// The members of the object `text` holds.
+    static func root(_ text: String, _ what: String) throws(StorageError) -> JSONMembers {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(Array(text.utf8))
+        } catch {
+            throw StorageError.unexpected("a \(what) is not JSON: \(error.code)")
+        }
+        return try JSONMembers(value, at: what)
+    }
+
+    static func milliseconds(_ date: Date) -> JSONValue {
+        JSONValue(Timestamp.milliseconds(date))
+    }
+
+    /// Unit → canonical price text.
+    static func prices(_ prices: [MeteringUnit: UnitPrice]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: prices.map { ($0.key.rawValue, .string($0.value.description)) }))
+    }
+}
+
+extension JSONMembers {
+    /// A map of unit → price as ``DatasetDocument/prices(_:)`` writes it: known units, prices in
+    /// canonical form (`0.5`, not `0.50`), so that the document reads back to the same text.
+    mutating func prices(_ name: String) throws(StorageError) -> [MeteringUnit: UnitPrice] {
+        var prices: [MeteringUnit: UnitPrice] = [:]
+        for (key, value) in try dictionary(name) {
+            guard let unit = MeteringUnit(rawValue: key) else { throw mistyped(name, "keyed by known units") }
+            guard let text = value.stringValue, let price = UnitPrice(text), price.description == text else {
+                throw mistyped("\(name).\(key)", "a price in canonical decimal form")
+            }
+            prices[unit] = price
+        }
+        return prices
+    }
+
+    /// A map of unit → integer, e.g. quotas.
+    mutating func quotas(_ name: String) throws(StorageError) -> [MeteringUnit: Int64] {
+        var quotas: [MeteringUnit: Int64] = [:]
+        for (key, value) in try dictionary(name) {
+            guard let unit = MeteringUnit(rawValue: key) else { throw mistyped(name, "keyed by known units") }
+            guard let quota = value.integerValue else { throw mistyped("\(name).\(key)", "an integer") }
+            quotas[unit] = Int64(quota)
+        }
+        return quotas
+    }
+
+    /// A supported currency's code.
+    mutating func currency(_ name: String) throws(StorageError) -> Currency {
+        guard let currency = Currency(code: try string(name)) else { throw mistyped(name, "a supported currency code") }
+        return currency
+    }
+}

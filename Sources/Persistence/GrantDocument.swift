@@ -1,0 +1,172 @@
+internal import AuditLog
+internal import Foundation
+internal import Licensing
+
+/// The stored form of a ``Grant``: one JSON object in RFC 8785 canonical form, in the
+/// `grants.document` column.
+///
+/// A document for the same reasons as ``OperatorDocument``: a lifecycle step changes the status,
+/// approvals, reasons and history at once, and the conditional update on `revision` guards them all
+/// with one row. The layout follows ``DatasetDocument``: snake_case members, times as integer
+/// milliseconds since 1970 UTC, prices as canonical decimal text, quotas as integers (a request
+/// accepts at most ``GrantRequest/maxQuota``, well inside the ±2^53 a JSON number holds exactly),
+/// absent optional values as `null`, `format` for the layout's version.
+///
+/// Decoding is strict like ``DatasetDocument``'s.
+enum GrantDocument {
+    /// The layout written into each document; a reader refuses others.
+    static let format = 1
+
+    /// The canonical JSON text of `grant`.
+    static func encode(_ grant: Grant) -> String {
+        let document: JSONValue = .object([
+            "format": JSONValue(format),
+            "id": .string(grant.id),
+            "operator_id": .string(grant.operatorID),
+            "requested_by": .string(grant.requestedBy),
+            "purpose": .string(grant.purpose),
+            "scenario": .string(grant.scenario.rawValue),
+            "starts_at": DatasetDocument.milliseconds(grant.startsAt),
+            "ends_at": DatasetDocument.milliseconds(grant.endsAt),
+            "agreement": .object([
+                "id": .string(grant.agreement.id),
+                "version": .string(grant.agreement.version),
+                "sha256": .string(grant.agreement.sha256),
+            ]),
+            "datasets": .array(grant.items.map { item in
+                .object([
+                    "dataset_id": .string(item.datasetID),
+                    "authority_id": .string(item.authorityID),
+                    "fields": .array(item.fields.map(JSONValue.string)),
+                    "unit_prices": DatasetDocument.prices(item.unitPrices),
+                    "quota_per_period": .object(Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
+                ])
+            }),
+            "currency": .string(grant.currency.code),
+            "requested_at": DatasetDocument.milliseconds(grant.requestedAt),
+            "status": .string(grant.status.rawValue),
+            "approvals": .array(grant.approvals.map { approval in
+                .object([
+                    "authority_id": .string(approval.authorityID),
+                    "decision": optional(approval.decision?.rawValue),
+                    "reviewer_id": optional(approval.reviewerID),
+                    "reason": optional(approval.reason),
+                    "at": approval.at.map(DatasetDocument.milliseconds) ?? .null,
+                ])
+            }),
+            "reasons": .array(grant.reasons.map { reason in
+                .object([
+                    "code": .string(reason.code.rawValue),
+                    "dataset_id": optional(reason.datasetID),
+                    "detail": .string(reason.detail),
+                ])
+            }),
+            "suspension_cause": optional(grant.suspensionCause?.rawValue),
+            "history": .array(grant.history.map { change in
+                .object([
+                    "action": .string(change.action.rawValue),
+                    "from": optional(change.from?.rawValue),
+                    "to": .string(change.to.rawValue),
+                    "at": DatasetDocument.milliseconds(change.at),
+                    "actor": .string(change.actor),
+                    "reason": optional(change.reason),
+                ])
+            }),
+            "revision": JSONValue(grant.revision),
+        ])
+        // Strings and integers inside ±2^53 only: serialization cannot fail.
+        return (try? document.canonicalString()) ?? ""
+    }
+
+    /// The grant `text` holds; throws `unexpected_data` naming the first member that is wrong.
+    static func decode(_ text: String) throws(StorageError) -> Grant {
+        var root = try DatasetDocument.root(text, "grant document")
+        let format = try root.integer("format")
+        guard format == Self.format else {
+            throw StorageError.unexpected("grant document format \(format); this program reads \(Self.format)")
+        }
+        var agreementMembers = try root.object("agreement")
+        let agreement = AgreementBinding(
+            id: try agreementMembers.string("id"),
+            version: try agreementMembers.string("version"),
+            sha256: try agreementMembers.string("sha256")
+        )
+        try agreementMembers.finish()
+
+        var items: [GrantItem] = []
+        for (index, element) in try root.array("datasets").enumerated() {
+            var members = try JSONMembers(element, at: "datasets[\(index)]")
+            items.append(GrantItem(
+                datasetID: try members.string("dataset_id"),
+                authorityID: try members.string("authority_id"),
+                fields: try members.strings("fields"),
+                unitPrices: try members.prices("unit_prices"),
+                quotas: try members.quotas("quota_per_period")
+            ))
+            try members.finish()
+        }
+        // A grant names each dataset once (its request is refused otherwise); the grant check keys
+        // its items by dataset and must not meet a second one.
+        guard Set(items.map(\.datasetID)).count == items.count else {
+            throw StorageError.unexpected("grant document datasets names a dataset twice")
+        }
+        var approvals: [Approval] = []
+        for (index, element) in try root.array("approvals").enumerated() {
+            var members = try JSONMembers(element, at: "approvals[\(index)]")
+            approvals.append(Approval(
+                authorityID: try members.string("authority_id"),
+                decision: try members.optionalEnumeration("decision", GrantDecision.self),
+                reviewerID: try members.optionalString("reviewer_id"),
+                reason: try members.optionalString("reason"),
+                at: try members.optionalMilliseconds("at")
+            ))
+            try members.finish()
+        }
+        var reasons: [GrantReason] = []
+        for (index, element) in try root.array("reasons").enumerated() {
+            var members = try JSONMembers(element, at: "reasons[\(index)]")
+            let code = try members.enumeration("code", GrantReason.Code.self)
+            let datasetID = try members.optionalString("dataset_id")
+            reasons.append(GrantReason(code, dataset: datasetID, try members.string("detail")))
+            try members.finish()
+        }
+        var history: [GrantStatusChange] = []
+        for (index, element) in try root.array("history").enumerated() {
+            var members = try JSONMembers(element, at: "history[\(index)]")
+            history.append(GrantStatusChange(
+                action: try members.enumeration("action", GrantAction.self),
+                from: try members.optionalEnumeration("from", GrantStatus.self),
+                to: try members.enumeration("to", GrantStatus.self),
+                at: try members.milliseconds("at"),
+                actor: try members.string("actor"),
+                reason: try members.optionalString("reason")
+            ))
+            try members.finish()
+        }
+        let grant = Grant(
+            id: try root.string("id"),
+            operatorID: try root.string("operator_id"),
+            requestedBy: try root.string("requested_by"),
+            purpose: try root.string("purpose"),
+            scenario: try root.enumeration("scenario", Scenario.self),
+            startsAt: try root.milliseconds("starts_at"),
+            endsAt: try root.milliseconds("ends_at"),
+            agreement: agreement,
+            items: items,
+            currency: try root.currency("currency"),
+            requestedAt: try root.milliseconds("requested_at"),
+            status: try root.enumeration("status", GrantStatus.self),
+            approvals: approvals,
+            reasons: reasons,
+            suspensionCause: try root.optionalEnumeration("suspension_cause", SuspensionCause.self),
+            history: history,
+            revision: try root.integer("revision")
+        )
+        try root.finish()
+        return grant
+    }
+
+    private static func optional(_ text: String?) -> JSONValue {
+        text.map(JSONValue.string) ?? .null
+    }
+}

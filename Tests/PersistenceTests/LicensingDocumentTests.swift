@@ -1,0 +1,179 @@
+import AuditLog
+import Foundation
+import Licensing
+@testable import Persistence
+import Testing
+import Vetting
+
+@Suite("Dataset and grant documents")
+struct LicensingDocumentTests {
+    @Test("a dataset round-trips exactly through canonical JSON")
+    func datasetRoundTrip() throws {
+        let published = try LicensingSamples.dataset("bj-traffic", title: "北京市交通流量", description: "每五分钟\n一次", at: 0.123)
+        let repriced = try LicensingSamples.changed(
+            published, DatasetUpdate(openness: .conditional, grade: .important, ceilingPrices: ["call": "0.5"], reason: "review"),
+            at: 60).updated
+        for dataset in [published, repriced] {
+            let text = DatasetDocument.encode(dataset)
+            _ = try CanonicalJSON.validate(Array(text.utf8))
+            #expect(try DatasetDocument.decode(text) == dataset)
+            #expect(DatasetDocument.encode(try DatasetDocument.decode(text)) == text)
+        }
+
+        let value = try JSONValue.parse(Array(DatasetDocument.encode(repriced).utf8))
+        #expect(value["format"] == 1)
+        #expect(value["version"] == 2)
+        #expect(value["title"] == "北京市交通流量")
+        #expect(value["openness"] == "conditional")
+        #expect(value["grade"] == "important")
+        #expect(value["units"] == ["call", "record"])
+        #expect(value["currency"] == "CNY")
+        #expect(value["ceiling_prices"] == ["call": "0.5", "record": "0.000125"])
+        #expect(value["revenue_share_bps"] == 3000)
+        #expect(value["fields"]?[2] == ["name": "plate", "type": "string", "sensitive": true])
+        #expect(value["published_at"] == .number(Double(Timestamp.milliseconds(Samples.time(0.123)))))
+        #expect(value["updated_at"] == .number(Double(Timestamp.milliseconds(Samples.time(60)))))
+    }
+
+    @Test("a grant with every optional member set round-trips exactly")
+    func fullGrant() throws {
+        let full = try LicensingSamples.fullyPopulated().grant
+        #expect(full.approvals.allSatisfy { $0.decision == .approve && $0.at != nil && $0.reviewerID != nil })
+        #expect(full.approvals.map(\.reason) == ["fits the purpose", nil])
+        #expect(full.reasons.map(\.datasetID) == ["bj-traffic"])
+        #expect(full.history.map(\.action) == [.requested, .activated, .suspended])
+        let text = GrantDocument.encode(full)
+        _ = try CanonicalJSON.validate(Array(text.utf8))
+        #expect(try GrantDocument.decode(text) == full)
+        #expect(GrantDocument.encode(try GrantDocument.decode(text)) == text)
+
+        let value = try JSONValue.parse(Array(text.utf8))
+        #expect(value["format"] == 1)
+        #expect(value["status"] == "suspended")
+        #expect(value["suspension_cause"] == "dataset")
+        #expect(value["revision"] == .number(Double(full.revision)))
+        #expect(value["starts_at"] == .number(Double(Timestamp.milliseconds(Samples.time(10)))))
+        #expect(value["agreement"]?["id"] == "standard-data-use")
+        #expect(value["datasets"]?[1] == [
+            "dataset_id": "tj-port", "authority_id": "tj", "fields": ["road_id", "flow"],
+            "unit_prices": ["call": "0.01"], "quota_per_period": ["call": 100_000],
+        ])
+        #expect(value["approvals"]?[0]?["at"] == .number(Double(Timestamp.milliseconds(Samples.time(20.5)))))
+        #expect(value["approvals"]?[1]?["reason"] == .null)
+        #expect(value["reasons"]?[0]?["code"] == "grade_core")
+        #expect(value["reasons"]?[0]?["dataset_id"] == "bj-traffic")
+        #expect(value["history"]?[0]?["from"] == .null)
+        #expect(value["history"]?[2]?["reason"] == "reclassified as core data")
+    }
+
+    @Test("grants with optional members unset round-trip exactly")
+    func sparseGrants() throws {
+        let op = try LicensingSamples.approvedOperator()
+        let open = try LicensingSamples.dataset("bj-open")
+        let conditional = try LicensingSamples.dataset("bj-cond", openness: .conditional)
+        let closed = try LicensingSamples.dataset("bj-closed", openness: .closed)
+        // Active at once: no approvals, no reasons, no suspension cause.
+        let active = try LicensingSamples.requested("gr-active", operator: op, datasets: [open])
+        // Pending: one undecided approval (every member of it null).
+        let pending = try LicensingSamples.requested("gr-pending", operator: op, datasets: [conditional], scenario: .publicInterest)
+        // Denied by the rules: a reason with a dataset and one without.
+        let denied = try LicensingSamples.requested("gr-denied", operator: op, datasets: [closed], days: 400)
+        // Revoked after a suspension: the cause is cleared again.
+        let revoked = try #require(LicensingSamples.lifecycle.revoke(try LicensingSamples.suspended(active, at: 50),
+                                                                     by: LicensingSamples.admin, reason: "breach",
+                                                                     at: Samples.time(60)).change).updated
+        #expect(active.status == .active && active.approvals.isEmpty && active.reasons.isEmpty)
+        #expect(pending.status == .pending && pending.approvals == [Approval(authorityID: "bj", decision: nil, reviewerID: nil, reason: nil, at: nil)])
+        #expect(denied.status == .denied && denied.reasons.map(\.datasetID) == ["bj-closed", nil])
+        #expect(revoked.status == .revoked && revoked.suspensionCause == nil)
+        for grant in [active, pending, denied, revoked] {
+            let text = GrantDocument.encode(grant)
+            #expect(try GrantDocument.decode(text) == grant, "\(grant.id)")
+            #expect(GrantDocument.encode(try GrantDocument.decode(text)) == text)
+        }
+        let value = try JSONValue.parse(Array(GrantDocument.encode(pending).utf8))
+        #expect(value["approvals"] == [["authority_id": "bj", "decision": nil, "reviewer_id": nil, "reason": nil, "at": nil]])
+        #expect(value["suspension_cause"] == .null)
+        #expect(value["scenario"] == "public_interest")
+        #expect(value["datasets"]?[0]?["unit_prices"] == ["call": "0"])
+    }
+
+    /// `text` with one change applied at `path`.
+    static func altered(_ text: String, _ path: [String], _ value: JSONValue?) throws -> String {
+        func set(_ current: JSONValue, _ path: ArraySlice<String>) -> JSONValue? {
+            guard let key = path.first else { return value }
+            if var elements = current.arrayValue, let index = Int(key), elements.indices.contains(index) {
+                elements[index] = set(elements[index], path.dropFirst()) ?? .null
+                return .array(elements)
+            }
+            guard var members = current.objectValue else { return current }
+            members[key] = path.count == 1 ? value : members[key].flatMap { set($0, path.dropFirst()) }
+            return .object(members)
+        }
+        let root = try JSONValue.parse(Array(text.utf8))
+        return try #require(set(root, path[...])).canonicalString()
+    }
+
+    @Test("a dataset document that is not exactly what the codec writes is unexpected_data", arguments: [
+        (["format"], JSONValue(2)),
+        (["id"], nil),
+        (["extra"], "member"),
+        (["openness"], "secret"),
+        (["grade"], "top"),
+        (["version"], "2"),
+        (["published_at"], "2026-10-01T02:00:00.000Z"),
+        (["units"], ["call", "minute"]),
+        (["currency"], "XBT"),
+        (["ceiling_prices", "call"], "0.050"),
+        (["ceiling_prices", "call"], 0.05),
+        (["ceiling_prices", "minute"], "1"),
+        (["fields", "0", "type"], "blob"),
+        (["fields", "0", "sensitive"], "no"),
+        (["fields", "0", "comment"], "x"),
+    ] as [([String], JSONValue?)])
+    func strictDataset(path: [String], value: JSONValue?) throws {
+        let text = try Self.altered(DatasetDocument.encode(try LicensingSamples.dataset("bj-traffic")), path, value)
+        #expect(throws: StorageError(code: .unexpectedData, detail: "")) {
+            try DatasetDocument.decode(text)
+        }
+    }
+
+    @Test("a grant document that is not exactly what the codec writes is unexpected_data", arguments: [
+        (["format"], JSONValue(0)),
+        (["status"], "paused"),
+        (["scenario"], "military"),
+        (["suspension_cause"], "weather"),
+        (["suspension_cause"], 1),
+        (["revision"], 1.5),
+        (["ends_at"], nil),
+        (["requested_at"], 1e300),
+        (["agreement", "signed"], true),
+        (["datasets", "0", "unit_prices", "call"], "1e-2"),
+        (["datasets", "0", "unit_prices", "byte"], "-1"),
+        (["datasets", "0", "quota_per_period", "call"], 1.5),
+        (["datasets", "0", "quota_per_period", "call"], "100000"),
+        (["datasets", "0", "quota_per_period", "minute"], 1),
+        (["datasets", "0", "fields"], [1]),
+        (["datasets", "1", "dataset_id"], "bj-traffic"),
+        (["approvals", "0", "decision"], "maybe"),
+        (["approvals", "0", "at"], "yesterday"),
+        (["reasons", "0", "code"], "too_late"),
+        (["reasons", "0", "dataset_id"], nil),
+        (["history", "0", "action"], "paused"),
+        (["history", "1", "from"], "limbo"),
+        (["history", "2", "at"], nil),
+        (["currency"], "cny"),
+    ] as [([String], JSONValue?)])
+    func strictGrant(path: [String], value: JSONValue?) throws {
+        let text = try Self.altered(GrantDocument.encode(try LicensingSamples.fullyPopulated().grant), path, value)
+        #expect(throws: StorageError(code: .unexpectedData, detail: "")) {
+            try GrantDocument.decode(text)
+        }
+    }
+
+    @Test("text that is not a JSON object is unexpected_data", arguments: ["", "[]", "{\"format\":1", "null"])
+    func notAnObject(text: String) {
+        #expect(throws: StorageError(code: .unexpectedData, detail: "")) { try DatasetDocument.decode(text) }
+        #expect(throws: StorageError(code: .unexpectedData, detail: "")) { try GrantDocument.decode(text) }
+    }
+}
