@@ -44,11 +44,11 @@ public struct AgreementCatalog: Sendable {
             id: "standard-data-use", version: "1",
             title: "公共数据授权运营数据使用协议（标准版） / Public Data Authorized Operation — Data-Use Agreement (Standard)",
             file: "standard-data-use-v1.md",
-            sha256: "0000000000000000000000000000000000000000000000000000000000000000"),
+            sha256: "22794182c0941ff7376d97d05bd94eb764f54924da293cde34e1cc8c789a22a6"),
         AgreementTemplate(
             id: "public-interest-data-use", version: "1",
             title: "公共数据授权运营数据使用协议（公益版） / Public Data Authorized Operation — Data-Use Agreement (Public Interest)",
             file: "public-interest-data-use-v1.md",
-            sha256: "0000000000000000000000000000000000000000000000000000000000000000"),
+            sha256: "4a1a67db628cb5d570f01181c3f0dbf3409ececc8ad1ea2321fa1c4c9f97e476"),
     ])
 }
