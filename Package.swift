@@ -128,6 +128,11 @@ let package = Package(
         ),
         .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "LicensingTests",
+            dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PDXVerifyTests",
             dependencies: ["pdx-verify", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings

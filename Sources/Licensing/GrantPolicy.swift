@@ -121,10 +121,10 @@ public struct GrantPolicy: Sendable {
             }
             if scenario == .publicInterest, price != .zero {
                 reasons.append(GrantReason(.publicInterestPriced, dataset: dataset.id,
-                                           "a public_interest grant is free; the '\(unit.rawValue)' price is \(price)"))
+                                           "a public_interest grant is free; the '\(unit.rawValue)' price of '\(dataset.id)' is \(price)"))
             } else if price > ceiling {
                 reasons.append(GrantReason(.priceAboveCeiling, dataset: dataset.id,
-                                           "the '\(unit.rawValue)' price \(price) is above the ceiling \(ceiling)"))
+                                           "the '\(unit.rawValue)' price \(price) of '\(dataset.id)' is above its ceiling \(ceiling)"))
             }
         }
         return reasons
