@@ -19,7 +19,7 @@ extension API {
             title: body.title, description: body.description ?? "", theme: body.theme,
             openness: Openness(rawValue: body.openness.rawValue) ?? .closed,
             grade: Grade(rawValue: body.grade.rawValue) ?? .core,
-            fields: body.fields.map { .init(name: $0.name, type: $0.type, sensitive: $0.sensitive ?? false) },
+            fields: body.fields.map { .init(name: $0.name, type: $0._type, sensitive: $0.sensitive ?? false) },
             units: body.units, currency: body.currency ?? catalog.policy.currency.code,
             ceilingPrices: body.ceilingPrices.additionalProperties, revenueShareBPS: body.revenueShareBps)
         let reviewer = Self.reviewer(caller)
@@ -84,8 +84,8 @@ extension API {
                 let (owner, datasets) = try await Self.context(of: grant, in: tx, replacing: change.updated)
                 guard let cascade = grants.datasetChanged(grant, datasets: datasets, operator: owner, by: reviewer,
                                                           reason: reason, at: now) else { continue }
-                try await tx.updateGrant(cascade.updated)
                 _ = try await log.append(cascade.records, in: tx)
+                try await tx.updateGrant(cascade.updated)
                 affected.append(cascade.updated)
             }
             return (change, affected)
@@ -102,6 +102,10 @@ extension API {
     }
 
     // MARK: grants
+    //
+    // Lock order: a transaction that writes grants appends to the log first (locking the log head) and
+    // writes grants after (locking the grant generation). Every writer taking the two in the same order
+    // is what keeps concurrent writers on PostgreSQL from deadlocking.
 
     func requestGrant(_ input: Operations.RequestGrant.Input) async throws -> Operations.RequestGrant.Output {
         let caller = try Authorization.require(.requestGrant)
@@ -134,8 +138,8 @@ extension API {
             }
             let change = try grants.request(request, id: id, operator: owner, requestedBy: caller.id,
                                             datasets: datasets, agreement: agreement, at: now)
-            try await tx.insertGrant(change.updated)
             _ = try await log.append(change.records, in: tx)
+            try await tx.insertGrant(change.updated)
             return change.updated
         }
         return .created(.init(body: .json(view(created))))
@@ -218,8 +222,8 @@ extension API {
             let (_, datasets) = try await Self.context(of: grant, in: tx)
             guard let step = grants.operatorChanged(grant, cascade: change.cascade, operator: owner, datasets: datasets,
                                                     reason: reason, at: now) else { continue }
-            try await tx.updateGrant(step.updated)
             _ = try await log.append(step.records, in: tx)
+            try await tx.updateGrant(step.updated)
         }
     }
 
@@ -239,8 +243,8 @@ extension API {
             }
             let (owner, datasets) = try await Self.context(of: current, in: tx)
             let change = try Self.accepted(decide(current, actor, owner, datasets, now))
-            try await tx.updateGrant(change.updated)
             _ = try await log.append(change.records, in: tx)
+            try await tx.updateGrant(change.updated)
             return change.updated
         }
         return view(updated)
@@ -249,7 +253,7 @@ extension API {
     /// The grant's operator and datasets as they are now, with `replacing` in place of the stored copy.
     static func context(of grant: Grant, in tx: DatabaseTransaction, replacing changed: Dataset? = nil) async throws -> (Operator, [String: Dataset]) {
         guard let owner = try await tx.operatorByID(grant.operatorID) else {
-            throw StorageError.unexpected("grant \(grant.id) names a missing operator")
+            throw LicensingError(code: .replayFailed, detail: "grant \(grant.id) names a missing operator")
         }
         var datasets: [String: Dataset] = [:]
         for item in grant.items {

@@ -14,6 +14,8 @@ struct API: APIProtocol {
     let catalog: Catalog
     let grants: GrantLifecycle
     let agreements: AgreementCatalog
+    /// The grant check of the usage path.
+    let grantChecker: GrantChecker
     let log: TransparencyLog
     let clock: ServerClock
     let readiness: Readiness

@@ -7,7 +7,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 public import Prometheus
 public import Persistence
-import Licensing
+public import Licensing
 import Vetting
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
@@ -20,6 +20,8 @@ public struct ServerDependencies: Sendable {
     /// Required with a test clock: where its time is kept.
     var clockStore: (any TestClockStore)?
     public var metrics: PrometheusCollectorRegistry
+    /// The grant check's in-memory snapshots, one per process.
+    public var grantDirectory = GrantDirectory()
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry) {
@@ -54,12 +56,13 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         catalog: Catalog(),
         grants: GrantLifecycle(),
         agreements: .builtIn,
+        grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
-    try api.registerHandlers(on: router, middlewares: [
+    try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder()), middlewares: [
         AuthorizationMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])

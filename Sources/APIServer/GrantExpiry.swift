@@ -23,8 +23,9 @@ struct GrantExpiry: Sendable {
                 var count = 0
                 for grant in try await tx.grantsEnding(atOrBefore: now, statuses: [.active, .suspended], limit: batch) {
                     guard let step = lifecycle.expire(grant, at: now) else { continue }
-                    try await tx.updateGrant(step.updated)
+                    // The log first, then the grant: the lock order of every grant writer.
                     _ = try await log.append(step.records, in: tx)
+                    try await tx.updateGrant(step.updated)
                     count += 1
                 }
                 return count

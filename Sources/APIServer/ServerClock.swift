@@ -1,5 +1,6 @@
 public import Foundation
 import HTTPTypes
+import OpenAPIRuntime
 import Synchronization
 
 /// The server's notion of now: the system clock, or with `--test-clock` a settable clock whose time is
@@ -61,5 +62,21 @@ public enum RFC3339 {
     public static func parse(_ text: String) -> Date? {
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}
+
+/// The OpenAPI layer's dates: RFC 3339 with or without fractional seconds and with any offset on the
+/// way in, so that a client may send back any time the API wrote; UTC with milliseconds on the way
+/// out, the precision of the audit log.
+struct RFC3339Transcoder: DateTranscoder {
+    func encode(_ date: Date) throws -> String {
+        RFC3339.format(date)
+    }
+
+    func decode(_ text: String) throws -> Date {
+        guard let date = RFC3339.parse(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "Expected an RFC 3339 date-time."))
+        }
+        return date
     }
 }

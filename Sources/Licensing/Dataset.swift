@@ -77,7 +77,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         self.updatedAt = updatedAt
     }
 
-    /// True when no grant may ever include it: `closed` or `core`.
+    /// False when no grant may ever include it: `closed` or `core`.
     public var isGrantable: Bool { openness != .closed && grade != .core }
 
     /// The field named `name`, or nil.

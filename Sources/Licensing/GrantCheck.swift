@@ -58,6 +58,8 @@ public struct GrantSnapshot: Sendable, Hashable {
     }
 
     public let grantID: String
+    /// The grant's revision: a directory never replaces a snapshot by an older one.
+    public let revision: Int
     public let operatorID: String
     public let startsAt: Date
     public let endsAt: Date
@@ -69,6 +71,7 @@ public struct GrantSnapshot: Sendable, Hashable {
     /// The snapshot of `grant` as it now is.
     public init(_ grant: Grant) {
         grantID = grant.id
+        revision = grant.revision
         operatorID = grant.operatorID
         startsAt = grant.startsAt
         endsAt = grant.endsAt
@@ -95,7 +98,7 @@ public struct GrantSnapshot: Sendable, Hashable {
 ///
 /// A store stamps each changed grant with a generation number that only grows; the directory
 /// remembers the generation it has seen, and whoever holds a database handle brings it up to date
-/// with the grants changed since (``changes(since:)`` on the storage side) before it checks. A change
+/// with the grants changed since (the storage module's `refresh(_:)`) before it checks. A change
 /// made by another process sharing the database is picked up the same way. Safe to use from any
 /// number of tasks at once.
 public final class GrantDirectory: Sendable {
@@ -131,16 +134,16 @@ public final class GrantDirectory: Sendable {
     }
 
     /// Applies `grants` changed up to `generation`. Grants never in force (pending, denied) are
-    /// dropped: they answer `grant_not_found` like a grant that does not exist. A generation older
-    /// than the one held is ignored, so a slow refresh cannot undo a newer one.
+    /// left out: they answer `grant_not_found` like a grant that does not exist. A snapshot is never
+    /// replaced by one of an older revision, and the generation never goes back, so two refreshes
+    /// racing each other cannot undo the newer one's work.
     public func apply(_ grants: [Grant], generation: Int64) {
-        let snapshots = grants.map { ($0.id, $0.activeSpans.isEmpty ? nil : GrantSnapshot($0)) }
+        let snapshots = grants.compactMap { $0.activeSpans.isEmpty ? nil : GrantSnapshot($0) }
         state.withLock { state in
-            guard generation >= state.generation else { return }
-            for (id, snapshot) in snapshots {
-                state.grants[id] = snapshot
+            for snapshot in snapshots where (state.grants[snapshot.grantID]?.revision ?? 0) <= snapshot.revision {
+                state.grants[snapshot.grantID] = snapshot
             }
-            state.generation = generation
+            state.generation = max(state.generation, generation)
         }
     }
 

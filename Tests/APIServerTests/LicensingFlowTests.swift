@@ -3,6 +3,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Licensing
 import Persistence
 import Testing
 
@@ -15,6 +16,7 @@ struct LicensingMarket {
 
     static func setUp(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> LicensingMarket {
         var actors = Actors(admin: try market.adminToken)
+        actors.keys["admin"] = actors.admin
         for id in ["bj", "tj", "hb"] { try await Actors.authority(id, client, admin: actors.admin) }
         try await actors.principal("bj-a", role: "authority_reviewer", authority: "bj", email: "a@bj.gov.cn", client)
         try await actors.principal("bj-b", role: "authority_reviewer", authority: "bj", email: "b@bj.gov.cn", client)
@@ -397,6 +399,42 @@ struct LicensingFlowTests {
             let read = try await client.request(.get, "/v1/grants/\(id)", key: m.actors["acme"]).json()
             #expect(read["status"] as? String == "expired")
             #expect(try await actions(runtime).last == "grant.expired")
+        }
+    }
+
+    @Test("the grant check sees a change made through another instance sharing the store", arguments: Backend.available)
+    func grantCheckAcrossInstances(backend: Backend) async throws {
+        let market = try Marketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { _, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            try await m.publish("bj-open", by: "bj-a", client)
+            // A second process on the same data: its own database handle and its own directory.
+            let other = try await market.open()
+            let checker = GrantChecker(database: other.database, directory: GrantDirectory())
+            do {
+                let now = Date()
+                let body = LicensingMarket.grantBody([("bj-open", "0.04")], startsAt: RFC3339.format(now.addingTimeInterval(-86_400)))
+                let id = try #require(try await m.requestGrant("acme", body, client)["id"] as? String)
+                let operatorID = try #require(m.operators["acme"])
+                let tomorrow = GrantCheckQuery(operatorID: operatorID, grantID: id, datasetID: "bj-open", unit: .call,
+                                               time: now.addingTimeInterval(86_400))
+                #expect(try await checker.check([tomorrow]) == [.allowed])
+                #expect(try await checker.check([tomorrow, GrantCheckQuery(operatorID: "op_other", grantID: id, datasetID: "bj-open", unit: .call, time: tomorrow.time)])
+                        == [.allowed, .denied(.grantNotOwned)])
+                let generation = checker.directory.generation
+
+                #expect(try await client.request(.post, "/v1/grants/\(id)/suspend", key: m.actors["bj-a"],
+                                                 body: #"{"reason":"audit finding"}"#).status == .ok)
+                #expect(try await checker.check([tomorrow]) == [.denied(.grantNotActive)])
+                #expect(checker.directory.generation > generation)
+                #expect(try await client.request(.post, "/v1/grants/\(id)/reinstate", key: m.actors["bj-a"], body: "{}").status == .ok)
+                #expect(try await checker.check([tomorrow]) == [.allowed])
+            } catch {
+                await other.close()
+                throw error
+            }
+            await other.close()
         }
     }
 }
