@@ -1,4 +1,4 @@
-internal import AuditLog
+public import AuditLog
 internal import Foundation
 
 /// The audit-log actions of the Licensing module; the catalog with each action's data members is
@@ -25,7 +25,7 @@ enum LicensingRecords {
 
     static func published(_ dataset: Dataset, by actor: String) -> AuditRecord {
         datasetRecord(dataset, .datasetPublished, actor: actor, [
-            "dataset": datasetJSON(dataset),
+            "dataset": dataset.json,
         ])
     }
 
@@ -52,25 +52,6 @@ enum LicensingRecords {
             "reason": .string(reason),
             "stricter": .bool(stricter),
         ])
-    }
-
-    static func datasetJSON(_ dataset: Dataset) -> JSONValue {
-        [
-            "id": .string(dataset.id),
-            "title": .string(dataset.title),
-            "description": .string(dataset.description),
-            "authority_id": .string(dataset.authorityID),
-            "theme": .string(dataset.theme),
-            "openness": .string(dataset.openness.rawValue),
-            "grade": .string(dataset.grade.rawValue),
-            "fields": .array(dataset.fields.map {
-                ["name": .string($0.name), "type": .string($0.type.rawValue), "sensitive": .bool($0.sensitive)]
-            }),
-            "units": .array(dataset.units.map { .string($0.rawValue) }),
-            "currency": .string(dataset.currency.code),
-            "ceiling_prices": prices(dataset.ceilingPrices),
-            "revenue_share_bps": JSONValue(dataset.revenueShareBPS),
-        ]
     }
 
     // MARK: grants
@@ -196,5 +177,28 @@ enum LicensingRecords {
         data["revision"] = JSONValue(grant.revision)
         data["at"] = time(now)
         return AuditRecord(actor: actor, action: action.rawValue, subjects: [grant.subject, "operator:\(grant.operatorID)"], data: data)
+    }
+}
+
+extension Dataset {
+    /// The catalog entry as a JSON object with the API's field names, without version or times:
+    /// what `dataset.published` logs and what a store keeps, so the two cannot drift apart.
+    public var json: JSONValue {
+        [
+            "id": .string(id),
+            "title": .string(title),
+            "description": .string(description),
+            "authority_id": .string(authorityID),
+            "theme": .string(theme),
+            "openness": .string(openness.rawValue),
+            "grade": .string(grade.rawValue),
+            "fields": .array(fields.map {
+                ["name": .string($0.name), "type": .string($0.type.rawValue), "sensitive": .bool($0.sensitive)]
+            }),
+            "units": .array(units.map { .string($0.rawValue) }),
+            "currency": .string(currency.code),
+            "ceiling_prices": LicensingRecords.prices(ceilingPrices),
+            "revenue_share_bps": JSONValue(revenueShareBPS),
+        ]
     }
 }

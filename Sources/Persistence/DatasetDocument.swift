@@ -19,30 +19,12 @@ enum DatasetDocument {
 
     /// The canonical JSON text of `dataset`.
     static func encode(_ dataset: Dataset) -> String {
-        let document: JSONValue = .object([
-            "format": JSONValue(format),
-            "id": .string(dataset.id),
-            "title": .string(dataset.title),
-            "description": .string(dataset.description),
-            "authority_id": .string(dataset.authorityID),
-            "theme": .string(dataset.theme),
-            "openness": .string(dataset.openness.rawValue),
-            "grade": .string(dataset.grade.rawValue),
-            "fields": .array(dataset.fields.map { field in
-                .object([
-                    "name": .string(field.name),
-                    "type": .string(field.type.rawValue),
-                    "sensitive": .bool(field.sensitive),
-                ])
-            }),
-            "units": .array(dataset.units.map { .string($0.rawValue) }),
-            "currency": .string(dataset.currency.code),
-            "ceiling_prices": prices(dataset.ceilingPrices),
-            "revenue_share_bps": JSONValue(dataset.revenueShareBPS),
-            "version": JSONValue(dataset.version),
-            "published_at": milliseconds(dataset.publishedAt),
-            "updated_at": milliseconds(dataset.updatedAt),
-        ])
+        guard case .object(var members) = dataset.json else { return "" }
+        members["format"] = JSONValue(format)
+        members["version"] = JSONValue(dataset.version)
+        members["published_at"] = milliseconds(dataset.publishedAt)
+        members["updated_at"] = milliseconds(dataset.updatedAt)
+        let document = JSONValue.object(members)
         // Strings, booleans and integers well inside ±2^53 only: serialization cannot fail.
         return (try? document.canonicalString()) ?? ""
     }
