@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "AuditLog", targets: ["AuditLog"]),
         .library(name: "Persistence", targets: ["Persistence"]),
         .library(name: "Licensing", targets: ["Licensing"]),
+        .library(name: "Metering", targets: ["Metering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,6 +55,11 @@ let package = Package(
             exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Metering",
+            dependencies: ["AuditLog", "Cryptography", "Licensing"],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -62,7 +68,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Vetting",
+                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Metering", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -73,7 +79,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Licensing", "Persistence", "Vetting",
+                "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),

@@ -223,6 +223,64 @@ public enum Timestamp {
         return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
     }
 
+    /// Parses any RFC 3339 date-time (`2026-10-05T10:00:00+08:00`, `2026-10-05T02:00:00.5Z`, lower-case
+    /// `t` and `z` too) to milliseconds since 1970 UTC, digits beyond the millisecond dropped; nil for
+    /// anything else. Written for the usage path, where every event carries one: no `DateFormatter`,
+    /// no allocation.
+    public static func parseRFC3339(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { bytes -> Int64? in
+            let count = bytes.count
+            guard count >= 20 else { return nil }
+            func number(_ start: Int, _ length: Int) -> Int64? {
+                var value: Int64 = 0
+                for index in start..<(start + length) {
+                    let byte = bytes[index]
+                    guard byte >= 0x30, byte <= 0x39 else { return nil }
+                    value = value * 10 + Int64(byte - 0x30)
+                }
+                return value
+            }
+            guard bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x74, bytes[13] == 0x3A, bytes[16] == 0x3A,
+                  let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+                  let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+                  (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
+                  hour < 24, minute < 60, second < 61
+            else { return nil }
+            var index = 19
+            var millis: Int64 = 0
+            if bytes[index] == 0x2E {
+                index += 1
+                let start = index
+                while index < count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                    if index - start < 3 { millis = millis * 10 + Int64(bytes[index] - 0x30) }
+                    index += 1
+                }
+                guard index > start else { return nil }
+                for _ in min(index - start, 3)..<3 { millis *= 10 }
+            }
+            guard index < count else { return nil }
+            var offset: Int64 = 0
+            switch bytes[index] {
+            case 0x5A, 0x7A:
+                index += 1
+            case 0x2B, 0x2D:
+                guard count - index == 6, bytes[index + 3] == 0x3A,
+                      let hours = number(index + 1, 2), let minutes = number(index + 4, 2), hours < 24, minutes < 60
+                else { return nil }
+                offset = (hours * 60 + minutes) * 60_000 * (bytes[index] == 0x2B ? 1 : -1)
+                index += 6
+            default:
+                return nil
+            }
+            guard index == count else { return nil }
+            // A leap second (:60) counts as the last millisecond of its minute.
+            let leap = second == 60
+            let clock = ((days(fromCivil: year, month, day) * 24 + hour) * 60 + minute) * 60_000 + min(second, 59) * 1000
+            return clock + (leap ? 999 : millis) - offset
+        }
+    }
+
     private static let minimum = -62_167_219_200_000 as Int64  // 0000-01-01T00:00:00.000Z
     private static let maximum = 253_402_300_799_999 as Int64  // 9999-12-31T23:59:59.999Z
 

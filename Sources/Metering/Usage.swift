@@ -1,0 +1,156 @@
+public import AuditLog
+public import Cryptography
+public import Foundation
+public import Licensing
+
+/// A usage event as received, before any check. Field names follow CloudEvents 1.0 where they fit
+/// (`id`, `time`).
+public struct RawUsageEvent: Sendable, Hashable {
+    public var id: String
+    public var grantID: String
+    public var datasetID: String
+    public var unit: String
+    public var quantity: Int64
+    /// RFC 3339, any offset.
+    public var time: String
+
+    public init(id: String, grantID: String, datasetID: String, unit: String, quantity: Int64, time: String) {
+        self.id = id
+        self.grantID = grantID
+        self.datasetID = datasetID
+        self.unit = unit
+        self.quantity = quantity
+        self.time = time
+    }
+}
+
+/// Why an event is rejected; the raw values are the codes a batch answers with.
+public enum UsageRejection: String, Sendable, Hashable, CaseIterable {
+    /// The id is empty, longer than ``MeteringPolicy/maxEventIDLength``, or has a character outside
+    /// printable ASCII (or `"` or `\`).
+    case invalidID = "invalid_id"
+    /// The unit is not `call`, `record` or `byte`.
+    case unknownUnit = "unknown_unit"
+    /// The quantity is not a positive integer up to ``MeteringPolicy/maxQuantity``.
+    case invalidQuantity = "invalid_quantity"
+    /// The time is not an RFC 3339 date-time.
+    case invalidTime = "invalid_time"
+    /// The time is later than now plus ``MeteringPolicy/maxFutureSkew``.
+    case timeInFuture = "time_in_future"
+    /// The same id was accepted before (in this batch or an earlier one) with other content.
+    case conflict
+    /// The event's period is closed for settlement.
+    case periodClosed = "period_closed"
+    /// The operator's approval had ended at the event's time.
+    case operatorNotActive = "operator_not_active"
+    case grantNotFound = "grant_not_found"
+    case grantNotOwned = "grant_not_owned"
+    case datasetNotInGrant = "dataset_not_in_grant"
+    case unitNotGranted = "unit_not_granted"
+    case grantNotStarted = "grant_not_started"
+    case grantExpired = "grant_expired"
+    case grantNotActive = "grant_not_active"
+    /// Accepting it would take the period's use of the unit beyond the grant's quota.
+    case quotaExceeded = "quota_exceeded"
+
+    init(_ denial: GrantCheckDenial) {
+        self = UsageRejection(rawValue: denial.rawValue) ?? .grantNotFound
+    }
+}
+
+/// What a batch answers for one event.
+public enum UsageOutcome: Sendable, Hashable {
+    /// Counted now.
+    case accepted
+    /// Counted before, with the same content; not counted again.
+    case duplicate
+    /// Not counted.
+    case rejected(UsageRejection)
+}
+
+/// The limits of the usage path.
+public struct MeteringPolicy: Sendable {
+    /// The most events in one batch.
+    public var maxBatchEvents: Int
+    /// The longest event id, in bytes.
+    public var maxEventIDLength: Int
+    /// The largest quantity of one event.
+    public var maxQuantity: Int64
+    /// How far in the future an event's time may be, for clocks that run a little fast.
+    public var maxFutureSkew: TimeInterval
+    /// The marketplace's calendar.
+    public var calendar: MarketCalendar
+
+    /// Creates a policy; the defaults are the product's.
+    public init(maxBatchEvents: Int = 10_000, maxEventIDLength: Int = 128, maxQuantity: Int64 = 1_000_000_000_000,
+                maxFutureSkew: TimeInterval = 300, calendar: MarketCalendar = MarketCalendar()) {
+        self.maxBatchEvents = maxBatchEvents
+        self.maxEventIDLength = maxEventIDLength
+        self.maxQuantity = maxQuantity
+        self.maxFutureSkew = maxFutureSkew
+        self.calendar = calendar
+    }
+}
+
+/// An event that passed the shape checks: parsed, placed in its period and day, and digested so that
+/// a later event with the same id can be told apart as a duplicate or a conflict.
+public struct UsageEvent: Sendable, Hashable {
+    public let id: String
+    public let grantID: String
+    public let datasetID: String
+    public let unit: MeteringUnit
+    public let quantity: Int64
+    /// Rounded to the millisecond, the precision of the log.
+    public let time: Date
+    public let period: Period
+    /// `YYYY-MM-DD` in the marketplace's time zone.
+    public let day: String
+    /// SHA-256 of the content (everything but the id), in the form ``digest(grantID:datasetID:unit:quantity:milliseconds:)`` defines.
+    public let digest: SHA256Digest
+
+    /// Creates an event; the digest is computed from the content.
+    public init(id: String, grantID: String, datasetID: String, unit: MeteringUnit, quantity: Int64, time: Date, calendar: MarketCalendar) {
+        self.id = id
+        self.grantID = grantID
+        self.datasetID = datasetID
+        self.unit = unit
+        self.quantity = quantity
+        self.time = Timestamp.normalized(time)
+        self.period = calendar.period(of: self.time)
+        self.day = calendar.day(of: self.time)
+        self.digest = Self.digest(grantID: grantID, datasetID: datasetID, unit: unit, quantity: quantity,
+                                  milliseconds: Timestamp.milliseconds(self.time))
+    }
+
+    /// The content digest: SHA-256 of `grant_id LF dataset_id LF unit LF quantity LF time`, the time in
+    /// milliseconds since 1970 UTC. Two reports of one event with the time written in different
+    /// offsets have the same digest.
+    public static func digest(grantID: String, datasetID: String, unit: MeteringUnit, quantity: Int64, milliseconds: Int64) -> SHA256Digest {
+        SHA256.hash(Array("\(grantID)\n\(datasetID)\n\(unit.rawValue)\n\(quantity)\n\(milliseconds)".utf8))
+    }
+
+    /// The counter it adds to.
+    public var counterKey: CounterKey {
+        CounterKey(grantID: grantID, datasetID: datasetID, unit: unit, period: period)
+    }
+}
+
+/// What a period counter counts: one grant, dataset and unit in one period.
+public struct CounterKey: Sendable, Hashable, Comparable {
+    public let grantID: String
+    public let datasetID: String
+    public let unit: MeteringUnit
+    public let period: Period
+
+    public init(grantID: String, datasetID: String, unit: MeteringUnit, period: Period) {
+        self.grantID = grantID
+        self.datasetID = datasetID
+        self.unit = unit
+        self.period = period
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.grantID, lhs.datasetID, lhs.unit.rawValue, lhs.period.description)
+            < (rhs.grantID, rhs.datasetID, rhs.unit.rawValue, rhs.period.description)
+    }
+}
