@@ -80,6 +80,10 @@ enum SQLDialect: Sendable {
     }
     /// Most rows per multi-row INSERT statement, so binds stay under each engine's limit.
     func rowsPerInsert(columns: Int) -> Int { max(1, 30_000 / max(1, columns)) }
+    /// The smaller of two integer SQL expressions (SQLite's two-argument `min` is scalar).
+    func least(_ a: String, _ b: String) -> String { self == .sqlite ? "min(\(a), \(b))" : "LEAST(\(a), \(b))" }
+    /// The larger of two integer SQL expressions.
+    func greatest(_ a: String, _ b: String) -> String { self == .sqlite ? "max(\(a), \(b))" : "GREATEST(\(a), \(b))" }
 }
 
 /// A database connection as the store sees it, inside a transaction its owner began.
@@ -89,8 +93,10 @@ protocol SQLConnection: Sendable {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws
     /// Runs one statement and returns its rows.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
-    /// Inserts `rows` into `table`, as few round trips as the engine allows.
-    func insert(into table: String, columns: [String], rows: [[SQLValue]]) async throws
+    /// Inserts `rows` into `table`, as few round trips as the engine allows. `conflict`, unless
+    /// empty, is an `ON CONFLICT` clause that ends every statement; a statement must then not hold
+    /// two rows with one key (PostgreSQL refuses to update a row twice in one statement).
+    func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String) async throws
 }
 
 /// One transaction's use of a connection: refuses use after the transaction ended, and remembers
@@ -127,9 +133,9 @@ final class SQLTransactionContext: Sendable {
         try await run { try await connection.query(sql, binds) }
     }
 
-    func insert(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+    func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String = "") async throws {
         guard !rows.isEmpty else { return }
-        try await run { try await connection.insert(into: table, columns: columns, rows: rows) }
+        try await run { try await connection.insert(into: table, columns: columns, rows: rows, conflict: conflict) }
     }
 
     private func run<T>(_ work: () async throws -> T) async throws -> T {

@@ -36,7 +36,7 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     /// Multi-row VALUES, a statement per `rowsPerInsert` rows: one round trip for a usual batch.
-    func insert(into table: String, columns: [String], rows: [[SQLValue]]) async throws {
+    func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String) async throws {
         let chunkSize = dialect.rowsPerInsert(columns: columns.count)
         var start = 0
         while start < rows.count {
@@ -52,6 +52,7 @@ struct PostgresSQLConnection: SQLConnection {
                 }
                 sql += ")"
             }
+            if !conflict.isEmpty { sql += " " + conflict }
             try await execute(sql, binds)
             start += chunk.count
         }
