@@ -1,0 +1,259 @@
+internal import AuditLog
+public import Cryptography
+public import Foundation
+internal import Licensing
+public import Metering
+
+// The Metering module's tables on the shared SQL store: reads on `DatabaseReader`, writes on
+// `DatabaseTransaction`. The usage path calls them in the transaction that first locked the log
+// head, which serializes every usage batch on both engines: the reads need no row locks, and no
+// other batch's upsert can come between a read of a counter and the write that adds to it.
+
+// MARK: Reads
+
+extension DatabaseReader {
+    /// The digest of each of `eventIDs` already stored for `operatorID`; ids never stored for it are
+    /// absent. Any number of ids, looked up in chunks.
+    public func usageDigests(operatorID: String, eventIDs: [String]) async throws -> [String: SHA256Digest] {
+        var digests: [String: SHA256Digest] = [:]
+        for chunk in Self.inLists(eventIDs, limit: Self.inListLimit) {
+            let rows = try await context.query(
+                "SELECT event_id, digest FROM usage_events WHERE operator_id = $1 AND event_id IN (\(Self.placeholders(2, chunk.count)))",
+                [.text(operatorID)] + chunk.map(SQLValue.text)
+            )
+            for row in rows {
+                digests[try row.text(0)] = try Self.digest(row.blob(1))
+            }
+        }
+        return digests
+    }
+
+    /// The quantity counted so far for each of `keys` that has a counter; keys without one (nothing
+    /// counted yet) are absent.
+    public func usageQuantities(_ keys: [CounterKey]) async throws -> [CounterKey: Int64] {
+        var quantities: [CounterKey: Int64] = [:]
+        // Four binds a key; a key's terms name the whole primary key, so each is one index lookup.
+        for chunk in Self.inLists(keys, limit: Self.inListLimit / 4) {
+            var binds: [SQLValue] = []
+            binds.reserveCapacity(chunk.count * 4)
+            let terms = chunk.map { key -> String in
+                binds += [.text(key.grantID), .text(key.datasetID), .text(key.unit.rawValue), .text(key.period.description)]
+                let last = binds.count
+                return "(grant_id = $\(last - 3) AND dataset_id = $\(last - 2) AND unit = $\(last - 1) AND period = $\(last))"
+            }
+            let rows = try await context.query(
+                "SELECT grant_id, dataset_id, unit, period, quantity FROM usage_counters WHERE " + terms.joined(separator: " OR "),
+                binds
+            )
+            for row in rows {
+                quantities[try Self.counterKey(row)] = try row.integer(4)
+            }
+        }
+        return quantities
+    }
+
+    /// Those of `periods` that are closed for settlement.
+    public func closedPeriods(among periods: [Period]) async throws -> Set<Period> {
+        var closed = Set<Period>()
+        for chunk in Self.inLists(periods.map(\.description), limit: Self.inListLimit) {
+            let rows = try await context.query(
+                "SELECT period FROM settlement_periods WHERE status = 'closed' AND period IN (\(Self.placeholders(1, chunk.count)))",
+                chunk.map(SQLValue.text)
+            )
+            for row in rows {
+                closed.insert(try Self.period(row.text(0)))
+            }
+        }
+        return closed
+    }
+
+    /// The counters of `period` that match `filter`, by grant, dataset and unit. Reads the counters
+    /// only, never the events.
+    public func usageCounters(period: Period, filter: UsageFilter) async throws -> [UsageCounter] {
+        var binds: [SQLValue] = [.text(period.description)]
+        var conditions = ["period = $1"]
+        for (column, value) in [("operator_id", filter.operatorID), ("authority_id", filter.authorityID), ("grant_id", filter.grantID)] {
+            guard let value else { continue }
+            binds.append(.text(value))
+            conditions.append("\(column) = $\(binds.count)")
+        }
+        return try await context.query(
+            """
+            SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, quantity, events, log_first, log_last
+            FROM usage_counters WHERE \(conditions.joined(separator: " AND ")) ORDER BY grant_id, dataset_id, unit
+            """,
+            binds
+        ).map { row in
+            UsageCounter(
+                key: try Self.counterKey(row),
+                operatorID: try row.text(4),
+                authorityID: try row.text(5),
+                quantity: try row.integer(6),
+                events: try row.integer(7),
+                firstLogIndex: try Self.unsigned(row.integer(8)),
+                lastLogIndex: try Self.unsigned(row.integer(9))
+            )
+        }
+    }
+
+    /// The day counters of grant `grantID` in `period`, by day, dataset and unit.
+    public func dailyUsage(grantID: String, period: Period) async throws -> [DailyUsage] {
+        // Days are `YYYY-MM-DD` in the marketplace's time zone, as periods are its months, so a
+        // period's days are a range of the key.
+        try await context.query(
+            """
+            SELECT grant_id, dataset_id, unit, day, quantity, events FROM usage_daily
+            WHERE grant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day, dataset_id, unit
+            """,
+            [.text(grantID), .text("\(period)-01"), .text("\(period)-31")]
+        ).map { row in
+            DailyUsage(
+                key: DayKey(grantID: try row.text(0), datasetID: try row.text(1), unit: try Self.unit(row.text(2)),
+                            day: try row.text(3)),
+                quantity: try row.integer(4),
+                events: try row.integer(5)
+            )
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Most binds in one lookup statement.
+    static let inListLimit = 512
+
+    /// `values` without repeats, in lists of at most `limit`, each padded to a power of two by
+    /// repeating its last value. A repeat changes no lookup, and with few list lengths there are
+    /// few statement texts: SQLite's statement cache would otherwise fill with one per length.
+    static func inLists<Value: Hashable>(_ values: [Value], limit: Int) -> [[Value]] {
+        var seen = Set<Value>()
+        let distinct = values.filter { seen.insert($0).inserted }
+        return stride(from: 0, to: distinct.count, by: limit).map { start in
+            var list = Array(distinct[start..<min(distinct.count, start + limit)])
+            var length = 1
+            while length < list.count { length *= 2 }
+            list += repeatElement(list[list.count - 1], count: length - list.count)
+            return list
+        }
+    }
+
+    /// `$first, …` for `count` binds.
+    static func placeholders(_ first: Int, _ count: Int) -> String {
+        (first..<(first + count)).map { "$\($0)" }.joined(separator: ", ")
+    }
+
+    /// The key in columns 0 to 3: grant_id, dataset_id, unit, period.
+    static func counterKey(_ row: SQLRow) throws -> CounterKey {
+        CounterKey(grantID: try row.text(0), datasetID: try row.text(1), unit: try unit(row.text(2)),
+                   period: try period(row.text(3)))
+    }
+
+    static func unit(_ text: String) throws(StorageError) -> MeteringUnit {
+        guard let unit = MeteringUnit(rawValue: text) else { throw StorageError.unexpected("a stored unit is not a metering unit") }
+        return unit
+    }
+
+    static func period(_ text: String) throws(StorageError) -> Period {
+        guard let period = Period(text) else { throw StorageError.unexpected("a stored period is not YYYY-MM") }
+        return period
+    }
+}
+
+// MARK: Writes
+
+extension DatabaseTransaction {
+    /// Stores accepted events of `operatorID`: their ids become its idempotency keys. An id already
+    /// stored for the operator (or twice in `events`) is `StorageError` `unique_violation`, after
+    /// which the transaction can only roll back; the usage path looks ids up first.
+    public func insertUsageEvents(_ events: [UsageEvent], operatorID: String) async throws {
+        try await context.insert(
+            into: "usage_events",
+            columns: ["operator_id", "event_id", "digest", "grant_id", "dataset_id", "unit", "quantity", "occurred_at", "period"],
+            rows: events.map { event in
+                [.text(operatorID), .text(event.id), .blob(event.digest.bytes), .text(event.grantID), .text(event.datasetID),
+                 .text(event.unit.rawValue), .integer(event.quantity), .integer(Timestamp.milliseconds(event.time)),
+                 .text(event.period.description)]
+            }
+        )
+    }
+
+    /// Adds to the period counters: each counter's quantity and events are added to the stored
+    /// ones (a counter not stored yet starts at zero), its log range widened to cover both. A
+    /// stored counter keeps its operator and authority. Counters with one key are added up first.
+    public func addUsage(_ counters: [UsageCounter]) async throws {
+        var merged: [CounterKey: UsageCounter] = [:]
+        for counter in counters {
+            guard var sum = merged[counter.key] else {
+                merged[counter.key] = counter
+                continue
+            }
+            sum.quantity += counter.quantity
+            sum.events += counter.events
+            sum.firstLogIndex = min(sum.firstLogIndex, counter.firstLogIndex)
+            sum.lastLogIndex = max(sum.lastLogIndex, counter.lastLogIndex)
+            merged[counter.key] = sum
+        }
+        let d = context.dialect
+        // In key order, so that writers that did not lock the head first would still lock rows in
+        // one order.
+        try await context.insert(
+            into: "usage_counters",
+            columns: ["grant_id", "dataset_id", "unit", "period", "operator_id", "authority_id", "quantity", "events",
+                      "log_first", "log_last"],
+            rows: merged.values.sorted { $0.key < $1.key }.map { counter in
+                [.text(counter.key.grantID), .text(counter.key.datasetID), .text(counter.key.unit.rawValue),
+                 .text(counter.key.period.description), .text(counter.operatorID), .text(counter.authorityID),
+                 .integer(counter.quantity), .integer(counter.events), .integer(Int64(clamping: counter.firstLogIndex)),
+                 .integer(Int64(clamping: counter.lastLogIndex))]
+            },
+            conflict: """
+                ON CONFLICT (grant_id, dataset_id, unit, period) DO UPDATE SET \
+                quantity = usage_counters.quantity + excluded.quantity, \
+                events = usage_counters.events + excluded.events, \
+                log_first = \(d.least("usage_counters.log_first", "excluded.log_first")), \
+                log_last = \(d.greatest("usage_counters.log_last", "excluded.log_last"))
+                """
+        )
+    }
+
+    /// Adds to the day counters, as ``addUsage(_:)`` does to the period counters.
+    public func addDailyUsage(_ days: [DailyUsage]) async throws {
+        var merged: [DayKey: DailyUsage] = [:]
+        for day in days {
+            guard var sum = merged[day.key] else {
+                merged[day.key] = day
+                continue
+            }
+            sum.quantity += day.quantity
+            sum.events += day.events
+            merged[day.key] = sum
+        }
+        try await context.insert(
+            into: "usage_daily",
+            columns: ["grant_id", "dataset_id", "unit", "day", "quantity", "events"],
+            rows: merged.values.sorted {
+                ($0.key.grantID, $0.key.datasetID, $0.key.unit.rawValue, $0.key.day)
+                    < ($1.key.grantID, $1.key.datasetID, $1.key.unit.rawValue, $1.key.day)
+            }.map { day in
+                [.text(day.key.grantID), .text(day.key.datasetID), .text(day.key.unit.rawValue), .text(day.key.day),
+                 .integer(day.quantity), .integer(day.events)]
+            },
+            conflict: """
+                ON CONFLICT (grant_id, dataset_id, unit, day) DO UPDATE SET \
+                quantity = usage_daily.quantity + excluded.quantity, events = usage_daily.events + excluded.events
+                """
+        )
+    }
+
+    /// Marks `period` closed at `time`, whatever its status was; a period closed already keeps the
+    /// time it was first closed at.
+    public func markPeriodClosed(_ period: Period, at time: Date) async throws {
+        try await context.execute(
+            """
+            INSERT INTO settlement_periods (period, status, closed_at) VALUES ($1, 'closed', $2)
+            ON CONFLICT (period) DO UPDATE SET status = 'closed', closed_at = CASE
+                WHEN settlement_periods.status = 'closed' THEN settlement_periods.closed_at ELSE excluded.closed_at END
+            """,
+            [.text(period.description), .integer(Timestamp.milliseconds(time))]
+        )
+    }
+}
