@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Licensing", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Licensing", "Metering", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),

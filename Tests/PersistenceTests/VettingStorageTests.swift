@@ -425,6 +425,8 @@ struct VettingMigrationTests {
                     "ALTER TABLE principals DROP COLUMN email", "ALTER TABLE principals DROP COLUMN operator_id",
                     "DROP TABLE authorities", "DROP TABLE operators", "DROP TABLE idempotency_keys",
                     "DROP TABLE grant_datasets", "DROP TABLE grants", "DROP TABLE datasets", "DROP TABLE grant_generation",
+                    "DROP TABLE usage_events", "DROP TABLE usage_counters", "DROP TABLE usage_daily",
+                    "DROP TABLE settlement_periods",
                     "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)
