@@ -93,6 +93,8 @@ let benchmarks: @Sendable () -> Void = {
         try? FileManager.default.removeItem(at: directory)
         plain.value = nil
     }
+
+    usageBenchmarks()
 }
 
 /// Entry bytes and leaf hashes of one batch, computed before measuring.
