@@ -21,6 +21,8 @@ let package = Package(
         // Only the malloc counters: the default traits add an ARC runtime interposer whose package is
         // not among the mirrored ones.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // A plain HTTP/1.1 client for the load generator of the usage benchmark.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -56,6 +58,7 @@ let package = Package(
                 .product(name: "Licensing", package: "pdx"),
                 .product(name: "Metering", package: "pdx"),
                 .product(name: "Persistence", package: "pdx"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "StorageBenchmarks",
             swiftSettings: swiftSettings,

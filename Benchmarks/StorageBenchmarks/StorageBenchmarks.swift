@@ -95,6 +95,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     usageBenchmarks()
+    usageOverHTTPBenchmarks()
 }
 
 /// Entry bytes and leaf hashes of one batch, computed before measuring.

@@ -4,6 +4,7 @@ import Cryptography
 import Foundation
 import OpenAPIRuntime
 import Licensing
+import Metering
 import Persistence
 import Vetting
 
@@ -16,6 +17,8 @@ struct API: APIProtocol {
     let agreements: AgreementCatalog
     /// The grant check of the usage path.
     let grantChecker: GrantChecker
+    let metering: MeteringPolicy
+    let usageMetrics = UsageMetrics()
     let log: TransparencyLog
     let clock: ServerClock
     let readiness: Readiness

@@ -8,6 +8,7 @@ import OpenAPIRuntime
 public import Prometheus
 public import Persistence
 public import Licensing
+import Metering
 import Vetting
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
@@ -57,6 +58,7 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         grants: GrantLifecycle(),
         agreements: .builtIn,
         grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
+        metering: MeteringPolicy(),
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),

@@ -11,6 +11,7 @@ enum Operation: String, CaseIterable, Sendable {
     case suspendOperator, reinstateOperator, revokeOperator
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
     case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
+    case reportUsage, getUsageSummary
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -49,12 +50,14 @@ enum Authorization {
         .suspendGrant: [.authorityReviewer, .admin],
         .reinstateGrant: [.authorityReviewer, .admin],
         .revokeGrant: [.authorityReviewer, .admin],
+        .reportUsage: [.operator],
+        .getUsageSummary: [.operator, .authorityReviewer, .finance, .admin],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
-        .listGrants, .getGrant,
+        .listGrants, .getGrant, .getUsageSummary,
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.

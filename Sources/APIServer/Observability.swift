@@ -62,3 +62,4 @@ struct Readiness: Sendable {
         return Result(results: results)
     }
 }
+

@@ -49,6 +49,8 @@ public enum GrantCheckResult: Sendable, Hashable {
 public struct GrantSnapshot: Sendable, Hashable {
     /// What is granted of one dataset.
     public struct Item: Sendable, Hashable {
+        /// The dataset's providing authority.
+        public let authorityID: String
         /// The units granted.
         public let units: Set<MeteringUnit>
         /// The quota per unit per period.
@@ -77,7 +79,7 @@ public struct GrantSnapshot: Sendable, Hashable {
         endsAt = grant.endsAt
         spans = grant.activeSpans
         items = Dictionary(uniqueKeysWithValues: grant.items.map {
-            ($0.datasetID, Item(units: Set($0.unitPrices.keys), quotas: $0.quotas, unitPrices: $0.unitPrices))
+            ($0.datasetID, Item(authorityID: $0.authorityID, units: Set($0.unitPrices.keys), quotas: $0.quotas, unitPrices: $0.unitPrices))
         })
     }
 

@@ -1,0 +1,124 @@
+import AuditLog
+import Cryptography
+import Foundation
+import HTTPTypes
+import Licensing
+import Metering
+import OpenAPIRuntime
+import Persistence
+import Vetting
+
+/// Usage: batches of events in, counters out.
+extension API {
+    func reportUsage(_ input: Operations.ReportUsage.Input) async throws -> Operations.ReportUsage.Output {
+        let caller = try Authorization.require(.reportUsage)
+        guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
+        guard let operatorID = caller.operatorID else {
+            throw Problem(.forbidden, code: "operator_required", detail: "This key has not applied as an operator yet (POST /v1/operators).")
+        }
+        guard !body.events.isEmpty else {
+            throw Problem(.unprocessableContent, code: "events_required", detail: "A batch holds at least one event.")
+        }
+        guard body.events.count <= metering.maxBatchEvents else {
+            throw Problem(.unprocessableContent, code: "batch_too_large",
+                          detail: "A batch holds at most \(metering.maxBatchEvents) events; this one has \(body.events.count).")
+        }
+        let raw = body.events.map {
+            RawUsageEvent(id: $0.id, grantID: $0.grantId, datasetID: $0.datasetId, unit: $0.unit, quantity: $0.quantity, time: $0.time)
+        }
+        let now = clock.now()
+        let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: metering)
+        let batchID = "ub_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let directory = grantChecker.directory
+        let decision: UsageDecision = try await database.transaction { tx in
+            // The log head first: every usage batch, and every grant change, queues here, so the
+            // counters read below cannot move before this batch commits, and the grants the directory
+            // is refreshed to are exactly those committed before it.
+            _ = try await tx.lockHead()
+            try await tx.refresh(directory)
+            let owner = try await tx.operatorByID(operatorID)
+            let decision = batch.decide(
+                stored: try await tx.usageDigests(operatorID: operatorID, eventIDs: batch.eventIDs),
+                used: try await tx.usageQuantities(batch.counterKeys),
+                closed: try await tx.closedPeriods(among: batch.periods),
+                operatorActiveUntil: owner?.status == .approved ? owner?.approvedUntil : nil,
+                check: directory.check,
+                quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] })
+            let records = decision.records(operatorID: operatorID, batchID: batchID, actor: caller.id, at: now)
+            guard !records.isEmpty else { return decision }
+            let entries = try await log.append(records.map(\.record), in: tx)
+            try await tx.insertUsageEvents(decision.accepted, operatorID: operatorID)
+            try await tx.addUsage(Self.counters(decision, records: records, entries: entries, operatorID: operatorID, directory: directory))
+            try await tx.addDailyUsage(decision.dayDeltas.map { DailyUsage(key: $0.key, quantity: $0.value.quantity, events: $0.value.events) })
+            return decision
+        }
+        usageMetrics.record(decision)
+        let results: [Components.Schemas.UsageEventResult] = zip(raw, decision.outcomes).map { event, outcome in
+            switch outcome {
+            case .accepted: .init(id: event.id, status: .accepted)
+            case .duplicate: .init(id: event.id, status: .duplicate)
+            case .rejected(let why): .init(id: event.id, status: .rejected, code: why.rawValue)
+            }
+        }
+        return .ok(.init(body: .json(.init(
+            accepted: decision.acceptedCount, duplicates: decision.duplicateCount, rejected: decision.rejectedCount, results: results))))
+    }
+
+    func getUsageSummary(_ input: Operations.GetUsageSummary.Input) async throws -> Operations.GetUsageSummary.Output {
+        let caller = try Authorization.require(.getUsageSummary)
+        guard let period = Period(input.query.period) else {
+            throw Problem(.unprocessableContent, code: "invalid_period", detail: "A period is a month, YYYY-MM.")
+        }
+        var filter = UsageFilter(grantID: input.query.grantId)
+        switch caller.role {
+        case .operator:
+            guard let own = caller.operatorID else { return .ok(.init(body: .json(.init(period: period.description, items: [])))) }
+            filter.operatorID = own
+        case .authorityReviewer:
+            filter.authorityID = caller.authorityID ?? ""
+        case .admin, .auditor, .finance:
+            break
+        }
+        let counters = try await database.read { try await $0.usageCounters(period: period, filter: filter) }
+        if input.query.by == .day {
+            guard let grantID = input.query.grantId else {
+                throw Problem(.unprocessableContent, code: "grant_required", detail: "by=day needs grant_id.")
+            }
+            // The grant's counters say whether the caller may see it; its days are then read.
+            guard let first = counters.first else { return .ok(.init(body: .json(.init(period: period.description, items: [])))) }
+            let visible = Set(counters.map { "\($0.key.datasetID)/\($0.key.unit.rawValue)" })
+            let days = try await database.read { try await $0.dailyUsage(grantID: grantID, period: period) }
+                .filter { visible.contains("\($0.key.datasetID)/\($0.key.unit.rawValue)") }
+            return .ok(.init(body: .json(.init(period: period.description, items: days.map {
+                .init(grantId: $0.key.grantID, datasetId: $0.key.datasetID, unit: $0.key.unit.rawValue, day: $0.key.day,
+                      quantity: $0.quantity, events: $0.events, operatorId: first.operatorID)
+            }))))
+        }
+        return .ok(.init(body: .json(.init(period: period.description, items: counters.map {
+            .init(grantId: $0.key.grantID, datasetId: $0.key.datasetID, unit: $0.key.unit.rawValue,
+                  quantity: $0.quantity, events: $0.events, operatorId: $0.operatorID, authorityId: $0.authorityID,
+                  logIndexFirst: Int64($0.firstLogIndex), logIndexLast: Int64($0.lastLogIndex))
+        }))))
+    }
+
+    /// The counter increments of an accepted batch, each with the log indexes of the entries that
+    /// carry its events.
+    static func counters(
+        _ decision: UsageDecision, records: [UsageRecord], entries: [AuditEntry], operatorID: String, directory: GrantDirectory
+    ) -> [UsageCounter] {
+        var indexes: [CounterKey: (first: UInt64, last: UInt64)] = [:]
+        for (record, entry) in zip(records, entries) {
+            for key in record.counterKeys {
+                let known = indexes[key]
+                indexes[key] = (min(known?.first ?? entry.seq, entry.seq), max(known?.last ?? entry.seq, entry.seq))
+            }
+        }
+        return decision.counterDeltas.map { key, delta in
+            UsageCounter(
+                key: key, operatorID: operatorID,
+                authorityID: directory.snapshot(key.grantID)?.items[key.datasetID]?.authorityID ?? "",
+                quantity: delta.quantity, events: delta.events,
+                firstLogIndex: indexes[key]?.first ?? 0, lastLogIndex: indexes[key]?.last ?? 0)
+        }
+    }
+}
