@@ -29,29 +29,7 @@ extension API {
         let now = clock.now()
         let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: metering)
         let batchID = "ub_\(Hex.encode(try SecureRandom.bytes(8)))"
-        let directory = grantChecker.directory
-        let decision: UsageDecision = try await database.transaction { tx in
-            // The log head first: every usage batch, and every grant change, queues here, so the
-            // counters read below cannot move before this batch commits, and the grants the directory
-            // is refreshed to are exactly those committed before it.
-            _ = try await tx.lockHead()
-            try await tx.refresh(directory)
-            let owner = try await tx.operatorByID(operatorID)
-            let decision = batch.decide(
-                stored: try await tx.usageDigests(operatorID: operatorID, eventIDs: batch.eventIDs),
-                used: try await tx.usageQuantities(batch.counterKeys),
-                closed: try await tx.closedPeriods(among: batch.periods),
-                operatorActiveUntil: owner?.status == .approved ? owner?.approvedUntil : nil,
-                check: directory.check,
-                quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] })
-            let records = decision.records(operatorID: operatorID, batchID: batchID, actor: caller.id, at: now)
-            guard !records.isEmpty else { return decision }
-            let entries = try await log.append(records.map(\.record), in: tx)
-            try await tx.insertUsageEvents(decision.accepted, operatorID: operatorID)
-            try await tx.addUsage(Self.counters(decision, records: records, entries: entries, operatorID: operatorID, directory: directory))
-            try await tx.addDailyUsage(decision.dayDeltas.map { DailyUsage(key: $0.key, quantity: $0.value.quantity, events: $0.value.events) })
-            return decision
-        }
+        let decision = try await usageCommitter.commit(batch, batchID: batchID, actor: caller.id, at: now)
         usageMetrics.record(decision)
         let results: [Components.Schemas.UsageEventResult] = zip(raw, decision.outcomes).map { event, outcome in
             switch outcome {
@@ -99,26 +77,5 @@ extension API {
                   quantity: $0.quantity, events: $0.events, operatorId: $0.operatorID, authorityId: $0.authorityID,
                   logIndexFirst: Int64($0.firstLogIndex), logIndexLast: Int64($0.lastLogIndex))
         }))))
-    }
-
-    /// The counter increments of an accepted batch, each with the log indexes of the entries that
-    /// carry its events.
-    static func counters(
-        _ decision: UsageDecision, records: [UsageRecord], entries: [AuditEntry], operatorID: String, directory: GrantDirectory
-    ) -> [UsageCounter] {
-        var indexes: [CounterKey: (first: UInt64, last: UInt64)] = [:]
-        for (record, entry) in zip(records, entries) {
-            for key in record.counterKeys {
-                let known = indexes[key]
-                indexes[key] = (min(known?.first ?? entry.seq, entry.seq), max(known?.last ?? entry.seq, entry.seq))
-            }
-        }
-        return decision.counterDeltas.map { key, delta in
-            UsageCounter(
-                key: key, operatorID: operatorID,
-                authorityID: directory.snapshot(key.grantID)?.items[key.datasetID]?.authorityID ?? "",
-                quantity: delta.quantity, events: delta.events,
-                firstLogIndex: indexes[key]?.first ?? 0, lastLogIndex: indexes[key]?.last ?? 0)
-        }
     }
 }

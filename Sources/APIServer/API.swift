@@ -18,6 +18,7 @@ struct API: APIProtocol {
     /// The grant check of the usage path.
     let grantChecker: GrantChecker
     let metering: MeteringPolicy
+    let usageCommitter: UsageCommitter
     let usageMetrics = UsageMetrics()
     let log: TransparencyLog
     let clock: ServerClock

@@ -59,6 +59,7 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         agreements: .builtIn,
         grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
         metering: MeteringPolicy(),
+        usageCommitter: UsageCommitter(database: dependencies.database, log: dependencies.log, directory: dependencies.grantDirectory),
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),
