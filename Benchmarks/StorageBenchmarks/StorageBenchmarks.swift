@@ -96,6 +96,7 @@ let benchmarks: @Sendable () -> Void = {
 
     usageBenchmarks()
     usageOverHTTPBenchmarks()
+    usageSummaryBenchmarks()
 }
 
 /// Entry bytes and leaf hashes of one batch, computed before measuring.

@@ -23,7 +23,7 @@ final class UsageServer: @unchecked Sendable {
     let clients: [TestClient]
     var batch = 0
 
-    static let clientCount = 2
+    static let clientCount = Int(ProcessInfo.processInfo.environment["PDX_BENCH_CONNECTIONS"] ?? "") ?? 2
     static let batchSize = 1_000
 
     init() async throws {
@@ -40,6 +40,7 @@ final class UsageServer: @unchecked Sendable {
         try process.run()
 
         let admin = try await Self.waitForToken(directory.appendingPathComponent("admin.token"))
+        try await Self.waitUntilReady(port: port)
         var clients: [TestClient] = []
         for _ in 0..<Self.clientCount {
             let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(60)), eventLoopGroupProvider: .createNew)
@@ -48,13 +49,12 @@ final class UsageServer: @unchecked Sendable {
         }
         self.clients = clients
         let api = clients[0]
-        try await Self.waitUntilReady(api)
         func post(_ path: String, _ key: String, _ body: String) async throws -> [String: Any] {
             var headers = HTTPFields()
             headers[.authorization] = "Bearer \(key)"
             headers[.contentType] = "application/json"
             let response = try await api.post(path, headers: headers, body: ByteBuffer(string: body))
-            let text = String(buffer: response.body)
+            let text = response.body.map { String(buffer: $0) } ?? ""
             guard response.status.code < 300 else { throw SQLiteFailure(description: "\(path): \(response.status) \(text)") }
             return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
         }
@@ -82,7 +82,7 @@ final class UsageServer: @unchecked Sendable {
 
     /// One batch of new events per connection, at once; throws unless every event is accepted.
     func sendBatches() async throws {
-        let time = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60))
+        let time = RFC3339Now.string()
         let first = batch
         batch += clients.count
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -94,7 +94,7 @@ final class UsageServer: @unchecked Sendable {
                     headers[.authorization] = "Bearer \(key)"
                     headers[.contentType] = "application/json"
                     let response = try await client.post("/v1/usage", headers: headers, body: body)
-                    let text = String(buffer: response.body)
+                    let text = response.body.map { String(buffer: $0) } ?? ""
                     guard response.status == .ok, text.hasPrefix(#"{"accepted":1000,"#) || text.contains(#""accepted":1000"#) else {
                         throw SQLiteFailure(description: "usage batch: \(response.status) \(text.prefix(300))")
                     }
@@ -134,10 +134,16 @@ final class UsageServer: @unchecked Sendable {
         throw SQLiteFailure(description: "pdx serve wrote no admin.token")
     }
 
-    static func waitUntilReady(_ client: TestClient) async throws {
-        for _ in 0..<600 {
-            if let response = try? await client.get("/readyz"), response.status == .ok { return }
-            try await Task.sleep(for: .milliseconds(50))
+    /// Polls `/readyz` on a fresh connection each time: a connection refused before the server
+    /// listens stays failed.
+    static func waitUntilReady(port: Int) async throws {
+        for _ in 0..<200 {
+            let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)), eventLoopGroupProvider: .createNew)
+            client.connect()
+            let response = try? await client.get("/readyz")
+            try? await client.shutdown()
+            if response?.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw SQLiteFailure(description: "pdx serve did not become ready")
     }
@@ -156,5 +162,14 @@ func usageOverHTTPBenchmarks() {
     } teardown: {
         await server.value?.stop()
         server.value = nil
+    }
+}
+
+/// Now, with milliseconds: events must not predate the grant's activation a moment earlier.
+enum RFC3339Now {
+    static func string() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
     }
 }

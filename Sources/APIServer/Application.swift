@@ -65,7 +65,7 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
-    try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder()), middlewares: [
+    try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
