@@ -1,7 +1,7 @@
 /// Why the log refused a request or could not complete it.
 ///
 /// Equality is by ``code``; ``detail`` is for operators and never carries entry data.
-public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct AuditLogError: CodedError {
     /// Stable machine-readable codes: they become the `code` of a problem+json answer.
     public enum Code: String, Sendable, CaseIterable {
         /// An entry's encoding is over 65,535 bytes.
@@ -37,9 +37,5 @@ public struct AuditLogError: Error, Sendable, Equatable, CustomStringConvertible
         self.detail = detail
     }
 
-    /// Errors are equal when their codes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
-    /// `code: detail`.
-    public var description: String { "\(code.rawValue): \(detail)" }
 }

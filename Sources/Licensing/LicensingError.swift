@@ -1,10 +1,12 @@
+public import AuditLog
+
 /// Input the Licensing module refuses: a malformed dataset, change or grant request, an unknown
 /// dataset or agreement, a paging cursor no listing handed out, or a store that found its record
 /// changed underneath it. An expected "no" to a well-formed request is a ``GrantReason`` instead.
 ///
 /// Equality is by ``code``. ``detail`` names the field and the limit that failed, never free text the
 /// caller submitted.
-public struct LicensingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct LicensingError: CodedError {
     /// Stable machine-readable codes: they become the `code` of a problem+json answer.
     public enum Code: String, Sendable, CaseIterable {
         /// A dataset id that is not 2–64 characters of `a-z 0-9 -` starting with a letter.
@@ -92,11 +94,7 @@ public struct LicensingError: Error, Sendable, Equatable, CustomStringConvertibl
         self.detail = detail
     }
 
-    /// Errors are equal when their codes are: the detail is for people, not for branching.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
-    /// `code: detail`.
-    public var description: String { "\(code.rawValue): \(detail)" }
 }
 
 /// Why a grant is denied, suspended, or a step on it refused: an expected "no", returned as a value.

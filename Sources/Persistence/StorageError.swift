@@ -1,7 +1,9 @@
+public import AuditLog
+
 /// A failure of the database, with a stable code.
 ///
 /// Equality is by ``code``. ``detail`` names the statement or constraint, never bound values.
-public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StorageError: CodedError {
     /// Stable machine-readable codes.
     public enum Code: String, Sendable, CaseIterable {
         /// The database cannot be reached, opened, or locked in time (a server should answer 503
@@ -47,11 +49,7 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         self.detail = detail
     }
 
-    /// Errors are equal when their codes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
-    /// `code: detail`.
-    public var description: String { "\(code.rawValue): \(detail)" }
 
     static func unavailable(_ detail: String) -> Self { StorageError(code: .databaseUnavailable, detail: detail) }
     static func unexpected(_ detail: String) -> Self { StorageError(code: .unexpectedData, detail: detail) }

@@ -1,10 +1,12 @@
+public import AuditLog
+
 /// Input the Vetting module refuses: a malformed code, name, address, document or authority, a paging
 /// cursor no listing handed out, or a store that found its record changed underneath it.
 ///
 /// Equality is by ``code``. ``detail`` names the field and the position or limit that failed, never the
 /// submitted value: applications carry personal data (the security officer's name and e-mail) and
 /// details end up in logs and problem+json bodies.
-public struct VettingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct VettingError: CodedError {
     /// Stable machine-readable codes: they become the `code` of a problem+json answer.
     public enum Code: String, Sendable, CaseIterable {
         /// A unified social credit code that is not 18 characters long.
@@ -86,9 +88,5 @@ public struct VettingError: Error, Sendable, Equatable, CustomStringConvertible 
         self.detail = detail
     }
 
-    /// Errors are equal when their codes are: the detail is for people, not for branching.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
 
-    /// `code: detail`.
-    public var description: String { "\(code.rawValue): \(detail)" }
 }
