@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Persistence", targets: ["Persistence"]),
         .library(name: "Licensing", targets: ["Licensing"]),
         .library(name: "Metering", targets: ["Metering"]),
+        .library(name: "Settlement", targets: ["Settlement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,6 +61,11 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography", "Licensing"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Settlement",
+            dependencies: ["AuditLog", "Cryptography", "Licensing", "Metering"],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -68,7 +74,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Metering", "Vetting",
+                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Metering", "Settlement", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -79,7 +85,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Vetting",
+                "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -136,6 +142,11 @@ let package = Package(
         .testTarget(
             name: "LicensingTests",
             dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SettlementTests",
+            dependencies: ["Settlement", "Licensing", "Metering", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

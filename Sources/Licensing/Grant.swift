@@ -59,17 +59,22 @@ public struct GrantItem: Sendable, Hashable {
     public let authorityID: String
     /// The fields granted, in requested order.
     public let fields: [String]
-    /// The operator's actual price per granted unit; the units granted are its keys.
+    /// The operator's actual price per granted unit; the units granted are its keys. For a unit
+    /// with a graduated price, its first step's price.
     public let unitPrices: [MeteringUnit: UnitPrice]
+    /// Graduated prices, for the units that have them; settlement rates these units by step.
+    public let priceTiers: [MeteringUnit: [PriceTier]]
     /// The most of each unit that may be used per settlement period.
     public let quotas: [MeteringUnit: Int64]
 
     /// Creates an item.
-    public init(datasetID: String, authorityID: String, fields: [String], unitPrices: [MeteringUnit: UnitPrice], quotas: [MeteringUnit: Int64]) {
+    public init(datasetID: String, authorityID: String, fields: [String], unitPrices: [MeteringUnit: UnitPrice],
+                priceTiers: [MeteringUnit: [PriceTier]] = [:], quotas: [MeteringUnit: Int64]) {
         self.datasetID = datasetID
         self.authorityID = authorityID
         self.fields = fields
         self.unitPrices = unitPrices
+        self.priceTiers = priceTiers
         self.quotas = quotas
     }
 

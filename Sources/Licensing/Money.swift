@@ -95,3 +95,16 @@ public struct UnitPrice: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.micros < rhs.micros }
 }
+
+/// One step of a graduated price: the units after the previous step's bound, up to and including
+/// `upTo`, cost `unitPrice` each. The last step has no bound. Steps count per settlement period.
+public struct PriceTier: Sendable, Hashable {
+    /// The last unit of the period this step prices; nil for the open-ended last step.
+    public let upTo: Int64?
+    public let unitPrice: UnitPrice
+
+    public init(upTo: Int64?, unitPrice: UnitPrice) {
+        self.upTo = upTo
+        self.unitPrice = unitPrice
+    }
+}

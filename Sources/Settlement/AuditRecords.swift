@@ -1,0 +1,112 @@
+public import AuditLog
+public import Foundation
+public import Licensing
+public import Metering
+
+/// The audit-log actions of the Settlement module; `Contracts/audit-log.md` describes their members.
+public enum SettlementAction: String, Sendable, Hashable, CaseIterable {
+    /// A period was closed: its totals and the SHA-256 of each report.
+    case closed = "settlement.closed"
+    /// An adjustment was booked into an open period, correcting a line of a closed one.
+    case adjusted = "settlement.adjusted"
+    /// An operator's annual revenue cap was set.
+    case revenueCapSet = "settlement.revenue_cap_set"
+}
+
+/// The SHA-256 (lower-case hex) of a closed period's reports, by format name.
+public typealias ReportDigests = [String: String]
+
+extension SettlementReport {
+    /// The `settlement.closed` record: enough to check a report against the log (its digests) and
+    /// to check a recomputation against the close (totals, fee, currency).
+    public func closedRecord(digests: ReportDigests, actor: String) -> AuditRecord {
+        AuditRecord(
+            actor: actor, action: SettlementAction.closed.rawValue, subjects: ["period:\(period)"],
+            data: [
+                "period": .string(period.description),
+                "currency": .string(currency.code),
+                "platform_fee_bps": JSONValue(platformFeeBPS),
+                "closed_at": .string(Timestamp.format(Timestamp.milliseconds(closedAt))),
+                "totals": totals.json,
+                "parties": JSONValue(parties.count),
+                "reports": .object(digests.mapValues(JSONValue.string)),
+            ])
+    }
+}
+
+extension SettlementTotals {
+    /// The totals as reports and the log write them.
+    public var json: JSONValue {
+        [
+            "gross_minor": JSONValue(grossMinor),
+            "authority_minor": JSONValue(authorityMinor),
+            "platform_minor": JSONValue(platformMinor),
+            "operator_minor": JSONValue(operatorMinor),
+            "line_count": JSONValue(lineCount),
+            "event_count": JSONValue(eventCount),
+        ]
+    }
+}
+
+extension Adjustment {
+    /// The `settlement.adjusted` record: the correction and the line it corrects, with that line's
+    /// parties and split, so a replay can book it without the closed period's report.
+    public func record() -> AuditRecord {
+        AuditRecord(
+            actor: actor, action: SettlementAction.adjusted.rawValue,
+            subjects: ["period:\(period)", "operator:\(corrected.operatorID)", "authority:\(corrected.authorityID)"],
+            data: [
+                "adjustment_id": .string(id),
+                "period": .string(period.description),
+                "corrects": .string(corrected.id),
+                "operator_id": .string(corrected.operatorID),
+                "authority_id": .string(corrected.authorityID),
+                "grant_id": corrected.grantID.map(JSONValue.string) ?? .null,
+                "dataset_id": corrected.datasetID.map(JSONValue.string) ?? .null,
+                "unit": corrected.unit.map { .string($0.rawValue) } ?? .null,
+                "authority_bps": JSONValue(corrected.authorityBPS),
+                "platform_bps": JSONValue(corrected.platformBPS),
+                "amount_minor": JSONValue(amountMinor),
+                "reason": .string(reason),
+                "at": .string(Timestamp.format(Timestamp.milliseconds(at))),
+            ])
+    }
+}
+
+/// An operator's annual revenue cap (最高准许收入) for one calendar year, in minor units of the
+/// marketplace currency.
+public struct RevenueCap: Sendable, Hashable {
+    public let operatorID: String
+    public let year: Int
+    public let amountMinor: Int64
+    public let reason: String
+    public let actor: String
+    public let at: Date
+
+    /// A checked cap: a year from 2000 to 9999 and an amount from 0 to ``MinorUnits/maximum``.
+    public init(operatorID: String, year: Int, amountMinor: Int64, reason: String, actor: String, at: Date) throws(SettlementError) {
+        guard (2000...9999).contains(year), (0...MinorUnits.maximum).contains(amountMinor) else {
+            throw SettlementError(code: .invalidRevenueCap, detail: "a cap is 0 to \(MinorUnits.maximum) minor units for a year 2000–9999")
+        }
+        self.operatorID = operatorID
+        self.year = year
+        self.amountMinor = amountMinor
+        self.reason = reason
+        self.actor = actor
+        self.at = at
+    }
+
+    /// The `settlement.revenue_cap_set` record.
+    public func record(currency: Currency) -> AuditRecord {
+        AuditRecord(
+            actor: actor, action: SettlementAction.revenueCapSet.rawValue, subjects: ["operator:\(operatorID)"],
+            data: [
+                "operator_id": .string(operatorID),
+                "year": JSONValue(year),
+                "amount_minor": JSONValue(amountMinor),
+                "currency": .string(currency.code),
+                "reason": .string(reason),
+                "at": .string(Timestamp.format(Timestamp.milliseconds(at))),
+            ])
+    }
+}

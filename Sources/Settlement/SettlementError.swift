@@ -1,0 +1,35 @@
+public import AuditLog
+
+/// Why a settlement step was refused.
+public struct SettlementError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        /// The period has not ended yet, or is still within its grace.
+        case periodNotEnded = "period_not_ended"
+        /// An earlier period with usage is still open; periods close in order.
+        case earlierPeriodOpen = "earlier_period_open"
+        /// The period is closed: it never changes.
+        case periodClosed = "period_closed"
+        /// The period has not been closed, so it has no report.
+        case periodNotClosed = "period_not_closed"
+        /// Not a month, `YYYY-MM`.
+        case invalidPeriod = "invalid_period"
+        /// The corrected line does not exist in a closed period before the adjustment's.
+        case lineNotFound = "line_not_found"
+        /// An adjustment of zero, or one that would take a party's part of the line below zero.
+        case invalidAdjustment = "invalid_adjustment"
+        /// A revenue cap that is negative or of a year out of range.
+        case invalidRevenueCap = "invalid_revenue_cap"
+        /// A reason is required and was missing or malformed.
+        case reasonRequired = "reason_required"
+        /// An amount that does not fit 64 bits of minor units.
+        case amountOverflow = "amount_overflow"
+    }
+
+    public let code: Code
+    public let detail: String
+
+    public init(code: Code, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+}
