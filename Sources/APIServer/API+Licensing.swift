@@ -119,6 +119,9 @@ extension API {
             agreementID: body.agreement.id, agreementVersion: body.agreement.version,
             items: body.datasets.map {
                 .init(datasetID: $0.id, fields: $0.fields, unitPrices: $0.unitPrices.additionalProperties,
+                      priceTiers: ($0.priceTiers?.additionalProperties ?? [:]).mapValues { steps in
+                          steps.map { GrantRequest.RawTier(upTo: $0.upTo, unitPrice: $0.unitPrice) }
+                      },
                       quotas: $0.quotaPerPeriod.additionalProperties)
             },
             policy: grants.policy)
@@ -334,6 +337,9 @@ extension API {
             datasets: grant.items.map {
                 .init(datasetId: $0.datasetID, authorityId: $0.authorityID, fields: $0.fields,
                       unitPrices: Self.prices($0.unitPrices),
+                      priceTiers: $0.priceTiers.isEmpty ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.priceTiers.map { unit, steps in
+                          (unit.rawValue, steps.map { Components.Schemas.PriceTier(upTo: $0.upTo, unitPrice: $0.unitPrice.description) })
+                      })),
                       quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, $0.value) })))
             },
             approvals: grant.approvals.map {

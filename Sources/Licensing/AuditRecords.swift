@@ -20,7 +20,7 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
 /// Builds the records of catalog and grant changes. Dataset records carry `dataset_id`, `version`
 /// and `at`; grant records carry `grant_id`, `operator_id`, `revision` and `at`; with what each step
 /// needs to be replayed from the log alone.
-enum LicensingRecords {
+public enum LicensingRecords {
     // MARK: datasets
 
     static func published(_ dataset: Dataset, by actor: String) -> AuditRecord {
@@ -75,6 +75,7 @@ enum LicensingRecords {
                     "authority_id": .string($0.authorityID),
                     "fields": .array($0.fields.map(JSONValue.string)),
                     "unit_prices": prices($0.unitPrices),
+                    "price_tiers": tiers($0.priceTiers),
                     "quota_per_period": .object(Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
                 ]
             }),
@@ -146,6 +147,16 @@ enum LicensingRecords {
 
     static func prices(_ prices: [MeteringUnit: UnitPrice]) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: prices.map { ($0.key.rawValue, JSONValue.string($0.value.description)) }))
+    }
+
+    /// Graduated prices as the log, the stored grant and the API write them:
+    /// `{"call": [{"up_to": 100000, "unit_price": "0.04"}, {"up_to": null, "unit_price": "0.03"}]}`.
+    public static func tiers(_ tiers: [MeteringUnit: [PriceTier]]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: tiers.map { unit, steps in
+            (unit.rawValue, JSONValue.array(steps.map {
+                ["up_to": $0.upTo.map { JSONValue($0) } ?? .null, "unit_price": .string($0.unitPrice.description)]
+            }))
+        }))
     }
 
     static func reasonsJSON(_ reasons: [GrantReason]) -> JSONValue {

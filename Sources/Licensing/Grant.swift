@@ -80,6 +80,11 @@ public struct GrantItem: Sendable, Hashable {
 
     /// The units granted, sorted.
     public var units: [MeteringUnit] { unitPrices.keys.sorted() }
+
+    /// Per unit, the highest price any of its steps charges: what the ceiling is checked against.
+    public var highestPrices: [MeteringUnit: UnitPrice] {
+        unitPrices.merging(priceTiers.compactMapValues { $0.map(\.unitPrice).max() }) { _, tiered in tiered }
+    }
 }
 
 /// The data-use agreement a grant binds: template id, version and the SHA-256 of its file.

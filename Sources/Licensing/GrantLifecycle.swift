@@ -68,7 +68,7 @@ public struct GrantLifecycle: Sendable {
         }
         let items = zip(request.items, requested).map { item, dataset in
             GrantItem(datasetID: item.datasetID, authorityID: dataset.authorityID, fields: item.fields,
-                      unitPrices: item.unitPrices, quotas: item.quotas)
+                      unitPrices: item.unitPrices, priceTiers: item.priceTiers, quotas: item.quotas)
         }
         let reasons = policy.evaluate(request, operator: op, datasets: datasets, at: now)
         let required = reasons.isEmpty ? policy.requiredApprovals(for: requested) : []

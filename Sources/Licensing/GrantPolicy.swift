@@ -8,7 +8,8 @@ public import Vetting
 /// - its tier allows each dataset's grade (`standard`: `general`; `enhanced`: `general`, `important`);
 /// - no dataset is `closed` or `core`;
 /// - each requested field exists, each unit is one the dataset is metered in;
-/// - each price is at most the dataset's ceiling, and zero in a `public_interest` grant;
+/// - each price (every step of a graduated one) is at most the dataset's ceiling, and zero in a
+///   `public_interest` grant;
 /// - the term is at most ``maxTermDays`` days and has not ended.
 ///
 /// Which authorities must approve is ``requiredApprovals(for:)``: none when every dataset is
@@ -43,7 +44,7 @@ public struct GrantPolicy: Sendable {
             for field in item.fields where dataset.field(named: field) == nil {
                 reasons.append(GrantReason(.unknownField, dataset: dataset.id, "'\(dataset.id)' has no field '\(field)'"))
             }
-            reasons += priceReasons(item.unitPrices, scenario: request.scenario, dataset: dataset)
+            reasons += priceReasons(item.highestPrices, scenario: request.scenario, dataset: dataset)
         }
         let days = request.endsAt.timeIntervalSince(request.startsAt) / 86_400
         if days > Double(maxTermDays) {
@@ -67,7 +68,7 @@ public struct GrantPolicy: Sendable {
                 continue
             }
             reasons += datasetReasons(dataset, tier: `operator`.application.tier)
-            reasons += priceReasons(item.unitPrices, scenario: grant.scenario, dataset: dataset)
+            reasons += priceReasons(item.highestPrices, scenario: grant.scenario, dataset: dataset)
             if dataset.openness == .conditional {
                 for authority in grant.authorityIDs where !approved.contains(authority) {
                     reasons.append(GrantReason(.approvalRequired, dataset: dataset.id,

@@ -11,14 +11,30 @@ public struct GrantRequest: Sendable, Hashable {
         public var fields: [String]
         /// Unit → price text.
         public var unitPrices: [String: String]
+        /// Unit → graduated price steps, for units priced by volume instead of in `unitPrices`.
+        public var priceTiers: [String: [RawTier]]
         /// Unit → quota per period.
         public var quotas: [String: Int64]
 
-        public init(datasetID: String, fields: [String], unitPrices: [String: String], quotas: [String: Int64]) {
+        public init(datasetID: String, fields: [String], unitPrices: [String: String], priceTiers: [String: [RawTier]] = [:],
+                    quotas: [String: Int64]) {
             self.datasetID = datasetID
             self.fields = fields
             self.unitPrices = unitPrices
+            self.priceTiers = priceTiers
             self.quotas = quotas
+        }
+    }
+
+    /// One graduated price step as received: the last unit it prices (none for the last step) and
+    /// the price text.
+    public struct RawTier: Sendable, Hashable {
+        public var upTo: Int64?
+        public var unitPrice: String
+
+        public init(upTo: Int64?, unitPrice: String) {
+            self.upTo = upTo
+            self.unitPrice = unitPrice
         }
     }
 
@@ -26,9 +42,19 @@ public struct GrantRequest: Sendable, Hashable {
     public struct CheckedItem: Sendable, Hashable {
         public let datasetID: String
         public let fields: [String]
+        /// Every granted unit's price; for a graduated unit, its first step's.
         public let unitPrices: [MeteringUnit: UnitPrice]
+        public let priceTiers: [MeteringUnit: [PriceTier]]
         public let quotas: [MeteringUnit: Int64]
+
+        /// Per unit, the highest price any of its steps charges: what the ceiling is checked against.
+        public var highestPrices: [MeteringUnit: UnitPrice] {
+            unitPrices.merging(priceTiers.compactMapValues { $0.map(\.unitPrice).max() }) { _, tiered in tiered }
+        }
     }
+
+    /// The most steps a graduated price may have.
+    public static let maxPriceTiers = 10
 
     public let purpose: String
     public let scenario: Scenario
@@ -76,10 +102,17 @@ public struct GrantRequest: Sendable, Hashable {
                     throw LicensingError(code: .duplicateField, detail: "\(at).fields names '\(name)' twice")
                 }
             }
-            guard !item.unitPrices.isEmpty else {
+            guard !item.unitPrices.isEmpty || !item.priceTiers.isEmpty else {
                 throw LicensingError(code: .unitPricesRequired, detail: "\(at).unit_prices is empty: name each unit to be granted")
             }
-            let prices = try Catalog.prices(item.unitPrices)
+            var prices = try Catalog.prices(item.unitPrices)
+            let tiers = try Self.tiers(item.priceTiers, at: at)
+            for (unit, steps) in tiers {
+                guard prices[unit] == nil else {
+                    throw LicensingError(code: .invalidPriceTiers, detail: "\(at) prices '\(unit.rawValue)' both in unit_prices and in price_tiers")
+                }
+                prices[unit] = steps[0].unitPrice
+            }
             var quotas: [MeteringUnit: Int64] = [:]
             for (name, quota) in item.quotas {
                 let unit = try Catalog.unit(name)
@@ -94,7 +127,7 @@ public struct GrantRequest: Sendable, Hashable {
             if let missing = prices.keys.sorted().first(where: { quotas[$0] == nil }) {
                 throw LicensingError(code: .invalidQuota, detail: "\(at).quota_per_period lacks '\(missing.rawValue)'")
             }
-            checked.append(CheckedItem(datasetID: item.datasetID, fields: item.fields, unitPrices: prices, quotas: quotas))
+            checked.append(CheckedItem(datasetID: item.datasetID, fields: item.fields, unitPrices: prices, priceTiers: tiers, quotas: quotas))
         }
         let start = Timestamp.normalized(startsAt)
         let end = Timestamp.normalized(endsAt)
@@ -106,5 +139,39 @@ public struct GrantRequest: Sendable, Hashable {
         self.agreementID = agreementID
         self.agreementVersion = agreementVersion
         self.items = checked
+    }
+
+    /// Graduated prices checked: 2 to ``maxPriceTiers`` steps per unit, each bound above the one
+    /// before, only the last without a bound.
+    static func tiers(_ raw: [String: [RawTier]], at: String) throws(LicensingError) -> [MeteringUnit: [PriceTier]] {
+        var result: [MeteringUnit: [PriceTier]] = [:]
+        for (name, steps) in raw.sorted(by: { $0.key < $1.key }) {
+            let unit = try Catalog.unit(name)
+            let place = "\(at).price_tiers['\(name)']"
+            guard (2...maxPriceTiers).contains(steps.count) else {
+                throw LicensingError(code: .invalidPriceTiers, detail: "\(place) has 2 to \(maxPriceTiers) steps")
+            }
+            var checked: [PriceTier] = []
+            var previous: Int64 = 0
+            for (index, step) in steps.enumerated() {
+                guard let price = UnitPrice(step.unitPrice) else {
+                    throw LicensingError(code: .invalidPrice, detail: "\(place)[\(index)].unit_price is not a decimal with at most 6 places, at most \(UnitPrice.maximum)")
+                }
+                let isLast = index == steps.count - 1
+                if isLast {
+                    guard step.upTo == nil else {
+                        throw LicensingError(code: .invalidPriceTiers, detail: "\(place): the last step has no up_to")
+                    }
+                } else {
+                    guard let bound = step.upTo, bound > previous, bound <= maxQuota else {
+                        throw LicensingError(code: .invalidPriceTiers, detail: "\(place)[\(index)].up_to must be above the step before it and at most \(maxQuota)")
+                    }
+                    previous = bound
+                }
+                checked.append(PriceTier(upTo: step.upTo, unitPrice: price))
+            }
+            result[unit] = checked
+        }
+        return result
     }
 }

@@ -61,6 +61,9 @@ public struct LicensingError: CodedError {
         /// A quota that is not a positive integer, a unit priced without a quota, or a quota for a unit
         /// that is not priced.
         case invalidQuota = "invalid_quota"
+        /// Graduated prices that are not 2–10 steps with rising bounds and an open last step, or a
+        /// unit priced both ways.
+        case invalidPriceTiers = "invalid_price_tiers"
         /// A term whose end is not after its start.
         case invalidTerm = "invalid_term"
         /// A data-use agreement template id and version that `Contracts/agreements/` does not hold.

@@ -112,6 +112,32 @@ extension JSONMembers {
         return prices
     }
 
+    /// Graduated prices as `LicensingRecords.tiers` writes them; absent in grants stored before
+    /// graduated prices existed, which read as none.
+    mutating func priceTiers(_ name: String) throws(StorageError) -> [MeteringUnit: [PriceTier]] {
+        guard let value = takeIfPresent(name) else { return [:] }
+        guard let object = value.objectValue else { throw mistyped(name, "an object") }
+        var tiers: [MeteringUnit: [PriceTier]] = [:]
+        for (key, steps) in object {
+            guard let unit = MeteringUnit(rawValue: key) else { throw mistyped(name, "keyed by known units") }
+            guard let elements = steps.arrayValue else { throw mistyped("\(name).\(key)", "an array") }
+            var checked: [PriceTier] = []
+            for (index, element) in elements.enumerated() {
+                var step = try JSONMembers(element, at: "\(name).\(key)[\(index)]")
+                let bound = try step.take("up_to")
+                guard bound.isNull || bound.integerValue != nil else { throw step.mistyped("up_to", "an integer or null") }
+                let text = try step.string("unit_price")
+                guard let price = UnitPrice(text), price.description == text else {
+                    throw step.mistyped("unit_price", "a price in canonical decimal form")
+                }
+                try step.finish()
+                checked.append(PriceTier(upTo: bound.integerValue.map(Int64.init), unitPrice: price))
+            }
+            tiers[unit] = checked
+        }
+        return tiers
+    }
+
     /// A map of unit → integer, e.g. quotas.
     mutating func quotas(_ name: String) throws(StorageError) -> [MeteringUnit: Int64] {
         var quotas: [MeteringUnit: Int64] = [:]

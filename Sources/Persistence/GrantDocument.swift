@@ -39,6 +39,7 @@ enum GrantDocument {
                     "authority_id": .string(item.authorityID),
                     "fields": .array(item.fields.map(JSONValue.string)),
                     "unit_prices": DatasetDocument.prices(item.unitPrices),
+                    "price_tiers": LicensingRecords.tiers(item.priceTiers),
                     "quota_per_period": .object(Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
                 ])
             }),
@@ -101,6 +102,7 @@ enum GrantDocument {
                 authorityID: try members.string("authority_id"),
                 fields: try members.strings("fields"),
                 unitPrices: try members.prices("unit_prices"),
+                priceTiers: try members.priceTiers("price_tiers"),
                 quotas: try members.quotas("quota_per_period")
             ))
             try members.finish()

@@ -31,6 +31,11 @@ struct JSONMembers {
         return value
     }
 
+    /// The member if present: for members added after documents were first written.
+    mutating func takeIfPresent(_ name: String) -> JSONValue? {
+        members.removeValue(forKey: name)
+    }
+
     func mistyped(_ name: String, _ expected: String) -> StorageError {
         StorageError.unexpected("\(path).\(name) is not \(expected)")
     }

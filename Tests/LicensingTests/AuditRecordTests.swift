@@ -203,9 +203,9 @@ struct LicensingAuditRecordTests {
             "currency": "CNY",
             "datasets": [
                 ["dataset_id": "bj-a", "authority_id": "bj", "fields": ["road_id"],
-                 "unit_prices": ["call": "0.04", "record": "0.0005"], "quota_per_period": ["call": 1_000_000, "record": 50]],
+                 "unit_prices": ["call": "0.04", "record": "0.0005"], "price_tiers": [:], "quota_per_period": ["call": 1_000_000, "record": 50]],
                 ["dataset_id": "tj-a", "authority_id": "tj", "fields": ["road_id", "flow"],
-                 "unit_prices": ["call": "0.04"], "quota_per_period": ["call": 1_000_000]],
+                 "unit_prices": ["call": "0.04"], "price_tiers": [:], "quota_per_period": ["call": 1_000_000]],
             ],
             "approvals_required": ["bj", "tj"],
         ])
