@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "pdx",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography",
+                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -6,6 +6,7 @@ import OpenAPIRuntime
 import Licensing
 import Metering
 import Persistence
+import Settlement
 import Vetting
 
 /// The handlers of `Contracts/openapi.yaml`. Each checks the caller's role first, then calls the domain.
@@ -20,6 +21,8 @@ struct API: APIProtocol {
     let metering: MeteringPolicy
     let usageCommitter: UsageCommitter
     let usageMetrics = UsageMetrics()
+    let settlements: SettlementDesk
+    let settlementPolicy: SettlementPolicy
     let log: TransparencyLog
     let clock: ServerClock
     let readiness: Readiness

@@ -60,6 +60,8 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
         metering: MeteringPolicy(),
         usageCommitter: UsageCommitter(database: dependencies.database, log: dependencies.log, directory: dependencies.grantDirectory),
+        settlements: SettlementDesk(database: dependencies.database, log: dependencies.log, policy: configuration.settlement),
+        settlementPolicy: configuration.settlement,
         log: dependencies.log,
         clock: dependencies.clock,
         readiness: Readiness(log: dependencies.log),

@@ -12,6 +12,7 @@ enum Operation: String, CaseIterable, Sendable {
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
     case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
     case reportUsage, getUsageSummary
+    case setRevenueCap, getSettlement, closeSettlement, getSettlementReport, addAdjustment
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -52,12 +53,17 @@ enum Authorization {
         .revokeGrant: [.authorityReviewer, .admin],
         .reportUsage: [.operator],
         .getUsageSummary: [.operator, .authorityReviewer, .finance, .admin],
+        .setRevenueCap: [.finance, .admin],
+        .getSettlement: [.finance, .admin, .auditor],
+        .closeSettlement: [.finance],
+        .getSettlementReport: [.finance, .admin, .auditor, .operator, .authorityReviewer],
+        .addAdjustment: [.finance],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
-        .listGrants, .getGrant, .getUsageSummary,
+        .listGrants, .getGrant, .getUsageSummary, .getSettlementReport,
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.

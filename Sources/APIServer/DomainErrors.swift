@@ -2,6 +2,7 @@ import AuditLog
 import HTTPTypes
 import Licensing
 import Persistence
+import Settlement
 import Vetting
 
 /// How the domain's errors read over HTTP: the status for each stable code. Domain modules know
@@ -28,6 +29,13 @@ enum DomainErrors {
             case .grantNotFound: .notFound
             case .replayFailed: .internalServerError
             default: .unprocessableContent
+            }
+            return Problem(status, code: error.code.rawValue, detail: error.detail)
+        case let error as SettlementError:
+            let status: HTTPResponse.Status = switch error.code {
+            case .periodNotEnded, .earlierPeriodOpen, .periodClosed: .conflict
+            case .periodNotClosed: .notFound
+            default: error.code.rawValue == "invalid_report" ? .internalServerError : .unprocessableContent
             }
             return Problem(status, code: error.code.rawValue, detail: error.detail)
         case let error as StorageError:

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var grantExpiryInterval: Duration = .seconds(60)
     /// Largest accepted request body, in bytes, where no route says otherwise.
     public var maxBodyBytes = 1 << 20
+    /// The platform fee, the grace before a period may close, the currency.
+    public var settlement = SettlementPolicy()
     /// Larger limits for routes that take batches.
     public var bodyLimitOverrides: [String: Int] = ["/v1/usage": 4 << 20]
 

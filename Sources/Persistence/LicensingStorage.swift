@@ -158,6 +158,30 @@ extension DatabaseReader {
         try await context.query(Self.selectGrant + " WHERE id = $1", [.text(id)]).first.map(Self.grant)
     }
 
+    /// The grants with `ids`, by id; ids of no grant are absent. Any number, looked up in chunks.
+    public func grants(ids: [String]) async throws -> [String: Grant] {
+        var found: [String: Grant] = [:]
+        for chunk in Self.inLists(ids, limit: Self.inListLimit) {
+            for row in try await context.query(Self.selectGrant + " WHERE id IN (\(Self.placeholders(1, chunk.count)))", chunk.map(SQLValue.text)) {
+                let grant = try Self.grant(row)
+                found[grant.id] = grant
+            }
+        }
+        return found
+    }
+
+    /// The datasets with `ids`, by id; ids of no dataset are absent.
+    public func datasets(ids: [String]) async throws -> [String: Dataset] {
+        var found: [String: Dataset] = [:]
+        for chunk in Self.inLists(ids, limit: Self.inListLimit) {
+            for row in try await context.query(Self.selectDataset + " WHERE id IN (\(Self.placeholders(1, chunk.count)))", chunk.map(SQLValue.text)) {
+                let dataset = try Self.dataset(row)
+                found[dataset.id] = dataset
+            }
+        }
+        return found
+    }
+
     /// Up to `limit` grants matching `filter`, newest request first (then by id, descending),
     /// after `cursor` (a ``GrantPage/nextCursor`` of this listing; anything else throws
     /// `LicensingError` `invalid_cursor`).

@@ -259,6 +259,58 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 6, name: "settlement reports, parties, adjustments, revenue caps") { d in
+            [
+                // A closed period's report as its canonical JSON rendering, from which every format
+                // is rendered again byte for byte; the digests are those of its settlement.closed entry.
+                ("""
+                CREATE TABLE settlement_reports (
+                    period TEXT PRIMARY KEY,
+                    document TEXT NOT NULL,
+                    digests TEXT NOT NULL,
+                    log_index \(d.bigint) NOT NULL CHECK (log_index >= 0),
+                    closed_at \(d.bigint) NOT NULL
+                )
+                """, []),
+                // Each party's total of each closed period, so a close reads an operator's income so
+                // far this year without reading reports.
+                ("""
+                CREATE TABLE settlement_parties (
+                    period TEXT NOT NULL,
+                    year \(d.bigint) NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('authority', 'platform', 'operator')),
+                    party_id TEXT NOT NULL,
+                    amount_minor \(d.bigint) NOT NULL,
+                    PRIMARY KEY (period, kind, party_id)
+                )\(d.withoutRowID)
+                """, []),
+                ("CREATE INDEX settlement_parties_year ON settlement_parties (year, kind, party_id)", []),
+                // Corrections booked into an open period, each pointing at a line of a closed one.
+                ("""
+                CREATE TABLE settlement_adjustments (
+                    id TEXT PRIMARY KEY,
+                    period TEXT NOT NULL,
+                    corrects TEXT NOT NULL,
+                    corrected_period TEXT NOT NULL,
+                    amount_minor \(d.bigint) NOT NULL CHECK (amount_minor <> 0),
+                    reason TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    created_at \(d.bigint) NOT NULL
+                )
+                """, []),
+                ("CREATE INDEX settlement_adjustments_period ON settlement_adjustments (period, id)", []),
+                // Annual revenue caps (最高准许收入) in minor units of the marketplace currency.
+                ("""
+                CREATE TABLE revenue_caps (
+                    operator_id TEXT NOT NULL,
+                    year \(d.bigint) NOT NULL,
+                    amount_minor \(d.bigint) NOT NULL CHECK (amount_minor >= 0),
+                    set_at \(d.bigint) NOT NULL,
+                    PRIMARY KEY (operator_id, year)
+                )\(d.withoutRowID)
+                """, []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -13,6 +13,7 @@ struct Serve: AsyncParsableCommand {
     )
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var settlement: SettlementOptions
 
     @Option(help: "Address to listen on. Env: PDX_HOST. Default: 127.0.0.1")
     var host: String?
@@ -54,6 +55,7 @@ struct Serve: AsyncParsableCommand {
         configuration.checkpointEntries = checkpointEntries
         configuration.checkpointInterval = .seconds(checkpointSeconds)
         configuration.logOrigin = logOrigin
+        configuration.settlement = settlement.policy
         try await runServer(configuration)
     }
 }

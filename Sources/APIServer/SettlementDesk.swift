@@ -1,0 +1,177 @@
+public import AuditLog
+import Cryptography
+public import Foundation
+public import Licensing
+public import Metering
+public import Persistence
+public import Settlement
+
+/// The marketplace's settlement settings. Every close writes the fee it used into its
+/// `settlement.closed` entry, so a change applies from the next close on and stays visible.
+public struct SettlementPolicy: Sendable {
+    /// `--platform-fee-bps` / `PDX_PLATFORM_FEE_BPS`: the platform's fee in basis points of each
+    /// line, 0–10000. Default 500 (5 %).
+    public var platformFeeBPS = 500
+    /// `--settlement-grace-hours` / `PDX_SETTLEMENT_GRACE_HOURS`: how long after a period ends it
+    /// still refuses to close, so late events can arrive. Default 24 hours.
+    public var grace: TimeInterval = 24 * 3600
+    /// The marketplace currency; every dataset is priced in it.
+    public var currency: Currency = .cny
+
+    public init() {}
+}
+
+/// A closed period, as a close or a report read returns it.
+public struct ClosedPeriod: Sendable {
+    public let report: SettlementReport
+    public let digests: ReportDigests
+    /// The log index of its `settlement.closed` entry.
+    public let logIndex: UInt64
+    /// False when this call closed it; true when it was closed already and nothing changed.
+    public let wasClosed: Bool
+}
+
+/// Closing periods, reading their reports, booking adjustments and revenue caps: shared by the HTTP
+/// handlers and `pdx settlement`, so both take the same path.
+public struct SettlementDesk: Sendable {
+    let database: any Database
+    let log: TransparencyLog
+    let calendar: MarketCalendar
+    let policy: SettlementPolicy
+
+    public init(database: any Database, log: TransparencyLog, calendar: MarketCalendar = MarketCalendar(), policy: SettlementPolicy) {
+        self.database = database
+        self.log = log
+        self.calendar = calendar
+        self.policy = policy
+    }
+
+    /// Closes `period` at `now`: refused before the period's end plus the grace and while an
+    /// earlier period with usage is open. Rates the period's counters, appends `settlement.closed`
+    /// with the totals and each report's SHA-256, signs a checkpoint over it, and stores the report,
+    /// all in one transaction. Closing a closed period changes nothing and returns it as it was.
+    public func close(_ period: Period, actor: String, at now: Date) async throws -> ClosedPeriod {
+        let ends = calendar.end(of: period)
+        let closable = ends.addingTimeInterval(policy.grace)
+        if let closed = try await stored(period) { return closed }
+        guard now >= closable else {
+            throw SettlementError(code: .periodNotEnded, detail: "\(period) may be closed from \(RFC3339.format(closable)) (its end plus \(Int(policy.grace / 3600)) h of grace)")
+        }
+        let log = self.log
+        let policy = self.policy
+        return try await database.transaction { tx in
+            // The log head first, as every usage batch does: no batch can add to this period
+            // between the counters read here and the period being marked closed.
+            _ = try await tx.lockHead()
+            if let closed = try await tx.settlement(period) {
+                return try Self.closedPeriod(closed, wasClosed: true)
+            }
+            let open = try await tx.openPeriods(before: period)
+            if let earliest = open.first {
+                throw SettlementError(code: .earlierPeriodOpen, detail: "\(earliest) has usage and is not closed; periods close in order")
+            }
+            let input = try await Self.input(for: period, policy: policy, in: tx)
+            let report = try PeriodClose.settle(input, closedAt: now)
+            var renderings: [ReportFormat: [UInt8]] = [:]
+            for format in ReportFormat.allCases { renderings[format] = report.rendered(as: format) }
+            var digests: ReportDigests = [:]
+            for (format, bytes) in renderings { digests[format.rawValue] = Hex.encode(SHA256.hash(bytes).bytes) }
+            digests["parties.csv"] = Hex.encode(SHA256.hash(report.partiesCSV()).bytes)
+            let entry = try await log.append(report.closedRecord(digests: digests, actor: actor), in: tx)
+            try await tx.insertSettlement(report, document: renderings[.json] ?? [], digests: digests, logIndex: entry.seq)
+            _ = try await log.signCheckpoint(in: tx)
+            return ClosedPeriod(report: report, digests: digests, logIndex: entry.seq, wasClosed: false)
+        }
+    }
+
+    /// The closed period `period`, or nil while it is open.
+    public func stored(_ period: Period) async throws -> ClosedPeriod? {
+        guard let closed = try await database.read({ try await $0.settlement(period) }) else { return nil }
+        return try Self.closedPeriod(closed, wasClosed: true)
+    }
+
+    /// Books a correction of line `lineID` (of a closed period) into the open period `period`.
+    public func adjust(_ lineID: String, by amountMinor: Int64, in period: Period, reason: String, actor: String,
+                       at now: Date) async throws -> Adjustment {
+        guard amountMinor != 0, amountMinor.magnitude <= UInt64(MinorUnits.maximum) else {
+            throw SettlementError(code: .invalidAdjustment, detail: "an adjustment is a non-zero amount of at most \(MinorUnits.maximum) minor units")
+        }
+        guard let correctedPeriod = lineID.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
+              correctedPeriod < period else {
+            throw SettlementError(code: .lineNotFound, detail: "'\(lineID)' is not a line of a period before \(period)")
+        }
+        let id = "adj_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let log = self.log
+        return try await database.transaction { tx in
+            _ = try await tx.lockHead()
+            guard try await tx.settlement(period) == nil else {
+                throw SettlementError(code: .periodClosed, detail: "\(period) is closed; book the correction into a later period")
+            }
+            guard let closed = try await tx.settlement(correctedPeriod),
+                  let line = try SettlementReport(json: closed.document).line(lineID) else {
+                throw SettlementError(code: .lineNotFound, detail: "no line '\(lineID)' in a closed \(correctedPeriod)")
+            }
+            guard line.kind != .clawback else {
+                throw SettlementError(code: .invalidAdjustment, detail: "a clawback follows from the cap; correct the lines it came from")
+            }
+            let adjustment = Adjustment(id: id, period: period, corrected: line, amountMinor: amountMinor, reason: reason,
+                                        actor: actor, at: now)
+            _ = try await log.append(adjustment.record(), in: tx)
+            try await tx.insertAdjustment(StoredAdjustment(
+                id: id, period: period, corrects: lineID, correctedPeriod: correctedPeriod, amountMinor: amountMinor,
+                reason: reason, actor: actor, createdAt: now))
+            return adjustment
+        }
+    }
+
+    /// Sets `cap` (replacing an earlier one for its operator and year) and logs it.
+    public func setRevenueCap(_ cap: RevenueCap) async throws {
+        let log = self.log
+        let currency = policy.currency
+        try await database.transaction { tx in
+            _ = try await tx.lockHead()
+            _ = try await log.append(cap.record(currency: currency), in: tx)
+            try await tx.setRevenueCap(cap)
+        }
+    }
+
+    /// What a close of `period` rates: the period's counters with their grants' prices and their
+    /// datasets' shares, the adjustments booked into it, the caps of its year and the income so
+    /// far. Reads follow the number of counters (grants × datasets × units), never the events.
+    static func input(for period: Period, policy: SettlementPolicy, in tx: DatabaseTransaction) async throws -> PeriodCloseInput {
+        let counters = try await tx.usageCounters(period: period, filter: UsageFilter())
+        let grants = try await tx.grants(ids: counters.map(\.key.grantID))
+        let datasets = try await tx.datasets(ids: counters.map(\.key.datasetID))
+        var usage: [RatedUsage] = []
+        for counter in counters where counter.quantity > 0 {
+            guard let grant = grants[counter.key.grantID],
+                  let item = grant.items.first(where: { $0.datasetID == counter.key.datasetID }) else {
+                throw StorageError(code: .unexpectedData, detail: "usage of \(counter.key.grantID)/\(counter.key.datasetID) has no grant item")
+            }
+            usage.append(RatedUsage(
+                counter: counter, scenario: grant.scenario, pricing: Pricing(item: item, unit: counter.key.unit),
+                revenueShareBPS: datasets[counter.key.datasetID]?.revenueShareBPS ?? 0))
+        }
+        var adjustments: [Adjustment] = []
+        var reports: [Period: SettlementReport] = [:]
+        for stored in try await tx.adjustments(in: period) {
+            if reports[stored.correctedPeriod] == nil, let closed = try await tx.settlement(stored.correctedPeriod) {
+                reports[stored.correctedPeriod] = try SettlementReport(json: closed.document)
+            }
+            guard let line = reports[stored.correctedPeriod]?.line(stored.corrects) else {
+                throw StorageError(code: .unexpectedData, detail: "adjustment \(stored.id) corrects a line that is not stored")
+            }
+            adjustments.append(Adjustment(id: stored.id, period: period, corrected: line, amountMinor: stored.amountMinor,
+                                          reason: stored.reason, actor: stored.actor, at: stored.createdAt))
+        }
+        return PeriodCloseInput(
+            period: period, currency: policy.currency, platformFeeBPS: policy.platformFeeBPS, usage: usage,
+            adjustments: adjustments, revenueCaps: try await tx.revenueCaps(year: period.year),
+            incomeBefore: try await tx.operatorIncome(year: period.year, before: period))
+    }
+
+    static func closedPeriod(_ stored: StoredSettlement, wasClosed: Bool) throws -> ClosedPeriod {
+        ClosedPeriod(report: try SettlementReport(json: stored.document), digests: stored.digests, logIndex: stored.logIndex,
+                     wasClosed: wasClosed)
+    }
+}

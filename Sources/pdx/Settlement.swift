@@ -1,0 +1,110 @@
+import APIServer
+import ArgumentParser
+import Foundation
+import Licensing
+import Metering
+import Settlement
+
+/// The marketplace's settlement settings; shared by `serve` and `settlement close`.
+struct SettlementOptions: ParsableArguments {
+    @Option(name: .customLong("platform-fee-bps"), help: "The platform's fee in basis points of each line, 0–10000. Env: PDX_PLATFORM_FEE_BPS. Default: 500")
+    var platformFeeBPS: Int?
+
+    @Option(name: .customLong("settlement-grace-hours"), help: "Hours after a period's end before it may close. Env: PDX_SETTLEMENT_GRACE_HOURS. Default: 24")
+    var graceHours: Int?
+
+    func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        for (name, value) in [("PDX_PLATFORM_FEE_BPS", environment["PDX_PLATFORM_FEE_BPS"]), ("PDX_SETTLEMENT_GRACE_HOURS", environment["PDX_SETTLEMENT_GRACE_HOURS"])] {
+            if let value, Int(value) == nil { throw ValidationError("\(name) must be an integer, got '\(value)'") }
+        }
+        guard (0...10_000).contains(policy.platformFeeBPS) else { throw ValidationError("--platform-fee-bps must be 0…10000") }
+        guard (0...24 * 366).contains(Int(policy.grace / 3600)) else { throw ValidationError("--settlement-grace-hours must be 0…8784") }
+    }
+
+    /// Flag, then environment, then default.
+    var policy: SettlementPolicy {
+        let environment = ProcessInfo.processInfo.environment
+        var policy = SettlementPolicy()
+        if let fee = platformFeeBPS ?? environment["PDX_PLATFORM_FEE_BPS"].flatMap(Int.init) { policy.platformFeeBPS = fee }
+        if let hours = graceHours ?? environment["PDX_SETTLEMENT_GRACE_HOURS"].flatMap(Int.init) { policy.grace = TimeInterval(hours) * 3600 }
+        return policy
+    }
+}
+
+/// `pdx settlement …`: finance's commands on the server host.
+struct SettlementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settlement",
+        abstract: "Close a settlement period or export its report.",
+        subcommands: [Close.self, Export.self]
+    )
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a period: rate it, log settlement.closed with each report's SHA-256, sign a checkpoint.",
+            discussion: "Safe while the server runs. Closing a closed period changes nothing."
+        )
+
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var settlement: SettlementOptions
+
+        @Option(help: "The period, YYYY-MM (a month in Asia/Shanghai).")
+        var period: String
+
+        func validate() throws {
+            guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
+        }
+
+        func run() async throws {
+            guard let period = Period(period) else { return }
+            let closed = try await closePeriod(period, at: storage.store, policy: settlement.policy)
+            let totals = closed.report.totals
+            let currency = closed.report.currency
+            print(closed.wasClosed ? "\(period) was already closed; nothing changed" : "closed \(period)")
+            print("lines \(totals.lineCount), events \(totals.eventCount)")
+            print("gross \(MinorUnits.decimal(totals.grossMinor, in: currency)) \(currency.code): authorities \(MinorUnits.decimal(totals.authorityMinor, in: currency)), platform \(MinorUnits.decimal(totals.platformMinor, in: currency)), operators \(MinorUnits.decimal(totals.operatorMinor, in: currency))")
+            print("settlement.closed is log entry \(closed.logIndex)")
+            for (format, digest) in closed.digests.sorted(by: { $0.key < $1.key }) { print("sha256 \(format) \(digest)") }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a closed period's report (or one party's statement) to a file.")
+
+        @OptionGroup var storage: StorageOptions
+
+        @Option(help: "The period, YYYY-MM.")
+        var period: String
+
+        @Option(help: "csv, xlsx or json.")
+        var format: String
+
+        @Option(help: "The file to write ('-' for standard output).")
+        var out: String
+
+        @Option(help: "Only this party's statement: authority:<id>, platform or operator:<id>.")
+        var party: String?
+
+        @Option(help: "For CSV: lines (default) or parties.")
+        var section: String?
+
+        func validate() throws {
+            guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
+            guard ReportFormat(rawValue: format) != nil else { throw ValidationError("--format must be csv, xlsx or json") }
+            if let party, Party(party) == nil { throw ValidationError("--party must be authority:<id>, platform or operator:<id>") }
+            if let section, !["lines", "parties"].contains(section) { throw ValidationError("--section must be lines or parties") }
+        }
+
+        func run() async throws {
+            guard let period = Period(period), let format = ReportFormat(rawValue: format) else { return }
+            let bytes = try await exportReport(period, format: format, party: party.flatMap(Party.init), section: section, at: storage.store)
+            if out == "-" {
+                FileHandle.standardOutput.write(Data(bytes))
+            } else {
+                try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+                print("wrote \(bytes.count) bytes to \(out)")
+            }
+        }
+    }
+}
