@@ -117,8 +117,9 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Licensing", "Persistence", "Vetting",
+                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

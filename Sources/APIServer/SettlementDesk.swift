@@ -96,16 +96,16 @@ public struct SettlementDesk: Sendable {
         guard amountMinor != 0, amountMinor.magnitude <= UInt64(MinorUnits.maximum) else {
             throw SettlementError(code: .invalidAdjustment, detail: "an adjustment is a non-zero amount of at most \(MinorUnits.maximum) minor units")
         }
-        guard let correctedPeriod = lineID.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
-              correctedPeriod < period else {
-            throw SettlementError(code: .lineNotFound, detail: "'\(lineID)' is not a line of a period before \(period)")
-        }
         let id = "adj_\(Hex.encode(try SecureRandom.bytes(8)))"
         let log = self.log
         return try await database.transaction { tx in
             _ = try await tx.lockHead()
             guard try await tx.settlement(period) == nil else {
                 throw SettlementError(code: .periodClosed, detail: "\(period) is closed; book the correction into a later period")
+            }
+            guard let correctedPeriod = lineID.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
+                  correctedPeriod < period else {
+                throw SettlementError(code: .lineNotFound, detail: "'\(lineID)' is not a line of a period before \(period)")
             }
             guard let closed = try await tx.settlement(correctedPeriod),
                   let line = try SettlementReport(json: closed.document).line(lineID) else {

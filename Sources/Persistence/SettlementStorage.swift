@@ -128,7 +128,7 @@ extension DatabaseReader {
         var income: [String: Int64] = [:]
         for row in try await context.query(
             """
-            SELECT party_id, SUM(amount_minor) FROM settlement_parties
+            SELECT party_id, CAST(SUM(amount_minor) AS BIGINT) FROM settlement_parties
             WHERE year = $1 AND kind = 'operator' AND period < $2 GROUP BY party_id
             """,
             [.integer(Int64(year)), .text(period.description)]

@@ -49,7 +49,8 @@ public struct Rating: Sendable, Hashable {
             var charges: [TierCharge] = []
             var total: Int64 = 0
             var from: Int64 = 1
-            for step in steps {
+            // Only the steps the quantity reaches: a step that prices no unit is no charge.
+            for step in steps where from <= quantity {
                 let last = step.upTo.map { min($0, quantity) } ?? quantity
                 let units = max(0, last - from + 1)
                 guard let amount = Rounding.amount(quantity: units, price: step.unitPrice, currency: currency) else {
