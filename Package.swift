@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "Licensing", targets: ["Licensing"]),
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Settlement", targets: ["Settlement"]),
+        // For the benchmark suite, which drives the server's own code paths.
+        .library(name: "APIServer", targets: ["APIServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         // A plain HTTP/1.1 client for the load generator of the usage benchmark.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -61,6 +62,21 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "StorageBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "SettlementBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "APIServer", package: "pdx"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Licensing", package: "pdx"),
+                .product(name: "Metering", package: "pdx"),
+                .product(name: "Persistence", package: "pdx"),
+                .product(name: "Settlement", package: "pdx"),
+            ],
+            path: "SettlementBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
