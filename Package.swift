@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXCommandTests",
-            dependencies: ["pdx", "pdx-verify"],
+            dependencies: ["pdx", "pdx-verify", "Cryptography"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

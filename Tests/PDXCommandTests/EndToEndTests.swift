@@ -1,3 +1,4 @@
+import Cryptography
 import Foundation
 import Testing
 
@@ -168,6 +169,39 @@ struct EndToEndTests {
         // Exporting into a directory that is not empty is refused.
         let again = try Executables.run("pdx", ["audit", "export", "--out", export] + storage)
         #expect(again.status != 0)
+    }
+
+    @Test func settlementCloseAndExportOnTheDataDirectory() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-settle-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let storage = ["--data-dir", root.appendingPathComponent("data").path]
+        let server = try ServerProcess(arguments: storage)
+        try await server.waitUntilReady()
+        #expect(server.stop() == 0)
+
+        let early = try Executables.run("pdx", ["settlement", "close", "--period", "2999-01"] + storage)
+        #expect(early.status != 0)
+        #expect(early.error.contains("period_not_ended"))
+        let notClosed = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", "csv", "--out", "-"] + storage)
+        #expect(notClosed.status != 0)
+        #expect(notClosed.error.contains("period_not_closed"))
+
+        let closed = try Executables.run("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        #expect(closed.status == 0, "\(closed.error)")
+        #expect(closed.output.hasPrefix("closed 2026-01"))
+        let again = try Executables.run("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        #expect(again.output.contains("already closed"))
+
+        // The exported bytes are those whose SHA-256 the close printed (and logged).
+        for format in ["json", "csv", "xlsx"] {
+            let file = root.appendingPathComponent("2026-01.\(format)").path
+            let export = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", format, "--out", file] + storage)
+            #expect(export.status == 0, "\(export.error)")
+            let digest = Hex.encode(SHA256.hash([UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))).bytes)
+            #expect(closed.output.contains("sha256 \(format) \(digest)"))
+        }
+        let bad = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", "pdf", "--out", "-"] + storage)
+        #expect(bad.status != 0)
     }
 
     @Test func auditCommandsRefuseAMissingDataDirectory() throws {
