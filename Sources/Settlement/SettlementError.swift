@@ -23,6 +23,8 @@ public struct SettlementError: CodedError {
         case reasonRequired = "reason_required"
         /// An amount that does not fit 64 bits of minor units.
         case amountOverflow = "amount_overflow"
+        /// A report's JSON that is malformed, misses a member, or whose amounts do not reconcile.
+        case invalidReport = "invalid_report"
     }
 
     public let code: Code

@@ -192,8 +192,10 @@ public struct SettlementReport: Sendable, Hashable {
                                 lines: own.lines, parties: own.parties.filter { $0.party == party }, totals: own.totals)
     }
 
-    private init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine],
-                 parties: [PartyAmount], totals: SettlementTotals) {
+    /// A report with parties and totals as given: a statement's, or one read back from its JSON
+    /// after checking that they agree with the lines.
+    init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine],
+         parties: [PartyAmount], totals: SettlementTotals) {
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS

@@ -1,6 +1,0 @@
-// Placeholder renderings, replaced by the report writers.
-extension SettlementReport {
-    func jsonBytes() -> [UInt8] { Array("{}".utf8) }
-    func csvBytes() -> [UInt8] { Array("line_id\r\n".utf8) }
-    func xlsxBytes() -> [UInt8] { [] }
-}
