@@ -57,6 +57,13 @@ struct ReportJSONTests {
         }
     }
 
+    @Test("a report closed between two milliseconds keeps the millisecond it is written with")
+    func closeTime() throws {
+        let report = try PeriodClose.settle(SampleReport.input, closedAt: Date(timeIntervalSince1970: 1_793_671_200.123_456))
+        #expect(report.closedAt == Timestamp.date(milliseconds: 1_793_671_200_123))
+        #expect(try SettlementReport(json: report.rendered(as: .json)) == report)
+    }
+
     @Test("random reports survive their JSON exactly", arguments: 0..<40)
     func randomRoundTrip(seed: UInt64) throws {
         let report = try randomReport(seed: seed)
