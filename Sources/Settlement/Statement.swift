@@ -1,3 +1,4 @@
+import AuditLog
 public import Foundation
 public import Licensing
 public import Metering
@@ -169,12 +170,13 @@ public struct SettlementReport: Sendable, Hashable {
     public let parties: [PartyAmount]
     public let totals: SettlementTotals
 
-    /// A report of `lines`; parties and totals are derived from them.
+    /// A report of `lines`; parties and totals are derived from them. `closedAt` is kept to the
+    /// millisecond, as every rendering writes it, so a report equals the one read back from its JSON.
     public init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine]) {
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
-        self.closedAt = closedAt
+        self.closedAt = Timestamp.normalized(closedAt)
         self.lines = lines
         var sums: [Party: Int64] = [:]
         for line in lines {
@@ -199,7 +201,7 @@ public struct SettlementReport: Sendable, Hashable {
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
-        self.closedAt = closedAt
+        self.closedAt = Timestamp.normalized(closedAt)
         self.lines = lines
         self.parties = parties
         self.totals = totals
