@@ -42,8 +42,26 @@ extension API {
 
     func getSettlementReport(_ input: Operations.GetSettlementReport.Input) async throws -> Operations.GetSettlementReport.Output {
         let caller = try Authorization.require(.getSettlementReport)
-        let period = try Self.period(input.path.period)
-        let requested = try input.query.party.map { text -> Party in
+        let format = ReportFormat(rawValue: (input.query.format ?? .json).rawValue) ?? .json
+        let bytes = try await reportBytes(period: input.path.period, format: format, party: input.query.party,
+                                          section: input.query.section?.rawValue, caller: caller)
+        switch format {
+        case .json:
+            // Reached only when SettlementReportRoute passed the request on; it serves the canonical bytes.
+            return .ok(.init(body: .json(try JSONDecoder().decode(Components.Schemas.SettlementReport.self, from: Data(bytes)))))
+        case .csv:
+            return .ok(.init(body: .csv(HTTPBody(bytes))))
+        case .xlsx:
+            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(bytes))))
+        }
+    }
+
+    /// The report of `period` as `caller` may see it, rendered: finance, admin and auditors the whole
+    /// report or the statement of `party`; an operator its own statement, a reviewer its authority's.
+    func reportBytes(period text: String, format: ReportFormat, party text2: String?, section: String?,
+                     caller: Principal) async throws -> [UInt8] {
+        let period = try Self.period(text)
+        let requested = try text2.map { text -> Party in
             guard let party = Party(text) else {
                 throw Problem(.unprocessableContent, code: "invalid_party", detail: "A party is authority:<id>, platform or operator:<id>.")
             }
@@ -68,16 +86,8 @@ extension API {
             throw SettlementError(code: .periodNotClosed, detail: "\(period) is not closed; its report exists once it is (POST /v1/settlements/\(period)/close)")
         }
         let report = party.map(closed.report.statement(for:)) ?? closed.report
-        switch input.query.format ?? .json {
-        case .json:
-            let body = try JSONDecoder().decode(Components.Schemas.SettlementReport.self, from: Data(report.rendered(as: .json)))
-            return .ok(.init(body: .json(body)))
-        case .csv:
-            let bytes = input.query.section == .parties ? report.partiesCSV() : report.rendered(as: .csv)
-            return .ok(.init(body: .csv(HTTPBody(bytes))))
-        case .xlsx:
-            return .ok(.init(body: .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(HTTPBody(report.rendered(as: .xlsx)))))
-        }
+        if format == .csv, section == "parties" { return report.partiesCSV() }
+        return report.rendered(as: format)
     }
 
     func addAdjustment(_ input: Operations.AddAdjustment.Input) async throws -> Operations.AddAdjustment.Output {

@@ -67,6 +67,7 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
+    router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),

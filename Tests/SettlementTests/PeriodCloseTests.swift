@@ -32,7 +32,7 @@ struct LargestRemainderTests {
 
     @Test("random amounts and weights: the parts always sum exactly and never differ from the exact share by a unit or more")
     func property() {
-        var random = SplitMix(seed: 20261122)
+        var random = SplitMix64(seed: 20261122)
         for _ in 0..<5_000 {
             let amount = Int64(random.next() % 2_000_000_001) - 1_000_000_000
             let weights = (0..<Int(1 + random.next() % 5)).map { _ in Int64(random.next() % 10_001) }
@@ -128,7 +128,7 @@ struct PeriodCloseTests {
 
     @Test("random periods: parts sum to lines, lines to totals, parties to totals")
     func property() throws {
-        var random = SplitMix(seed: 42)
+        var random = SplitMix64(seed: 42)
         for _ in 0..<300 {
             let usage = (0..<Int(1 + random.next() % 12)).map { index in
                 let tiered = random.next() % 3 == 0
@@ -153,18 +153,5 @@ struct PeriodCloseTests {
             #expect(report.parties.map(\.amountMinor).reduce(0, +) == t.grossMinor)
             #expect(report.lines.map(\.amountMinor).reduce(0, +) == t.grossMinor)
         }
-    }
-}
-
-/// A small deterministic generator, so property tests repeat exactly.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
