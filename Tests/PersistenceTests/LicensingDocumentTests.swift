@@ -56,7 +56,7 @@ struct LicensingDocumentTests {
         #expect(value["agreement"]?["id"] == "standard-data-use")
         #expect(value["datasets"]?[1] == [
             "dataset_id": "tj-port", "authority_id": "tj", "fields": ["road_id", "flow"],
-            "unit_prices": ["call": "0.01"], "quota_per_period": ["call": 100_000],
+            "unit_prices": ["call": "0.01"], "price_tiers": [:], "quota_per_period": ["call": 100_000],
         ])
         #expect(value["approvals"]?[0]?["at"] == .number(Double(Timestamp.milliseconds(Samples.time(20.5)))))
         #expect(value["approvals"]?[1]?["reason"] == .null)
@@ -175,5 +175,50 @@ struct LicensingDocumentTests {
     func notAnObject(text: String) {
         #expect(throws: StorageError(code: .unexpectedData, detail: "")) { try DatasetDocument.decode(text) }
         #expect(throws: StorageError(code: .unexpectedData, detail: "")) { try GrantDocument.decode(text) }
+    }
+}
+
+@Suite("Graduated prices in grant documents")
+struct PriceTierDocumentTests {
+    /// `grant` with its first item priced by steps for `call`.
+    func tiered(_ grant: Grant) -> Grant {
+        var items = grant.items
+        let first = items[0]
+        items[0] = GrantItem(datasetID: first.datasetID, authorityID: first.authorityID, fields: first.fields,
+                             unitPrices: first.unitPrices,
+                             priceTiers: [.call: [PriceTier(upTo: 1_000, unitPrice: UnitPrice("0.04")!), PriceTier(upTo: nil, unitPrice: UnitPrice("0.025")!)]],
+                             quotas: first.quotas)
+        return Grant(id: grant.id, operatorID: grant.operatorID, requestedBy: grant.requestedBy, purpose: grant.purpose,
+                     scenario: grant.scenario, startsAt: grant.startsAt, endsAt: grant.endsAt, agreement: grant.agreement, items: items,
+                     currency: grant.currency, requestedAt: grant.requestedAt, status: grant.status, approvals: grant.approvals,
+                     reasons: grant.reasons, suspensionCause: grant.suspensionCause, history: grant.history, revision: grant.revision)
+    }
+
+    @Test("the steps round-trip exactly")
+    func roundTrip() throws {
+        let grant = tiered(try LicensingSamples.fullyPopulated().grant)
+        let text = GrantDocument.encode(grant)
+        #expect(try GrantDocument.decode(text) == grant)
+        #expect(try JSONValue.parse(Array(text.utf8))["datasets"]?[0]?["price_tiers"]
+                == ["call": [["up_to": 1_000, "unit_price": "0.04"], ["up_to": nil, "unit_price": "0.025"]]])
+    }
+
+    @Test("a grant stored before graduated prices existed reads as having none")
+    func olderDocument() throws {
+        let grant = try LicensingSamples.fullyPopulated().grant
+        let older = GrantDocument.encode(grant).replacingOccurrences(of: #""price_tiers":{},"#, with: "")
+        #expect(!older.contains("price_tiers"))
+        #expect(try GrantDocument.decode(older) == grant)
+    }
+
+    @Test("malformed steps are refused as unexpected data", arguments: [
+        #""price_tiers":{"token":[]},"#, #""price_tiers":{"call":[{"up_to":"x","unit_price":"0.04"}]},"#,
+        #""price_tiers":{"call":[{"up_to":null,"unit_price":"0.040"}]},"#, #""price_tiers":{"call":[{"unit_price":"0.04"}]},"#,
+        #""price_tiers":[],"#,
+    ])
+    func malformed(replacement: String) throws {
+        let text = GrantDocument.encode(try LicensingSamples.fullyPopulated().grant)
+            .replacingOccurrences(of: #""price_tiers":{},"#, with: replacement)
+        #expect(throws: StorageError.self) { try GrantDocument.decode(text) }
     }
 }

@@ -426,7 +426,7 @@ struct VettingMigrationTests {
                     "DROP TABLE authorities", "DROP TABLE operators", "DROP TABLE idempotency_keys",
                     "DROP TABLE grant_datasets", "DROP TABLE grants", "DROP TABLE datasets", "DROP TABLE grant_generation",
                     "DROP TABLE usage_events", "DROP TABLE usage_counters", "DROP TABLE usage_daily",
-                    "DROP TABLE settlement_periods",
+                    "DROP TABLE settlement_periods", "DROP TABLE settlement_reports", "DROP TABLE settlement_parties", "DROP TABLE settlement_adjustments", "DROP TABLE revenue_caps", 
                     "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)
