@@ -98,22 +98,6 @@ extension DatabaseReader {
         }
     }
 
-    /// The adjustments that correct line `lineID`, in any period.
-    public func adjustments(correcting lineID: String) async throws -> [StoredAdjustment] {
-        try await context.query(
-            """
-            SELECT id, period, corrects, corrected_period, amount_minor, reason, actor, created_at
-            FROM settlement_adjustments WHERE corrects = $1 ORDER BY id
-            """,
-            [.text(lineID)]
-        ).map { row in
-            StoredAdjustment(
-                id: try row.text(0), period: try Self.period(row.text(1)), corrects: try row.text(2),
-                correctedPeriod: try Self.period(row.text(3)), amountMinor: try row.integer(4), reason: try row.text(5),
-                actor: try row.text(6), createdAt: Timestamp.date(milliseconds: try row.integer(7)))
-        }
-    }
-
     /// The annual revenue caps of `year`, by operator id.
     public func revenueCaps(year: Int) async throws -> [String: Int64] {
         var caps: [String: Int64] = [:]
