@@ -1,4 +1,5 @@
 import APIServer
+import AuditLog
 import Benchmark
 import Foundation
 import Licensing

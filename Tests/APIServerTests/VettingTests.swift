@@ -103,6 +103,12 @@ struct AuthorizationTableTests {
         (.post, "/v1/grants/gr_none/revoke", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
         (.post, "/v1/usage", "{}", ["operator"]),
         (.get, "/v1/usage/summary?period=2026-10", nil, ["admin", "authority_reviewer", "operator", "finance"]),
+        (.put, "/v1/operators/op_none/revenue-cap", #"{"year":2026,"amount_minor":1,"reason":"r"}"#, ["admin", "finance"]),
+        (.get, "/v1/settlements/2026-13", nil, ["admin", "auditor", "finance"]),
+        (.post, "/v1/settlements/2026-13/close", nil, ["finance"]),
+        (.get, "/v1/settlements/2026-13/report", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.get, "/v1/settlements/2026-13/report?format=csv", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
+        (.post, "/v1/settlements/2026-13/adjustments", #"{"corrects":"x","amount_minor":1,"reason":"r"}"#, ["finance"]),
     ]
 
     @Test func everyOperationOfTheContractIsInTheTable() {
