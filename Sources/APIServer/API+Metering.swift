@@ -13,33 +13,51 @@ extension API {
     func reportUsage(_ input: Operations.ReportUsage.Input) async throws -> Operations.ReportUsage.Output {
         let caller = try Authorization.require(.reportUsage)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
+        let raw = body.events.map {
+            RawUsageEvent(id: $0.id, grantID: $0.grantId, datasetID: $0.datasetId, unit: $0.unit, quantity: $0.quantity, time: $0.time)
+        }
+        let decision = try await recordUsage(raw, caller: caller)
+        return .ok(.init(body: .json(Self.usageResult(ids: raw.map(\.id), outcomes: decision.outcomes))))
+    }
+
+    /// The answer to a batch: the count of each outcome, and each event's outcome in order.
+    static func usageResult(ids: [String], outcomes: [UsageOutcome]) -> Components.Schemas.UsageBatchResult {
+        var counts = (accepted: 0, duplicates: 0, rejected: 0)
+        let results: [Components.Schemas.UsageEventResult] = zip(ids, outcomes).map { id, outcome in
+            switch outcome {
+            case .accepted:
+                counts.accepted += 1
+                return .init(id: id, status: .accepted)
+            case .duplicate:
+                counts.duplicates += 1
+                return .init(id: id, status: .duplicate)
+            case .rejected(let why):
+                counts.rejected += 1
+                return .init(id: id, status: .rejected, code: why.rawValue)
+            }
+        }
+        return .init(accepted: counts.accepted, duplicates: counts.duplicates, rejected: counts.rejected, results: results)
+    }
+
+    /// Decides and commits a batch reported by `caller`, whose role was checked: the whole of
+    /// `reportUsage` after decoding, shared with the direct route (`UsageRoute`).
+    func recordUsage(_ raw: [RawUsageEvent], caller: Principal) async throws -> UsageDecision {
         guard let operatorID = caller.operatorID else {
             throw Problem(.forbidden, code: "operator_required", detail: "This key has not applied as an operator yet (POST /v1/operators).")
         }
-        guard !body.events.isEmpty else {
+        guard !raw.isEmpty else {
             throw Problem(.unprocessableContent, code: "events_required", detail: "A batch holds at least one event.")
         }
-        guard body.events.count <= metering.maxBatchEvents else {
+        guard raw.count <= metering.maxBatchEvents else {
             throw Problem(.unprocessableContent, code: "batch_too_large",
-                          detail: "A batch holds at most \(metering.maxBatchEvents) events; this one has \(body.events.count).")
-        }
-        let raw = body.events.map {
-            RawUsageEvent(id: $0.id, grantID: $0.grantId, datasetID: $0.datasetId, unit: $0.unit, quantity: $0.quantity, time: $0.time)
+                          detail: "A batch holds at most \(metering.maxBatchEvents) events; this one has \(raw.count).")
         }
         let now = clock.now()
         let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: metering)
         let batchID = "ub_\(Hex.encode(try SecureRandom.bytes(8)))"
         let decision = try await usageCommitter.commit(batch, batchID: batchID, actor: caller.id, at: now)
         usageMetrics.record(decision)
-        let results: [Components.Schemas.UsageEventResult] = zip(raw, decision.outcomes).map { event, outcome in
-            switch outcome {
-            case .accepted: .init(id: event.id, status: .accepted)
-            case .duplicate: .init(id: event.id, status: .duplicate)
-            case .rejected(let why): .init(id: event.id, status: .rejected, code: why.rawValue)
-            }
-        }
-        return .ok(.init(body: .json(.init(
-            accepted: decision.acceptedCount, duplicates: decision.duplicateCount, rejected: decision.rejectedCount, results: results))))
+        return decision
     }
 
     func getUsageSummary(_ input: Operations.GetUsageSummary.Input) async throws -> Operations.GetUsageSummary.Output {

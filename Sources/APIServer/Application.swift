@@ -39,8 +39,12 @@ public struct ServerDependencies: Sendable {
 public typealias PDXRequestContext = BasicRequestContext
 
 /// Builds the router: middleware (problems, metrics, body limits, authentication, test-clock sync),
-/// then the handlers generated from `Contracts/openapi.yaml`.
-func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies) throws -> Router<PDXRequestContext> {
+/// the direct usage and JSON report routes, then the handlers generated from `Contracts/openapi.yaml`.
+///
+/// - Parameter directUsageRoute: false sends every usage batch through the generated handler; tests
+///   compare the two routes' answers with it.
+func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies,
+                 directUsageRoute: Bool = true) throws -> Router<PDXRequestContext> {
     let router = Router(context: PDXRequestContext.self)
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(MetricsMiddleware())
@@ -67,6 +71,9 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)
+    if directUsageRoute {
+        router.middlewares.add(UsageRoute(api: api))
+    }
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),

@@ -110,15 +110,18 @@ final class UsageCommitter: Sendable {
 
             var decisions: [UsageDecision] = []
             var records: [[UsageRecord]] = []
-            for job in group {
+            for (index, job) in group.enumerated() {
                 let operatorID = job.batch.operatorID
                 let decision = job.batch.decide(
                     stored: stored[operatorID] ?? [:], used: used, closed: closed,
                     operatorActiveUntil: activeUntil[operatorID] ?? nil,
                     check: directory.check,
                     quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] })
-                for event in decision.accepted { stored[operatorID, default: [:]][event.id] = event.digest }
-                for (key, delta) in decision.counterDeltas { used[key, default: 0] += delta.quantity }
+                // What the batches after this one must see.
+                if index < group.count - 1 {
+                    for event in decision.accepted { stored[operatorID, default: [:]][event.id] = event.digest }
+                    for (key, delta) in decision.counterDeltas { used[key, default: 0] += delta.quantity }
+                }
                 decisions.append(decision)
                 records.append(decision.records(operatorID: operatorID, batchID: job.batchID, actor: job.actor, at: job.now))
             }

@@ -4,19 +4,16 @@ import Metrics
 /// `pdx_usage_events_total{outcome, code}`: usage events answered, by outcome and rejection code.
 struct UsageMetrics: Sendable {
     func record(_ decision: UsageDecision) {
-        var counts: [String: (outcome: String, code: String, count: Int)] = [:]
-        for outcome in decision.outcomes {
-            let (name, code): (String, String) = switch outcome {
-            case .accepted: ("accepted", "")
-            case .duplicate: ("duplicate", "")
-            case .rejected(let why): ("rejected", why.rawValue)
+        // Counted by outcome first: labels are made once per distinct outcome, not per event.
+        var counts: [UsageOutcome: Int] = [:]
+        for outcome in decision.outcomes { counts[outcome, default: 0] += 1 }
+        for (outcome, count) in counts {
+            let dimensions = switch outcome {
+            case .accepted: [("outcome", "accepted")]
+            case .duplicate: [("outcome", "duplicate")]
+            case .rejected(let why): [("outcome", "rejected"), ("code", why.rawValue)]
             }
-            counts["\(name)/\(code)", default: (name, code, 0)].count += 1
-        }
-        for (_, entry) in counts {
-            var dimensions = [("outcome", entry.outcome)]
-            if !entry.code.isEmpty { dimensions.append(("code", entry.code)) }
-            Counter(label: "pdx_usage_events_total", dimensions: dimensions).increment(by: entry.count)
+            Counter(label: "pdx_usage_events_total", dimensions: dimensions).increment(by: count)
         }
     }
 }

@@ -122,11 +122,43 @@ public struct UsageEvent: Sendable, Hashable {
                                   milliseconds: Timestamp.milliseconds(self.time))
     }
 
+    /// An event whose time, already rounded to the millisecond, was placed and digested by the
+    /// caller (``UsageBatch`` does it once per batch where events share a time).
+    init(id: String, grantID: String, datasetID: String, unit: MeteringUnit, quantity: Int64, time: Date, period: Period,
+         day: String, digest: SHA256Digest) {
+        self.id = id
+        self.grantID = grantID
+        self.datasetID = datasetID
+        self.unit = unit
+        self.quantity = quantity
+        self.time = time
+        self.period = period
+        self.day = day
+        self.digest = digest
+    }
+
     /// The content digest: SHA-256 of `grant_id LF dataset_id LF unit LF quantity LF time`, the time in
     /// milliseconds since 1970 UTC. Two reports of one event with the time written in different
     /// offsets have the same digest.
     public static func digest(grantID: String, datasetID: String, unit: MeteringUnit, quantity: Int64, milliseconds: Int64) -> SHA256Digest {
-        SHA256.hash(Array("\(grantID)\n\(datasetID)\n\(unit.rawValue)\n\(quantity)\n\(milliseconds)".utf8))
+        var content: [UInt8] = []
+        writeContent(grantID: grantID, datasetID: datasetID, unit: unit, quantity: quantity, milliseconds: milliseconds, to: &content)
+        return SHA256.hash(content)
+    }
+
+    /// Replaces `content` with the bytes ``digest(grantID:datasetID:unit:quantity:milliseconds:)`` hashes.
+    static func writeContent(grantID: String, datasetID: String, unit: MeteringUnit, quantity: Int64, milliseconds: Int64,
+                             to content: inout [UInt8]) {
+        content.removeAll(keepingCapacity: true)
+        content.append(contentsOf: grantID.utf8)
+        content.append(0x0A)
+        content.append(contentsOf: datasetID.utf8)
+        content.append(0x0A)
+        content.append(contentsOf: unit.rawValue.utf8)
+        content.append(0x0A)
+        content.append(contentsOf: String(quantity).utf8)
+        content.append(0x0A)
+        content.append(contentsOf: String(milliseconds).utf8)
     }
 
     /// The counter it adds to.

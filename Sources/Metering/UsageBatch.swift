@@ -19,34 +19,67 @@ public struct UsageBatch: Sendable {
     public init(_ events: [RawUsageEvent], operatorID: String, at now: Date, policy: MeteringPolicy = MeteringPolicy()) {
         self.operatorID = operatorID
         let latest = now.addingTimeInterval(policy.maxFutureSkew)
-        parsed = events.map { raw in
-            Result { () throws(UsageRejectionError) -> UsageEvent in
+        // Per batch, not per event: one hasher and one buffer for the content digests, and the
+        // previous event's time, parsed and placed in its period and day, since events of one batch
+        // often share it.
+        let hasher = SHA256()
+        var content: [UInt8] = []
+        var previous: (text: String, time: Date, milliseconds: Int64, period: Period, day: String)?
+        var parsed: [Result<UsageEvent, UsageRejectionError>] = []
+        parsed.reserveCapacity(events.count)
+        for raw in events {
+            parsed.append(Result { () throws(UsageRejectionError) -> UsageEvent in
                 guard Self.isValidID(raw.id, maxLength: policy.maxEventIDLength) else { throw UsageRejectionError(.invalidID) }
                 guard let unit = MeteringUnit(rawValue: raw.unit) else { throw UsageRejectionError(.unknownUnit) }
                 guard (1...policy.maxQuantity).contains(raw.quantity) else { throw UsageRejectionError(.invalidQuantity) }
-                guard let milliseconds = Timestamp.parseRFC3339(raw.time) else { throw UsageRejectionError(.invalidTime) }
-                let time = Timestamp.date(milliseconds: milliseconds)
+                let placed: (text: String, time: Date, milliseconds: Int64, period: Period, day: String)
+                if let previous, previous.text == raw.time {
+                    placed = previous
+                } else {
+                    guard let milliseconds = Timestamp.parseRFC3339(raw.time) else { throw UsageRejectionError(.invalidTime) }
+                    let time = Timestamp.normalized(Timestamp.date(milliseconds: milliseconds))
+                    placed = (raw.time, time, Timestamp.milliseconds(time), policy.calendar.period(of: time), policy.calendar.day(of: time))
+                    previous = placed
+                }
+                let time = placed.time
                 guard time <= latest else { throw UsageRejectionError(.timeInFuture) }
-                return UsageEvent(id: raw.id, grantID: raw.grantID, datasetID: raw.datasetID, unit: unit,
-                                  quantity: raw.quantity, time: time, calendar: policy.calendar)
-            }
+                UsageEvent.writeContent(grantID: raw.grantID, datasetID: raw.datasetID, unit: unit, quantity: raw.quantity,
+                                        milliseconds: placed.milliseconds, to: &content)
+                hasher.update(content)
+                return UsageEvent(id: raw.id, grantID: raw.grantID, datasetID: raw.datasetID, unit: unit, quantity: raw.quantity,
+                                  time: time, period: placed.period, day: placed.day, digest: hasher.finalize())
+            })
         }
+        self.parsed = parsed
     }
 
     /// The distinct ids of the events that parsed: the store looks up the ones seen before.
     public var eventIDs: [String] {
-        var seen = Set<String>()
-        return parsed.compactMap { try? $0.get().id }.filter { seen.insert($0).inserted }
+        var seen = Set<String>(minimumCapacity: parsed.count)
+        var ids: [String] = []
+        ids.reserveCapacity(parsed.count)
+        for case .success(let event) in parsed where seen.insert(event.id).inserted { ids.append(event.id) }
+        return ids
     }
 
     /// The counters the parsed events would add to, sorted.
     public var counterKeys: [CounterKey] {
-        Set(parsed.compactMap { try? $0.get().counterKey }).sorted()
+        var keys = Set<CounterKey>()
+        var last: CounterKey?
+        for case .success(let event) in parsed {
+            let key = event.counterKey
+            // Consecutive events mostly share their counter: compared, not hashed again.
+            if key != last { keys.insert(key) }
+            last = key
+        }
+        return keys.sorted()
     }
 
     /// The periods of the parsed events, sorted.
     public var periods: [Period] {
-        Set(parsed.compactMap { try? $0.get().period }).sorted()
+        var periods = Set<Period>()
+        for case .success(let event) in parsed { periods.insert(event.period) }
+        return periods.sorted()
     }
 
     /// Decides every event, in order.
@@ -66,8 +99,15 @@ public struct UsageBatch: Sendable {
         var outcomes: [UsageOutcome] = []
         outcomes.reserveCapacity(parsed.count)
         var accepted: [UsageEvent] = []
+        accepted.reserveCapacity(parsed.count)
         var acceptedHere: [String: SHA256Digest] = [:]
-        var totals = used
+        acceptedHere.reserveCapacity(parsed.count)
+        var counters = RunningSums<CounterKey>()
+        var days = RunningSums<DayKey>()
+        // Events of a batch mostly repeat the previous event's grant, dataset, unit and time: the
+        // previous answers are reused while they do, instead of asking again for every event.
+        var lastCheck: (query: GrantCheckQuery, result: GrantCheckResult)?
+        var lastCounter: (key: CounterKey, used: Int64, limit: Int64?)?
         for result in parsed {
             let event: UsageEvent
             switch result {
@@ -79,16 +119,24 @@ public struct UsageBatch: Sendable {
             }
             // Idempotency comes first: a report of an event already counted is a duplicate even if the
             // grant has since been suspended or the period closed.
-            if let earlier = stored[event.id] ?? acceptedHere[event.id] {
+            if let earlier = (stored.isEmpty ? nil : stored[event.id]) ?? acceptedHere[event.id] {
                 outcomes.append(earlier == event.digest ? .duplicate : .rejected(.conflict))
                 continue
             }
-            if closed.contains(event.period) {
+            if !closed.isEmpty, closed.contains(event.period) {
                 outcomes.append(.rejected(.periodClosed))
                 continue
             }
-            if case .denied(let denial) = check(GrantCheckQuery(operatorID: operatorID, grantID: event.grantID,
-                                                               datasetID: event.datasetID, unit: event.unit, time: event.time)) {
+            let query = GrantCheckQuery(operatorID: operatorID, grantID: event.grantID, datasetID: event.datasetID,
+                                        unit: event.unit, time: event.time)
+            let checked: GrantCheckResult
+            if let lastCheck, lastCheck.query == query {
+                checked = lastCheck.result
+            } else {
+                checked = check(query)
+                lastCheck = (query, checked)
+            }
+            if case .denied(let denial) = checked {
                 outcomes.append(.rejected(UsageRejection(denial)))
                 continue
             }
@@ -97,17 +145,24 @@ public struct UsageBatch: Sendable {
                 continue
             }
             let key = event.counterKey
-            let total = totals[key, default: 0]
-            guard let limit = quota(key), total + event.quantity <= limit else {
+            let counter: (key: CounterKey, used: Int64, limit: Int64?)
+            if let lastCounter, lastCounter.key == key {
+                counter = lastCounter
+            } else {
+                counter = (key, used[key] ?? 0, quota(key))
+                lastCounter = counter
+            }
+            guard let limit = counter.limit, counter.used + counters.quantity(of: key) + event.quantity <= limit else {
                 outcomes.append(.rejected(.quotaExceeded))
                 continue
             }
-            totals[key] = total + event.quantity
+            counters.add(event.quantity, to: key)
+            days.add(event.quantity, to: DayKey(grantID: event.grantID, datasetID: event.datasetID, unit: event.unit, day: event.day))
             acceptedHere[event.id] = event.digest
             accepted.append(event)
             outcomes.append(.accepted)
         }
-        return UsageDecision(outcomes: outcomes, accepted: accepted)
+        return UsageDecision(outcomes: outcomes, accepted: accepted, counterDeltas: counters.finished(), dayDeltas: days.finished())
     }
 
     /// Printable ASCII without `"` and `\`, so an id needs no escaping in JSON, CSV or a log line.
@@ -129,32 +184,45 @@ public struct UsageDecision: Sendable {
     public let outcomes: [UsageOutcome]
     /// In received order.
     public let accepted: [UsageEvent]
+    /// What the accepted events add to each period counter: quantity and number of events.
+    public let counterDeltas: [CounterKey: (quantity: Int64, events: Int64)]
+    /// What they add to each day counter.
+    public let dayDeltas: [DayKey: (quantity: Int64, events: Int64)]
 
     /// How many of each outcome.
     public var acceptedCount: Int { accepted.count }
     public var duplicateCount: Int { outcomes.filter { $0 == .duplicate }.count }
     public var rejectedCount: Int { outcomes.count - acceptedCount - duplicateCount }
+}
 
-    /// What the accepted events add to each period counter: quantity and number of events.
-    public var counterDeltas: [CounterKey: (quantity: Int64, events: Int64)] {
-        var deltas: [CounterKey: (quantity: Int64, events: Int64)] = [:]
-        for event in accepted {
-            let key = event.counterKey
-            let current = deltas[key] ?? (0, 0)
-            deltas[key] = (current.quantity + event.quantity, current.events + 1)
-        }
-        return deltas
+/// Quantities and event counts added up by key. Consecutive additions to one key, the usual case
+/// in a batch, are summed aside and stored once the key changes, not hashed one by one.
+struct RunningSums<Key: Hashable> {
+    private var sums: [Key: (quantity: Int64, events: Int64)] = [:]
+    /// The key added to last and its whole sum so far; `sums` has an older sum for it, if any.
+    private var run: (key: Key, quantity: Int64, events: Int64)?
+
+    /// The quantity added to `key` so far.
+    func quantity(of key: Key) -> Int64 {
+        if let run, run.key == key { return run.quantity }
+        return sums[key]?.quantity ?? 0
     }
 
-    /// What they add to each day counter.
-    public var dayDeltas: [DayKey: (quantity: Int64, events: Int64)] {
-        var deltas: [DayKey: (quantity: Int64, events: Int64)] = [:]
-        for event in accepted {
-            let key = DayKey(grantID: event.grantID, datasetID: event.datasetID, unit: event.unit, day: event.day)
-            let current = deltas[key] ?? (0, 0)
-            deltas[key] = (current.quantity + event.quantity, current.events + 1)
+    mutating func add(_ quantity: Int64, to key: Key) {
+        if let current = run, current.key == key {
+            run = (key, current.quantity + quantity, current.events + 1)
+            return
         }
-        return deltas
+        if let current = run { sums[current.key] = (current.quantity, current.events) }
+        let earlier = sums[key] ?? (0, 0)
+        run = (key, earlier.quantity + quantity, earlier.events + 1)
+    }
+
+    /// Every sum.
+    func finished() -> [Key: (quantity: Int64, events: Int64)] {
+        var all = sums
+        if let run { all[run.key] = (run.quantity, run.events) }
+        return all
     }
 }
 
