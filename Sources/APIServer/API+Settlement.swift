@@ -112,7 +112,7 @@ extension API {
     static func settlementReason(_ text: String) throws(SettlementError) -> String {
         guard let reason = TextRules.trimmed(text) else { throw SettlementError(code: .reasonRequired, detail: "a reason is required") }
         if let problem = TextRules.problem(in: reason, maxLength: 2000, allowsLineBreaks: true) {
-            throw SettlementError(code: .reasonRequired, detail: "the reason \(problem)")
+            throw SettlementError(code: .invalidReason, detail: "the reason \(problem)")
         }
         return reason
     }

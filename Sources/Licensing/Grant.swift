@@ -82,8 +82,11 @@ public struct GrantItem: Sendable, Hashable {
     public var units: [MeteringUnit] { unitPrices.keys.sorted() }
 
     /// Per unit, the highest price any of its steps charges: what the ceiling is checked against.
-    public var highestPrices: [MeteringUnit: UnitPrice] {
-        unitPrices.merging(priceTiers.compactMapValues { $0.map(\.unitPrice).max() }) { _, tiered in tiered }
+    public var highestPrices: [MeteringUnit: UnitPrice] { Self.highestPrices(unitPrices, priceTiers) }
+
+    /// Per unit, the per-unit price or the highest step of its graduated price.
+    static func highestPrices(_ unitPrices: [MeteringUnit: UnitPrice], _ tiers: [MeteringUnit: [PriceTier]]) -> [MeteringUnit: UnitPrice] {
+        unitPrices.merging(tiers.compactMapValues { $0.map(\.unitPrice).max() }) { _, tiered in tiered }
     }
 }
 

@@ -48,9 +48,7 @@ public struct GrantRequest: Sendable, Hashable {
         public let quotas: [MeteringUnit: Int64]
 
         /// Per unit, the highest price any of its steps charges: what the ceiling is checked against.
-        public var highestPrices: [MeteringUnit: UnitPrice] {
-            unitPrices.merging(priceTiers.compactMapValues { $0.map(\.unitPrice).max() }) { _, tiered in tiered }
-        }
+        public var highestPrices: [MeteringUnit: UnitPrice] { GrantItem.highestPrices(unitPrices, priceTiers) }
     }
 
     /// The most steps a graduated price may have.

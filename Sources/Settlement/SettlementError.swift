@@ -21,6 +21,8 @@ public struct SettlementError: CodedError {
         case invalidRevenueCap = "invalid_revenue_cap"
         /// A reason is required and was missing or malformed.
         case reasonRequired = "reason_required"
+        /// A reason longer than 2000 characters or holding control characters.
+        case invalidReason = "invalid_reason"
         /// An amount that does not fit 64 bits of minor units.
         case amountOverflow = "amount_overflow"
         /// A report's JSON that is malformed, misses a member, or whose amounts do not reconcile.
