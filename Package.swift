@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Licensing", targets: ["Licensing"]),
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Settlement", targets: ["Settlement"]),
+        .library(name: "Replay", targets: ["Replay"]),
         // For the benchmark suite, which drives the server's own code paths.
         .library(name: "APIServer", targets: ["APIServer"]),
     ],
@@ -68,6 +69,11 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography", "Licensing", "Metering"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Replay",
+            dependencies: ["AuditLog", "Cryptography", "Vetting", "Licensing", "Metering", "Settlement"],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -111,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "pdx-verify",
             dependencies: [
-                "AuditLog", "Cryptography",
+                "AuditLog", "Cryptography", "Licensing", "Metering", "Replay", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -119,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
+                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Replay", "Settlement", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -81,16 +81,20 @@ public struct ExportVerifier: Sendable {
     }
 
     /// Runs every check and returns the verdict; `progress` gets (entries verified, entries in the
-    /// checkpoint) after every bundle.
-    public func verify(progress: (_ verified: UInt64, _ total: UInt64) -> Void = { _, _ in }) -> ExportVerification {
+    /// checkpoint) after every bundle, and `entry` each entry's index and bytes, in order, once they
+    /// passed the entry checks (the tiles around them may still fail later).
+    public func verify(
+        progress: (_ verified: UInt64, _ total: UInt64) -> Void = { _, _ in },
+        entry: (_ seq: UInt64, _ bytes: ArraySlice<UInt8>) -> Void = { _, _ in }
+    ) -> ExportVerification {
         do {
-            return .verified(try run(progress: progress))
+            return .verified(try run(progress: progress, entry: entry))
         } catch {
             return .failed(error)
         }
     }
 
-    private func run(progress: (UInt64, UInt64) -> Void) throws(ExportFinding) -> ExportSummary {
+    private func run(progress: (UInt64, UInt64) -> Void, entry: (UInt64, ArraySlice<UInt8>) -> Void) throws(ExportFinding) -> ExportSummary {
         // The export itself may be reached through a link (e.g. "latest"); what is inside may not.
         guard FileSystem.kind(of: directory, followingLinks: true) == .directory else {
             throw ExportFinding(code: "directory_missing", location: directory, reason: "not a directory")
@@ -99,7 +103,7 @@ public struct ExportVerifier: Sendable {
         let (checkpoint, signers) = try readCheckpoint(verifiers: verifiers)
         try checkForUnexpectedFiles(treeSize: checkpoint.size)
         var stream = EntryStream(directory: directory, treeSize: checkpoint.size)
-        let root = try stream.run(progress: progress)
+        let root = try stream.run(progress: progress, entry: entry)
         guard root == checkpoint.rootHash else {
             throw ExportFinding(
                 code: "root_mismatch", location: ExportLayout.checkpoint,
@@ -236,10 +240,10 @@ private struct EntryStream {
     }
 
     /// Checks everything below the checkpoint and returns the recomputed root.
-    mutating func run(progress: (UInt64, UInt64) -> Void) throws(ExportFinding) -> SHA256Digest {
+    mutating func run(progress: (UInt64, UInt64) -> Void, entry visit: (UInt64, ArraySlice<UInt8>) -> Void) throws(ExportFinding) -> SHA256Digest {
         progress(0, treeSize)
         for bundle in TileAddress.tiles(.entries, treeSize: treeSize) {
-            try verify(bundle: bundle)
+            try verify(bundle: bundle, visit: visit)
             progress(builder.size, treeSize)
         }
         // Level-0 partial tiles were compared entry by entry with their bundle.
@@ -249,7 +253,7 @@ private struct EntryStream {
         return builder.root()
     }
 
-    private mutating func verify(bundle address: TileAddress) throws(ExportFinding) {
+    private mutating func verify(bundle address: TileAddress, visit: (UInt64, ArraySlice<UInt8>) -> Void) throws(ExportFinding) {
         let bundlePath = address.path
         guard let bundle = try open(bundlePath) else {
             throw ExportFinding(code: "bundle_missing", location: bundlePath, reason: "the checkpoint covers entries \(address.index << 8) and on")
@@ -278,6 +282,7 @@ private struct EntryStream {
             }
             let bytes = entry[0..<length]
             try check(entry: bytes, index: index)
+            visit(index, bytes)
 
             let leaf = MerkleHash.leaf(bytes, using: hasher)
             guard try read(SHA256Digest.byteCount, from: tile, at: tilePath, into: &scratch) == SHA256Digest.byteCount else {

@@ -27,22 +27,39 @@ public struct OperatorReplay: Sendable {
     ///
     /// Throws `replay_failed` naming the first record that cannot be replayed.
     public func replay(_ records: [AuditRecord]) throws(VettingError) -> Operator {
+        switch replayLocating(records) {
+        case .success(let value): return value
+        case .failure(let failure): throw failure.error
+        }
+    }
+
+    /// Like ``replay(_:)``, but a failure also says which record (its index in `records`) could
+    /// not be replayed, so a verifier can point at the entry.
+    public func replayLocating(_ records: [AuditRecord]) -> Result<Operator, OperatorReplayFailure> {
         var current: Operator?
         var index = 0
         while index < records.count {
             let record = records[index]
-            let change = try self.change(for: record, at: index, after: current)
+            let change: LifecycleChange
+            do {
+                change = try self.change(for: record, at: index, after: current)
+            } catch {
+                return .failure(OperatorReplayFailure(recordIndex: index, error: error))
+            }
             let end = index + change.records.count
             guard end <= records.count, Array(records[index..<end]) == change.records else {
-                throw failure(index, "the logged \(record.action) step differs from what the lifecycle computes from its inputs")
+                return .failure(OperatorReplayFailure(
+                    recordIndex: index,
+                    error: failure(index, "the logged \(record.action) step differs from what the lifecycle computes from its inputs")))
             }
             current = change.updated
             index = end
         }
         guard let current else {
-            throw VettingError(code: .replayFailed, detail: "no records: an operator starts with operator.applied")
+            return .failure(OperatorReplayFailure(
+                recordIndex: 0, error: VettingError(code: .replayFailed, detail: "no records: an operator starts with operator.applied")))
         }
-        return current
+        return .success(current)
     }
 
     private func change(for record: AuditRecord, at index: Int, after current: Operator?) throws(VettingError) -> LifecycleChange {
@@ -134,6 +151,12 @@ public struct OperatorReplay: Sendable {
             throw failure(data.index, "the logged application is invalid: \(error.code.rawValue)")
         }
     }
+}
+
+/// Where an operator's replay failed: the index of the record in the records replayed, and why.
+public struct OperatorReplayFailure: Error, Sendable {
+    public let recordIndex: Int
+    public let error: VettingError
 }
 
 private func failure(_ index: Int, _ detail: String) -> VettingError {

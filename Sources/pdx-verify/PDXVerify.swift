@@ -1,6 +1,10 @@
 import ArgumentParser
 import AuditLog
 import Cryptography
+import Licensing
+import Metering
+import Replay
+import Settlement
 
 #if canImport(Glibc)
 import Glibc
@@ -21,8 +25,15 @@ struct PDXVerify: ParsableCommand {
             JSON whose "seq" is its index, that every hash tile matches the tree recomputed from the \
             entries, and that the recomputed root is the signed one.
 
-            Exit status: 0 when everything verifies; 1 when something does not, with one line \
-            `pdx-verify: FAIL <code> at <where>: <why>` naming the first problem; 2 for usage errors.
+            Then it replays every entry under the marketplace's rules — operators through the vetting \
+            lifecycle, grants through the grant rules and their approvals, every usage event through \
+            the grant check and the quotas, every closed period through the settlement rules — and \
+            checks that each entry follows from the ones before it. Each --settlement report is \
+            compared with the settlement recomputed from the log.
+
+            Exit status: 0 when everything verifies; 1 when something does not, with a line \
+            `pdx-verify: FAIL <code> at <where>: <why>` for the first problem (and for each further \
+            finding of the replay); 2 for usage errors.
             """)
 
     @Argument(help: "The export directory (holding checkpoint, vkey and tile/).")
@@ -36,12 +47,27 @@ struct PDXVerify: ParsableCommand {
             valueName: "file"))
     var vkey: String?
 
+    @Option(
+        name: .customLong("settlement"),
+        help: ArgumentHelp(
+            "A settlement report (JSON, CSV or XLSX, the whole report or one party's statement) to check against the log; repeatable.",
+            valueName: "report"))
+    var settlements: [String] = []
+
+    @Flag(
+        name: .customLong("integrity-only"),
+        help: "Check only that the export is the signed log; do not replay its entries.")
+    var integrityOnly = false
+
     func validate() throws {
         var status = stat()
         guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             throw ValidationError("\(directory) is not a directory")
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
+        if integrityOnly && !settlements.isEmpty {
+            throw ValidationError("--settlement needs the replay; leave out --integrity-only")
+        }
     }
 
     /// Parses `arguments`, verifies, prints the report and returns the exit status.
@@ -73,16 +99,101 @@ struct PDXVerify: ParsableCommand {
         } else {
             keys = .exportVerifierKey
         }
+        var reports: [(path: String, bytes: [UInt8])] = []
+        for path in settlements {
+            guard let bytes = Self.readFile(path, limit: 1 << 30) else {
+                writeStandardError("pdx-verify: cannot read the report \(path)\nUsage: \(Self.usageString())\n")
+                return 2
+            }
+            reports.append((path, bytes))
+        }
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
-        let verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update)
+        var replay = LogReplay()
+        let replaying = !integrityOnly
+        let verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update) { seq, bytes in
+            if replaying { replay.apply(bytes: bytes, seq: seq) }
+        }
         display.finish()
+        let summary: ExportSummary
         switch verdict {
-        case .verified(let summary):
-            print(Self.report(summary, directory: directory))
-            return 0
+        case .verified(let verified):
+            summary = verified
         case .failed(let finding):
             print(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
             return 1
+        }
+        guard replaying else {
+            print(Self.report(summary, directory: directory))
+            return 0
+        }
+        replay.finish()
+        var findings = replay.findings
+        var confirmations: [(path: String, confirmation: ReportConfirmation)] = []
+        for report in reports {
+            switch replay.checkReport(report.bytes, name: report.path) {
+            case .success(let confirmation): confirmations.append((report.path, confirmation))
+            case .failure(let finding): findings.append(finding)
+            }
+        }
+        guard findings.isEmpty else {
+            for finding in findings.prefix(Self.findingsShown) {
+                print(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
+            }
+            let more = replay.findingCount + (findings.count - replay.findings.count) - min(findings.count, Self.findingsShown)
+            if more > 0 { print("pdx-verify: \(more) more \(more == 1 ? "finding" : "findings") not shown") }
+            return 1
+        }
+        print(Self.report(summary, directory: directory))
+        print(Self.singleLine(Self.replayReport(replay.state)))
+        for (path, confirmation) in confirmations {
+            print(Self.singleLine(Self.settlementReport(confirmation, path: path)))
+        }
+        return 0
+    }
+
+    /// Replay findings printed; the rest are counted.
+    static let findingsShown = 50
+
+    /// What the replay rebuilt, in one line.
+    static func replayReport(_ state: ReplayState) -> String {
+        let grants = state.grants.values.map(\.grant)
+        let inForce = grants.filter { $0.status == .active }.count
+        let closed = state.settlements.keys.sorted().map(\.description)
+        let closedText = closed.isEmpty ? "no closed period" : "closed \(closed.joined(separator: ", ")), each recomputed to the same totals and report digests as its settlement.closed entry"
+        return """
+            pdx-verify: OK. Replayed all \(grouped(state.entryCount)) entries under the marketplace's rules and found \
+            nothing unlawful: \(state.authorities.count) authorities, \(state.principals.count) principals, \
+            \(state.operatorRecords.count) operators (each step re-run through the vetting lifecycle), \
+            \(grants.count) grants (\(inForce) in force; every decision by an eligible reviewer, every activation with its \
+            approvals and within its ceilings), \(grouped(UInt64(max(0, state.eventCount)))) usage events in \
+            \(state.counters.count) counters (each under a grant in force, within quota, counted once), \(closedText).
+            """
+    }
+
+    /// One report file confirmed.
+    static func settlementReport(_ confirmation: ReportConfirmation, path: String) -> String {
+        let whose = confirmation.party.map { "\($0)'s statement" } ?? "the whole report"
+        let logged = confirmation.digestLogged
+            ? "its SHA-256 \(confirmation.sha256) is the one entry \(confirmation.closeSeq) records"
+            : "byte for byte the statement rendered from the recomputed settlement (closed at entry \(confirmation.closeSeq))"
+        return """
+            pdx-verify: OK. \(path) is \(whose) of \(confirmation.period) (\(confirmation.format.rawValue), \
+            \(confirmation.lineCount) lines, gross \(confirmation.totals.grossMinor) minor units) exactly as recomputed from \
+            the log; \(logged).
+            """
+    }
+
+    /// A whole file, or nil when it cannot be read or is larger than `limit`.
+    static func readFile(_ path: String, limit: Int) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            bytes += chunk[0..<count]
+            if bytes.count > limit { return nil }
+            if count < chunk.count { return ferror(file) == 0 ? bytes : nil }
         }
     }
 

@@ -69,9 +69,12 @@ private final class Export {
         try? FileManager.default.removeItem(atPath: keyFile)
     }
 
+    /// A lawful entry the replay accepts anywhere: a test clock moving by one second.
     static func entry(_ i: Int) -> [UInt8] {
-        Array(("{\"action\":\"test.entry\",\"actor\":\"cli\",\"data\":{},\"seq\":\(i),"
-            + "\"subjects\":[],\"time\":\"2026-01-01T00:00:00Z\"}").utf8)
+        let from = Timestamp.format(Int64(i) * 1000 + 1_767_225_600_000)
+        let to = Timestamp.format(Int64(i + 1) * 1000 + 1_767_225_600_000)
+        return Array(("{\"action\":\"test_clock.advanced\",\"actor\":\"system\",\"data\":{\"from\":\"\(from)\",\"to\":\"\(to)\"},"
+            + "\"seq\":\(i),\"subjects\":[],\"time\":\"\(from)\"}").utf8)
     }
 
     func replaceCheckpoint(size: Int, signer: NoteSigner) throws {
@@ -89,8 +92,9 @@ private final class Export {
         let run = try Tool.run([export.directory, "--vkey", export.keyFile])
         #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
         let lines = run.standardOutput.split(separator: "\n")
-        #expect(lines.count == 1)
+        #expect(lines.count == 2)
         #expect(run.standardOutput.hasPrefix("pdx-verify: OK."))
+        #expect(lines.last?.hasPrefix("pdx-verify: OK. Replayed all \(size) entries") == true, "\(lines)")
         #expect(run.standardOutput.contains("log \"pdx.example/audit\""))
         #expect(run.standardOutput.contains(size == 0 ? "0 entries" : "300 entries"))
         #expect(run.standardOutput.contains(export.signer.verifier.keyDescription + ", pinned with --vkey"))

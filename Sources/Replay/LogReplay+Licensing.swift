@@ -1,0 +1,253 @@
+import AuditLog
+import Foundation
+import Licensing
+import Metering
+
+extension LogReplay {
+    mutating func licensing(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        switch action {
+        case .datasetPublished:
+            let dataset = try Self.dataset(try data.object("dataset"), version: Int(try data.integer("version")), at: try data.time("at"))
+            guard dataset.id == (try data.string("dataset_id")) else {
+                throw MalformedRecord(reason: "dataset.id differs from dataset_id")
+            }
+            guard state.datasets[dataset.id] == nil else {
+                report(ReplayFinding(.unknownSubject, entry: entry.seq, "dataset \(dataset.id) published a second time"))
+                return
+            }
+            guard state.authorities[dataset.authorityID] != nil else {
+                report(ReplayFinding(.unknownSubject, entry: entry.seq, "dataset \(dataset.id) of authority \(dataset.authorityID), which the log never created"))
+                state.datasets[dataset.id] = dataset
+                return
+            }
+            state.datasets[dataset.id] = dataset
+        case .datasetReclassified, .datasetRepriced:
+            try changeDataset(data, entry)
+        case .grantRequested:
+            try requestGrant(data, entry)
+        default:
+            try changeGrant(action, data, entry)
+        }
+    }
+
+    static func dataset(_ fields: Fields, version: Int, at: Date) throws(MalformedRecord) -> Dataset {
+        var datasetFields: [DatasetField] = []
+        for field in try fields.objects("fields") {
+            datasetFields.append(DatasetField(
+                name: try field.string("name"), type: try field.raw("type", as: FieldType.self), sensitive: try field.bool("sensitive")))
+        }
+        var units: [MeteringUnit] = []
+        for name in try fields.strings("units") {
+            guard let unit = MeteringUnit(rawValue: name) else { throw MalformedRecord(reason: "dataset.units holds an unknown unit") }
+            units.append(unit)
+        }
+        return Dataset(
+            id: try fields.string("id"), title: try fields.string("title"), description: try fields.string("description"),
+            authorityID: try fields.string("authority_id"), theme: try fields.string("theme"),
+            openness: try fields.raw("openness", as: Openness.self), grade: try fields.raw("grade", as: Grade.self),
+            fields: datasetFields, units: units, currency: try fields.currency("currency"),
+            ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
+            version: version, publishedAt: at, updatedAt: at)
+    }
+
+    private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let id = try data.string("dataset_id")
+        guard let old = state.datasets[id] else {
+            report(ReplayFinding(.unknownSubject, entry: entry.seq, "\(entry.record.action) of dataset \(id), which was never published"))
+            return
+        }
+        let changes = try data.object("changes")
+        var openness = old.openness
+        var grade = old.grade
+        var prices = old.ceilingPrices
+        if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
+        if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
+        if changes.members["ceiling_prices"] != nil {
+            let changed = try changes.object("ceiling_prices")
+            for name in changed.members.keys {
+                guard let unit = MeteringUnit(rawValue: name), let price = UnitPrice(try changed.object(name).string("to")) else {
+                    throw MalformedRecord(reason: "changes.ceiling_prices.\(name) is not a price change of a known unit")
+                }
+                prices[unit] = price
+            }
+        }
+        state.datasets[id] = Dataset(
+            id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
+            openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
+            ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"))
+    }
+
+    // MARK: grants
+
+    private mutating func requestGrant(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let id = try data.string("grant_id")
+        let operatorID = try data.string("operator_id")
+        let at = try data.time("at")
+        var items: [GrantItem] = []
+        for item in try data.objects("datasets") {
+            items.append(GrantItem(
+                datasetID: try item.string("dataset_id"), authorityID: try item.string("authority_id"),
+                fields: try item.strings("fields"), unitPrices: try item.prices("unit_prices"),
+                priceTiers: try item.tiers("price_tiers"), quotas: try item.quotas("quota_per_period")))
+        }
+        let agreement = try data.object("agreement")
+        let grant = Grant(
+            id: id, operatorID: operatorID, requestedBy: try data.string("requested_by"), purpose: try data.string("purpose"),
+            scenario: try data.raw("scenario", as: Scenario.self), startsAt: try data.time("starts_at"), endsAt: try data.time("ends_at"),
+            agreement: AgreementBinding(id: try agreement.string("id"), version: try agreement.string("version"),
+                                        sha256: try agreement.string("sha256")),
+            items: items, currency: try data.currency("currency"), requestedAt: at, status: .pending, approvals: [],
+            reasons: [], suspensionCause: nil,
+            history: [GrantStatusChange(action: .requested, from: nil, to: .pending, at: at, actor: entry.record.actor, reason: nil)],
+            revision: Int(try data.integer("revision")))
+        guard state.grants[id] == nil else {
+            report(ReplayFinding(.unknownSubject, entry: entry.seq, "grant \(id) requested a second time"))
+            return
+        }
+        if state.operatorRecords[operatorID] == nil {
+            report(ReplayFinding(.unknownSubject, entry: entry.seq, "grant \(id) for operator \(operatorID), which never applied"))
+        }
+        for item in items {
+            guard let dataset = state.datasets[item.datasetID] else {
+                report(ReplayFinding(.unknownSubject, entry: entry.seq, "grant \(id) names dataset \(item.datasetID), which was never published"))
+                continue
+            }
+            if dataset.authorityID != item.authorityID {
+                report(ReplayFinding(.grantStepInvalid, entry: entry.seq,
+                                     "grant \(id) says dataset \(item.datasetID) is provided by \(item.authorityID); the log says \(dataset.authorityID)"))
+            }
+        }
+        state.grants[id] = ReplayedGrant(grant: grant, approvalsRequired: try data.strings("approvals_required"))
+    }
+
+    private mutating func changeGrant(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let id = try data.string("grant_id")
+        let at = try data.time("at")
+        let seq = entry.seq
+        guard let replayed = state.grants[id] else {
+            report(ReplayFinding(.unknownSubject, entry: seq, "\(action.rawValue) of grant \(id), which was never requested"))
+            return
+        }
+        let grant = replayed.grant
+        let from = grant.status
+        var approvals = grant.approvals
+        var cause = grant.suspensionCause
+        let to: GrantStatus
+        let allowed: Set<GrantStatus>
+        switch action {
+        case .grantDecided:
+            let authority = try data.string("authority_id")
+            let reviewer = try data.string("reviewer_id")
+            let decision = try data.raw("decision", as: GrantDecision.self)
+            if let problem = reviewerProblem(reviewer, actor: entry.record.actor, authority: authority, at: at) {
+                report(ReplayFinding(.reviewerIneligible, entry: seq, "decision on grant \(id): \(problem)"))
+            } else if !replayed.approvalsRequired.contains(authority) {
+                report(ReplayFinding(.reviewerIneligible, entry: seq,
+                                     "decision on grant \(id) for \(authority), which is not among the authorities asked (\(replayed.approvalsRequired.joined(separator: ", ")))"))
+            }
+            if let earlier = approvals.first(where: { $0.authorityID == authority || $0.reviewerID == reviewer }) {
+                report(ReplayFinding(.reviewerRepeated, entry: seq,
+                                     "grant \(id) was already decided by \(earlier.reviewerID ?? "?") for \(earlier.authorityID)"))
+            }
+            approvals.append(Approval(authorityID: authority, decision: decision, reviewerID: reviewer,
+                                      reason: try data.optionalString("reason"), at: at))
+            to = from
+            allowed = [.pending]
+        case .grantActivated:
+            to = .active
+            allowed = [.pending]
+            let via = try data.string("via")
+            let approved = Set(approvals.filter { $0.decision == .approve }.map(\.authorityID))
+            let missing = replayed.approvalsRequired.filter { !approved.contains($0) }
+            if !missing.isEmpty || (via == "automatic" && !replayed.approvalsRequired.isEmpty) {
+                report(ReplayFinding(.activatedWithoutApproval, entry: seq,
+                                     "grant \(id) activated (\(via)) without the approval of \(missing.isEmpty ? replayed.approvalsRequired.joined(separator: ", ") : missing.joined(separator: ", "))"))
+            } else if approvals.contains(where: { $0.decision == .reject }) {
+                report(ReplayFinding(.activatedWithoutApproval, entry: seq, "grant \(id) activated after an authority rejected it"))
+            }
+        case .grantDenied:
+            to = .denied
+            allowed = [.pending]
+        case .grantSuspended:
+            to = .suspended
+            allowed = [.active]
+            cause = try data.raw("cause", as: SuspensionCause.self)
+        case .grantReinstated:
+            to = .active
+            allowed = [.suspended]
+            cause = nil
+        case .grantRevoked:
+            to = .revoked
+            allowed = [.active, .suspended]
+        case .grantExpired:
+            to = .expired
+            allowed = [.active, .suspended]
+            if at < grant.endsAt {
+                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339Text.format(at)), before its term ends at \(RFC3339Text.format(grant.endsAt))"))
+            }
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .grantRequested:
+            return
+        }
+        if !allowed.contains(from) {
+            report(ReplayFinding(.grantStepInvalid, entry: seq, "\(action.rawValue) of grant \(id), which is \(from.rawValue)"))
+        }
+        let grantAction = GrantAction(rawValue: String(action.rawValue.dropFirst("grant.".count))) ?? .decided
+        var history = grant.history
+        history.append(GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
+                                         reason: data.members["reason"]?.stringValue))
+        let updated = Grant(
+            id: grant.id, operatorID: grant.operatorID, requestedBy: grant.requestedBy, purpose: grant.purpose, scenario: grant.scenario,
+            startsAt: grant.startsAt, endsAt: grant.endsAt, agreement: grant.agreement, items: grant.items, currency: grant.currency,
+            requestedAt: grant.requestedAt, status: to, approvals: approvals, reasons: grant.reasons,
+            suspensionCause: to == .suspended ? cause : nil, history: history, revision: Int(try data.integer("revision")))
+        state.grants[id]?.grant = updated
+        snapshots[id] = nil
+        if to == .active && from != .active {
+            checkInForce(updated, at: at, seq: seq, why: action == .grantActivated ? "activated" : "reinstated")
+        }
+    }
+
+    /// A grant put in force must satisfy the grant rules at that moment, against the datasets and
+    /// the operator as the log has them then.
+    mutating func checkInForce(_ grant: Grant, at: Date, seq: UInt64, why: String) {
+        guard let owner = currentOperator(grant.operatorID) else { return }
+        var datasets: [String: Dataset] = [:]
+        for item in grant.items { datasets[item.datasetID] = state.datasets[item.datasetID] }
+        checkedVersions[grant.id] = datasets.mapValues(\.version)
+        let reasons = policy.recheck(grant, operator: owner, datasets: datasets, at: at)
+        for reason in reasons {
+            let code: ReplayFinding.Code = switch reason.code {
+            case .priceAboveCeiling: .priceAboveCeiling
+            case .approvalRequired: .activatedWithoutApproval
+            default: .activatedAgainstPolicy
+            }
+            report(ReplayFinding(code, entry: seq, "grant \(grant.id) \(why) although \(reason.code.rawValue): \(reason.detail)"))
+        }
+    }
+
+    /// Usage under a grant whose datasets changed since it was last checked: the change must have
+    /// suspended it if the rules no longer allow it.
+    mutating func recheckIfDatasetsChanged(_ grant: Grant, at: Date, seq: UInt64) {
+        let versions = checkedVersions[grant.id] ?? [:]
+        guard grant.items.contains(where: { state.datasets[$0.datasetID]?.version != versions[$0.datasetID] }) else { return }
+        guard let owner = currentOperator(grant.operatorID) else { return }
+        var datasets: [String: Dataset] = [:]
+        for item in grant.items { datasets[item.datasetID] = state.datasets[item.datasetID] }
+        checkedVersions[grant.id] = datasets.mapValues(\.version)
+        let datasetCodes: Set<GrantReason.Code> = [.priceAboveCeiling, .opennessClosed, .gradeCore, .tierInsufficient, .approvalRequired]
+        for reason in policy.recheck(grant, operator: owner, datasets: datasets, at: at) where datasetCodes.contains(reason.code) {
+            let code: ReplayFinding.Code = reason.code == .priceAboveCeiling ? .priceAboveCeiling : .activatedAgainstPolicy
+            report(ReplayFinding(code, entry: seq, "usage under grant \(grant.id), which a dataset change should have suspended: \(reason.detail)"))
+        }
+    }
+
+    /// The grant check's view of grant `id`.
+    mutating func snapshot(_ id: String) -> GrantSnapshot? {
+        if let cached = snapshots[id] { return cached }
+        guard let grant = state.grants[id]?.grant else { return nil }
+        let snapshot = GrantSnapshot(grant)
+        snapshots[id] = snapshot
+        return snapshot
+    }
+}

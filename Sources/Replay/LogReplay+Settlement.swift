@@ -1,0 +1,114 @@
+import AuditLog
+import Cryptography
+import Foundation
+import Licensing
+import Metering
+import Settlement
+
+extension LogReplay {
+    mutating func settlement(_ action: SettlementAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let seq = entry.seq
+        switch action {
+        case .revenueCapSet:
+            let operatorID = try data.string("operator_id")
+            if state.operatorRecords[operatorID] == nil {
+                report(ReplayFinding(.unknownSubject, entry: seq, "revenue cap of operator \(operatorID), which never applied"))
+            }
+            state.revenueCaps[operatorID, default: [:]][Int(try data.integer("year"))] = try data.integer("amount_minor")
+        case .adjusted:
+            try adjust(data, entry)
+        case .closed:
+            try close(data, entry)
+        }
+    }
+
+    private mutating func adjust(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let seq = entry.seq
+        let period = try data.period("period")
+        let id = try data.string("adjustment_id")
+        let corrects = try data.string("corrects")
+        if let closed = state.settlements[period] {
+            report(ReplayFinding(.periodChangedAfterClose, entry: seq, "adjustment \(id) booked into \(period), closed at entry \(closed.seq)"))
+            return
+        }
+        guard let correctedPeriod = corrects.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
+              correctedPeriod < period, let closed = state.settlements[correctedPeriod],
+              let line = closed.report.line(corrects), line.kind != .clawback else {
+            report(ReplayFinding(.adjustmentInvalid, entry: seq, "adjustment \(id) corrects \(corrects), which is not a usage or adjustment line of a period closed before \(period)"))
+            return
+        }
+        let adjustment = Adjustment(
+            id: id, period: period, corrected: line, amountMinor: try data.integer("amount_minor"), reason: try data.string("reason"),
+            actor: entry.record.actor, at: try data.time("at"))
+        let expected = adjustment.record()
+        if let difference = JSONDifference.first(
+            .object(entry.record.data), .object(expected.data), foundName: "the entry", expectedName: "from line \(corrects)") {
+            report(ReplayFinding(.adjustmentInvalid, entry: seq, "adjustment \(id): \(difference)"))
+        }
+        state.adjustments[period, default: []].append(adjustment)
+    }
+
+    private mutating func close(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let seq = entry.seq
+        let period = try data.period("period")
+        if let closed = state.settlements[period] {
+            report(ReplayFinding(.periodChangedAfterClose, entry: seq, "\(period) closed again; it was closed at entry \(closed.seq)"))
+            return
+        }
+        if let open = periodsWithUsage.filter({ $0 < period && state.settlements[$0] == nil }).min() {
+            report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed while \(open), which has usage, was open"))
+        }
+        let closedAt = try data.time("closed_at")
+        if closedAt < calendar.end(of: period) {
+            report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed at \(RFC3339Text.format(closedAt)), before it ended"))
+        }
+        let input = PeriodCloseInput(
+            period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),
+            usage: ratedUsage(in: period, seq: seq), adjustments: state.adjustments[period] ?? [],
+            revenueCaps: state.revenueCaps.compactMapValues { $0[period.year] },
+            incomeBefore: income(before: period))
+        let recomputed: SettlementReport
+        do {
+            recomputed = try PeriodClose.settle(input, closedAt: closedAt)
+        } catch {
+            report(ReplayFinding(.settlementMismatch, entry: seq, "\(period) cannot be settled from the log: \(error.detail)"))
+            return
+        }
+        var digests: ReportDigests = [:]
+        for format in ReportFormat.allCases { digests[format.rawValue] = Hex.encode(SHA256.hash(recomputed.rendered(as: format)).bytes) }
+        digests["parties.csv"] = Hex.encode(SHA256.hash(recomputed.partiesCSV()).bytes)
+        let expected = recomputed.closedRecord(digests: digests, actor: entry.record.actor)
+        if let difference = JSONDifference.first(
+            .object(entry.record.data), .object(expected.data), foundName: "the entry", expectedName: "recomputed from the log") {
+            report(ReplayFinding(.settlementMismatch, entry: seq, "\(period): \(difference)"))
+        }
+        state.settlements[period] = ReplayedSettlement(report: recomputed, digests: digests, seq: seq)
+        state.adjustments[period] = nil
+    }
+
+    /// The period's counters with the terms they are rated under, as a close reads them.
+    private mutating func ratedUsage(in period: Period, seq: UInt64) -> [RatedUsage] {
+        var usage: [RatedUsage] = []
+        for (key, counter) in state.counters where key.period == period && counter.quantity > 0 {
+            guard let grant = state.grants[key.grantID]?.grant, let item = grant.item(for: key.datasetID) else {
+                report(ReplayFinding(.settlementMismatch, entry: seq, "\(period) has usage of \(key.grantID)/\(key.datasetID), which no grant covers"))
+                continue
+            }
+            usage.append(RatedUsage(
+                counter: counter, scenario: grant.scenario, pricing: Pricing(item: item, unit: key.unit),
+                revenueShareBPS: state.datasets[key.datasetID]?.revenueShareBPS ?? 0))
+        }
+        return usage
+    }
+
+    /// Each operator's net income in the closed periods of `period`'s year before it.
+    private func income(before period: Period) -> [String: Int64] {
+        var income: [String: Int64] = [:]
+        for (closedPeriod, closed) in state.settlements where closedPeriod.year == period.year && closedPeriod < period {
+            for party in closed.report.parties {
+                if case .operator(let id) = party.party { income[id, default: 0] += party.amountMinor }
+            }
+        }
+        return income
+    }
+}

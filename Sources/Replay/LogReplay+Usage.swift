@@ -1,0 +1,73 @@
+import AuditLog
+import Foundation
+import Licensing
+import Metering
+import Vetting
+
+extension LogReplay {
+    /// A `usage.recorded` entry: every event must be one the usage path would have accepted at this
+    /// point of the log, and each adds to its counter as a store's would.
+    mutating func usage(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let seq = entry.seq
+        let operatorID = try data.string("operator_id")
+        let owner = currentOperator(operatorID)
+        if owner == nil, state.operatorRecords[operatorID] == nil {
+            report(ReplayFinding(.unknownSubject, entry: seq, "usage of operator \(operatorID), which never applied"))
+        }
+        let activeUntil = owner?.status == .approved ? owner?.approvedUntil : nil
+        for group in try data.objects("usage") {
+            let grantID = try group.string("grant_id")
+            let datasetID = try group.string("dataset_id")
+            let unit = try group.raw("unit", as: MeteringUnit.self)
+            let period = try group.period("period")
+            let key = CounterKey(grantID: grantID, datasetID: datasetID, unit: unit, period: period)
+            let grant = state.grants[grantID]?.grant
+            if let grant { recheckIfDatasetsChanged(grant, at: entry.time, seq: seq) }
+            if state.settlements[period] != nil {
+                report(ReplayFinding(.periodChangedAfterClose, entry: seq,
+                                     "usage of \(grantID)/\(datasetID)/\(unit.rawValue) in \(period), which was closed at entry \(state.settlements[period]?.seq ?? 0)"))
+            }
+            let quota = snapshot(grantID)?.items[datasetID]?.quotas[unit]
+            var counter = state.counters[key] ?? UsageCounter(
+                key: key, operatorID: grant?.operatorID ?? operatorID,
+                authorityID: grant?.item(for: datasetID)?.authorityID ?? state.datasets[datasetID]?.authorityID ?? "",
+                quantity: 0, events: 0, firstLogIndex: seq, lastLogIndex: seq)
+            var quotaReported = false
+            for (offset, value) in try group.array("events").enumerated() {
+                guard let event = value.arrayValue, event.count == 3, let id = event[0].stringValue,
+                      let quantity = event[1].integerValue, quantity > 0, let milliseconds = event[2].integerValue else {
+                    throw MalformedRecord(reason: "\(group.path)events[\(offset)] is not [id, quantity > 0, time in milliseconds]")
+                }
+                let time = Timestamp.date(milliseconds: Int64(milliseconds))
+                let place = "event \(id) of \(grantID)/\(datasetID)/\(unit.rawValue)"
+                if !state.eventIDs[operatorID, default: []].insert(id).inserted {
+                    report(ReplayFinding(.usageDuplicate, entry: seq, "\(place): operator \(operatorID) already had an event \(id) counted"))
+                }
+                if calendar.period(of: time) != period {
+                    report(ReplayFinding(.usagePeriodMismatch, entry: seq,
+                                         "\(place) at \(RFC3339Text.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
+                }
+                let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: datasetID, unit: unit, time: time)
+                let checked = snapshot(grantID)?.check(query) ?? .denied(.grantNotFound)
+                if case .denied(let denial) = checked {
+                    report(ReplayFinding(.usageWithoutGrant, entry: seq,
+                                         "\(place) at \(RFC3339Text.format(time)): the grant check says \(denial.rawValue)"))
+                } else if activeUntil.map({ time >= $0 }) ?? true {
+                    report(ReplayFinding(.usageOperatorNotActive, entry: seq,
+                                         "\(place) at \(RFC3339Text.format(time)): operator \(operatorID) was not approved then"))
+                }
+                counter.quantity += Int64(quantity)
+                counter.events += 1
+                if let quota, counter.quantity > quota, !quotaReported {
+                    quotaReported = true
+                    report(ReplayFinding(.usageOverQuota, entry: seq,
+                                         "\(place) takes \(period)'s quantity to \(counter.quantity), above the grant's quota of \(quota)"))
+                }
+                state.eventCount += 1
+            }
+            counter.lastLogIndex = seq
+            state.counters[key] = counter
+            periodsWithUsage.insert(period)
+        }
+    }
+}

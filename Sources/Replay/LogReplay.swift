@@ -1,0 +1,234 @@
+public import AuditLog
+import Foundation
+public import Licensing
+public import Metering
+import Settlement
+public import Vetting
+
+/// Rebuilds a marketplace from its audit log alone, entry by entry, and checks that every entry is
+/// lawful: each step follows from the state before it under the same rules the server applies
+/// (the vetting lifecycle, the grant rules, the grant check, quotas, the settlement rules).
+///
+/// Pure: no storage, no network, no clock. Feed it every entry in log order (``apply(_:)`` or
+/// ``apply(bytes:seq:)``), then call ``finish()``; ``findings`` lists what is unlawful, in log
+/// order. The state is what the entries say happened, unlawful steps included, so one bad entry
+/// does not hide the next. That the entries themselves are the signed ones is the export
+/// verifier's part, not this one's.
+///
+/// Memory grows with the marketplace (principals, operators, grants, counters) and with the
+/// number of usage event ids, which it keeps to find an id counted twice.
+public struct LogReplay: Sendable {
+    /// The marketplace calendar: which period an event's time is in.
+    public let calendar: MarketCalendar
+    /// The grant rules a grant in force must satisfy.
+    public let policy: GrantPolicy
+    /// The vetting lifecycle operators are replayed against.
+    public let vetting: OperatorReplay
+    /// What the entries rebuilt so far.
+    public internal(set) var state = ReplayState()
+    /// What is unlawful, in log order; at most ``findingLimit`` are kept.
+    public private(set) var findings: [ReplayFinding] = []
+    /// How many findings there were, including those beyond the limit.
+    public private(set) var findingCount = 0
+    /// Findings kept; a log that is wrong everywhere is reported by its first thousand.
+    public static let findingLimit = 1000
+
+    /// Grants in force answer the grant check from these, rebuilt when the grant changes.
+    var snapshots: [String: GrantSnapshot] = [:]
+    /// The dataset versions each in-force grant was last checked against.
+    var checkedVersions: [String: [String: Int]] = [:]
+    /// Periods that have usage, closed or not.
+    var periodsWithUsage: Set<Period> = []
+
+    /// Creates a replay with the server's rules.
+    public init(calendar: MarketCalendar = MarketCalendar(), policy: GrantPolicy = GrantPolicy(),
+                vetting: OperatorReplay = OperatorReplay()) {
+        self.calendar = calendar
+        self.policy = policy
+        self.vetting = vetting
+    }
+
+    /// Replays the entry `bytes`, which is entry `seq` of the log.
+    public mutating func apply(bytes: some Collection<UInt8>, seq: UInt64) {
+        do {
+            let entry = try AuditEntry(decoding: bytes)
+            apply(entry)
+        } catch {
+            state.entryCount += 1
+            report(ReplayFinding(.recordMalformed, entry: seq, error.detail))
+        }
+    }
+
+    /// Replays `entry`, the next entry of the log.
+    public mutating func apply(_ entry: AuditEntry) {
+        state.entryCount += 1
+        do {
+            try step(entry)
+        } catch {
+            report(ReplayFinding(.recordMalformed, entry: entry.seq, "\(entry.record.action): \(error.reason)"))
+        }
+    }
+
+    /// Ends the replay: every operator's whole history is replayed through the vetting lifecycle.
+    public mutating func finish() {
+        for id in state.operatorRecords.keys.sorted() {
+            _ = currentOperator(id)
+        }
+        findings.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
+    }
+
+    mutating func report(_ finding: ReplayFinding) {
+        findingCount += 1
+        if findings.count < Self.findingLimit { findings.append(finding) }
+    }
+
+    // MARK: dispatch
+
+    private mutating func step(_ entry: AuditEntry) throws(MalformedRecord) {
+        let record = entry.record
+        let seq = entry.seq
+        let data = Fields(record.data)
+        if let action = VettingAction(rawValue: record.action) {
+            let id = try data.string("operator_id")
+            if action == .applied, state.operatorRecords[id] != nil {
+                report(ReplayFinding(.unknownSubject, entry: seq, "operator \(id) applied a second time under the same id"))
+            } else if action != .applied, state.operatorRecords[id] == nil {
+                report(ReplayFinding(.unknownSubject, entry: seq, "\(record.action) for operator \(id), which never applied"))
+                return
+            }
+            state.operatorRecords[id, default: []].append((seq, record))
+            state.operatorCache[id] = nil
+            if action == .reviewed { try checkOperatorReview(data, actor: record.actor, seq: seq, operatorID: id) }
+            return
+        }
+        if let action = LicensingAction(rawValue: record.action) {
+            try licensing(action, data, entry)
+            return
+        }
+        if let action = SettlementAction(rawValue: record.action) {
+            try settlement(action, data, entry)
+            return
+        }
+        switch record.action {
+        case MeteringAction.recorded.rawValue:
+            try usage(data, entry)
+        case "log.initialized":
+            state.origin = try data.string("origin")
+        case "principal.created":
+            let id = try data.string("id")
+            guard state.principals[id] == nil else {
+                report(ReplayFinding(.unknownSubject, entry: seq, "principal \(id) created a second time"))
+                return
+            }
+            let expiresAt: Date? = if data.members["expires_at"]?.isNull ?? true { nil } else { try data.rfc3339("expires_at") }
+            state.principals[id] = ReplayedPrincipal(
+                id: id, role: try data.string("role"), authorityID: try data.optionalString("authority_id"),
+                expiresAt: expiresAt, revokedAt: nil)
+        case "principal.revoked":
+            let id = try data.string("id")
+            guard state.principals[id] != nil else {
+                report(ReplayFinding(.unknownSubject, entry: seq, "principal \(id) revoked but never created"))
+                return
+            }
+            state.principals[id]?.revokedAt = entry.time
+        case "authority.created":
+            let id = try data.string("id")
+            guard state.authorities[id] == nil else {
+                report(ReplayFinding(.unknownSubject, entry: seq, "authority \(id) created a second time"))
+                return
+            }
+            state.authorities[id] = try data.string("name")
+        case "test_clock.advanced":
+            break
+        default:
+            report(ReplayFinding(.unknownAction, entry: seq, "'\(record.action)' is not an action this verifier knows; use a pdx-verify at least as new as the server that wrote the log"))
+        }
+    }
+
+    // MARK: operators
+
+    /// The operator as its records so far make it; nil (and a finding, once) when they do not replay.
+    public mutating func currentOperator(_ id: String) -> Operator? {
+        if let cached = state.operatorCache[id] { return cached }
+        guard let records = state.operatorRecords[id] else { return nil }
+        switch vetting.replayLocating(records.map(\.record)) {
+        case .success(let value):
+            state.operatorCache[id] = value
+            return value
+        case .failure(let failure):
+            let seq = records[min(failure.recordIndex, records.count - 1)].seq
+            // Reported once: later records of the operator replay from the same bad step again.
+            if !findings.contains(where: { $0.code == .operatorStepInvalid && $0.location == "entry \(seq)" }) {
+                report(ReplayFinding(.operatorStepInvalid, entry: seq, "operator \(id): \(failure.error.detail)"))
+            }
+            return nil
+        }
+    }
+
+    private mutating func checkOperatorReview(_ data: Fields, actor: String, seq: UInt64, operatorID: String) throws(MalformedRecord) {
+        let reviewer = try data.string("reviewer_id")
+        let authority = try data.string("authority_id")
+        let at = try data.time("at")
+        if let problem = reviewerProblem(reviewer, actor: actor, authority: authority, at: at) {
+            report(ReplayFinding(.reviewerIneligible, entry: seq, "review of operator \(operatorID): \(problem)"))
+        }
+        // The lifecycle refuses a reviewer twice in a round; said here by name, before the
+        // operator's replay says it in general.
+        let earlier = state.operatorRecords[operatorID]?.dropLast() ?? []
+        let round = try data.integer("round")
+        for (_, record) in earlier where record.action == VettingAction.reviewed.rawValue {
+            let fields = Fields(record.data)
+            if fields.members["round"]?.integerValue.map(Int64.init) == round, fields.members["reviewer_id"]?.stringValue == reviewer {
+                report(ReplayFinding(.reviewerRepeated, entry: seq, "\(reviewer) reviewed operator \(operatorID) twice in round \(round)"))
+                break
+            }
+        }
+    }
+
+    /// Why `reviewer` could not decide for `authority` at `at`, or nil when it could.
+    func reviewerProblem(_ reviewer: String, actor: String, authority: String, at: Date) -> String? {
+        guard actor == reviewer else { return "the entry's actor \(actor) is not its reviewer \(reviewer)" }
+        guard let principal = state.principals[reviewer] else { return "\(reviewer) is not a principal of this log" }
+        guard principal.role == "authority_reviewer" else { return "\(reviewer) is a \(principal.role), not an authority reviewer" }
+        guard principal.authorityID == authority else {
+            return "\(reviewer) reviews for \(principal.authorityID ?? "no authority"), not for \(authority)"
+        }
+        guard principal.isLive(at: at) else { return "\(reviewer)'s key was revoked or expired before \(RFC3339Text.format(at))" }
+        return nil
+    }
+}
+
+extension ReplayFinding {
+    /// The entry index a finding names, if it names one.
+    var entrySeq: UInt64? {
+        guard location.hasPrefix("entry ") else { return nil }
+        return UInt64(location.dropFirst(6))
+    }
+}
+
+extension Fields {
+    /// A time as an admin gave it (`expires_at`): any RFC 3339 form.
+    func rfc3339(_ key: String) throws(MalformedRecord) -> Date {
+        guard let text = members[key]?.stringValue, let date = RFC3339Text.parse(text) else {
+            throw MalformedRecord(reason: "\(path)\(key) is not an RFC 3339 time")
+        }
+        return date
+    }
+}
+
+/// RFC 3339 in and out, for the few times the log writes in the API's form rather than with fixed
+/// milliseconds.
+enum RFC3339Text {
+    static func parse(_ text: String) -> Date? {
+        if let milliseconds = Timestamp.parse(text) { return Timestamp.date(milliseconds: milliseconds) }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    static func format(_ date: Date) -> String {
+        Timestamp.format(Timestamp.milliseconds(date))
+    }
+}

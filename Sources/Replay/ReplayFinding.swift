@@ -1,0 +1,76 @@
+/// Something the replay of a log found unlawful or unexplained: a finding names the rule (its
+/// stable code), the entry or report line where it shows, and why.
+public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The finding codes; `Docs/auditor-guide.md` explains each.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// An entry whose `data` lacks a member its action needs, or holds one of the wrong type.
+        case recordMalformed = "record_malformed"
+        /// An action this verifier does not know: the log is newer than the verifier, or forged.
+        case unknownAction = "unknown_action"
+        /// A reference to an operator, principal, dataset, grant or authority the log never created,
+        /// or a second creation of one.
+        case unknownSubject = "unknown_subject"
+        /// An operator step the vetting lifecycle does not produce from its logged inputs.
+        case operatorStepInvalid = "operator_step_invalid"
+        /// A grant step that does not follow from the grant's state (e.g. activating a denied grant).
+        case grantStepInvalid = "grant_step_invalid"
+        /// A review or grant decision by a principal that is not a live authority reviewer of the
+        /// authority it decides for, or for an authority that was not asked.
+        case reviewerIneligible = "reviewer_ineligible"
+        /// A second decision by the same reviewer or for the same authority in one round.
+        case reviewerRepeated = "reviewer_repeated"
+        /// A grant in force without an approval every required authority gave.
+        case activatedWithoutApproval = "activated_without_approval"
+        /// A grant in force at a price above its dataset's ceiling at that moment.
+        case priceAboveCeiling = "price_above_ceiling"
+        /// A grant in force that the grant rules refuse for another reason (tier, grade, openness,
+        /// operator not active, term).
+        case activatedAgainstPolicy = "activated_against_policy"
+        /// A usage event the grant check refuses: no grant in force at the event's time, another
+        /// operator's grant, a dataset or unit not granted.
+        case usageWithoutGrant = "usage_without_grant"
+        /// A usage event at a time the operator was not approved.
+        case usageOperatorNotActive = "usage_operator_not_active"
+        /// A usage event that takes its counter above the grant's quota for the period.
+        case usageOverQuota = "usage_over_quota"
+        /// A usage event logged under a period its time is not in.
+        case usagePeriodMismatch = "usage_period_mismatch"
+        /// A usage event id counted a second time for the same operator.
+        case usageDuplicate = "usage_duplicate"
+        /// Usage, an adjustment or a second close for a period after its `settlement.closed`.
+        case periodChangedAfterClose = "period_changed_after_close"
+        /// A period closed while an earlier period with usage was open, or before its end.
+        case periodClosedOutOfOrder = "period_closed_out_of_order"
+        /// A `settlement.closed` entry that differs from the settlement recomputed from the log.
+        case settlementMismatch = "settlement_mismatch"
+        /// An adjustment of a line no closed period has, or whose copied parties and split differ
+        /// from the line's.
+        case adjustmentInvalid = "adjustment_invalid"
+        /// A report file that is not a report this log's settlement could produce: unreadable, or
+        /// for a period the log has not closed.
+        case reportInvalid = "report_invalid"
+        /// A report whose lines, parties or totals differ from the settlement recomputed from the log.
+        case reportDiffers = "report_differs"
+    }
+
+    public let code: Code
+    /// Where: `entry 17`, `report line 2026-10/gr_1/ds_1/call`, a file name.
+    public let location: String
+    /// Why, for people.
+    public let reason: String
+
+    /// Creates a finding.
+    public init(_ code: Code, at location: String, _ reason: String) {
+        self.code = code
+        self.location = location
+        self.reason = reason
+    }
+
+    /// A finding about entry `seq`.
+    public init(_ code: Code, entry seq: UInt64, _ reason: String) {
+        self.init(code, at: "entry \(seq)", reason)
+    }
+
+    /// `code at location: reason`.
+    public var description: String { "\(code.rawValue) at \(location): \(reason)" }
+}

@@ -1,0 +1,71 @@
+public import Foundation
+public import AuditLog
+public import Licensing
+public import Metering
+public import Settlement
+public import Vetting
+
+/// A principal as its `principal.created` and `principal.revoked` entries describe it.
+public struct ReplayedPrincipal: Sendable, Hashable {
+    public let id: String
+    /// `admin`, `authority_reviewer`, `operator`, `auditor` or `finance`.
+    public let role: String
+    /// The authority a reviewer acts for.
+    public let authorityID: String?
+    public let expiresAt: Date?
+    public internal(set) var revokedAt: Date?
+
+    /// True when it could act at `date`: created, not revoked before, not expired.
+    public func isLive(at date: Date) -> Bool {
+        if let revokedAt, revokedAt <= date { return false }
+        if let expiresAt, expiresAt <= date { return false }
+        return true
+    }
+}
+
+/// A grant as its entries describe it, with what the replay needs besides the grant itself.
+public struct ReplayedGrant: Sendable, Hashable {
+    /// The grant, rebuilt step by step.
+    public internal(set) var grant: Grant
+    /// The authorities that had to approve it, as `grant.requested` said.
+    public let approvalsRequired: [String]
+}
+
+/// A closed period: the settlement recomputed from the log and what its close entry recorded.
+public struct ReplayedSettlement: Sendable {
+    /// The report recomputed from the log.
+    public let report: SettlementReport
+    /// The SHA-256 of each rendering, as the `settlement.closed` entry records them.
+    public let digests: ReportDigests
+    /// The index of its `settlement.closed` entry.
+    public let seq: UInt64
+}
+
+/// Everything a replay has rebuilt from the entries so far.
+public struct ReplayState: Sendable {
+    /// The log's origin, from `log.initialized`.
+    public internal(set) var origin: String?
+    /// Entries replayed.
+    public internal(set) var entryCount: UInt64 = 0
+    public internal(set) var principals: [String: ReplayedPrincipal] = [:]
+    /// Authority names by id.
+    public internal(set) var authorities: [String: String] = [:]
+    /// Each operator's Vetting records in log order, and where they are.
+    public internal(set) var operatorRecords: [String: [(seq: UInt64, record: AuditRecord)]] = [:]
+    public internal(set) var datasets: [String: Dataset] = [:]
+    public internal(set) var grants: [String: ReplayedGrant] = [:]
+    /// The usage counters, as a store keeps them.
+    public internal(set) var counters: [CounterKey: UsageCounter] = [:]
+    /// Accepted usage events.
+    public internal(set) var eventCount: Int64 = 0
+    /// Closed periods.
+    public internal(set) var settlements: [Period: ReplayedSettlement] = [:]
+    /// Annual revenue caps in force: operator id → year → minor units.
+    public internal(set) var revenueCaps: [String: [Int: Int64]] = [:]
+    /// Adjustments booked into periods not yet closed.
+    public internal(set) var adjustments: [Period: [Adjustment]] = [:]
+    /// Event ids counted, per operator.
+    var eventIDs: [String: Set<String>] = [:]
+    /// Operators rebuilt from their records, until another of their records arrives.
+    var operatorCache: [String: Operator] = [:]
+}
