@@ -7,10 +7,11 @@ public struct ExportFinding: Error, Sendable, Equatable, CustomStringConvertible
     /// `checkpoint_key_ambiguous`, `origin_mismatch`, `unexpected_file`, `bundle_missing`,
     /// `bundle_truncated`, `bundle_oversized`, `entry_not_canonical`, `entry_malformed`,
     /// `entry_sequence_mismatch`, `tile_missing`, `tile_truncated`, `tile_oversized`, `tile_mismatch`,
-    /// `root_mismatch`, `io_error`.
+    /// `root_mismatch`, `io_error`; and from ``ExportConsistency``: `previous_other_log`,
+    /// `previous_larger`, `history_rewritten`.
     public var code: String
     /// Where: `entry <index>`, a path relative to the export directory (`tile/0/000`, `checkpoint`), or
-    /// the directory itself.
+    /// the directory itself; prefixed with `previous: ` when it is in the previous export.
     public var location: String
     /// Why, in a sentence fragment.
     public var reason: String

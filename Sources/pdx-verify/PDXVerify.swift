@@ -14,7 +14,8 @@ import Musl
 import Darwin
 #endif
 
-/// `pdx-verify DIR [--vkey FILE]`: checks an audit-log export end to end.
+/// `pdx-verify DIR [--vkey FILE] [--previous DIR]`: checks an audit-log export end to end, and that it
+/// extends an earlier one.
 struct PDXVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pdx-verify",
@@ -59,10 +60,23 @@ struct PDXVerify: ParsableCommand {
         help: "Check only that the export is the signed log; do not replay its entries.")
     var integrityOnly = false
 
+    @Option(
+        name: .customLong("previous"),
+        help: ArgumentHelp(
+            "An earlier export of the same log, e.g. the one kept from the last audit.",
+            discussion: "Verifies it too, with the same keys, and checks with an RFC 9162 consistency proof that this export extends it: that nobody rewrote history between the two checkpoints.",
+            valueName: "directory"))
+    var previous: String?
+
     func validate() throws {
         var status = stat()
         guard stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
             throw ValidationError("\(directory) is not a directory")
+        }
+        if let previous {
+            guard stat(previous, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw ValidationError("\(previous) is not a directory")
+            }
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
         if integrityOnly && !settlements.isEmpty {
@@ -110,8 +124,16 @@ struct PDXVerify: ParsableCommand {
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
         var replay = LogReplay()
         let replaying = !integrityOnly
-        let verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update) { seq, bytes in
+        var verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update) { seq, bytes in
             if replaying { replay.apply(bytes: bytes, seq: seq) }
+        }
+        var extends = ""
+        if let previous, case .verified(let summary) = verdict {
+            switch ExportConsistency(previous: previous, current: directory, keys: keys)
+                .verify(current: summary, progress: display.update) {
+            case .verified(let both): extends = " " + Self.extensionReport(both, previous: previous)
+            case .failed(let finding): verdict = .failed(finding)
+            }
         }
         display.finish()
         let summary: ExportSummary
@@ -123,7 +145,7 @@ struct PDXVerify: ParsableCommand {
             return 1
         }
         guard replaying else {
-            print(Self.report(summary, directory: directory))
+            print(Self.report(summary, directory: directory) + extends)
             return 0
         }
         replay.finish()
@@ -143,7 +165,7 @@ struct PDXVerify: ParsableCommand {
             if more > 0 { print("pdx-verify: \(more) more \(more == 1 ? "finding" : "findings") not shown") }
             return 1
         }
-        print(Self.report(summary, directory: directory))
+        print(Self.report(summary, directory: directory) + extends)
         print(Self.singleLine(Self.replayReport(replay.state)))
         for (path, confirmation) in confirmations {
             print(Self.singleLine(Self.settlementReport(confirmation, path: path)))
@@ -212,6 +234,25 @@ struct PDXVerify: ParsableCommand {
             Every entry is canonical JSON with its index as "seq", every hash tile matches the tree \
             recomputed from the entries, nothing lies beyond the checkpoint, and the recomputed root is \
             the one in the checkpoint, \(trust)
+            """)
+    }
+
+    /// The sentence `--previous` adds: which earlier export this one extends, and how that was shown.
+    static func extensionReport(_ both: ExportConsistencySummary, previous: String) -> String {
+        let old = both.previous.checkpoint
+        let new = both.current.checkpoint
+        let keys = both.previous.signers.map(\.keyDescription).joined(separator: " and ")
+        let trust = both.previous.keyIsPinned ? "pinned with --vkey" : "using that export's own vkey (not pinned)"
+        let how = if old.size == new.size {
+            "it is the same tree"
+        } else if old.size == 0 {
+            "an empty log is a prefix of every log"
+        } else {
+            "consistency proof from \(grouped(old.size)) to \(grouped(new.size)) entries verified"
+        }
+        return singleLine("""
+            It extends the previous export in \(previous) of \(grouped(old.size)) \(old.size == 1 ? "entry" : "entries"), \
+            root hash \(Base64.encode(old.rootHash.bytes)), signed by \(keys), \(trust) (\(how)).
             """)
     }
 

@@ -49,19 +49,21 @@ private final class Export {
     let signer: NoteSigner
     let keyFile: String
 
-    init(size: Int, checkpointSize: Int? = nil) throws {
-        signer = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
+    /// `forking` replaces that entry with another, as a rewritten history would; `signer` defaults to a new key.
+    init(size: Int, checkpointSize: Int? = nil, signer: NoteSigner? = nil, forking: Int? = nil) throws {
+        self.signer = try signer ?? NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
         keyFile = directory + ".vkey"
         let writer = try TlogTilesWriter(directory: directory)
         var builder = TileBuilder()
         for i in 0..<size {
-            let entry = Self.entry(i)
+            let entry = i == forking ? Array(String(decoding: Self.entry(i), as: UTF8.self)
+                .replacingOccurrences(of: "\"cli\"", with: "\"forger\"").utf8) : Self.entry(i)
             try writer.append(entry: entry)
             _ = builder.append(entry: entry)
         }
-        let checkpoint = Checkpoint(origin: signer.name, size: UInt64(size), rootHash: builder.root())
-        try writer.finish(checkpoint: try checkpoint.sign(with: [signer]), verifierKey: signer.verifierKey)
-        try (signer.verifierKey + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let checkpoint = Checkpoint(origin: self.signer.name, size: UInt64(size), rootHash: builder.root())
+        try writer.finish(checkpoint: try checkpoint.sign(with: [self.signer]), verifierKey: self.signer.verifierKey)
+        try (self.signer.verifierKey + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
     }
 
     deinit {
@@ -147,6 +149,54 @@ private final class Export {
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL unexpected_file at tile/"))
     }
 
+    @Test(arguments: [(40, 300), (300, 300), (0, 3)])
+    func anExportExtendingThePreviousOneSaysSo(previousSize: Int, size: Int) throws {
+        let export = try Export(size: size)
+        let previous = try Export(size: previousSize, signer: export.signer)
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", previous.directory])
+        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
+        #expect(run.standardOutput.split(separator: "\n").count == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: OK."))
+        #expect(run.standardOutput.contains(". It extends the previous export in \(previous.directory) of \(previousSize) entries, "))
+        #expect(run.standardOutput.contains(export.signer.verifier.keyDescription + ", pinned with --vkey ("))
+        if previousSize == 40 { #expect(run.standardOutput.contains("(consistency proof from 40 to 300 entries verified).\n")) }
+        if previousSize == size { #expect(run.standardOutput.contains("(it is the same tree).\n")) }
+    }
+
+    @Test func withoutVkeyThePreviousExportsOwnKeyIsUsedAndSaidSo() throws {
+        let export = try Export(size: 300)
+        let previous = try Export(size: 256, signer: export.signer)
+        let run = try Tool.run([export.directory, "--previous", previous.directory])
+        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
+        #expect(run.standardOutput.contains("using that export's own vkey (not pinned) (consistency proof from 256 to 300 entries verified)."))
+    }
+
+    @Test func aRewrittenHistoryExitsOneNamingTheEntry() throws {
+        let export = try Export(size: 300)
+        let forked = try Export(size: 40, signer: export.signer, forking: 17)
+        let alone = try Tool.run([forked.directory, "--vkey", export.keyFile])
+        #expect(alone.status == 0, "the fork verifies on its own")
+
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", forked.directory])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.split(separator: "\n").count == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL history_rewritten at entry 17: the previous export's entry 17 "
+            + "differs from this export's; the log was rewritten after the previous checkpoint (size 40, root "))
+    }
+
+    @Test func aPreviousExportThatIsLargerOrBrokenExitsOne() throws {
+        let export = try Export(size: 30)
+        let larger = try Export(size: 31, signer: export.signer)
+        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL previous_larger at previous: checkpoint: "))
+
+        try FileManager.default.removeItem(atPath: larger.directory + "/tile/entries/000.p/31")
+        let broken = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
+        #expect(broken.status == 1)
+        #expect(broken.standardOutput.hasPrefix("pdx-verify: FAIL bundle_missing at previous: tile/entries/000.p/31: "))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let export = try Export(size: 0)
         let garbage = export.directory + "/../pdx-verify-garbage-\(UUID().uuidString)"
@@ -155,6 +205,8 @@ private final class Export {
         for arguments in [
             [], [export.directory + "/missing"], [export.directory, "--vkey", export.directory + "/missing.vkey"],
             [export.directory, "--vkey", garbage], [export.directory, "--unknown"], [export.directory, "--vkey"],
+            [export.directory, "--previous", export.directory + "/missing"], [export.directory, "--previous", garbage],
+            [export.directory, "--previous"],
         ] {
             let run = try Tool.run(arguments)
             #expect(run.status == 2, "\(arguments)")
@@ -164,5 +216,6 @@ private final class Export {
         let help = try Tool.run(["--help"])
         #expect(help.status == 0)
         #expect(help.standardOutput.contains("--vkey"))
+        #expect(help.standardOutput.contains("--previous <directory>"))
     }
 }
