@@ -122,11 +122,11 @@ extension SettlementReport {
         let platformFeeBPS = Int(try root.integer("platform_fee_bps", in: 0...10_000))
 
         var lines: [SettlementLine] = []
-        var ids: Set<String> = []
         for (index, element) in try root.array("lines").enumerated() {
-            let line = try SettlementLine(json: element, at: "lines[\(index)]", currency: currency)
-            guard ids.insert(line.id).inserted else { throw root.invalid("lines[\(index)].line_id", "repeats an earlier line") }
-            lines.append(line)
+            lines.append(try SettlementLine(json: element, at: "lines[\(index)]", currency: currency))
+        }
+        if let failure = SettlementReport.reconciliationFailure(of: lines) {
+            throw root.invalid("lines[\(failure.line)].\(failure.field)", failure.problem)
         }
         let derived = SettlementReport(period: period, currency: currency, platformFeeBPS: platformFeeBPS,
                                        closedAt: Timestamp.date(milliseconds: closedAt), lines: lines)
@@ -146,14 +146,7 @@ extension SettlementReport {
             parties.append(PartyAmount(party: party, amountMinor: amount))
         }
 
-        let totalsObject = try ReportObject(try root.member("totals"), at: "totals", members: ReportObject.totalsMembers)
-        var totals = SettlementTotals()
-        totals.grossMinor = try totalsObject.integer("gross_minor")
-        totals.authorityMinor = try totalsObject.integer("authority_minor")
-        totals.platformMinor = try totalsObject.integer("platform_minor")
-        totals.operatorMinor = try totalsObject.integer("operator_minor")
-        totals.lineCount = Int(try totalsObject.integer("line_count", in: 0...MinorUnits.maximum))
-        totals.eventCount = try totalsObject.integer("event_count", in: 0...MinorUnits.maximum)
+        let totals = try SettlementTotals(json: try root.member("totals"), at: "totals")
         guard totals == derived.totals else { throw root.invalid("totals", "are not the sums of the lines") }
 
         self.init(period: period, currency: currency, platformFeeBPS: platformFeeBPS, closedAt: derived.closedAt,
@@ -196,20 +189,7 @@ extension SettlementLine {
         let `operator` = try object.amount("operator_minor", currency: currency)
         let quantity = try object.integer("quantity", in: 0...MinorUnits.maximum)
 
-        guard authorityBPS + platformBPS <= 10_000 else { throw object.invalid("platform_bps", "with authority_bps exceeds 10000") }
-        guard Int128(authority) + Int128(platform) + Int128(`operator`) == Int128(amount) else {
-            throw object.invalid("amount_minor", "is not the sum of the authority, platform and operator parts")
-        }
-        if !tiers.isEmpty {
-            guard unitPrice == nil else { throw object.invalid("unit_price", "a line with tiers has no single price") }
-            guard tiers.reduce(Int128(0), { $0 + Int128($1.amountMinor) }) == Int128(amount) else {
-                throw object.invalid("tiers", "do not sum to the line's amount")
-            }
-            guard tiers.reduce(Int128(0), { $0 + Int128($1.quantity) }) == Int128(quantity) else {
-                throw object.invalid("tiers", "do not sum to the line's quantity")
-            }
-        }
-
+        // Whether the parts and steps add up is checked with the other lines: SettlementReport.reconciliationFailure(of:).
         self.init(
             id: id, kind: kind, grantID: try object.optionalString("grant_id"), operatorID: try object.string("operator_id"),
             datasetID: try object.optionalString("dataset_id"), authorityID: try object.string("authority_id"),
@@ -233,8 +213,23 @@ extension TierCharge {
     }
 }
 
-/// One JSON object of a report being read: typed members, errors that say where.
-private struct ReportObject {
+extension SettlementTotals {
+    /// Reads a `totals` object, as reports and `settlement.closed` entries write it.
+    init(json: JSONValue, at path: String) throws(SettlementError) {
+        let object = try ReportObject(json, at: path, members: ReportObject.totalsMembers)
+        self.init()
+        grossMinor = try object.integer("gross_minor")
+        authorityMinor = try object.integer("authority_minor")
+        platformMinor = try object.integer("platform_minor")
+        operatorMinor = try object.integer("operator_minor")
+        lineCount = Int(try object.integer("line_count", in: 0...MinorUnits.maximum))
+        eventCount = try object.integer("event_count", in: 0...MinorUnits.maximum)
+    }
+}
+
+/// One JSON object of a report (or of a `settlement.closed` entry) being read: typed members, errors
+/// that say where.
+struct ReportObject {
     static let reportMembers: Set<String> = [
         "period", "currency", "status", "closed_at", "platform_fee_bps", "lines", "parties", "totals",
     ]

@@ -25,7 +25,7 @@ public struct SettlementError: CodedError {
         case invalidReason = "invalid_reason"
         /// An amount that does not fit 64 bits of minor units.
         case amountOverflow = "amount_overflow"
-        /// A report's JSON that is malformed, misses a member, or whose amounts do not reconcile.
+        /// A report (JSON or CSV) that is malformed, misses a member or column, or whose amounts do not reconcile.
         case invalidReport = "invalid_report"
     }
 
