@@ -37,9 +37,10 @@ extension LogReplay {
             return .failure(ReplayFinding(.reportDiffers, at: name,
                                           "an XLSX report is checked by its bytes, and these (sha256 \(digest)) are not the rendering of any period the log closed"))
         }
+        if format == .csv { return checkCSV(bytes, name: name, digest: digest) }
         let found: SettlementReport
         do {
-            found = try format == .json ? SettlementReport(json: bytes) : SettlementReport(csv: bytes)
+            found = try SettlementReport(json: bytes)
         } catch {
             return .failure(ReplayFinding(.reportInvalid, at: name, "not a settlement report: \(error.detail)"))
         }
@@ -52,14 +53,67 @@ extension LogReplay {
             party = only.party
             expected = closed.report.statement(for: only.party)
         }
+        return compare(bytes, found: found, expected: expected, party: party, closed: closed, format: .json, name: name, digest: digest)
+    }
+
+    /// A CSV report holds its period in every row but no totals: it is read against the close of
+    /// the period its first row names, as the whole report or, failing that, as the statement of the
+    /// party whose lines it holds.
+    private func checkCSV(_ bytes: [UInt8], name: String, digest: String) -> Result<ReportConfirmation, ReplayFinding> {
+        for (period, closed) in state.settlements.sorted(by: { $0.key < $1.key }) {
+            let report = closed.report
+            if report.rendered(as: .csv) == bytes {
+                return .success(confirmation(report, party: nil, closed: closed, period: period, format: .csv, digest: digest))
+            }
+            for party in report.parties.map(\.party) where report.statement(for: party).rendered(as: .csv) == bytes {
+                return .success(confirmation(report.statement(for: party), party: party, closed: closed, period: period, format: .csv, digest: digest))
+            }
+        }
+        guard let period = Self.firstRowPeriod(bytes) else {
+            return .failure(ReplayFinding(.reportInvalid, at: name, "not a settlement report of a period the log closed: no line names a closed period"))
+        }
+        guard let closed = state.settlements[period] else {
+            return .failure(ReplayFinding(.reportInvalid, at: name, "a report of \(period), which the log has not closed"))
+        }
+        let close = SettlementClose(closed.report, digests: closed.digests)
+        let whole: SettlementReport
+        do {
+            whole = try SettlementReport(csv: bytes, close: close)
+        } catch {
+            for party in closed.report.parties.map(\.party) {
+                let statement = closed.report.statement(for: party)
+                guard let found = try? SettlementReport(csv: bytes, close: close, party: party),
+                      Set(found.lines.map(\.id)) == Set(statement.lines.map(\.id)) || found.lines.count == statement.lines.count else { continue }
+                return compare(bytes, found: found, expected: statement, party: party, closed: closed, format: .csv, name: name, digest: digest)
+            }
+            return .failure(ReplayFinding(.reportInvalid, at: name, "not the settlement report of \(period): \(error.detail)"))
+        }
+        return compare(bytes, found: whole, expected: closed.report, party: nil, closed: closed, format: .csv, name: name, digest: digest)
+    }
+
+    private func compare(_ bytes: [UInt8], found: SettlementReport, expected: SettlementReport, party: Party?, closed: ReplayedSettlement,
+                         format: ReportFormat, name: String, digest: String) -> Result<ReportConfirmation, ReplayFinding> {
         let rendering = expected.rendered(as: format)
         if rendering == bytes {
-            return .success(ReportConfirmation(
-                period: found.period, format: format, party: party, lineCount: found.lines.count, totals: found.totals,
-                closeSeq: closed.seq, sha256: digest, digestLogged: party == nil && closed.digests[format.rawValue] == digest))
+            return .success(confirmation(expected, party: party, closed: closed, period: expected.period, format: format, digest: digest))
         }
         return .failure(Self.firstDifference(found, expected, name: name, recomputedDigest: Hex.encode(SHA256.hash(rendering).bytes),
                                              digest: digest))
+    }
+
+    private func confirmation(_ report: SettlementReport, party: Party?, closed: ReplayedSettlement, period: Period, format: ReportFormat,
+                              digest: String) -> ReportConfirmation {
+        ReportConfirmation(
+            period: period, format: format, party: party, lineCount: report.lines.count, totals: report.totals, closeSeq: closed.seq,
+            sha256: digest, digestLogged: party == nil && closed.digests[format.rawValue] == digest)
+    }
+
+    /// The period in the first column of the CSV's second row.
+    static func firstRowPeriod(_ bytes: [UInt8]) -> Period? {
+        guard let newline = bytes.firstIndex(of: 0x0A) else { return nil }
+        let row = bytes[(newline + 1)...]
+        let cell = row.prefix { $0 != UInt8(ascii: ",") && $0 != 0x0D && $0 != 0x0A }
+        return Period(String(decoding: cell, as: UTF8.self))
     }
 
     static func format(of bytes: [UInt8]) -> ReportFormat {

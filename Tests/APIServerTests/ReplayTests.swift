@@ -281,7 +281,7 @@ struct ReplayTests {
             let scenario = try await ReplayScenario.run(market, runtime, client)
             let replay = ReplayScenario.replay(scenario.entries)
             let period = scenario.first
-            for query in ["format=json", "format=xlsx", "format=json&party=operator:\(scenario.s.m.operators["acme"] ?? "")"] {
+            for query in ["format=json", "format=csv", "format=xlsx", "format=csv&party=operator:\(scenario.s.m.operators["acme"] ?? "")", "format=json&party=operator:\(scenario.s.m.operators["acme"] ?? "")"] {
                 let bytes = Array(try await scenario.s.report(period, query: query, client).body.readableBytesView)
                 let confirmed = try replay.checkReport(bytes, name: query).get()
                 #expect(confirmed.period == period)
