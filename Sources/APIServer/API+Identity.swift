@@ -52,8 +52,8 @@ extension API {
         if let expiresAt = body.expiresAt, expiresAt <= now {
             throw Problem(.unprocessableContent, code: "expiry_in_past", detail: "'expires_at' must be in the future.")
         }
-        let key = try APIKey.generate()
-        let id = "pr_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let key = try APIKey.generate(using: random)
+        let id = "pr_\(Hex.encode(try random.bytes(8)))"
         let principal = Persistence.Principal(
             id: id, name: name, role: role.rawValue, authorityID: body.authorityId, keyID: key.keyID,
             keyHash: key.secretHash, createdAt: now, expiresAt: body.expiresAt, email: body.email)

@@ -129,7 +129,7 @@ extension API {
             throw LicensingError(code: .unknownAgreement,
                                  detail: "no agreement template '\(request.agreementID)' version '\(request.agreementVersion)' (GET /v1/agreements)")
         }
-        let id = "gr_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let id = "gr_\(Hex.encode(try random.bytes(8)))"
         let now = clock.now()
         let created: Grant = try await database.transaction { tx in
             guard let owner = try await tx.operatorByID(operatorID) else {

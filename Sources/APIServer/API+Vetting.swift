@@ -18,7 +18,7 @@ extension API {
             certifications: body.certifications ?? [],
             documents: body.documents.map { ($0.name, $0.sha256) },
             applicant: caller.id)
-        let id = "op_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let id = "op_\(Hex.encode(try random.bytes(8)))"
         let now = clock.now()
         let created: Operator = try await database.transaction { tx in
             let existing = [try await tx.latestOperator(appliedBy: caller.id), try await tx.latestOperator(uscc: application.uscc)]

@@ -25,6 +25,8 @@ struct API: APIProtocol {
     let settlementPolicy: SettlementPolicy
     let log: TransparencyLog
     let clock: ServerClock
+    /// Randomness for new ids and API keys.
+    let random: any RandomSource
     let readiness: Readiness
     let metrics: MetricsExposition
     let clockStore: (any TestClockStore)?

@@ -1,4 +1,5 @@
 public import AuditLog
+public import Cryptography
 import Foundation
 public import Hummingbird
 import HTTPTypes
@@ -23,15 +24,18 @@ public struct ServerDependencies: Sendable {
     public var metrics: PrometheusCollectorRegistry
     /// The grant check's in-memory snapshots, one per process.
     public var grantDirectory = GrantDirectory()
+    /// Where new ids (`pr_`, `op_`, `gr_`, `ub_`, `adj_`) and API keys get their randomness.
+    public var random: any RandomSource
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
-         clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry) {
+         clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
         self.database = database
         self.log = log
         self.credentials = credentials
         self.clock = clock
         self.clockStore = clockStore
         self.metrics = metrics
+        self.random = random
     }
 }
 
@@ -64,10 +68,12 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
         metering: MeteringPolicy(),
         usageCommitter: UsageCommitter(database: dependencies.database, log: dependencies.log, directory: dependencies.grantDirectory),
-        settlements: SettlementDesk(database: dependencies.database, log: dependencies.log, policy: configuration.settlement),
+        settlements: SettlementDesk(database: dependencies.database, log: dependencies.log, policy: configuration.settlement,
+                                    random: dependencies.random),
         settlementPolicy: configuration.settlement,
         log: dependencies.log,
         clock: dependencies.clock,
+        random: dependencies.random,
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
         clockStore: dependencies.clockStore)

@@ -18,7 +18,7 @@ public func exportLog(from location: StoreLocation, to directory: String) async 
     options.createIfMissing = false
     let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
     do {
-        let summary = try await export(runtime, to: directory)
+        let summary = try await runtime.exportLog(to: directory)
         await runtime.close()
         return summary
     } catch {
@@ -27,24 +27,30 @@ public func exportLog(from location: StoreLocation, to directory: String) async 
     }
 }
 
-private func export(_ runtime: Runtime, to directory: String) async throws -> ExportResult {
-    guard runtime.integrity.isIntact else {
-        throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(runtime.integrity)")
-    }
-    let note = try await runtime.log.signCheckpoint()
-    let checkpoint = try Checkpoint.parse(note.text)
-    let writer = try TlogTilesWriter(directory: directory)
-    var next: UInt64 = 0
-    while next < checkpoint.size {
-        let batch = try await runtime.log.entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
-        guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before the checkpoint's \(checkpoint.size)") }
-        for entry in batch {
-            try writer.append(entry: entry.body)
+extension Runtime {
+    /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
+    func exportLog(to directory: String) async throws -> ExportResult {
+        guard integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
         }
-        next += UInt64(batch.count)
+        let note = try await log.signCheckpoint()
+        let checkpoint = try Checkpoint.parse(note.text)
+        let writer = try TlogTilesWriter(directory: directory)
+        var next: UInt64 = 0
+        while next < checkpoint.size {
+            let batch = try await log.entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
+            guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before the checkpoint's \(checkpoint.size)") }
+            for entry in batch {
+                try writer.append(entry: entry.body)
+            }
+            next += UInt64(batch.count)
+        }
+        try writer.finish(checkpoint: note, verifierKey: verifierKey)
+        return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
     }
-    try writer.finish(checkpoint: note, verifierKey: runtime.log.verifiers[0].verifierKey)
-    return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
+
+    /// The verifier key of the log's current signing key, as `pdx audit vkey` prints it.
+    var verifierKey: String { log.verifiers[0].verifierKey }
 }
 
 /// `pdx audit vkey`: the verifier key of the log's current signing key.
@@ -52,7 +58,7 @@ public func verifierKey(of location: StoreLocation) async throws -> String {
     var options = Runtime.Options()
     options.createIfMissing = false
     let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
-    let key = runtime.log.verifiers[0].verifierKey
+    let key = runtime.verifierKey
     await runtime.close()
     return key
 }

@@ -46,10 +46,10 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible {
     /// 43 characters of base64url (32 random bytes).
     public var secret: String
 
-    /// Issues a new random key.
-    public static func generate() throws -> APIKey {
-        let id = Hex.encode(try SecureRandom.bytes(8))
-        let secret = Base64.encode(try SecureRandom.bytes(32))
+    /// Issues a new key from `random`.
+    public static func generate(using random: any RandomSource = SecureRandom()) throws -> APIKey {
+        let id = Hex.encode(try random.bytes(8))
+        let secret = Base64.encode(try random.bytes(32))
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         return APIKey(keyID: id, secret: secret)

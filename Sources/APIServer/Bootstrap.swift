@@ -12,7 +12,7 @@ extension Runtime {
     /// does not work. Returns the new key, or nil when an admin already exists.
     @discardableResult
     public func bootstrapAdmin(logger: Logger) async throws -> APIKey? {
-        let key = try APIKey.generate()
+        let key = try APIKey.generate(using: random)
         let pending = dataDirectory.adminTokenPath + ".pending"
         try? FileManager.default.removeItem(atPath: pending)
         let created: Bool = try await database.transaction { tx in
@@ -20,7 +20,7 @@ extension Runtime {
             if try await tx.principals().contains(where: { $0.role == Role.admin.rawValue && $0.revokedAt == nil }) {
                 return false
             }
-            let id = "pr_\(Hex.encode(try SecureRandom.bytes(8)))"
+            let id = "pr_\(Hex.encode(try random.bytes(8)))"
             let now = clock.now()
             try await tx.insertPrincipal(Persistence.Principal(
                 id: id, name: "bootstrap admin", role: Role.admin.rawValue, keyID: key.keyID,

@@ -35,13 +35,13 @@ public struct DataDirectory: Sendable {
             atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
-    /// Loads the signing key, or creates one if there is none. Creation is exclusive (`O_EXCL`), so two
-    /// instances starting at once on a shared directory end up with the same key.
-    public func loadOrCreateSigningKey() throws -> Ed25519PrivateKey {
+    /// Loads the signing key, or creates one from `random` if there is none. Creation is exclusive
+    /// (`O_EXCL`), so two instances starting at once on a shared directory end up with the same key.
+    public func loadOrCreateSigningKey(using random: any RandomSource = SecureRandom()) throws -> Ed25519PrivateKey {
         if let pem = try readIfPresent(signingKeyPath) {
             return try Ed25519PrivateKey(pem: pem)
         }
-        let key = try Ed25519PrivateKey()
+        let key = try random.signingKey()
         if try writeExclusively(signingKeyPath, contents: try key.pem()) {
             return key
         }

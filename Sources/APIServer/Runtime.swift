@@ -1,6 +1,6 @@
 public import AuditLog
-import Cryptography
-import Foundation
+public import Cryptography
+public import Foundation
 public import Logging
 public import Persistence
 import Vetting
@@ -17,14 +17,17 @@ public final class Runtime: Sendable {
     public let clock: ServerClock
     /// The result of the start-up integrity check.
     public let integrity: IntegrityReport
+    /// Where new ids and API keys get their randomness.
+    public let random: any RandomSource
 
     private init(dataDirectory: DataDirectory, database: any Database, log: TransparencyLog,
-                 clock: ServerClock, integrity: IntegrityReport) {
+                 clock: ServerClock, integrity: IntegrityReport, random: any RandomSource) {
         self.dataDirectory = dataDirectory
         self.database = database
         self.log = log
         self.clock = clock
         self.integrity = integrity
+        self.random = random
     }
 
     /// What to do on open.
@@ -33,8 +36,14 @@ public final class Runtime: Sendable {
         /// otherwise refuse to open a location that holds no log yet (`audit` commands).
         public var createIfMissing = true
         public var testClock = false
+        /// The test clock's time when the data has none yet (first start); default: now. A demo
+        /// sets it so that its dates do not depend on the day it runs.
+        public var testClockStart: Date?
         public var logOrigin: String?
         public var checkpointPolicy = CheckpointPolicy()
+        /// Randomness for the signing key, the log origin, ids and API keys. Anything but the
+        /// default ``SecureRandom`` makes them predictable: for demos only.
+        public var random: any RandomSource = SecureRandom()
 
         public init() {}
     }
@@ -56,7 +65,7 @@ public final class Runtime: Sendable {
         }
         let key: Ed25519PrivateKey
         if options.createIfMissing {
-            key = try directory.loadOrCreateSigningKey()
+            key = try directory.loadOrCreateSigningKey(using: options.random)
         } else {
             guard let existing = try directory.loadSigningKey() else {
                 throw RuntimeError("the log's signing key is not in \(directory.path) (signing-key.pem)")
@@ -71,8 +80,9 @@ public final class Runtime: Sendable {
             database = try await SQLiteDatabase(path: directory.databasePath)
         }
         do {
-            let origin = try await Self.origin(in: database, configured: options.logOrigin, create: options.createIfMissing)
-            let clock = try await Self.clock(in: database, testClock: options.testClock)
+            let origin = try await Self.origin(in: database, configured: options.logOrigin, create: options.createIfMissing,
+                                               random: options.random)
+            let clock = try await Self.clock(in: database, testClock: options.testClock, start: options.testClockStart)
             let signer = try NoteSigner(name: origin, key: key)
             let log = try TransparencyLog(
                 database: database, signers: [signer], policy: options.checkpointPolicy,
@@ -89,7 +99,8 @@ public final class Runtime: Sendable {
                     "report": "\(integrity)",
                 ])
             }
-            return Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity)
+            return Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity,
+                           random: options.random)
         } catch {
             await database.close()
             throw error
@@ -102,7 +113,8 @@ public final class Runtime: Sendable {
     }
 
     /// The origin stored with the log; created on first start from `configured` or a random name.
-    private static func origin(in database: any Database, configured: String?, create: Bool) async throws -> String {
+    private static func origin(in database: any Database, configured: String?, create: Bool,
+                               random: any RandomSource) async throws -> String {
         try await database.transaction { tx in
             // The head lock serializes instances that start together on one PostgreSQL.
             _ = try await tx.lockHead()
@@ -113,18 +125,18 @@ public final class Runtime: Sendable {
                 return stored
             }
             guard create else { throw RuntimeError("the database holds no PDX log yet") }
-            let origin = try configured ?? "pdx.local/\(Hex.encode(SecureRandom.bytes(4)))"
+            let origin = try configured ?? "pdx.local/\(Hex.encode(random.bytes(4)))"
             try await tx.setMetaValue(origin, forKey: originKey)
             return origin
         }
     }
 
-    /// The system clock, or the test clock at its stored time (first start: now).
-    private static func clock(in database: any Database, testClock: Bool) async throws -> ServerClock {
+    /// The system clock, or the test clock at its stored time (first start: `start`, or now).
+    private static func clock(in database: any Database, testClock: Bool, start: Date?) async throws -> ServerClock {
         guard testClock else { return .system }
         let store = DatabaseClockStore(database: database)
         if let stored = try await store.loadTestClock() { return .test(startingAt: stored) }
-        let now = Date()
+        let now = start ?? Date()
         try await database.transaction { tx in
             if try await tx.metaValue(forKey: ServerClock.metaKey) == nil {
                 try await tx.setMetaValue(RFC3339.format(now), forKey: ServerClock.metaKey)

@@ -61,6 +61,7 @@ extension Runtime {
             credentials: DatabaseCredentialLookup(database: database),
             clock: clock,
             clockStore: clock.isTestClock ? DatabaseClockStore(database: database, log: log) : nil,
-            metrics: metrics)
+            metrics: metrics,
+            random: random)
     }
 }

@@ -40,7 +40,8 @@ private func withSettlementDesk<T: Sendable>(
     logger.logLevel = .warning
     let runtime = try await Runtime.open(location, options: options, logger: logger)
     do {
-        let result = try await work(runtime, SettlementDesk(database: runtime.database, log: runtime.log, policy: policy))
+        let result = try await work(runtime, SettlementDesk(database: runtime.database, log: runtime.log, policy: policy,
+                                                                random: runtime.random))
         await runtime.close()
         return result
     } catch {

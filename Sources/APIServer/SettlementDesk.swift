@@ -1,5 +1,5 @@
 public import AuditLog
-import Cryptography
+public import Cryptography
 public import Foundation
 public import Licensing
 public import Metering
@@ -38,12 +38,16 @@ public struct SettlementDesk: Sendable {
     let log: TransparencyLog
     let calendar: MarketCalendar
     let policy: SettlementPolicy
+    /// Randomness for adjustment ids.
+    let random: any RandomSource
 
-    public init(database: any Database, log: TransparencyLog, calendar: MarketCalendar = MarketCalendar(), policy: SettlementPolicy) {
+    public init(database: any Database, log: TransparencyLog, calendar: MarketCalendar = MarketCalendar(), policy: SettlementPolicy,
+                random: any RandomSource = SecureRandom()) {
         self.database = database
         self.log = log
         self.calendar = calendar
         self.policy = policy
+        self.random = random
     }
 
     /// Closes `period` at `now`: refused before the period's end plus the grace and while an
@@ -96,7 +100,7 @@ public struct SettlementDesk: Sendable {
         guard amountMinor != 0, amountMinor.magnitude <= UInt64(MinorUnits.maximum) else {
             throw SettlementError(code: .invalidAdjustment, detail: "an adjustment is a non-zero amount of at most \(MinorUnits.maximum) minor units")
         }
-        let id = "adj_\(Hex.encode(try SecureRandom.bytes(8)))"
+        let id = "adj_\(Hex.encode(try random.bytes(8)))"
         let log = self.log
         return try await database.transaction { tx in
             _ = try await tx.lockHead()

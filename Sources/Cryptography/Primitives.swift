@@ -1,14 +1,26 @@
 internal import COpenSSL
 internal import Foundation
 
-/// Secure random bytes from OpenSSL's CSPRNG.
-public enum SecureRandom {
+/// Secure random bytes from OpenSSL's CSPRNG: the ``RandomSource`` of every real marketplace.
+public struct SecureRandom: RandomSource {
+    public init() {}
+
     /// `count` bytes; fails only if the CSPRNG cannot be seeded.
     public static func bytes(_ count: Int) throws(OpenSSLError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return output }
         try check(RAND_bytes(&output, Int32(count)), "RAND_bytes")
         return output
+    }
+
+    /// `count` bytes from OpenSSL's CSPRNG.
+    public func bytes(_ count: Int) throws -> [UInt8] {
+        try Self.bytes(count)
+    }
+
+    /// A fresh key from OpenSSL's key generation.
+    public func signingKey() throws -> Ed25519PrivateKey {
+        try Ed25519PrivateKey()
     }
 }
 

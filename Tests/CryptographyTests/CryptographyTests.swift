@@ -102,6 +102,21 @@ import Testing
         #expect(a != b)
     }
 
+    @Test func aRandomSourceMakesItsSigningKeyFromItsOwnBytes() throws {
+        /// Replays fixed bytes: RFC 8032 §7.1 TEST 1's seed.
+        struct Replay: RandomSource {
+            func bytes(_ count: Int) throws -> [UInt8] {
+                Array(Hex.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")!.prefix(count))
+            }
+        }
+        #expect(Hex.encode(try Replay().signingKey().publicKey.rawRepresentation)
+                == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        // The system source generates: two keys differ.
+        let source: any RandomSource = .secure
+        #expect(try source.signingKey().publicKey != source.signingKey().publicKey)
+        #expect(try source.bytes(16).count == 16)
+    }
+
     @Test func hexAndBase64RoundTripAndRejectGarbage() {
         #expect(Hex.decode("00ff10") == [0, 255, 16])
         #expect(Hex.decode("0g") == nil)

@@ -212,3 +212,36 @@ struct EndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 }
+
+@Suite("pdx demo, the executable")
+struct DemoCommandTests {
+    @Test("runs, says the same twice for a seed, and its export verifies with pdx-verify")
+    func demoTwiceThenVerify() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-demo-cli-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let arguments = ["demo", "--out", root, "--seed", "3", "--events", "300"]
+        let first = try Executables.run("pdx", arguments)
+        #expect(first.status == 0, "\(first.error)")
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: root + "/audit/checkpoint"))
+        let report = try Data(contentsOf: URL(fileURLWithPath: root + "/reports/2026-10.xlsx"))
+
+        // A second process replaces the first demo: hashing and ordering do not vary between runs.
+        let second = try Executables.run("pdx", arguments)
+        #expect(second.status == 0, "\(second.error)")
+        #expect(second.output == first.output)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/audit/checkpoint")) == checkpoint)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/reports/2026-10.xlsx")) == report)
+        #expect(first.output.contains("swift run pdx-verify \(root)/audit --vkey \(root)/vkey --settlement \(root)/reports/2026-10.json"))
+
+        let verified = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey"])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+        #expect(verified.output.hasPrefix("pdx-verify: OK"))
+
+        let refused = try Executables.run("pdx", ["demo", "--out", root + "/vkey"])
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("not a directory"))
+        let small = try Executables.run("pdx", ["demo", "--out", root, "--events", "5"])
+        #expect(small.status != 0)
+        #expect(small.error.contains("--events"))
+    }
+}
