@@ -1,7 +1,11 @@
 @testable import APIServer
 import AuditLog
 import Foundation
+import Licensing
+import Logging
 import Metering
+import Persistence
+import Replay
 import Settlement
 import Testing
 
@@ -87,6 +91,56 @@ struct DemoTests {
         let again = try await DemoRun.make(seed: 7, in: first.root)
         #expect(again.summary.text == first.summary.text)
         #expect(try again.reports() == first.reports())
+    }
+
+    @Test("the replay of the demo's export equals the live marketplace, and confirms every report")
+    func replayEqualsLiveState() async throws {
+        let run = try await DemoRun.make()
+        defer { run.remove() }
+        var replay = LogReplay()
+        let verdict = ExportVerifier(directory: run.paths.audit, keys: .exportVerifierKey).verify(entry: { seq, bytes in
+            replay.apply(bytes: bytes, seq: seq)
+        })
+        guard case .verified = verdict else { Issue.record("\(verdict)"); return }
+        replay.finish()
+        #expect(replay.findings.isEmpty, "\(replay.findings)")
+        let state = replay.state
+        #expect(state.entryCount == run.summary.logSize)
+        var options = Runtime.Options()
+        options.testClock = true
+        let runtime = try await Runtime.open(StoreLocation(dataDirectory: run.paths.data), options: options, logger: Logger(label: "pdx.test"))
+        do {
+            try await runtime.database.read { tx in
+                #expect(!state.grants.isEmpty)
+                for (id, replayed) in state.grants {
+                    let live = try #require(try await tx.grant(id: id))
+                    #expect(replayed.grant.status == live.status, "\(id)")
+                    #expect(replayed.grant.activeSpans == live.activeSpans, "\(id)")
+                }
+                for period in periods {
+                    let live = Set(try await tx.usageCounters(period: period, filter: UsageFilter()))
+                    #expect(Set(state.counters.values.filter { $0.key.period == period }) == live, "\(period)")
+                    let stored = try #require(try await tx.settlement(period))
+                    #expect(state.settlements[period]?.report == (try SettlementReport(json: stored.document)))
+                    #expect(state.settlements[period]?.digests == stored.digests)
+                }
+                for id in state.operatorRecords.keys {
+                    var copy = replay
+                    #expect(copy.currentOperator(id) == (try await tx.operatorByID(id)), "\(id)")
+                }
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+        #expect(state.eventCount == Int64(run.summary.usage.reduce(0) { $0 + $1.accepted }))
+        for (name, bytes) in try run.reports() where !name.hasSuffix("-parties.csv") {
+            switch replay.checkReport(bytes, name: name) {
+            case .success(let confirmation): #expect(confirmation.digestLogged == !name.contains("statement"), "\(name)")
+            case .failure(let finding): Issue.record("\(finding)")
+            }
+        }
     }
 
     @Test("both exports verify with the pinned key; the first is an earlier state of the log")

@@ -233,9 +233,45 @@ struct DemoCommandTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/reports/2026-10.xlsx")) == report)
         #expect(first.output.contains("swift run pdx-verify \(root)/audit --vkey \(root)/vkey --settlement \(root)/reports/2026-10.json"))
 
-        let verified = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey"])
+        // The command the demo prints, run as printed.
+        let printed = try #require(first.output.split(separator: "\n").first { $0.contains("swift run pdx-verify ") })
+        let verifyArguments = printed.components(separatedBy: "swift run pdx-verify ")[1].split(separator: " ").map(String.init)
+        #expect(verifyArguments.contains("--previous"))
+        let verified = try Executables.run("pdx-verify", verifyArguments)
         #expect(verified.status == 0, "\(verified.output)\(verified.error)")
-        #expect(verified.output.hasPrefix("pdx-verify: OK"))
+        let lines = verified.output.split(separator: "\n")
+        #expect(lines.count == 4, "\(verified.output)")
+        #expect(lines.allSatisfy { $0.hasPrefix("pdx-verify: OK.") })
+        #expect(lines[0].contains("consistency proof from"))
+        #expect(lines[1].contains("found nothing unlawful"))
+        #expect(lines[2].contains("2026-10.json is the whole report of 2026-10"))
+
+        // One fen moved from an authority to the platform on the first line of the CSV report.
+        let csvPath = root + "/reports/2026-10.csv"
+        var rows = try String(contentsOfFile: csvPath, encoding: .utf8).components(separatedBy: "\r\n")
+        let header = rows[0].split(separator: ",", omittingEmptySubsequences: false)
+        var cells = rows[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let authority = try #require(header.firstIndex(of: "authority_minor"))
+        let platform = try #require(header.firstIndex(of: "platform_minor"))
+        cells[authority] = String(try #require(Int(cells[authority])) - 1)
+        cells[platform] = String(try #require(Int(cells[platform])) + 1)
+        rows[1] = cells.joined(separator: ",")
+        let edited = root + "/edited.csv"
+        try rows.joined(separator: "\r\n").write(toFile: edited, atomically: true, encoding: .utf8)
+        let refusedReport = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey", "--settlement", edited])
+        #expect(refusedReport.status == 1)
+        #expect(refusedReport.output.hasPrefix("pdx-verify: FAIL report_invalid at \(edited): "), "\(refusedReport.output)")
+        #expect(refusedReport.output.contains("row 2"), "\(refusedReport.output)")
+
+        // One byte of the log changed: the export no longer verifies, and the entry is named.
+        let bundle = root + "/audit/tile/entries/000"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: bundle))
+        let at = try #require(bytes.firstRange(of: Data("\"action\":\"grant.requested\"".utf8))).lowerBound + 11
+        bytes[at] = UInt8(ascii: "G")
+        try bytes.write(to: URL(fileURLWithPath: bundle))
+        let refusedLog = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey"])
+        #expect(refusedLog.status == 1)
+        #expect(refusedLog.output.hasPrefix("pdx-verify: FAIL tile_mismatch at tile/0/000: hash "), "\(refusedLog.output)")
 
         let refused = try Executables.run("pdx", ["demo", "--out", root + "/vkey"])
         #expect(refused.status != 0)

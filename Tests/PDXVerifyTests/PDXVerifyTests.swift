@@ -57,7 +57,7 @@ private final class Export {
         var builder = TileBuilder()
         for i in 0..<size {
             let entry = i == forking ? Array(String(decoding: Self.entry(i), as: UTF8.self)
-                .replacingOccurrences(of: "\"cli\"", with: "\"forger\"").utf8) : Self.entry(i)
+                .replacingOccurrences(of: "\"system\"", with: "\"forger\"").utf8) : Self.entry(i)
             try writer.append(entry: entry)
             _ = builder.append(entry: entry)
         }
@@ -155,7 +155,8 @@ private final class Export {
         let previous = try Export(size: previousSize, signer: export.signer)
         let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", previous.directory])
         #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
-        #expect(run.standardOutput.split(separator: "\n").count == 1)
+        // The export's line, then the replay's.
+        #expect(run.standardOutput.split(separator: "\n").count == 2)
         #expect(run.standardOutput.hasPrefix("pdx-verify: OK."))
         #expect(run.standardOutput.contains(". It extends the previous export in \(previous.directory) of \(previousSize) entries, "))
         #expect(run.standardOutput.contains(export.signer.verifier.keyDescription + ", pinned with --vkey ("))
