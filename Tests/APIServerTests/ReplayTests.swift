@@ -262,6 +262,19 @@ struct ReplayTests {
             try expectFinding(.operatorStepInvalid, at: approved - 1) { entries in
                 setData(&entries, approved) { $0["approved_until"] = "2099-01-01T00:00:00.000Z" }
             }
+            // The open dataset published as core data: the grant activated on it breaks the rules.
+            let published = try scenario.index(of: "dataset.published", where: "dataset_id", is: "bj-open")
+            try expectFinding(.activatedAgainstPolicy, at: requestedAcme + 1) { entries in
+                setData(&entries, published) { data in
+                    var dataset = data["dataset"]?.objectValue ?? [:]
+                    dataset["grade"] = "core"
+                    data["dataset"] = .object(dataset)
+                }
+            }
+            // A grant for an operator that never applied.
+            try expectFinding(.unknownSubject, at: requestedAcme) { entries in
+                setData(&entries, requestedAcme) { $0["operator_id"] = "op_nobody" }
+            }
             // An action no release of PDX writes.
             try expectFinding(.unknownAction, at: 3) { entries in
                 entries.insert(AuditEntry(seq: 0, time: entries[3].time, record: AuditRecord(actor: "system", action: "grant.approved")), at: 3)
