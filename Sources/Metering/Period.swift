@@ -1,4 +1,5 @@
 public import Foundation
+import AuditLog
 
 /// A settlement period: a calendar month in the marketplace's time zone, written `YYYY-MM`.
 public struct Period: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -59,20 +60,13 @@ public struct MarketCalendar: Sendable {
     }
 
     /// Year, month and day of `date` in the time zone: integer arithmetic on the local day number
-    /// (the days-from-civil inverse of the proleptic Gregorian calendar), because `Calendar` costs
-    /// microseconds per call and the usage path asks for every event.
+    /// (the log's own calendar conversion), because `Calendar` costs microseconds per call and the
+    /// usage path asks for every event.
     func civil(_ date: Date) -> (year: Int, month: Int, day: Int) {
         let local = Int(date.timeIntervalSince1970.rounded(.down)) + calendar.timeZone.secondsFromGMT(for: date)
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let (year, month, day) = Timestamp.civil(fromDays: Int64(days))
+        return (Int(year), Int(month), Int(day))
     }
 
     /// The first instant of `period`.

@@ -32,8 +32,8 @@ extension LogReplay {
                 key: key, operatorID: grant?.operatorID ?? operatorID,
                 authorityID: grant?.item(for: datasetID)?.authorityID ?? state.datasets[datasetID]?.authorityID ?? "",
                 quantity: 0, events: 0, firstLogIndex: seq, lastLogIndex: seq)
-            // The period's bounds once per group: asking the calendar for every event's period would
-            // cost more than the rest of the event's checks.
+            // The period's bounds once per group: an event's own period needs a time-zone lookup,
+            // which would cost more than the rest of the event's checks.
             let periodStart = calendar.start(of: period)
             let periodEnd = calendar.end(of: period)
             var quotaReported = false

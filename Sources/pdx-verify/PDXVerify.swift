@@ -258,16 +258,10 @@ struct PDXVerify: ParsableCommand {
 
     /// Reads a key file given on the command line; a usage error if it is unreadable or holds no valid key.
     static func pinnedKeys(from path: String) throws -> [NoteVerifier] {
-        guard let file = fopen(path, "rb") else { throw ValidationError("cannot read the key file \(path)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            bytes += chunk[0..<count]
-            if count < chunk.count || bytes.count > 1 << 16 { break }
+        guard let bytes = readFile(path, limit: 1 << 16) else {
+            throw ValidationError("cannot read the key file \(path), or it is larger than 64 KiB")
         }
-        guard bytes.count <= 1 << 16, let text = String(validating: bytes, as: UTF8.self) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ValidationError("\(path) is not a text file of verifier keys")
         }
         do {
