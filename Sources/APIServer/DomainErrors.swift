@@ -59,7 +59,7 @@ enum DomainErrors {
         switch code {
         case .sizeOutOfRange, .indexOutOfRange: .unprocessableContent
         case .entryTooLarge, .invalidRecord: .unprocessableContent
-        case .logReadOnly, .logInconsistent, .logCorrupt: .serviceUnavailable
+        case .logReadOnly, .logInconsistent, .logCorrupt, .signingKeyMismatch: .serviceUnavailable
         case .malformedEntry, .invalidConfiguration, .signingFailed: .internalServerError
         }
     }

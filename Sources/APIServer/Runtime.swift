@@ -87,13 +87,19 @@ public final class Runtime: Sendable {
             let log = try TransparencyLog(
                 database: database, signers: [signer], policy: options.checkpointPolicy,
                 clock: { [clock] in clock.now() })
-            let integrity = try await log.verifyIntegrity()
+            var integrity = try await log.verifyIntegrity()
+            if integrity.isIntact, options.createIfMissing, try await log.initializeIfEmpty(actor: "system") == nil,
+               integrity.checkpointSize == nil {
+                // Another process on this database initialized the log since the check: its first
+                // checkpoint must verify with this process's key too, or writes are refused now
+                // rather than at the first checkpoint this process would sign.
+                integrity = try await log.verifyIntegrity()
+            }
             if integrity.isIntact {
                 logger.info("audit log verified", metadata: [
                     "origin": "\(origin)", "size": "\(integrity.treeSize)",
                     "checkpoint": "\(integrity.checkpointSize.map(String.init) ?? "none")",
                 ])
-                if options.createIfMissing { _ = try await log.initializeIfEmpty(actor: "system") }
             } else {
                 logger.critical("audit log failed its integrity check; writes are refused", metadata: [
                     "report": "\(integrity)",

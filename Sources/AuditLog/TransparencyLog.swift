@@ -226,6 +226,7 @@ public final class TransparencyLog: Sendable {
         let hasher = SHA256()
         let root = frontier.root(using: hasher)
         if let last {
+            try requireOwnSignature(last)
             guard frontier.size >= last.size else {
                 throw inconsistent("the head (size \(frontier.size)) is behind the last checkpoint (size \(last.size))")
             }
@@ -261,6 +262,24 @@ public final class TransparencyLog: Sendable {
             StoredCheckpoint(size: frontier.size, rootHash: root, note: note.serialized, signedAt: Timestamp.normalized(clock()))
         )
         return note
+    }
+
+    /// Throws `signing_key_mismatch` (and turns the log read-only) unless one of this log's keys
+    /// signed `last`. Processes sharing a database must share the signing key: one that extended a
+    /// checkpoint signed by another key would leave auditors checkpoints that the key announced in
+    /// entry 0 does not verify. The start-up check catches a foreign key on a log that has a
+    /// checkpoint; this catches the one started on an empty database while another initialized it.
+    private func requireOwnSignature(_ last: StoredCheckpoint) throws(AuditLogError) {
+        let note = try parseNote(last)
+        do {
+            _ = try note.verify(with: verifiers)
+        } catch {
+            let mismatch = AuditLogError(
+                code: .signingKeyMismatch,
+                detail: "the checkpoint at size \(last.size) is not signed by this log's key (\(error)); every process on one database needs the same signing key")
+            markReadOnly(mismatch)
+            throw mismatch
+        }
     }
 
     // MARK: Reading and proofs

@@ -24,6 +24,9 @@ public struct AuditLogError: CodedError {
         case invalidConfiguration = "invalid_configuration"
         /// Signing a checkpoint failed.
         case signingFailed = "signing_failed"
+        /// The latest checkpoint is not signed by this log's keys: another process on the same
+        /// database signs with a key of its own. Nothing was signed; the log turned read-only.
+        case signingKeyMismatch = "signing_key_mismatch"
     }
 
     /// The stable code.

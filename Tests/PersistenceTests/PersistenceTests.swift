@@ -204,6 +204,44 @@ struct LogStorageTests {
         }
     }
 
+    @Test("a handle signing with another key extends no checkpoint: it turns read-only, nothing half-written",
+          arguments: Backend.available)
+    func foreignSigningKey(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let ownHandle = try await fixture.open()
+            let foreignHandle = try await fixture.open()
+            let own = try makeLog(ownHandle, maxEntries: 4)
+            let foreign = try makeLog(foreignHandle, maxEntries: 4, signers: [try testSigner(12)])
+            // Checked while the database was empty, as a second instance started with a key of its
+            // own at the same moment as the first would be.
+            #expect(try await foreign.verifyIntegrity().isIntact)
+            try await own.initializeIfEmpty()
+
+            // Below the checkpoint threshold its entries go in: entries carry no signature.
+            try await foreignHandle.transaction { try await foreign.append(records(2, tag: "f"), in: $0) }
+            // The append that would sign the next checkpoint finds the last one under another key.
+            let refused = await #expect(throws: AuditLogError.self) {
+                try await foreignHandle.transaction { try await foreign.append(records(3, tag: "g"), in: $0) }
+            }
+            #expect(refused?.code == .signingKeyMismatch)
+            #expect(foreign.readOnlyError?.code == .signingKeyMismatch)
+            await #expect(throws: AuditLogError(code: .logReadOnly, detail: "")) { try await foreign.signCheckpoint() }
+            #expect(try await own.head().size == 3, "the refused append rolled back whole")
+
+            // The log goes on under its own key; every checkpoint verifies with it.
+            try await ownHandle.transaction { try await own.append(records(4, tag: "h"), in: $0) }
+            let checkpoints = try await own.checkpoints(limit: 100)
+            #expect(checkpoints.map(\.size) == [1, 7])
+            for checkpoint in checkpoints {
+                _ = try SignedNote.parse(checkpoint.note).verify(with: [try testSigner().verifier])
+            }
+            #expect(try await own.verifyIntegrity().isIntact)
+            // Restarted with that key, the start-up check says why.
+            let restarted = try makeLog(foreignHandle, signers: [try testSigner(12)])
+            #expect(try await restarted.verifyIntegrity().problems.map(\.code) == [.checkpointSignatureInvalid])
+        }
+    }
+
     @Test("opening one new database from two handles at once migrates it once", arguments: Backend.available)
     func concurrentOpen(backend: Backend) async throws {
         try await Fixture.with(backend) { fixture in
