@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXCommandTests",
-            dependencies: ["pdx", "pdx-verify", "Cryptography"],
+            dependencies: ["pdx", "pdx-verify", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,6 +5,11 @@ import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The built executables, found beside the test bundle.
 enum Executables {
@@ -41,35 +46,57 @@ enum Executables {
     }
 }
 
-/// A `pdx serve` process on a free port.
+/// A `pdx serve` process, on a free port unless given one.
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     let log: URL
+    /// The arguments after `serve --port N`, for ``restarted()``.
+    let arguments: [String]
 
-    init(arguments: [String]) throws {
-        port = try Self.freePort()
+    init(arguments: [String], port: Int? = nil) throws {
+        self.port = try port ?? Self.freePort()
+        self.arguments = arguments
         log = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = try #require(Executables.url("pdx"), "pdx is not built")
-        process.arguments = ["serve", "--port", String(port)] + arguments
+        process.arguments = ["serve", "--port", String(self.port)] + arguments
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
     }
 
-    /// Waits until `/healthz` answers, up to `timeout`.
-    func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
+    /// Waits until `path` (`/healthz`: the process answers; `/readyz`: its log passed the start-up
+    /// check and the database answers) says 200, up to `timeout`.
+    func waitUntilReady(_ path: String = "/healthz", timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let (status, _) = try? await get("/healthz"), status == 200 { return }
+            if let (status, _) = try? await get(path), status == 200 { return }
             guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(50))
         }
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         Issue.record("pdx serve did not become ready: \(output)")
         throw CancellationError()
+    }
+
+    /// What the process wrote so far.
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGKILL — no shutdown, no final checkpoint, transactions cut wherever they are — and
+    /// waits until the process is gone.
+    func kill() {
+        #if canImport(Glibc)
+        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        #else
+        _ = Darwin.kill(process.processIdentifier, SIGKILL)
+        #endif
+        process.waitUntilExit()
+    }
+
+    /// A new process with the same arguments on the same port (this one must have exited).
+    func restarted() throws -> ServerProcess {
+        try ServerProcess(arguments: arguments, port: port)
     }
 
     func get(_ path: String, key: String? = nil) async throws -> (Int, String) {
