@@ -4,9 +4,6 @@ import Foundation
 import Synchronization
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Real `pdx serve` processes killed with SIGKILL while usage pours in, alone and two on one
 /// PostgreSQL behind a round-robin proxy: no acknowledged event is lost, none is counted twice, and

@@ -2,9 +2,6 @@ import Cryptography
 import Foundation
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -100,10 +97,8 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     func get(_ path: String, key: String? = nil) async throws -> (Int, String) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        let (status, data) = try await HTTP.send("GET", port: port, path, key: key)
+        return (status, String(decoding: data, as: UTF8.self))
     }
 
     /// Sends SIGTERM and waits for a graceful exit.

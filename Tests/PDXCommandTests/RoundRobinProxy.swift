@@ -116,7 +116,7 @@ final class RoundRobinProxy: Sendable {
         pair.finish()
     }
 
-    private static var streamType: Int32 {
+    static var streamType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_STREAM.rawValue)
         #else
@@ -124,7 +124,7 @@ final class RoundRobinProxy: Sendable {
         #endif
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
