@@ -113,7 +113,7 @@ struct CrashAndInstancesTests {
         // The log both wrote: exported, verified and replayed offline; every checkpoint either
         // instance served is signed by the shared key and a prefix of the exported tree.
         let storage = ["--data-dir", dataA, "--database-url", shared[1]]
-        let first = try Self.exportAndVerify(storage, into: root.appendingPathComponent("export-1").path, root: root)
+        let first = try await Self.exportAndVerify(storage, into: root.appendingPathComponent("export-1").path, root: root)
         var checked = 0
         for note in Set(notes.values.joined()) {
             try await Self.expectPrefix(note, of: first, port: a.port, admin: admin)
@@ -122,13 +122,12 @@ struct CrashAndInstancesTests {
         #expect(checked >= 2)
 
         // Both stop at the same moment, each signing its final checkpoint.
-        a.process.terminate()
-        restartedB.process.terminate()
-        a.process.waitUntilExit()
-        restartedB.process.waitUntilExit()
-        #expect(a.process.terminationStatus == 0, "\(a.output.suffix(2000))")
-        #expect(restartedB.process.terminationStatus == 0, "\(restartedB.output.suffix(2000))")
-        _ = try Self.exportAndVerify(storage, into: root.appendingPathComponent("export-2").path, root: root,
+        async let stoppedA = a.stopGracefully()
+        async let stoppedB = restartedB.stopGracefully()
+        let statuses = await (stoppedA, stoppedB)
+        #expect(statuses.0 == 0, "\(a.output.suffix(2000))")
+        #expect(statuses.1 == 0, "\(restartedB.output.suffix(2000))")
+        _ = try await Self.exportAndVerify(storage, into: root.appendingPathComponent("export-2").path, root: root,
                                      previous: first.directory)
     }
 
@@ -208,8 +207,8 @@ struct CrashAndInstancesTests {
         #expect(counted.events == batches.count * 25 + 5, "seed \(seed)")
         #expect(counted.quantity == (batches.count * 25 + 5) * 2, "seed \(seed)")
 
-        _ = try Self.exportAndVerify(storage, into: root.appendingPathComponent("export").path, root: root)
-        #expect(server.stop() == 0)
+        _ = try await Self.exportAndVerify(storage, into: root.appendingPathComponent("export").path, root: root)
+        #expect(await server.stopGracefully() == 0)
     }
 
     // MARK: Support
@@ -254,16 +253,16 @@ struct CrashAndInstancesTests {
     /// `pdx audit export` into `directory`, then `pdx-verify` with the key `pdx audit vkey` printed
     /// (and `--previous` when given): must say OK, replay included.
     static func exportAndVerify(_ storage: [String], into directory: String, root: URL, previous: String? = nil,
-                                sourceLocation: SourceLocation = #_sourceLocation) throws -> Export {
-        let exported = try Executables.run("pdx", ["audit", "export", "--out", directory] + storage)
+                                sourceLocation: SourceLocation = #_sourceLocation) async throws -> Export {
+        let exported = try await Executables.launch("pdx", ["audit", "export", "--out", directory] + storage)
         try #require(exported.status == 0, "\(exported.error)", sourceLocation: sourceLocation)
-        let vkey = try Executables.run("pdx", ["audit", "vkey"] + storage)
+        let vkey = try await Executables.launch("pdx", ["audit", "vkey"] + storage)
         try #require(vkey.status == 0, "\(vkey.error)", sourceLocation: sourceLocation)
         let vkeyFile = root.appendingPathComponent("pdx.vkey").path
         try vkey.output.write(toFile: vkeyFile, atomically: true, encoding: .utf8)
         var arguments = [directory, "--vkey", vkeyFile]
         if let previous { arguments += ["--previous", previous] }
-        let verified = try Executables.run("pdx-verify", arguments)
+        let verified = try await Executables.launch("pdx-verify", arguments)
         #expect(verified.status == 0, "\(verified.output)\(verified.error)", sourceLocation: sourceLocation)
         let lines = verified.output.split(separator: "\n")
         #expect(lines.count >= 2 && lines.allSatisfy { $0.hasPrefix("pdx-verify: OK") }, "\(verified.output)",

@@ -26,6 +26,14 @@ enum Executables {
         var error: String
     }
 
+    /// ``run(_:_:)`` on a thread of its own: waiting for a process does not hold one of the few
+    /// threads every other test's tasks run on.
+    static func launch(_ name: String, _ arguments: [String]) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try run(name, arguments) }) }
+        }
+    }
+
     static func run(_ name: String, _ arguments: [String]) throws -> Run {
         let process = Process()
         process.executableURL = try #require(url(name), "\(name) is not built")
@@ -79,6 +87,13 @@ final class ServerProcess: @unchecked Sendable {
 
     /// What the process wrote so far.
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits for a graceful exit without holding a thread.
+    func stopGracefully() async -> Int32 {
+        process.terminate()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
 
     /// Sends SIGKILL — no shutdown, no final checkpoint, transactions cut wherever they are — and
     /// waits until the process is gone.
