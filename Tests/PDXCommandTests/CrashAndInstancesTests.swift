@@ -45,6 +45,7 @@ struct CrashAndInstancesTests {
         try await b.waitUntilReady("/readyz")
         #expect(!FileManager.default.fileExists(atPath: dataB + "/admin.token"), "the admin exists: only the first start writes a token")
         let admin = try String(contentsOfFile: dataA + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
         let market = try await LiveMarket.setUp(port: a.port, admin: admin)
         let time = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
         let batches = market.batches(64, of: 40, prefix: "m", quantity: 3, time: time)
@@ -71,10 +72,12 @@ struct CrashAndInstancesTests {
         }
         #expect(killedB)
         #expect(!b.process.isRunning)
+
         // 2. B down: the proxy hands every connection to A.
         let handedToB = proxy.connectionsPerBackend[b.port] ?? 0
         await Self.send(Array(batches[28..<44]), via: proxy.port, ledger, workers: 4)
         #expect(proxy.connectionsPerBackend[b.port] ?? 0 == handedToB)
+
         // 3. B restarted on its port: both again, batches 4..<8 to both at once.
         let restartedB = try b.restarted()
         try await restartedB.waitUntilReady("/readyz")
@@ -86,6 +89,7 @@ struct CrashAndInstancesTests {
             }
         }
         #expect((proxy.connectionsPerBackend[b.port] ?? 0) > handedToB, "the restarted B takes connections again")
+
         // 4. Every batch not answered 200 is sent again, until answered; some answered ones too.
         try await Self.retryUnacknowledged(batches, via: proxy.port, ledger)
         let again = UsageLedger(key: market.operatorKey)
