@@ -5,10 +5,15 @@ public struct StoreLocation: Sendable, Equatable {
     public var dataDirectory: String
     /// `--database-url` / `PDX_DATABASE_URL`: `postgres://…`; nil for SQLite in the data directory.
     public var databaseURL: String?
+    /// `--database-timeout` / `PDX_DATABASE_TIMEOUT`: how long a request waits for the database (a
+    /// PostgreSQL connection, or SQLite's write lock held by another process) before it is answered
+    /// 503 `database_unavailable`.
+    public var databaseTimeout: Duration = .seconds(5)
 
-    public init(dataDirectory: String, databaseURL: String? = nil) {
+    public init(dataDirectory: String, databaseURL: String? = nil, databaseTimeout: Duration = .seconds(5)) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
+        self.databaseTimeout = databaseTimeout
     }
 }
 

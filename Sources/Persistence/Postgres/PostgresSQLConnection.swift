@@ -10,6 +10,7 @@ struct PostgresSQLConnection: SQLConnection {
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
+        try ensureOpen()
         do {
             let rows = try await connection.query(Self.query(sql, binds), logger: logger)
             for try await _ in rows {}
@@ -19,6 +20,7 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try ensureOpen()
         do {
             var result: [SQLRow] = []
             for try await row in try await connection.query(Self.query(sql, binds), logger: logger) {
@@ -33,6 +35,11 @@ struct PostgresSQLConnection: SQLConnection {
         } catch {
             throw Self.storageError(error)
         }
+    }
+
+    /// A statement sent on a connection that has closed may never be answered: refuse it here.
+    private func ensureOpen() throws(StorageError) {
+        if connection.isClosed { throw StorageError.unavailable("the PostgreSQL connection closed") }
     }
 
     /// Multi-row VALUES, a statement per `rowsPerInsert` rows: one round trip for a usual batch.
@@ -103,6 +110,8 @@ struct PostgresSQLConnection: SQLConnection {
                 case "40001", "40P01": .serializationFailure
                 case "25P02": .transactionAborted
                 case "XX001", "XX002": .databaseCorrupt
+                case "53100": .storageFull
+                case "25006": .storageReadOnly
                 case "57P01", "57P02", "57P03", "3D000", "28000", "28P01": .databaseUnavailable
                 default:
                     switch state.prefix(2) {
