@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var checkpointEntries = 1000
     /// `--checkpoint-seconds`: sign at least this often while entries arrive.
     public var checkpointInterval: Duration = .seconds(10)
+    /// `--shutdown-timeout` / `PDX_SHUTDOWN_TIMEOUT`: how long SIGTERM waits for requests in flight
+    /// and the final checkpoint before the server stops anyway.
+    public var shutdownTimeout: Duration = .seconds(30)
     /// `--log-origin`: the origin line of checkpoints and the signing key's name, fixed on first start.
     public var logOrigin: String?
     /// How often grants whose term is over are recorded as expired. The grant check refuses them at
