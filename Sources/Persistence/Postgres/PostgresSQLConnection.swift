@@ -10,7 +10,6 @@ struct PostgresSQLConnection: SQLConnection {
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
-        try ensureOpen()
         do {
             let rows = try await connection.query(Self.query(sql, binds), logger: logger)
             for try await _ in rows {}
@@ -20,7 +19,6 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try ensureOpen()
         do {
             var result: [SQLRow] = []
             for try await row in try await connection.query(Self.query(sql, binds), logger: logger) {
@@ -35,11 +33,6 @@ struct PostgresSQLConnection: SQLConnection {
         } catch {
             throw Self.storageError(error)
         }
-    }
-
-    /// A statement sent on a connection that has closed may never be answered: refuse it here.
-    private func ensureOpen() throws(StorageError) {
-        if connection.isClosed { throw StorageError.unavailable("the PostgreSQL connection closed") }
     }
 
     /// Multi-row VALUES, a statement per `rowsPerInsert` rows: one round trip for a usual batch.
