@@ -123,7 +123,7 @@ public final class PostgresDatabase: Database {
                 return result
             } catch {
                 context.close()
-                if PostgresSQLConnection.storageError(error).code == .databaseUnavailable || connection.isClosed {
+                if (error as? StorageError)?.code == .databaseUnavailable {
                     // The connection is gone, and the server rolls back a transaction whose
                     // connection ended; a ROLLBACK sent on a closing connection may never be answered.
                     // Closing (not waiting for it) keeps the pool from handing it out mid-transaction.
