@@ -24,15 +24,36 @@ public struct DataDirectory: Sendable {
         self.path = path
     }
 
-    /// Creates the directory (mode 0700) if it does not exist.
+    /// Creates the directory (mode 0700) and missing parents if it does not exist.
+    ///
+    /// Throws `data_directory_unusable` naming the path that failed and the system's reason (a
+    /// parent that is a file, a read-only file system, a refused permission), so that a server
+    /// that cannot start says why in one line.
     public func create() throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw DataDirectoryError("\(path) exists and is not a directory") }
             return
         }
-        try FileManager.default.createDirectory(
-            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if let reason = Self.makeDirectory(path) {
+            throw DataDirectoryError("cannot create the data directory \(path): \(reason)")
+        }
+    }
+
+    /// `mkdir -p` with owner-only modes, parents first; nil when done, else why not.
+    private static func makeDirectory(_ directory: String) -> String? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            return isDirectory.boolValue ? nil : "\(directory) is not a directory"
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != directory, let reason = makeDirectory(parent) {
+            return reason
+        }
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            return "\(directory): \(String(cString: strerror(errno)))"
+        }
+        return nil
     }
 
     /// Loads the signing key, or creates one from `random` if there is none. Creation is exclusive

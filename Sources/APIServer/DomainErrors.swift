@@ -43,6 +43,12 @@ enum DomainErrors {
             case .databaseUnavailable:
                 return Problem(.serviceUnavailable, code: error.code.rawValue,
                                detail: "The database is unavailable; nothing was written. Retry later.", retryAfter: 5)
+            case .storageFull:
+                return Problem(.serviceUnavailable, code: error.code.rawValue,
+                               detail: "The database's storage is full; nothing was written. Retry later.", retryAfter: 30)
+            case .storageReadOnly:
+                return Problem(.serviceUnavailable, code: error.code.rawValue,
+                               detail: "The database refuses writes; nothing was written. Retry later.", retryAfter: 30)
             case .uniqueViolation:
                 return Problem(.conflict, code: "conflict", detail: "The resource already exists.")
             case .serializationFailure:

@@ -15,6 +15,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let problem = Self.problem(for: error)
             if problem.status.kind == .serverError && problem.code == "internal_error" {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            } else if problem.status == .serviceUnavailable {
+                // The client is only told to retry; the operator needs the cause (never the request
+                // the generated code's error would describe, with its Authorization header).
+                var cause = error
+                while let wrapped = cause as? ServerError { cause = wrapped.underlyingError }
+                context.logger.warning("request refused for now", metadata: ["error": "\(cause)"])
             }
             return problem.response(instance: request.uri.path)
         }

@@ -75,9 +75,9 @@ public final class Runtime: Sendable {
 
         let database: any Database
         if let url = location.databaseURL {
-            database = try await PostgresDatabase(url: url, logger: logger)
+            database = try await PostgresDatabase(url: url, acquireTimeout: location.databaseTimeout, logger: logger)
         } else {
-            database = try await SQLiteDatabase(path: directory.databasePath)
+            database = try await SQLiteDatabase(path: directory.databasePath, busyTimeout: location.databaseTimeout)
         }
         do {
             let origin = try await Self.origin(in: database, configured: options.logOrigin, create: options.createIfMissing,

@@ -31,11 +31,16 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
     let expiry = GrantExpiryService(
         expiry: GrantExpiry(database: runtime.database, log: runtime.log, lifecycle: GrantLifecycle()),
         clock: runtime.clock, interval: configuration.grantExpiryInterval, logger: logger)
-    let group = ServiceGroup(
-        configuration: .init(
-            services: [.init(service: app), .init(service: checkpoints), .init(service: expiry)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+    // A graceful shutdown stops services in the reverse of this order, each after the one before has
+    // finished: the HTTP server first (it stops accepting and answers every request in flight,
+    // usage batches waiting for their group commit included), then grant expiry, then the
+    // checkpoint service, whose final checkpoint so covers every acknowledged entry.
+    var groupConfiguration = ServiceGroupConfiguration(
+        services: [.init(service: checkpoints), .init(service: expiry), .init(service: app)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+    let group = ServiceGroup(configuration: groupConfiguration)
     logger.notice("serving", metadata: [
         "address": "http://\(configuration.host):\(configuration.port)",
         "data_dir": "\(runtime.dataDirectory.path)",

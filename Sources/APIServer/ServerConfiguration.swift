@@ -5,10 +5,15 @@ public struct StoreLocation: Sendable, Equatable {
     public var dataDirectory: String
     /// `--database-url` / `PDX_DATABASE_URL`: `postgres://…`; nil for SQLite in the data directory.
     public var databaseURL: String?
+    /// `--database-timeout` / `PDX_DATABASE_TIMEOUT`: how long a request waits for the database (a
+    /// PostgreSQL connection, or SQLite's write lock held by another process) before it is answered
+    /// 503 `database_unavailable`.
+    public var databaseTimeout: Duration = .seconds(5)
 
-    public init(dataDirectory: String, databaseURL: String? = nil) {
+    public init(dataDirectory: String, databaseURL: String? = nil, databaseTimeout: Duration = .seconds(5)) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
+        self.databaseTimeout = databaseTimeout
     }
 }
 
@@ -25,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var checkpointEntries = 1000
     /// `--checkpoint-seconds`: sign at least this often while entries arrive.
     public var checkpointInterval: Duration = .seconds(10)
+    /// `--shutdown-timeout` / `PDX_SHUTDOWN_TIMEOUT`: how long SIGTERM waits for requests in flight
+    /// and the final checkpoint before the server stops anyway.
+    public var shutdownTimeout: Duration = .seconds(30)
     /// `--log-origin`: the origin line of checkpoints and the signing key's name, fixed on first start.
     public var logOrigin: String?
     /// How often grants whose term is over are recorded as expired. The grant check refuses them at

@@ -144,7 +144,7 @@ final class SQLTransactionContext: Sendable {
                 throw StorageError(code: .transactionClosed, detail: "the transaction has ended")
             }
             if let failure = state.failure {
-                throw StorageError(code: .transactionAborted, detail: "an earlier statement failed: \(failure)")
+                throw StorageError.aborted(after: failure)
             }
         }
         do {

@@ -9,6 +9,12 @@ public struct StorageError: CodedError {
         /// The database cannot be reached, opened, or locked in time (a server should answer 503
         /// with Retry-After).
         case databaseUnavailable = "database_unavailable"
+        /// The disk or the database's size limit is full: nothing was written, and writes fail
+        /// until space is freed (a server should answer 503 with Retry-After).
+        case storageFull = "storage_full"
+        /// The database refuses writes: a read-only file, mount or standby server. Reads may
+        /// still work; writes fail until an operator fixes it (503 with Retry-After).
+        case storageReadOnly = "storage_read_only"
         /// The database files are damaged or not a database.
         case databaseCorrupt = "database_corrupt"
         /// A unique or primary key constraint rejected the write.
@@ -49,7 +55,17 @@ public struct StorageError: CodedError {
         self.detail = detail
     }
 
-
+    /// What a transaction throws when a statement in it failed earlier: the failure's own code
+    /// when the database itself is out of service (unreachable, full, read-only), so the client is
+    /// told to retry rather than that its request was wrong; `transaction_aborted` otherwise.
+    static func aborted(after failure: StorageError) -> StorageError {
+        switch failure.code {
+        case .databaseUnavailable, .storageFull, .storageReadOnly, .serializationFailure:
+            return StorageError(code: failure.code, detail: "a statement failed, rolled back: \(failure.detail)")
+        default:
+            return StorageError(code: .transactionAborted, detail: "a statement failed, rolled back: \(failure)")
+        }
+    }
 
     static func unavailable(_ detail: String) -> Self { StorageError(code: .databaseUnavailable, detail: detail) }
     static func unexpected(_ detail: String) -> Self { StorageError(code: .unexpectedData, detail: detail) }

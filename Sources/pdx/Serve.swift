@@ -33,6 +33,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-origin"), help: "The log's origin (and key name) on first start, e.g. pdx.example.org/audit. Default: a generated pdx.local/… name")
     var logOrigin: String?
 
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds SIGTERM waits for requests in flight and the final checkpoint before stopping anyway. Env: PDX_SHUTDOWN_TIMEOUT. Default: 30")
+    var shutdownTimeout: Int?
+
+    var resolvedShutdownTimeout: Int {
+        shutdownTimeout ?? ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"].flatMap(Int.init) ?? 30
+    }
+
     var resolvedHost: String { host ?? ProcessInfo.processInfo.environment["PDX_HOST"] ?? "127.0.0.1" }
 
     func validate() throws {
@@ -43,6 +50,10 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard checkpointEntries >= 1 else { throw ValidationError("--checkpoint-entries must be at least 1") }
         guard checkpointSeconds >= 1 else { throw ValidationError("--checkpoint-seconds must be at least 1") }
+        if let value = ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"], shutdownTimeout == nil, Int(value) == nil {
+            throw ValidationError("PDX_SHUTDOWN_TIMEOUT must be a number of seconds, got '\(value)'")
+        }
+        guard (1...3600).contains(resolvedShutdownTimeout) else { throw ValidationError("--shutdown-timeout must be 1…3600 seconds") }
     }
 
     var resolvedPort: Int { port ?? ProcessInfo.processInfo.environment["PDX_PORT"].flatMap(Int.init) ?? 8080 }
@@ -55,6 +66,7 @@ struct Serve: AsyncParsableCommand {
         configuration.checkpointEntries = checkpointEntries
         configuration.checkpointInterval = .seconds(checkpointSeconds)
         configuration.logOrigin = logOrigin
+        configuration.shutdownTimeout = .seconds(resolvedShutdownTimeout)
         configuration.settlement = settlement.policy
         try await runServer(configuration)
     }

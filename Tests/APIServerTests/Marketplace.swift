@@ -25,15 +25,24 @@ struct Marketplace: Sendable {
     let location: StoreLocation
     let configuration: ServerConfiguration
 
-    init(_ backend: Backend, testClock: Bool = false, maxBodyBytes: Int? = nil) throws {
+    /// - Parameters:
+    ///   - databasePort: on PostgreSQL, connect to this port of the same host instead (a
+    ///     ``TCPForwarder`` to the server).
+    ///   - databaseTimeout: how long a request waits for the database.
+    init(_ backend: Backend, testClock: Bool = false, maxBodyBytes: Int? = nil, databasePort: Int? = nil,
+         databaseTimeout: Duration = .seconds(5)) throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("pdx-test-\(UUID().uuidString.prefix(8))").path
         var url: String?
         if backend == .postgres, let base = Backend.postgresURL {
             let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
             url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+            if let databasePort, var components = URLComponents(string: url ?? "") {
+                components.port = databasePort
+                url = components.string
+            }
         }
-        location = StoreLocation(dataDirectory: directory, databaseURL: url)
+        location = StoreLocation(dataDirectory: directory, databaseURL: url, databaseTimeout: databaseTimeout)
         var configuration = ServerConfiguration(store: location)
         configuration.testClock = testClock
         if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }

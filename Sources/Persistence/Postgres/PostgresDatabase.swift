@@ -117,13 +117,20 @@ public final class PostgresDatabase: Database {
                 let result = try await body(context)
                 context.close()
                 if let failure = context.failure {
-                    throw StorageError(code: .transactionAborted, detail: "a statement failed, rolled back: \(failure)")
+                    throw StorageError.aborted(after: failure)
                 }
                 try await sql.execute("COMMIT", [])
                 return result
             } catch {
                 context.close()
-                try? await sql.execute("ROLLBACK", [])
+                if (error as? StorageError)?.code == .databaseUnavailable {
+                    // The connection is gone, and the server rolls back a transaction whose
+                    // connection ended; a ROLLBACK sent on a closing connection may never be answered.
+                    // Closing (not waiting for it) keeps the pool from handing it out mid-transaction.
+                    Task { try? await connection.close() }
+                } else {
+                    try? await sql.execute("ROLLBACK", [])
+                }
                 throw error
             }
         }
@@ -132,50 +139,52 @@ public final class PostgresDatabase: Database {
     /// Leases a connection for `body`, giving up after `acquireTimeout`.
     ///
     /// The pool's own `withConnection` would run `body` inside its lease and wait up to a minute
-    /// for a down server. Here a child task holds the lease and hands the connection over; the
-    /// caller's task runs `body` on its own executor and a timer child bounds the wait.
+    /// for a down server. Here a task holds the lease and hands the connection over; the caller's
+    /// task runs `body` on its own executor and a timer bounds the wait. Both are unstructured: a
+    /// caller that gives up returns at once, whether or not the pool honours cancellation of a
+    /// lease it cannot serve (it may not while every connection attempt fails); a connection the
+    /// pool hands over later is given straight back.
     nonisolated(nonsending) private func withConnection<T>(
         _ body: nonisolated(nonsending) (PostgresConnection) async throws -> T
     ) async throws -> T {
         if isClosed.withLock({ $0 }) { throw StorageError.unavailable("the PostgreSQL client is closed") }
         let (connections, handOver) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
         let released = Gate()
+        defer { released.open() }
         let client = self.client
         let timeout = self.acquireTimeout
-        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-            defer { released.open() }
-            group.addTask {
-                do {
-                    try await client.withConnection { connection in
-                        handOver.yield(connection)
-                        await released.wait()
-                    }
-                } catch {
-                    handOver.finish(throwing: error)
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                } catch {
-                    return  // the connection came first
-                }
-                handOver.finish(throwing: StorageError.unavailable("no PostgreSQL connection within \(timeout)"))
-            }
-            var iterator = connections.makeAsyncIterator()
-            let connection: PostgresConnection
+        let lease = Task {
             do {
-                guard let leased = try await iterator.next() else {
-                    throw StorageError.unavailable("the PostgreSQL client stopped")
+                try await client.withConnection { connection in
+                    handOver.yield(connection)
+                    await released.wait()
                 }
-                connection = leased
             } catch {
-                group.cancelAll()
-                throw PostgresSQLConnection.storageError(error)
+                handOver.finish(throwing: error)
             }
-            group.cancelAll()  // stops the timer; the lease waits for `released`, not for cancellation
-            return try await body(connection)
         }
+        let timer = Task {
+            do {
+                try await Task.sleep(for: timeout)
+            } catch {
+                return  // the connection came first
+            }
+            handOver.finish(throwing: StorageError.unavailable("no PostgreSQL connection within \(timeout)"))
+        }
+        defer { timer.cancel() }
+        var iterator = connections.makeAsyncIterator()
+        let connection: PostgresConnection
+        do {
+            guard let leased = try await iterator.next() else {
+                throw StorageError.unavailable("the PostgreSQL client stopped")
+            }
+            connection = leased
+        } catch {
+            lease.cancel()
+            throw PostgresSQLConnection.storageError(error)
+        }
+        timer.cancel()
+        return try await body(connection)
     }
 
     /// Runs statements outside the store's API in one transaction, e.g. to inspect or repair.

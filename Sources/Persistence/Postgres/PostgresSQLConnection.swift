@@ -103,6 +103,8 @@ struct PostgresSQLConnection: SQLConnection {
                 case "40001", "40P01": .serializationFailure
                 case "25P02": .transactionAborted
                 case "XX001", "XX002": .databaseCorrupt
+                case "53100": .storageFull
+                case "25006": .storageReadOnly
                 case "57P01", "57P02", "57P03", "3D000", "28000", "28P01": .databaseUnavailable
                 default:
                     switch state.prefix(2) {

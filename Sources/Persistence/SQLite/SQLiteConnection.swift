@@ -1,6 +1,12 @@
 internal import CSQLite
 internal import Dispatch
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// One SQLite connection with its own serial queue.
 ///
 /// SQLite calls block: on a lock held by another process (up to the busy timeout) and in `fsync`
@@ -43,8 +49,9 @@ final class SQLiteConnection: @unchecked Sendable {
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            let system = handle.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close_v2(handle)
-            throw StorageError.unavailable("cannot open SQLite database \(path): \(message)")
+            throw openError(path: path, message: message, systemError: system)
         }
         let connection = SQLiteConnection(path: path, handle: handle, queue: queue)
         sqlite3_extended_result_codes(handle, 1)
@@ -64,6 +71,22 @@ final class SQLiteConnection: @unchecked Sendable {
             throw error
         }
         return connection
+    }
+
+    /// Why a file could not be opened, from the operating system's error when SQLite has one: a
+    /// read-only file system or a refused permission is `storage_read_only`, so the operator is
+    /// told to fix the location rather than to wait.
+    private static func openError(path: String, message: String, systemError: Int32) -> StorageError {
+        guard systemError != 0 else {
+            return StorageError.unavailable("cannot open SQLite database \(path): \(message)")
+        }
+        let reason = String(cString: strerror(systemError))
+        let code: StorageError.Code = switch systemError {
+        case EROFS, EACCES, EPERM: .storageReadOnly
+        case ENOSPC, EDQUOT: .storageFull
+        default: .databaseUnavailable
+        }
+        return StorageError(code: code, detail: "cannot open SQLite database \(path): \(message) (\(reason))")
     }
 
     /// Runs `work` on the connection's queue.
@@ -246,7 +269,10 @@ final class SQLiteConnection: @unchecked Sendable {
         default:
             switch status & 0xFF {
             case SQLITE_CONSTRAINT: .constraintViolation
-            case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL, SQLITE_NOLFS:
+            case SQLITE_FULL: .storageFull
+            case SQLITE_READONLY: .storageReadOnly
+            case SQLITE_CANTOPEN where [EROFS, EACCES, EPERM].contains(sqlite3_system_errno(handle)): .storageReadOnly
+            case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_PROTOCOL, SQLITE_NOLFS:
                 .databaseUnavailable
             case SQLITE_CORRUPT, SQLITE_NOTADB: .databaseCorrupt
             default: .queryFailed

@@ -112,7 +112,7 @@ public final class SQLiteDatabase: Database {
             let result = try await body(context)
             context.close()
             if let failure = context.failure {
-                throw StorageError(code: .transactionAborted, detail: "a statement failed, rolled back: \(failure)")
+                throw StorageError.aborted(after: failure)
             }
             try await connection.perform { try $0.executeScript("COMMIT") }
             return result
@@ -123,6 +123,36 @@ public final class SQLiteDatabase: Database {
             }
             throw error
         }
+    }
+
+    // MARK: Maintenance
+
+    /// The database's size in pages, as SQLite counts it (WAL content included).
+    public func pageCount() async throws -> Int {
+        try await pragma("page_count")
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`, never below the current
+    /// size) for this process's writes; returns the cap in force. A write that would grow the
+    /// file past it fails like one on a full disk (`storage_full`), so an operator can bound the
+    /// file's growth, and tests can run the full-disk path without filling a disk.
+    @discardableResult
+    public func limitSize(toPages pages: Int) async throws -> Int {
+        try await pragma("max_page_count = \(max(1, pages))")
+    }
+
+    /// Refuses writes from this process (SQLite's `query_only`) until called with false: a write
+    /// fails like one on a read-only file (`storage_read_only`). For taking a live file out of
+    /// service while it is copied, and for tests of the read-only path (which root, who ignores
+    /// file modes, cannot otherwise produce).
+    public func refuseWrites(_ refuse: Bool) async throws {
+        try await withConnection { try $0.executeScript("PRAGMA query_only = \(refuse ? "ON" : "OFF")") }
+    }
+
+    private func pragma(_ text: String) async throws -> Int {
+        let rows = try await withConnection { try $0.query("PRAGMA \(text)", []) }
+        guard let row = rows.first else { throw StorageError.unexpected("PRAGMA \(text) returned no row") }
+        return Int(try row.integer(0))
     }
 
     /// Runs one statement outside the store's API, e.g. to repair or to inspect.
