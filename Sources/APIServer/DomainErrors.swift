@@ -59,7 +59,8 @@ enum DomainErrors {
         switch code {
         case .sizeOutOfRange, .indexOutOfRange: .unprocessableContent
         case .entryTooLarge, .invalidRecord: .unprocessableContent
-        case .logReadOnly, .logInconsistent, .logCorrupt: .serviceUnavailable
+        case .logReadOnly, .logInconsistent, .logCorrupt, .logRolledBack, .signingKeyRetired: .serviceUnavailable
+        case .keyRotationInProgress, .noKeyRotation: .conflict
         case .malformedEntry, .invalidConfiguration, .signingFailed: .internalServerError
         }
     }

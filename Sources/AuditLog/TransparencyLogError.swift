@@ -24,6 +24,16 @@ public struct AuditLogError: CodedError {
         case invalidConfiguration = "invalid_configuration"
         /// Signing a checkpoint failed.
         case signingFailed = "signing_failed"
+        /// The database holds less, or other, history than the checkpoint this data directory last
+        /// saw (`checkpoint.witness`): an old backup was restored. The log refuses writes.
+        case logRolledBack = "log_rolled_back"
+        /// A key rollover is already under way: finish it before beginning another.
+        case keyRotationInProgress = "key_rotation_in_progress"
+        /// No key rollover is under way, so there is nothing to finish.
+        case noKeyRotation = "no_key_rotation"
+        /// None of this process's signing keys is in force any more: the rotation was finished
+        /// elsewhere. The log refuses writes rather than sign with a retired key.
+        case signingKeyRetired = "signing_key_retired"
     }
 
     /// The stable code.
