@@ -42,7 +42,7 @@ extension ServerProcess {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(!process.isRunning, "pdx serve did not exit")
-        if process.isRunning { _ = stop() }
+        if process.isRunning { _ = await stopped() }
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 }
@@ -67,8 +67,8 @@ struct KeyRotationCommandTests {
             schemaURL = databaseURL + (databaseURL.contains("?") ? "&" : "?") + "schema=\(schema)"
             storage += ["--database-url", schemaURL!]
         }
-        func pdx(_ arguments: [String]) throws -> Executables.Run { try Executables.run("pdx", arguments + storage) }
-        func verify(_ arguments: [String]) throws -> Executables.Run { try Executables.run("pdx-verify", arguments) }
+        func pdx(_ arguments: [String]) async throws -> Executables.Run { try await Executables.launch("pdx", arguments + storage) }
+        func verify(_ arguments: [String]) async throws -> Executables.Run { try await Executables.launch("pdx-verify", arguments) }
 
         var server = try ServerProcess(arguments: storage + ["--checkpoint-seconds", "1"])
         try await server.waitUntilReady()
@@ -76,64 +76,64 @@ struct KeyRotationCommandTests {
         _ = try await server.writeAndAwaitCheckpoint(key: token, authority: "bj")
 
         // Before: an export and the one key, as an auditor keeps them.
-        #expect(try pdx(["audit", "export", "--out", path("e0")]).status == 0)
-        let oldKey = try pdx(["audit", "vkey"]).output
+        #expect(try await pdx(["audit", "export", "--out", path("e0")]).status == 0)
+        let oldKey = try await pdx(["audit", "vkey"]).output
         #expect(oldKey.split(separator: "\n").count == 1)
         try oldKey.write(toFile: path("old.vkey"), atomically: true, encoding: .utf8)
 
         // Begin while the server runs; a second begin and a finish-less start are refused.
-        let begun = try pdx(["audit", "key", "begin"])
+        let begun = try await pdx(["audit", "key", "begin"])
         #expect(begun.status == 0, "\(begun.error)")
         #expect(begun.output.contains("log.key_added"))
-        let twice = try pdx(["audit", "key", "begin"])
+        let twice = try await pdx(["audit", "key", "begin"])
         #expect(twice.status != 0)
         #expect(twice.error.contains("key_rotation_in_progress"), "\(twice.error)")
 
-        let bothKeys = try pdx(["audit", "vkey"]).output
+        let bothKeys = try await pdx(["audit", "vkey"]).output
         let keyLines = bothKeys.split(separator: "\n")
         #expect(keyLines.count == 2)
         #expect(keyLines.first.map(String.init) == oldKey.split(separator: "\n").first.map(String.init))
         try (String(keyLines[1]) + "\n").write(toFile: path("new.vkey"), atomically: true, encoding: .utf8)
 
         // The server restarted with both key files signs with both.
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
         server = try ServerProcess(arguments: storage + ["--checkpoint-seconds", "1"])
         try await server.waitUntilReady()
         let during = try await server.writeAndAwaitCheckpoint(key: token, authority: "tj")
         #expect(signatureLines(during).count == 2, "\(during)")
 
         // During the rollover an export verifies with either key alone.
-        #expect(try pdx(["audit", "export", "--out", path("e1")]).status == 0)
+        #expect(try await pdx(["audit", "export", "--out", path("e1")]).status == 0)
         let e1 = try String(contentsOfFile: path("e1/checkpoint"), encoding: .utf8)
         #expect(signatureLines(e1).count == 2)
         for key in ["old.vkey", "new.vkey"] {
-            let run = try verify([path("e1"), "--vkey", path(key), "--previous", path("e0")])
+            let run = try await verify([path("e1"), "--vkey", path(key), "--previous", path("e0")])
             #expect(run.status == 0, "\(key): \(run.output)")
         }
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
 
-        let finished = try pdx(["audit", "key", "finish"])
+        let finished = try await pdx(["audit", "key", "finish"])
         #expect(finished.status == 0, "\(finished.error)")
         #expect(finished.output.contains("log.key_retired"))
         #expect(FileManager.default.fileExists(atPath: data + "/signing-key.retired-\(oldKey.split(separator: "+")[1]).pem"))
-        let again = try pdx(["audit", "key", "finish"])
+        let again = try await pdx(["audit", "key", "finish"])
         #expect(again.status != 0)
         #expect(again.error.contains("no_key_rotation"), "\(again.error)")
-        #expect(try pdx(["audit", "vkey"]).output == String(keyLines[1]) + "\n")
+        #expect(try await pdx(["audit", "vkey"]).output == String(keyLines[1]) + "\n")
 
         // After: the server signs with the new key alone.
         server = try ServerProcess(arguments: storage + ["--checkpoint-seconds", "1"])
         try await server.waitUntilReady()
         let after = try await server.writeAndAwaitCheckpoint(key: token, authority: "hb")
         #expect(signatureLines(after).count == 1, "\(after)")
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
 
-        #expect(try pdx(["audit", "export", "--out", path("e2")]).status == 0)
-        let withNew = try verify([path("e2"), "--vkey", path("new.vkey"), "--previous", path("e0")])
+        #expect(try await pdx(["audit", "export", "--out", path("e2")]).status == 0)
+        let withNew = try await verify([path("e2"), "--vkey", path("new.vkey"), "--previous", path("e0")])
         #expect(withNew.status == 0, "\(withNew.output)")
         #expect(withNew.output.contains("found nothing unlawful"), "\(withNew.output)")
-        #expect(try verify([path("e2"), "--vkey", path("new.vkey"), "--previous", path("e1")]).status == 0)
-        let withOld = try verify([path("e2"), "--vkey", path("old.vkey")])
+        #expect(try await verify([path("e2"), "--vkey", path("new.vkey"), "--previous", path("e1")]).status == 0)
+        let withOld = try await verify([path("e2"), "--vkey", path("old.vkey")])
         #expect(withOld.status == 1)
         #expect(withOld.output.hasPrefix("pdx-verify: FAIL checkpoint_key_unknown"), "\(withOld.output)")
         #expect(withOld.output.contains("log.key_added"), "\(withOld.output)")
