@@ -45,22 +45,31 @@ extension Runtime {
             }
             next += UInt64(batch.count)
         }
-        try writer.finish(checkpoint: note, verifierKey: verifierKey)
+        try writer.finish(checkpoint: note, verifierKeys: try await verifierKeys())
         return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
     }
 
-    /// The verifier key of the log's current signing key, as `pdx audit vkey` prints it.
-    var verifierKey: String { log.verifiers[0].verifierKey }
+    /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,
+    /// or two during a key rollover (the current key first).
+    func verifierKeys() async throws -> [String] {
+        guard let keys = try await log.keys() else { return log.verifiers.map(\.verifierKey) }
+        return keys.active.map(\.verifierKey)
+    }
 }
 
-/// `pdx audit vkey`: the verifier key of the log's current signing key.
-public func verifierKey(of location: StoreLocation) async throws -> String {
+/// `pdx audit vkey`: the verifier keys in force, one per line (two during a key rollover).
+public func verifierKeys(of location: StoreLocation) async throws -> [String] {
     var options = Runtime.Options()
     options.createIfMissing = false
     let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
-    let key = runtime.verifierKey
-    await runtime.close()
-    return key
+    do {
+        let keys = try await runtime.verifierKeys()
+        await runtime.close()
+        return keys
+    } catch {
+        await runtime.close()
+        throw error
+    }
 }
 
 /// Command-line tools print their results; the log speaks only of problems.

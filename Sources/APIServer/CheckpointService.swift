@@ -4,8 +4,12 @@ import ServiceLifecycle
 
 /// Signs a checkpoint whenever entries have waited longer than the policy allows, and a final one on
 /// graceful shutdown, so the last acknowledged entries are covered by a signature.
+///
+/// After each signing it updates the data directory's `checkpoint.witness`; the check costs one
+/// counter read per tick, and a store read only when this process signed.
 struct CheckpointService: Service {
     let log: TransparencyLog
+    let witness: CheckpointWitness
     let interval: Duration
     let logger: Logger
 
@@ -20,12 +24,18 @@ struct CheckpointService: Service {
                     break
                 }
                 await signIfDue()
+                await witness.recordIfSigned()
             }
         }
         guard log.readOnlyError == nil else { return }
         do {
             let note = try await log.signCheckpoint()
             logger.info("signed the final checkpoint", metadata: ["checkpoint": "\(note.text.split(separator: "\n").dropFirst().first ?? "")"])
+            do {
+                try await witness.record()
+            } catch {
+                logger.warning("could not update checkpoint.witness", metadata: ["error": "\(error)"])
+            }
         } catch {
             logger.error("could not sign the final checkpoint", metadata: ["error": "\(error)"])
         }

@@ -19,6 +19,15 @@ public struct DataDirectory: Sendable {
     public var signingKeyPath: String { "\(path)/signing-key.pem" }
     /// The bootstrap admin API key, one line, mode 0600.
     public var adminTokenPath: String { "\(path)/admin.token" }
+    /// The next signing key during a key rollover, PKCS #8 PEM, mode 0600: present from
+    /// `pdx audit key begin` until `pdx audit key finish` makes it `signing-key.pem`.
+    public var nextSigningKeyPath: String { "\(path)/signing-key.next.pem" }
+    /// The latest checkpoint note this data directory signed or verified, kept outside the
+    /// database so that a restored old backup is noticed at start.
+    public var witnessPath: String { "\(path)/checkpoint.witness" }
+
+    /// Where `pdx audit key finish` leaves a retired key for the operator to move offline.
+    public func retiredSigningKeyPath(keyID: String) -> String { "\(path)/signing-key.retired-\(keyID).pem" }
 
     public init(path: String) {
         self.path = path
@@ -76,6 +85,66 @@ public struct DataDirectory: Sendable {
     /// Loads the signing key if the directory has one.
     public func loadSigningKey() throws -> Ed25519PrivateKey? {
         try readIfPresent(signingKeyPath).map { try Ed25519PrivateKey(pem: $0) }
+    }
+
+    /// Loads the next signing key if a rollover put one here.
+    public func loadNextSigningKey() throws -> Ed25519PrivateKey? {
+        try readIfPresent(nextSigningKeyPath).map { try Ed25519PrivateKey(pem: $0) }
+    }
+
+    /// Creates `signing-key.next.pem` from `random`, exclusively: returns nil if the file exists.
+    public func createNextSigningKey(using random: any RandomSource = SecureRandom()) throws -> Ed25519PrivateKey? {
+        let key = try random.signingKey()
+        return try writeExclusively(nextSigningKeyPath, contents: try key.pem()) ? key : nil
+    }
+
+    /// Makes the next key the only one: the current `signing-key.pem` is first copied to
+    /// `signing-key.retired-<keyID>.pem` (0600), then `signing-key.next.pem` is renamed over it, so
+    /// a crash at any point leaves every key on disk. Returns the retired key's path.
+    public func promoteNextSigningKey(retiredKeyID: String) throws -> String {
+        guard let next = try readIfPresent(nextSigningKeyPath) else {
+            throw DataDirectoryError("\(nextSigningKeyPath) is missing")
+        }
+        _ = try Ed25519PrivateKey(pem: next)
+        let retiredPath = retiredSigningKeyPath(keyID: retiredKeyID)
+        if let current = try readIfPresent(signingKeyPath), current != next {
+            if !(try writeExclusively(retiredPath, contents: current)), try readIfPresent(retiredPath) != current {
+                throw DataDirectoryError("\(retiredPath) exists and holds another key")
+            }
+        }
+        guard rename(nextSigningKeyPath, signingKeyPath) == 0 else {
+            throw DataDirectoryError("cannot rename \(nextSigningKeyPath): \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory()
+        return retiredPath
+    }
+
+    /// The checkpoint note of `checkpoint.witness`, or nil when there is none.
+    public func witness() throws -> String? {
+        try readIfPresent(witnessPath)
+    }
+
+    /// Replaces `checkpoint.witness` atomically: a temporary file, fsync, rename, fsync of the
+    /// directory, so a crash leaves the old witness or the new one, never half of one.
+    public func writeWitness(_ note: String) throws {
+        let temporary = "\(path)/.checkpoint.witness.\(getpid()).tmp"
+        unlink(temporary)
+        guard try writeExclusively(temporary, contents: note) else {
+            throw DataDirectoryError("cannot create \(temporary)")
+        }
+        guard rename(temporary, witnessPath) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw DataDirectoryError("cannot rename \(temporary) to \(witnessPath): \(reason)")
+        }
+        try syncDirectory()
+    }
+
+    private func syncDirectory() throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw DataDirectoryError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw DataDirectoryError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     /// Writes the bootstrap admin key, one line, mode 0600. Returns false if the file already exists.

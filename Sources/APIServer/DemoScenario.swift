@@ -136,7 +136,7 @@ struct DemoScenario {
 
         for period in [first, second] { try await writeReports(period) }
         let exported = try await runtime.exportLog(to: paths.audit)
-        try write(runtime.verifierKey + "\n", to: paths.vkey)
+        try write(try await runtime.verifierKeys().map { $0 + "\n" }.joined(), to: paths.vkey)
         try writeKeys()
         summary.logSize = exported.size
         summary.rootBase64 = exported.rootBase64

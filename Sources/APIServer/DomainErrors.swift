@@ -65,7 +65,8 @@ enum DomainErrors {
         switch code {
         case .sizeOutOfRange, .indexOutOfRange: .unprocessableContent
         case .entryTooLarge, .invalidRecord: .unprocessableContent
-        case .logReadOnly, .logInconsistent, .logCorrupt, .signingKeyMismatch: .serviceUnavailable
+        case .logReadOnly, .logInconsistent, .logCorrupt, .logRolledBack, .signingKeyRetired, .signingKeyMismatch: .serviceUnavailable
+        case .keyRotationInProgress, .noKeyRotation: .conflict
         case .malformedEntry, .invalidConfiguration, .signingFailed: .internalServerError
         }
     }

@@ -58,7 +58,7 @@ struct Readiness: Sendable {
         } catch {
             results["database"] = "unavailable"
         }
-        results["audit_log"] = log.readOnlyError.map { "read_only: \($0.code)" } ?? "ok"
+        results["audit_log"] = log.readOnlyError.map { "read_only: \($0.code.rawValue)" } ?? "ok"
         return Result(results: results)
     }
 }

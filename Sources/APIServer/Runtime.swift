@@ -19,6 +19,8 @@ public final class Runtime: Sendable {
     public let integrity: IntegrityReport
     /// Where new ids and API keys get their randomness.
     public let random: any RandomSource
+    /// Keeps `checkpoint.witness` up to date with the checkpoints this process signs.
+    public let witness: CheckpointWitness
 
     private init(dataDirectory: DataDirectory, database: any Database, log: TransparencyLog,
                  clock: ServerClock, integrity: IntegrityReport, random: any RandomSource) {
@@ -28,7 +30,12 @@ public final class Runtime: Sendable {
         self.clock = clock
         self.integrity = integrity
         self.random = random
+        self.witness = CheckpointWitness(directory: dataDirectory, log: log)
     }
+
+    /// True while the log accepts writes: it passed its integrity check and is not older than
+    /// the witness.
+    public var isWritable: Bool { log.readOnlyError == nil }
 
     /// What to do on open.
     public struct Options: Sendable {
@@ -44,6 +51,9 @@ public final class Runtime: Sendable {
         /// Randomness for the signing key, the log origin, ids and API keys. Anything but the
         /// default ``SecureRandom`` makes them predictable: for demos only.
         public var random: any RandomSource = SecureRandom()
+        /// Which disagreements between the key files and the log's keys are allowed: none, except
+        /// for the rotation commands, which repair them.
+        public var keyFiles: KeyFileCheck = .strict
 
         public init() {}
     }
@@ -73,6 +83,8 @@ public final class Runtime: Sendable {
             key = existing
         }
 
+        let next = try directory.loadNextSigningKey()
+
         let database: any Database
         if let url = location.databaseURL {
             database = try await PostgresDatabase(url: url, acquireTimeout: location.databaseTimeout, logger: logger)
@@ -83,9 +95,10 @@ public final class Runtime: Sendable {
             let origin = try await Self.origin(in: database, configured: options.logOrigin, create: options.createIfMissing,
                                                random: options.random)
             let clock = try await Self.clock(in: database, testClock: options.testClock, start: options.testClockStart)
-            let signer = try NoteSigner(name: origin, key: key)
+            var signers = [try NoteSigner(name: origin, key: key)]
+            if let next { signers.append(try NoteSigner(name: origin, key: next)) }
             let log = try TransparencyLog(
-                database: database, signers: [signer], policy: options.checkpointPolicy,
+                database: database, signers: signers, policy: options.checkpointPolicy,
                 clock: { [clock] in clock.now() })
             var integrity = try await log.verifyIntegrity()
             if integrity.isIntact, options.createIfMissing, try await log.initializeIfEmpty(actor: "system") == nil,
@@ -95,27 +108,63 @@ public final class Runtime: Sendable {
                 // rather than at the first checkpoint this process would sign.
                 integrity = try await log.verifyIntegrity()
             }
+            try KeyFileCheck.check(signers: log.verifiers, against: integrity, mode: options.keyFiles)
             if integrity.isIntact {
                 logger.info("audit log verified", metadata: [
                     "origin": "\(origin)", "size": "\(integrity.treeSize)",
                     "checkpoint": "\(integrity.checkpointSize.map(String.init) ?? "none")",
+                    "signing_keys": "\(log.verifiers.map(\.keyDescription).joined(separator: ", "))",
                 ])
+                try await Self.compare(log, withWitnessIn: directory, logger: logger)
             } else {
                 logger.critical("audit log failed its integrity check; writes are refused", metadata: [
                     "report": "\(integrity)",
                 ])
             }
-            return Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity,
-                           random: options.random)
+            let runtime = Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity,
+                                  random: options.random)
+            if runtime.isWritable {
+                if options.createIfMissing { _ = try await log.initializeIfEmpty(actor: "system") }
+                // What this process verified is now what the directory has seen.
+                try await runtime.witness.record()
+            }
+            return runtime
         } catch {
             await database.close()
             throw error
         }
     }
 
-    /// Releases the database.
+    /// Records the latest checkpoint in the witness (a clean shutdown), then releases the database.
     public func close() async {
+        await witness.recordIfSigned()
         await database.close()
+    }
+
+    /// Turns the log read-only with `log_rolled_back` if the database is older than the checkpoint
+    /// in `checkpoint.witness`; a directory without a witness (first start, an upgraded install)
+    /// passes and gets one.
+    private static func compare(_ log: TransparencyLog, withWitnessIn directory: DataDirectory, logger: Logger) async throws {
+        guard let text = try directory.witness() else { return }
+        let witnessed: Checkpoint
+        do {
+            witnessed = try Checkpoint.parse(try SignedNote.parse(text).text)
+        } catch {
+            // Our own file, written atomically: unreadable means damaged, which must not pass silently.
+            logger.critical("checkpoint.witness is not a checkpoint note; writes are refused until it is restored or removed", metadata: [
+                "witness": "\(directory.witnessPath)", "error": "\(error)",
+            ])
+            log.markReadOnly(AuditLogError(code: .logRolledBack, detail: "\(directory.witnessPath) is not a checkpoint note: \(error)"))
+            return
+        }
+        guard let problem = try await log.checkWitness(witnessed) else { return }
+        let size = try await log.head().size
+        logger.critical("""
+            the database is older than the checkpoint this data directory last saw: it holds \(size) entries, \
+            the witness (\(directory.witnessPath)) a checkpoint of \(witnessed.size); writes are refused. \
+            Restore a newer backup or recover to a later point in time; only if the loss is accepted, \
+            remove the witness knowingly (see Docs/operations.md, Backups and restores)
+            """, metadata: ["code": "\(problem.code.rawValue)", "detail": "\(problem.detail)"])
     }
 
     /// The origin stored with the log; created on first start from `configured` or a random name.

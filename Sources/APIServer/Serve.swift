@@ -22,12 +22,13 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
     options.checkpointPolicy = CheckpointPolicy(
         maxEntries: configuration.checkpointEntries, maxAge: configuration.checkpointInterval)
     let runtime = try await Runtime.open(configuration.store, options: options, logger: logger)
-    if runtime.integrity.isIntact {
+    if runtime.isWritable {
         try await runtime.bootstrapAdmin(logger: logger)
     }
     let dependencies = runtime.serverDependencies(metrics: registry)
     let app = try buildApplication(configuration: configuration, dependencies: dependencies, logger: logger)
-    let checkpoints = CheckpointService(log: runtime.log, interval: configuration.checkpointInterval, logger: logger)
+    let checkpoints = CheckpointService(log: runtime.log, witness: runtime.witness, interval: configuration.checkpointInterval,
+                                        logger: logger)
     let expiry = GrantExpiryService(
         expiry: GrantExpiry(database: runtime.database, log: runtime.log, lifecycle: GrantLifecycle()),
         clock: runtime.clock, interval: configuration.grantExpiryInterval, logger: logger)

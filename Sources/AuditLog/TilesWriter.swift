@@ -87,16 +87,23 @@ public final class TlogTilesWriter {
     /// `checkpoint`, after checking that `checkpoint` is signed by `verifierKey`, names its origin and
     /// covers exactly the entries written with the root recomputed from them.
     public func finish(checkpoint: SignedNote, verifierKey: String) throws(ExportError) {
+        try finish(checkpoint: checkpoint, verifierKeys: [verifierKey])
+    }
+
+    /// As ``finish(checkpoint:verifierKey:)`` with every key in force (two during a key rollover),
+    /// one per line in `vkey`; the checkpoint must carry a valid signature by at least one of them.
+    public func finish(checkpoint: SignedNote, verifierKeys: [String]) throws(ExportError) {
         guard !closed else { throw ExportError(code: "writer_closed", detail: "the export is finished or failed") }
-        let verifier: NoteVerifier
+        var verifiers: [NoteVerifier] = []
         do {
-            verifier = try NoteVerifier(verifierKey: verifierKey)
+            for key in verifierKeys { verifiers.append(try NoteVerifier(verifierKey: key)) }
         } catch {
             throw ExportError(code: "vkey_invalid", detail: error.description)
         }
+        guard !verifiers.isEmpty else { throw ExportError(code: "vkey_invalid", detail: "no verifier key") }
         let signed: Checkpoint
         do {
-            signed = try checkpoint.verifiedCheckpoint(with: [verifier]).checkpoint
+            signed = try checkpoint.verifiedCheckpoint(with: verifiers).checkpoint
         } catch {
             throw ExportError(code: "checkpoint_invalid", detail: error.description)
         }
@@ -119,7 +126,7 @@ public final class TlogTilesWriter {
             for path in directoriesToSync.sorted() {
                 try FileSystem.syncDirectory(path)
             }
-            try write(Array((verifier.verifierKey + "\n").utf8), to: ExportLayout.verifierKey)
+            try write(Array(verifiers.map { $0.verifierKey + "\n" }.joined().utf8), to: ExportLayout.verifierKey)
             try write(Array(checkpoint.serialized.utf8), to: ExportLayout.checkpoint)
             try FileSystem.syncDirectory(directory)
             closed = true

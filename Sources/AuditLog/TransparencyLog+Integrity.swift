@@ -24,6 +24,9 @@ public struct IntegrityProblem: Sendable, Equatable, CustomStringConvertible {
         case rootMismatch = "root_mismatch"
         /// The frontier recomputed from the entries differs from the stored head.
         case headMismatch = "head_mismatch"
+        /// A `log.key_added` or `log.key_retired` entry breaks the rotation rules, or the keys in
+        /// force stored beside the log differ from those the entries announce.
+        case keysMismatch = "keys_mismatch"
     }
 
     /// What is wrong.
@@ -57,6 +60,9 @@ public struct IntegrityReport: Sendable, Equatable, CustomStringConvertible {
     public var entriesChecked: UInt64
     /// Everything found wrong, in the order found; at most ``maxProblems``.
     public var problems: [IntegrityProblem]
+    /// The keys the entries announce (in force and retired); nil for an empty log or one whose
+    /// key entries do not apply.
+    public var keys: LogKeys?
 
     /// The report keeps this many problems; a damaged store would otherwise fill memory.
     public static let maxProblems = 100
@@ -146,6 +152,31 @@ extension TransparencyLog {
         }
         compareRoot()
 
+        var keys: LogKeys?
+        var keysBroken = false
+        func applyKeys(_ entry: StoredEntry) {
+            guard !keysBroken, entry.action.hasPrefix("log.") else { return }
+            do {
+                let record = try AuditEntry(decoding: entry.body).record
+                switch record.action {
+                case LogKeys.initializedAction where keys == nil:
+                    let vkeys = record.data["vkeys"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                    keys = try LogKeys(origin: origin, initial: vkeys)
+                case LogKeys.addedAction:
+                    guard keys != nil else { throw LogKeyError(code: .keyRotationInvalid, detail: "a key added before log.initialized") }
+                    try keys?.add(record.data["vkey"]?.stringValue ?? "")
+                case LogKeys.retiredAction:
+                    guard keys != nil else { throw LogKeyError(code: .keyRotationInvalid, detail: "a key retired before log.initialized") }
+                    try keys?.retire(record.data["vkey"]?.stringValue ?? "")
+                default:
+                    return
+                }
+            } catch {
+                keysBroken = true
+                found(.keysMismatch, entry.seq, "\(error)")
+            }
+        }
+
         var next: UInt64 = 0
         var gap = false
         scan: while true {
@@ -165,6 +196,7 @@ extension TransparencyLog {
                     found(.leafHashMismatch, entry.seq, "the stored bytes hash to \(leafHash.hex), the stored leaf hash is \(entry.leafHash.hex)")
                 }
                 frontier.append(leafHash: leafHash, using: hasher)
+                applyKeys(entry)
                 report.entriesChecked += 1
                 next += 1
                 compareRoot()
@@ -180,6 +212,63 @@ extension TransparencyLog {
         if let signedSize, next < signedSize, !report.problems.contains(where: { $0.code == .entryMissing }) {
             found(.entryMissing, next, "the checkpoint covers \(signedSize) entries, the store has \(next)")
         }
+        if !keysBroken, let keys {
+            let stored = try? await self.keys(in: reader)
+            if stored?.active != keys.active {
+                let said = stored.map { $0.active.map(\.keyDescription).joined(separator: ", ") } ?? "unreadable"
+                found(.keysMismatch, nil,
+                      "the entries put \(keys.active.map(\.keyDescription).joined(separator: ", ")) in force, the stored key state says \(said)")
+            } else {
+                report.keys = keys
+            }
+        }
         return report
+    }
+}
+
+extension TransparencyLog {
+    /// Checks that the stored log extends `witness`, a checkpoint this log signed or verified
+    /// earlier and that was kept outside the database (see `Docs/operations.md`, "Backups and
+    /// restores"): its tree may not be larger than the stored one, and the stored tree must prove
+    /// consistent with it. Otherwise the database is older than what was seen, e.g. a restored
+    /// backup, and the log turns read-only with `log_rolled_back`, which this returns.
+    ///
+    /// The start-up integrity check alone cannot see this: it compares the store with the latest
+    /// checkpoint in the same store, which an old backup restores consistently.
+    @discardableResult
+    public func checkWitness(_ witness: Checkpoint) async throws -> AuditLogError? {
+        let problem: String? = try await read { reader in
+            guard witness.origin == self.origin else {
+                return "the witness is a checkpoint of the log \(witness.origin), the database holds \(self.origin)"
+            }
+            let frontier = try self.restoreFrontier(try await reader.head())
+            guard witness.size <= frontier.size else {
+                return "the database holds \(frontier.size) entries, but this data directory last saw a checkpoint of \(witness.size)"
+            }
+            guard witness.size > 0 else { return nil }
+            let hasher = SHA256()
+            let root = frontier.root(using: hasher)
+            if witness.size == frontier.size {
+                return root == witness.rootHash ? nil
+                    : "the database's tree of \(frontier.size) entries has another root than the checkpoint this data directory last saw"
+            }
+            let proof: [SHA256Digest]
+            do {
+                let plan = try MerkleProof.consistencyPlan(oldSize: witness.size, newSize: frontier.size)
+                proof = try plan.assemble(try await reader.nodeHashes(plan.nodes))
+            } catch {
+                return "no consistency proof from the witnessed size \(witness.size) to the database's \(frontier.size): \(error)"
+            }
+            guard MerkleProof.verifyConsistency(oldSize: witness.size, newSize: frontier.size,
+                                                oldRoot: witness.rootHash, newRoot: root, proof: proof)
+            else {
+                return "the database's tree of \(frontier.size) entries does not extend the checkpoint of \(witness.size) this data directory last saw"
+            }
+            return nil
+        }
+        guard let problem else { return nil }
+        let error = AuditLogError(code: .logRolledBack, detail: problem)
+        markReadOnly(error)
+        return error
     }
 }

@@ -37,6 +37,7 @@ public final class TransparencyLog: Sendable {
     private let database: any LogDatabase
     private let clock: @Sendable () -> Date
     private let readOnlyReason = Mutex<AuditLogError?>(nil)
+    private let signedCount = Atomic<Int>(0)
 
     /// Creates the log over `database`.
     ///
@@ -74,6 +75,12 @@ public final class TransparencyLog: Sendable {
     /// Why the log refuses writes, or nil while it accepts them.
     public var readOnlyError: AuditLogError? {
         readOnlyReason.withLock { $0 }
+    }
+
+    /// How many checkpoints this instance has signed, committed or not: a witness of the latest
+    /// checkpoint need only look at the store when this moved.
+    public var checkpointsSigned: Int {
+        signedCount.load(ordering: .relaxed)
     }
 
     // MARK: Appending
@@ -220,9 +227,9 @@ public final class TransparencyLog: Sendable {
     }
 
     /// Signs `frontier` with the head locked by the caller, after proving from stored nodes that
-    /// it extends `last`.
-    private func signLocked(frontier: MerkleFrontier, last: StoredCheckpoint?,
-                            in transaction: any LogTransaction) async throws -> SignedNote {
+    /// it extends `last`; with `chosen`, or else with every signer whose key is in force.
+    func signLocked(frontier: MerkleFrontier, last: StoredCheckpoint?,
+                    in transaction: any LogTransaction, with chosen: [NoteSigner]? = nil) async throws -> SignedNote {
         let hasher = SHA256()
         let root = frontier.root(using: hasher)
         if let last {
@@ -252,15 +259,18 @@ public final class TransparencyLog: Sendable {
             }
         }
         let checkpoint = Checkpoint(origin: origin, size: frontier.size, rootHash: root)
+        var signing = chosen
+        if signing == nil { signing = try await signersInForce(in: transaction) }
         let note: SignedNote
         do {
-            note = try SignedNote.sign(checkpoint.text, with: signers)
+            note = try SignedNote.sign(checkpoint.text, with: signing ?? signers)
         } catch {
             throw AuditLogError(code: .signingFailed, detail: "checkpoint at size \(frontier.size): \(error)")
         }
         try await transaction.insertCheckpoint(
             StoredCheckpoint(size: frontier.size, rootHash: root, note: note.serialized, signedAt: Timestamp.normalized(clock()))
         )
+        signedCount.add(1, ordering: .relaxed)
         return note
     }
 
@@ -368,14 +378,14 @@ public final class TransparencyLog: Sendable {
 
     // MARK: Shared
 
-    private func ensureWritable() throws(AuditLogError) {
+    func ensureWritable() throws(AuditLogError) {
         if let reason = readOnlyReason.withLock({ $0 }) {
             throw AuditLogError(code: .logReadOnly, detail: "the log refuses writes: \(reason)")
         }
     }
 
     /// Turns the log read-only; the first reason is kept.
-    func markReadOnly(_ reason: AuditLogError) {
+    public func markReadOnly(_ reason: AuditLogError) {
         readOnlyReason.withLock { current in
             if current == nil { current = reason }
         }

@@ -27,6 +27,16 @@ public struct AuditLogError: CodedError {
         /// The latest checkpoint is not signed by this log's keys: another process on the same
         /// database signs with a key of its own. Nothing was signed; the log turned read-only.
         case signingKeyMismatch = "signing_key_mismatch"
+        /// The database holds less, or other, history than the checkpoint this data directory last
+        /// saw (`checkpoint.witness`): an old backup was restored. The log refuses writes.
+        case logRolledBack = "log_rolled_back"
+        /// A key rollover is already under way: finish it before beginning another.
+        case keyRotationInProgress = "key_rotation_in_progress"
+        /// No key rollover is under way, so there is nothing to finish.
+        case noKeyRotation = "no_key_rotation"
+        /// None of this process's signing keys is in force any more: the rotation was finished
+        /// elsewhere. The log refuses writes rather than sign with a retired key.
+        case signingKeyRetired = "signing_key_retired"
     }
 
     /// The stable code.

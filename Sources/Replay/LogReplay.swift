@@ -112,8 +112,17 @@ public struct LogReplay: Sendable {
         switch record.action {
         case MeteringAction.recorded.rawValue:
             try usage(data, entry)
-        case "log.initialized":
-            state.origin = try data.string("origin")
+        case LogKeys.initializedAction:
+            let origin = try data.string("origin")
+            state.origin = origin
+            let vkeys = try data.strings("vkeys")
+            do {
+                state.keys = try LogKeys(origin: origin, initial: vkeys)
+            } catch {
+                report(ReplayFinding(Self.findingCode(error), entry: seq, "log.initialized: \(error.detail)"))
+            }
+        case LogKeys.addedAction, LogKeys.retiredAction:
+            try keyEntry(record.action, data, seq: seq)
         case "principal.created":
             let id = try data.string("id")
             guard state.principals[id] == nil else {
@@ -142,6 +151,34 @@ public struct LogReplay: Sendable {
             break
         default:
             report(ReplayFinding(.unknownAction, entry: seq, "'\(record.action)' is not an action this verifier knows; use a pdx-verify at least as new as the server that wrote the log"))
+        }
+    }
+
+    // MARK: keys
+
+    /// A key rotation step: the rules of `LogKeys`, and a `key_id` that matches the key.
+    private mutating func keyEntry(_ action: String, _ data: Fields, seq: UInt64) throws(MalformedRecord) {
+        let vkey = try data.string("vkey")
+        let keyID = try data.string("key_id")
+        guard var keys = state.keys else {
+            report(ReplayFinding(.keyRotationInvalid, entry: seq, "\(action) before log.initialized announced the log's keys"))
+            return
+        }
+        do throws(LogKeyError) {
+            if let verifier = try? NoteVerifier(verifierKey: vkey), verifier.keyIDHex != keyID {
+                throw LogKeyError(code: .keyInvalid, detail: "key_id \(keyID) is not the id \(verifier.keyIDHex) of the key")
+            }
+            if action == LogKeys.addedAction { try keys.add(vkey) } else { try keys.retire(vkey) }
+            state.keys = keys
+        } catch {
+            report(ReplayFinding(Self.findingCode(error), entry: seq, "\(action): \(error.detail)"))
+        }
+    }
+
+    private static func findingCode(_ error: LogKeyError) -> ReplayFinding.Code {
+        switch error.code {
+        case .keyInvalid: .keyInvalid
+        case .keyRotationInvalid: .keyRotationInvalid
         }
     }
 

@@ -51,6 +51,12 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         case reportInvalid = "report_invalid"
         /// A report whose lines, parties or totals differ from the settlement recomputed from the log.
         case reportDiffers = "report_differs"
+        /// A `log.key_added` or `log.key_retired` whose key does not parse, is not named after the
+        /// log's origin, or (added) was announced before.
+        case keyInvalid = "key_invalid"
+        /// A key added while a rollover is under way, or retired when none is or out of turn (not
+        /// the key that was current).
+        case keyRotationInvalid = "key_rotation_invalid"
     }
 
     public let code: Code

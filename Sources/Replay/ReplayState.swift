@@ -45,6 +45,8 @@ public struct ReplayedSettlement: Sendable {
 public struct ReplayState: Sendable {
     /// The log's origin, from `log.initialized`.
     public internal(set) var origin: String?
+    /// The log's verifier keys, in force and retired, as its key entries announce them.
+    public internal(set) var keys: LogKeys?
     /// Entries replayed.
     public internal(set) var entryCount: UInt64 = 0
     public internal(set) var principals: [String: ReplayedPrincipal] = [:]

@@ -124,16 +124,31 @@ struct PDXVerify: ParsableCommand {
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
         var replay = LogReplay()
         let replaying = !integrityOnly
+        var announced = KeyAnnouncements()
+        let collecting = previous != nil
         var verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update) { seq, bytes in
             if replaying { replay.apply(bytes: bytes, seq: seq) }
+            if collecting { announced.scan(bytes, seq: seq) }
         }
         var extends = ""
         if let previous, case .verified(let summary) = verdict {
-            switch ExportConsistency(previous: previous, current: directory, keys: keys)
+            // The previous checkpoint may be signed by a key this log announced and later retired:
+            // it is trusted through the current export, which the pinned key vouches for and which
+            // the consistency proof shows extends it.
+            var previousKeys = keys
+            if case .pinned(let pinned) = keys {
+                previousKeys = .pinned(pinned + announced.keys.filter { !pinned.contains($0) })
+            }
+            switch ExportConsistency(previous: previous, current: directory, keys: previousKeys)
                 .verify(current: summary, progress: display.update) {
-            case .verified(let both): extends = " " + Self.extensionReport(both, previous: previous)
+            case .verified(let both):
+                extends = " " + Self.extensionReport(both, previous: previous, pinned: keys)
             case .failed(let finding): verdict = .failed(finding)
             }
+        }
+        if case .failed(var finding) = verdict, finding.code == "checkpoint_key_unknown", case .pinned = keys {
+            finding.reason += Self.rotationHint(directory: directory)
+            verdict = .failed(finding)
         }
         display.finish()
         let summary: ExportSummary
@@ -237,12 +252,35 @@ struct PDXVerify: ParsableCommand {
             """)
     }
 
+    /// After `checkpoint_key_unknown` with pinned keys: if the export verifies with its own keys and
+    /// its log announced the key that signed it (`log.key_added`), says so, for the log's key was
+    /// rotated. Empty otherwise.
+    static func rotationHint(directory: String) -> String {
+        var announced = KeyAnnouncements()
+        guard case .verified(let summary) = ExportVerifier(directory: directory, keys: .exportVerifierKey)
+            .verify(entry: { seq, bytes in announced.scan(bytes, seq: seq) })
+        else { return "" }
+        for signer in summary.signers {
+            guard let seq = announced.added.first(where: { $0.key == signer })?.seq else { continue }
+            return """
+                . The checkpoint is signed by \(signer.keyDescription), which entry \(seq) of this export's log announces \
+                as the log's next key (log.key_added): the signing key was rotated. Verify an export made during the \
+                rollover with the key you have (its checkpoints carry both signatures and cover the announcement), \
+                then add the new key to your --vkey file and pass the older export with --previous
+                """
+        }
+        return ""
+    }
+
     /// The sentence `--previous` adds: which earlier export this one extends, and how that was shown.
-    static func extensionReport(_ both: ExportConsistencySummary, previous: String) -> String {
+    static func extensionReport(_ both: ExportConsistencySummary, previous: String, pinned: ExportVerifier.Keys) -> String {
         let old = both.previous.checkpoint
         let new = both.current.checkpoint
         let keys = both.previous.signers.map(\.keyDescription).joined(separator: " and ")
-        let trust = both.previous.keyIsPinned ? "pinned with --vkey" : "using that export's own vkey (not pinned)"
+        var trust = both.previous.keyIsPinned ? "pinned with --vkey" : "using that export's own vkey (not pinned)"
+        if case .pinned(let pinnedKeys) = pinned, !both.previous.signers.contains(where: pinnedKeys.contains) {
+            trust = "a key this log announced (log.initialized or log.key_added), trusted through the consistency proof from the export the pinned key vouches for"
+        }
         let how = if old.size == new.size {
             "it is the same tree"
         } else if old.size == 0 {
@@ -293,6 +331,33 @@ struct PDXVerify: ParsableCommand {
             out.append(digit)
         }
         return out
+    }
+}
+
+/// The verifier keys a log announces (`log.initialized`, `log.key_added`), read from entries that
+/// were already checked to be canonical; only entries whose bytes name a `log.` action are decoded.
+struct KeyAnnouncements {
+    /// Every key announced, in log order.
+    private(set) var keys: [NoteVerifier] = []
+    /// The keys announced by `log.key_added`, with the entry that did.
+    private(set) var added: [(key: NoteVerifier, seq: UInt64)] = []
+
+    private static let marker = Array(#""action":"log."#.utf8)
+
+    mutating func scan(_ bytes: ArraySlice<UInt8>, seq: UInt64) {
+        guard bytes.firstRange(of: Self.marker) != nil, let entry = try? AuditEntry(decoding: bytes) else { return }
+        let data = entry.record.data
+        var vkeys: [String] = []
+        switch entry.record.action {
+        case LogKeys.initializedAction: vkeys = data["vkeys"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        case LogKeys.addedAction: vkeys = data["vkey"]?.stringValue.map { [$0] } ?? []
+        default: return
+        }
+        for vkey in vkeys {
+            guard let verifier = try? NoteVerifier(verifierKey: vkey), !keys.contains(verifier) else { continue }
+            keys.append(verifier)
+            if entry.record.action == LogKeys.addedAction { added.append((verifier, seq)) }
+        }
     }
 }
 

@@ -5,8 +5,8 @@ import Foundation
 /// `pdx audit …`: the log, for auditors.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export the audit log or print its verifier key.",
-        subcommands: [Export.self, VKey.self]
+        abstract: "Export the audit log, print its verifier keys, or rotate its signing key.",
+        subcommands: [Export.self, VKey.self, Key.self]
     )
 
     struct Export: AsyncParsableCommand {
@@ -31,13 +31,52 @@ struct Audit: AsyncParsableCommand {
     struct VKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "vkey",
-            abstract: "Print the log's verifier key (C2SP signed-note format) for auditors to pin."
+            abstract: "Print the log's verifier keys in force (C2SP signed-note format), one per line, for auditors to pin.",
+            discussion: "During a key rollover there are two: the current key, then the next one."
         )
 
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            print(try await verifierKey(of: storage.store))
+            for key in try await verifierKeys(of: storage.store) { print(key) }
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rotate the log's signing key, with a rollover during which checkpoints carry both signatures.",
+            discussion: "Steps: begin; copy signing-key.next.pem to every instance and restart them one at a time; finish. See Docs/operations.md, Rotating the signing key.",
+            subcommands: [Begin.self, Finish.self]
+        )
+
+        struct Begin: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create signing-key.next.pem and announce it in the log (log.key_added) under a checkpoint signed by both keys.",
+                discussion: "Safe while servers run. Refused with key_rotation_in_progress while a rollover is under way."
+            )
+
+            @OptionGroup var storage: StorageOptions
+
+            func run() async throws {
+                for line in try await beginKeyRotation(at: storage.store).lines { print(line) }
+            }
+        }
+
+        struct Finish: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Retire the current key in the log (log.key_retired) and make signing-key.next.pem the only key.",
+                discussion: """
+                    Run it once every instance signs with both keys. The retired key is kept as \
+                    signing-key.retired-<keyid>.pem for you to move offline. On the other instances' data directories it \
+                    only installs the new key. Refused with no_key_rotation when no rollover is under way.
+                    """
+            )
+
+            @OptionGroup var storage: StorageOptions
+
+            func run() async throws {
+                for line in try await finishKeyRotation(at: storage.store).lines { print(line) }
+            }
         }
     }
 }

@@ -65,8 +65,9 @@ struct DemoTests {
             + "--settlement \(run.root)/reports/2026-11.json --previous \(run.root)/audit-2026-10\n"))
         #expect(run.summary.text.contains("swift run pdx serve --data-dir \(run.root)/data --test-clock"))
         // The vkey is what `pdx audit vkey` prints for the data directory.
-        let vkey = try await verifierKey(of: StoreLocation(dataDirectory: paths.data))
-        #expect(String(decoding: try run.bytes(paths.vkey), as: UTF8.self) == vkey + "\n")
+        let vkeys = try await verifierKeys(of: StoreLocation(dataDirectory: paths.data))
+        #expect(vkeys.count == 1)
+        #expect(String(decoding: try run.bytes(paths.vkey), as: UTF8.self) == vkeys.map { $0 + "\n" }.joined())
     }
 
     @Test("the same seed gives the same reports, log and text; another seed another log")

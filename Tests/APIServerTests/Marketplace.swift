@@ -56,7 +56,7 @@ struct Marketplace: Sendable {
         var options = Runtime.Options()
         options.testClock = configuration.testClock
         let runtime = try await Runtime.open(location, options: options, logger: Self.logger)
-        if runtime.integrity.isIntact { try await runtime.bootstrapAdmin(logger: Self.logger) }
+        if runtime.isWritable { try await runtime.bootstrapAdmin(logger: Self.logger) }
         return runtime
     }
 

@@ -3,7 +3,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Persistence
+@testable import Persistence
 import Testing
 
 @Suite("HTTP: the test clock")
@@ -67,10 +67,13 @@ struct IntegrityTests {
         let market = try Marketplace(backend, testClock: true)
         defer { market.removeFiles() }
         let first = try await market.open()
+        // One changed byte in a stored entry: the entries no longer hash to the signed root.
+        try await first.database.transaction { tx in
+            var body = try await tx.entries(from: 1, limit: 1)[0].body
+            body[body.count / 2] ^= 0x20
+            try await tx.context.execute("UPDATE log_entries SET body = $1 WHERE seq = $2", [.blob(body), .integer(1)])
+        }
         await first.close()
-        // Replace the signing key: the stored checkpoints no longer verify.
-        let directory = DataDirectory(path: market.location.dataDirectory)
-        try FileManager.default.removeItem(atPath: directory.signingKeyPath)
 
         try await market.withServer { runtime, client in
             #expect(!runtime.integrity.isIntact)

@@ -116,6 +116,13 @@ final class ServerProcess: @unchecked Sendable {
         return (status, String(decoding: data, as: UTF8.self))
     }
 
+    /// ``stop()`` on a thread of its own, for async tests (see `Executables.launch`).
+    func stopped() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.stop()) }
+        }
+    }
+
     /// Sends SIGTERM and waits for a graceful exit.
     func stop() -> Int32 {
         process.terminate()
@@ -177,15 +184,15 @@ struct EndToEndTests {
         #expect(note.contains("\n\n\u{2014} "))
 
         // Export while the server runs, then verify with the key printed by `pdx audit vkey`.
-        let exported = try Executables.run("pdx", ["audit", "export", "--out", export] + storage)
+        let exported = try await Executables.launch("pdx", ["audit", "export", "--out", export] + storage)
         #expect(exported.status == 0, "\(exported.error)")
-        let vkey = try Executables.run("pdx", ["audit", "vkey"] + storage)
+        let vkey = try await Executables.launch("pdx", ["audit", "vkey"] + storage)
         #expect(vkey.status == 0)
         let vkeyFile = root.appendingPathComponent("pdx.vkey").path
         try vkey.output.write(toFile: vkeyFile, atomically: true, encoding: .utf8)
         #expect(vkey.output.hasPrefix(note.split(separator: "\n")[0] + "+"))
 
-        let verified = try Executables.run("pdx-verify", [export, "--vkey", vkeyFile])
+        let verified = try await Executables.launch("pdx-verify", [export, "--vkey", vkeyFile])
         #expect(verified.status == 0, "\(verified.output)\(verified.error)")
         #expect(verified.output.hasPrefix("pdx-verify: OK"))
 
@@ -195,16 +202,16 @@ struct EndToEndTests {
         let index = try #require(bytes.firstIndex(of: UInt8(ascii: "s")))
         bytes[index] = UInt8(ascii: "S")
         try Data(bytes).write(to: URL(fileURLWithPath: bundle))
-        let refused = try Executables.run("pdx-verify", [export, "--vkey", vkeyFile])
+        let refused = try await Executables.launch("pdx-verify", [export, "--vkey", vkeyFile])
         #expect(refused.status == 1)
         #expect(refused.output.hasPrefix("pdx-verify: FAIL "))
         #expect(refused.output.contains("entry "))
 
         // SIGTERM shuts down gracefully.
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
 
         // Exporting into a directory that is not empty is refused.
-        let again = try Executables.run("pdx", ["audit", "export", "--out", export] + storage)
+        let again = try await Executables.launch("pdx", ["audit", "export", "--out", export] + storage)
         #expect(again.status != 0)
     }
 
@@ -214,30 +221,30 @@ struct EndToEndTests {
         let storage = ["--data-dir", root.appendingPathComponent("data").path]
         let server = try ServerProcess(arguments: storage)
         try await server.waitUntilReady()
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
 
-        let early = try Executables.run("pdx", ["settlement", "close", "--period", "2999-01"] + storage)
+        let early = try await Executables.launch("pdx", ["settlement", "close", "--period", "2999-01"] + storage)
         #expect(early.status != 0)
         #expect(early.error.contains("period_not_ended"))
-        let notClosed = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", "csv", "--out", "-"] + storage)
+        let notClosed = try await Executables.launch("pdx", ["settlement", "export", "--period", "2026-01", "--format", "csv", "--out", "-"] + storage)
         #expect(notClosed.status != 0)
         #expect(notClosed.error.contains("period_not_closed"))
 
-        let closed = try Executables.run("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        let closed = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
         #expect(closed.status == 0, "\(closed.error)")
         #expect(closed.output.hasPrefix("closed 2026-01"))
-        let again = try Executables.run("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        let again = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
         #expect(again.output.contains("already closed"))
 
         // The exported bytes are those whose SHA-256 the close printed (and logged).
         for format in ["json", "csv", "xlsx"] {
             let file = root.appendingPathComponent("2026-01.\(format)").path
-            let export = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", format, "--out", file] + storage)
+            let export = try await Executables.launch("pdx", ["settlement", "export", "--period", "2026-01", "--format", format, "--out", file] + storage)
             #expect(export.status == 0, "\(export.error)")
             let digest = Hex.encode(SHA256.hash([UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))).bytes)
             #expect(closed.output.contains("sha256 \(format) \(digest)"))
         }
-        let bad = try Executables.run("pdx", ["settlement", "export", "--period", "2026-01", "--format", "pdf", "--out", "-"] + storage)
+        let bad = try await Executables.launch("pdx", ["settlement", "export", "--period", "2026-01", "--format", "pdf", "--out", "-"] + storage)
         #expect(bad.status != 0)
     }
 
