@@ -13,8 +13,20 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let problem = Self.problem(for: error)
-            if problem.status.kind == .serverError && problem.code == "internal_error" {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            // The error's type and description only: never the request (its headers carry the key,
+            // its body may carry anything), and not `String(reflecting:)`, which for some drivers
+            // includes the values a query was run with.
+            if problem.status.kind == .serverError {
+                let metadata: Logger.Metadata = [
+                    "code": .string(problem.code),
+                    "error_type": .string(String(reflecting: type(of: error))),
+                    "error": .string(String(describing: error)),
+                ]
+                if problem.code == "internal_error" {
+                    context.logger.error("request failed", metadata: metadata)
+                } else {
+                    context.logger.warning("request refused", metadata: metadata)
+                }
             }
             return problem.response(instance: request.uri.path)
         }
