@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

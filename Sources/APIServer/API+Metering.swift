@@ -56,7 +56,7 @@ extension API {
         let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: metering)
         let batchID = "ub_\(Hex.encode(try random.bytes(8)))"
         let decision = try await usageCommitter.commit(batch, batchID: batchID, actor: caller.id, at: now)
-        usageMetrics.record(decision)
+        serverMetrics.recordUsage(decision)
         return decision
     }
 

@@ -20,7 +20,6 @@ struct API: APIProtocol {
     let grantChecker: GrantChecker
     let metering: MeteringPolicy
     let usageCommitter: UsageCommitter
-    let usageMetrics = UsageMetrics()
     let settlements: SettlementDesk
     let settlementPolicy: SettlementPolicy
     let log: TransparencyLog
@@ -29,6 +28,8 @@ struct API: APIProtocol {
     let random: any RandomSource
     let readiness: Readiness
     let metrics: MetricsExposition
+    /// Request, usage and rate-limit counters.
+    let serverMetrics: ServerMetrics
     let clockStore: (any TestClockStore)?
 
     // MARK: health

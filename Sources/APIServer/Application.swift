@@ -26,6 +26,9 @@ public struct ServerDependencies: Sendable {
     public var grantDirectory = GrantDirectory()
     /// Where new ids (`pr_`, `op_`, `gr_`, `ub_`, `adj_`) and API keys get their randomness.
     public var random: any RandomSource
+    /// The per-key rate limiter; nil makes one from the configuration. Tests pass one on a clock
+    /// they move by hand.
+    var rateLimiter: RateLimiter?
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
@@ -42,7 +45,8 @@ public struct ServerDependencies: Sendable {
 /// The request context of every route.
 public typealias PDXRequestContext = BasicRequestContext
 
-/// Builds the router: middleware (problems, metrics, body limits, authentication, test-clock sync),
+/// Builds the router: middleware (access log and metrics, problems, body limits, test-clock sync,
+/// authentication and rate limit),
 /// the direct usage and JSON report routes, then the handlers generated from `Contracts/openapi.yaml`.
 ///
 /// - Parameter directUsageRoute: false sends every usage batch through the generated handler; tests
@@ -50,15 +54,19 @@ public typealias PDXRequestContext = BasicRequestContext
 func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies,
                  directUsageRoute: Bool = true) throws -> Router<PDXRequestContext> {
     let router = Router(context: PDXRequestContext.self)
+    let metrics = ServerMetrics(registry: dependencies.metrics)
+    router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(BodyLimitMiddleware(
         defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides))
     if dependencies.clock.isTestClock, let store = dependencies.clockStore {
         router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
     }
     router.middlewares.add(AuthenticationMiddleware(
-        authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() })))
+        authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() }),
+        rateLimiter: dependencies.rateLimiter
+            ?? RateLimiter(rate: configuration.rateLimit, burst: configuration.rateLimitBurst),
+        metrics: metrics))
     let api = API(
         database: dependencies.database,
         vetting: OperatorLifecycle(),
@@ -76,6 +84,7 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         random: dependencies.random,
         readiness: Readiness(log: dependencies.log),
         metrics: MetricsExposition(registry: dependencies.metrics),
+        serverMetrics: metrics,
         clockStore: dependencies.clockStore)
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))

@@ -2,6 +2,7 @@ public import Cryptography
 public import Foundation
 import HTTPTypes
 import Hummingbird
+import Prometheus
 
 /// What a principal may do. The authorization table (`Authorization.swift`) is written in these terms.
 public enum Role: String, Sendable, CaseIterable, Codable {
@@ -121,9 +122,19 @@ public struct Authenticator: Sendable {
     /// The principal for `presented`, or a 401 problem saying why not (without saying whether the key
     /// id exists: unknown and wrong secret read the same).
     public func authenticate(_ presented: String) async throws -> Principal {
+        try await authenticate(try Self.key(presented))
+    }
+
+    /// The presented key parsed, or 401 when it is not shaped like one.
+    static func key(_ presented: String) throws -> APIKey {
         guard let key = APIKey(presented: presented) else {
             throw Problem.unauthenticated("The bearer token is not a PDX API key.")
         }
+        return key
+    }
+
+    /// The principal holding `key`, or a 401 problem.
+    func authenticate(_ key: APIKey) async throws -> Principal {
         let credential = try await lookup.credential(keyID: key.keyID)
         let storedHash = credential?.secretHash ?? SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!
         // Compare even when the key id is unknown, so timing does not tell which key ids exist.
@@ -153,9 +164,13 @@ enum RequestPrincipal {
     }
 }
 
-/// Requires a valid bearer API key on every `/v1` route and binds the principal for the handler.
+/// Requires a valid bearer API key on every `/v1` route, takes one token from the key's rate-limit
+/// bucket (429 `rate_limited` when it is empty, before any handler or write), and binds the principal
+/// for the handler.
 struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let authenticator: Authenticator
+    let rateLimiter: RateLimiter
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
@@ -168,7 +183,14 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Problem.unauthenticated("The Authorization header must use the Bearer scheme.")
         }
-        let principal = try await authenticator.authenticate(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        let key = try Authenticator.key(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        let principal = try await authenticator.authenticate(key)
+        RequestRecord.current?.principalID = principal.id
+        if case .refused(let retryAfter) = rateLimiter.acquire(key.keyID) {
+            metrics.rateLimited.increment()
+            throw Problem(.tooManyRequests, code: "rate_limited",
+                          detail: "Too many requests for this API key; retry after \(retryAfter) s.", retryAfter: retryAfter)
+        }
         return try await RequestPrincipal.$current.withValue(principal) {
             try await next(request, context)
         }

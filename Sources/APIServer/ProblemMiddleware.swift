@@ -13,14 +13,23 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let problem = Self.problem(for: error)
-            if problem.status.kind == .serverError && problem.code == "internal_error" {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            } else if problem.status == .serviceUnavailable {
-                // The client is only told to retry; the operator needs the cause (never the request
-                // the generated code's error would describe, with its Authorization header).
+            // The error's type and description only: never the request (its headers carry the key,
+            // its body may carry anything), and not `String(reflecting:)`, which for some drivers
+            // includes the values a query was run with.
+            if problem.status.kind == .serverError {
+                // The cause, not the generated code's wrapper, which describes the request.
                 var cause = error
                 while let wrapped = cause as? ServerError { cause = wrapped.underlyingError }
-                context.logger.warning("request refused for now", metadata: ["error": "\(cause)"])
+                let metadata: Logger.Metadata = [
+                    "code": .string(problem.code),
+                    "error_type": .string(String(reflecting: type(of: cause))),
+                    "error": .string(String(describing: cause)),
+                ]
+                if problem.code == "internal_error" {
+                    context.logger.error("request failed", metadata: metadata)
+                } else {
+                    context.logger.warning("request refused", metadata: metadata)
+                }
             }
             return problem.response(instance: request.uri.path)
         }

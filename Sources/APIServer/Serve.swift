@@ -10,9 +10,12 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `pdx serve`: opens the marketplace, bootstraps it on first start, and serves until SIGINT/SIGTERM.
+///
+/// Bootstraps the process-wide logging and metrics systems, so it runs once per process.
 public func runServer(_ configuration: ServerConfiguration) async throws {
+    LoggingSystem.bootstrap(configuration.logFormat.handlerFactory(level: configuration.logLevel))
     var logger = Logger(label: "pdx")
-    logger.logLevel = .info
+    logger.logLevel = configuration.logLevel
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 

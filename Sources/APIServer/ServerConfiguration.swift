@@ -1,3 +1,5 @@
+public import Logging
+
 /// Where the data lives: a data directory, and optionally a PostgreSQL database instead of the
 /// SQLite file in it. The signing key and `admin.token` are always in the data directory.
 public struct StoreLocation: Sendable, Equatable {
@@ -44,6 +46,15 @@ public struct ServerConfiguration: Sendable {
     public var settlement = SettlementPolicy()
     /// Larger limits for routes that take batches.
     public var bodyLimitOverrides: [String: Int] = ["/v1/usage": 4 << 20]
+    /// `--rate-limit` / `PDX_RATE_LIMIT`: sustained requests a second per API key (a usage batch is one
+    /// request); 0 turns the limit off. Per process: N instances allow up to N times this.
+    public var rateLimit: Double = 100
+    /// `--rate-limit-burst` / `PDX_RATE_LIMIT_BURST`: requests a key may send at once.
+    public var rateLimitBurst = 200
+    /// `--log-format` / `PDX_LOG_FORMAT`: JSON lines (default) or text.
+    public var logFormat: LogFormat = .json
+    /// `--log-level` / `PDX_LOG_LEVEL`: trace, debug, info (default), notice, warning, error, critical.
+    public var logLevel: Logger.Level = .info
 
     public init(store: StoreLocation) {
         self.store = store

@@ -1,6 +1,7 @@
 import APIServer
 import ArgumentParser
 import Foundation
+import Logging
 
 /// `pdx serve`: the HTTP API.
 struct Serve: AsyncParsableCommand {
@@ -38,6 +39,33 @@ struct Serve: AsyncParsableCommand {
 
     var resolvedShutdownTimeout: Int {
         shutdownTimeout ?? ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"].flatMap(Int.init) ?? 30
+
+    @Option(name: .customLong("rate-limit"), help: "Sustained requests per second per API key, per process; 0 turns the limit off. Env: PDX_RATE_LIMIT. Default: 100")
+    var rateLimit: Double?
+
+    @Option(name: .customLong("rate-limit-burst"), help: "Requests an API key may send at once. Env: PDX_RATE_LIMIT_BURST. Default: 200")
+    var rateLimitBurst: Int?
+
+    @Option(name: .customLong("log-format"), help: "json (one object per line) or text. Env: PDX_LOG_FORMAT. Default: json")
+    var logFormat: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PDX_LOG_LEVEL. Default: info")
+    var logLevel: String?
+
+    /// Flag, then environment, then default; nil when the value given does not parse.
+    private func resolved<T>(_ flag: T?, _ variable: String, _ parse: (String) -> T?, default value: T) -> T? {
+        if let flag { return flag }
+        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return value }
+        return parse(text)
+    }
+
+    var resolvedRateLimit: Double? { resolved(rateLimit, "PDX_RATE_LIMIT", { Double($0) }, default: 100) }
+    var resolvedRateLimitBurst: Int? { resolved(rateLimitBurst, "PDX_RATE_LIMIT_BURST", { Int($0) }, default: 200) }
+    var resolvedLogFormat: LogFormat? {
+        resolved(logFormat.map { LogFormat(rawValue: $0) }, "PDX_LOG_FORMAT", { LogFormat(rawValue: $0) }, default: .json) ?? nil
+    }
+    var resolvedLogLevel: Logger.Level? {
+        resolved(logLevel.map { Logger.Level(rawValue: $0) }, "PDX_LOG_LEVEL", { Logger.Level(rawValue: $0) }, default: .info) ?? nil
     }
 
     var resolvedHost: String { host ?? ProcessInfo.processInfo.environment["PDX_HOST"] ?? "127.0.0.1" }
@@ -54,6 +82,16 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("PDX_SHUTDOWN_TIMEOUT must be a number of seconds, got '\(value)'")
         }
         guard (1...3600).contains(resolvedShutdownTimeout) else { throw ValidationError("--shutdown-timeout must be 1…3600 seconds") }
+        guard let rate = resolvedRateLimit, rate.isFinite, rate >= 0 else {
+            throw ValidationError("--rate-limit / PDX_RATE_LIMIT must be a number of requests per second, 0 or more")
+        }
+        guard let burst = resolvedRateLimitBurst, burst >= 1 else {
+            throw ValidationError("--rate-limit-burst / PDX_RATE_LIMIT_BURST must be at least 1")
+        }
+        guard resolvedLogFormat != nil else { throw ValidationError("--log-format / PDX_LOG_FORMAT must be json or text") }
+        guard resolvedLogLevel != nil else {
+            throw ValidationError("--log-level / PDX_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical")
+        }
     }
 
     var resolvedPort: Int { port ?? ProcessInfo.processInfo.environment["PDX_PORT"].flatMap(Int.init) ?? 8080 }
@@ -68,6 +106,10 @@ struct Serve: AsyncParsableCommand {
         configuration.logOrigin = logOrigin
         configuration.shutdownTimeout = .seconds(resolvedShutdownTimeout)
         configuration.settlement = settlement.policy
+        configuration.rateLimit = resolvedRateLimit ?? 100
+        configuration.rateLimitBurst = resolvedRateLimitBurst ?? 200
+        configuration.logFormat = resolvedLogFormat ?? .json
+        configuration.logLevel = resolvedLogLevel ?? .info
         try await runServer(configuration)
     }
 }

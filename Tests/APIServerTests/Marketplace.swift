@@ -23,7 +23,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 /// A fresh marketplace for one test: its own data directory and, on PostgreSQL, its own schema.
 struct Marketplace: Sendable {
     let location: StoreLocation
-    let configuration: ServerConfiguration
+    var configuration: ServerConfiguration
 
     /// - Parameters:
     ///   - databasePort: on PostgreSQL, connect to this port of the same host instead (a
@@ -66,13 +66,21 @@ struct Marketplace: Sendable {
     }
 
     /// Runs `body` against the real router on a freshly opened runtime, then closes it.
-    func withServer<T: Sendable>(_ body: @Sendable (Runtime, any TestClientProtocol) async throws -> T) async throws -> T {
+    ///
+    /// - Parameters:
+    ///   - rateLimiter: replaces the one the configuration makes (e.g. on a hand-moved clock).
+    ///   - registry: where the server's metrics go, for tests that scrape `/metrics`.
+    ///   - logger: the application's logger, for tests that read what the server logs.
+    func withServer<T: Sendable>(rateLimiter: RateLimiter? = nil,
+                                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                                 logger: Logger = Self.logger,
+                                 _ body: @Sendable (Runtime, any TestClientProtocol) async throws -> T) async throws -> T {
         let runtime = try await open()
         do {
-            let router = try buildRouter(
-                configuration: configuration,
-                dependencies: runtime.serverDependencies(metrics: PrometheusCollectorRegistry()))
-            let app = Application(router: router, logger: Self.logger)
+            var dependencies = runtime.serverDependencies(metrics: registry)
+            dependencies.rateLimiter = rateLimiter
+            let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+            let app = Application(router: router, logger: logger)
             let result = try await app.test(.router) { client in try await body(runtime, client) }
             await runtime.close()
             return result

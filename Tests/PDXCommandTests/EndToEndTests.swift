@@ -210,9 +210,32 @@ struct EndToEndTests {
         // SIGTERM shuts down gracefully.
         #expect(await server.stopped() == 0)
 
+        // The server's log: JSON lines only, an access line per request, never the key.
+        let lines = try String(contentsOf: server.log, encoding: .utf8).split(separator: "\n")
+        let objects = try lines.map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        #expect(objects.contains { $0["message"] as? String == "serving" && $0["level"] as? String == "notice" })
+        let checkpointStatuses = objects.filter { $0["message"] as? String == "request" && $0["route"] as? String == "/v1/audit/checkpoint" }
+            .compactMap { $0["status"] as? Int }
+        #expect(checkpointStatuses == [401, 200])
+        let logText = lines.joined(separator: "\n")
+        #expect(!logText.contains(token))
+        #expect(!logText.contains(String(token.suffix(43))), "the admin key's secret reached the log")
+
         // Exporting into a directory that is not empty is refused.
         let again = try await Executables.launch("pdx", ["audit", "export", "--out", export] + storage)
         #expect(again.status != 0)
+    }
+
+    @Test("serve refuses limit and log settings it cannot use")
+    func serveValidatesItsSettings() throws {
+        for (arguments, flag) in [(["--rate-limit", "-1"], "--rate-limit"), (["--rate-limit-burst", "0"], "--rate-limit-burst"),
+                                  (["--log-format", "xml"], "--log-format"), (["--log-level", "loud"], "--log-level")] {
+            let result = try Executables.run("pdx", ["serve", "--data-dir", "/nonexistent/pdx"] + arguments)
+            #expect(result.status != 0)
+            #expect(result.error.contains(flag), "\(result.error)")
+        }
     }
 
     @Test func settlementCloseAndExportOnTheDataDirectory() async throws {
