@@ -39,6 +39,7 @@ struct Serve: AsyncParsableCommand {
 
     var resolvedShutdownTimeout: Int {
         shutdownTimeout ?? ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"].flatMap(Int.init) ?? 30
+    }
 
     @Option(name: .customLong("rate-limit"), help: "Sustained requests per second per API key, per process; 0 turns the limit off. Env: PDX_RATE_LIMIT. Default: 100")
     var rateLimit: Double?
