@@ -2,6 +2,7 @@ import Dispatch
 import HTTPTypes
 import Hummingbird
 import Logging
+import Prometheus
 import Synchronization
 
 /// What inner middleware learns about a request that the access log reports after it: the
@@ -35,6 +36,8 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         var context = context
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
         let record = RequestRecord()
+        metrics.activeRequests.increment(by: 1)
+        defer { metrics.activeRequests.decrement(by: 1) }
         var response: Response
         do {
             response = try await RequestRecord.$current.withValue(record) { try await next(request, context) }

@@ -14,6 +14,8 @@ final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     /// `pdx_rate_limited_total`: requests refused with 429.
     let rateLimited: Counter
+    /// `pdx_http_active_requests`: requests whose head arrived and that are not answered yet.
+    let activeRequests: Gauge
     private let endpoints = Mutex<[EndpointKey: Endpoint]>([:])
     private let usageEvents = Mutex<[UsageOutcome: Counter]>([:])
 
@@ -39,6 +41,9 @@ final class ServerMetrics: Sendable {
         rateLimited = registry.makeCounter(descriptor: MetricNameDescriptor(
             namespace: "pdx", metricName: "rate_limited", unitName: "total",
             helpText: "Requests refused with 429 rate_limited."))
+        activeRequests = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "pdx", subsystem: "http", metricName: "active_requests",
+            helpText: "Requests being handled: their head arrived, their answer is not written yet."))
     }
 
     /// Counts one answered request and its duration under its route template.

@@ -232,6 +232,10 @@ public final class TransparencyLog: Sendable {
                     in transaction: any LogTransaction, with chosen: [NoteSigner]? = nil) async throws -> SignedNote {
         let hasher = SHA256()
         let root = frontier.root(using: hasher)
+        // Keys first: a process whose keys were all retired elsewhere says so, rather than that the
+        // latest checkpoint is signed by a key it does not hold.
+        var signing = chosen
+        if signing == nil { signing = try await signersInForce(in: transaction) }
         if let last {
             try requireOwnSignature(last)
             guard frontier.size >= last.size else {
@@ -259,8 +263,6 @@ public final class TransparencyLog: Sendable {
             }
         }
         let checkpoint = Checkpoint(origin: origin, size: frontier.size, rootHash: root)
-        var signing = chosen
-        if signing == nil { signing = try await signersInForce(in: transaction) }
         let note: SignedNote
         do {
             note = try SignedNote.sign(checkpoint.text, with: signing ?? signers)

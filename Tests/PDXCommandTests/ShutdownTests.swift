@@ -128,7 +128,7 @@ struct ShutdownTests {
         while ContinuousClock.now < deadline {
             let (_, metrics) = try await server.get("/metrics")
             inFlight = metrics.split(separator: "\n")
-                .first { $0.hasPrefix("http_server_active_requests{") && $0.contains("\"POST\"") }
+                .first { $0.hasPrefix("pdx_http_active_requests ") }
                 .flatMap { $0.split(separator: " ").last.flatMap { Int(Double($0) ?? -1) } } ?? 0
             if inFlight >= batches { break }
             try await Task.sleep(for: .milliseconds(5))
