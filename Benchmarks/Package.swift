@@ -68,6 +68,7 @@ let package = Package(
         .executableTarget(
             name: "SettlementBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "APIServer", package: "pdx"),
                 .product(name: "AuditLog", package: "pdx"),

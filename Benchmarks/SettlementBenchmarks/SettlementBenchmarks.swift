@@ -1,6 +1,7 @@
 import APIServer
 import AuditLog
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import Licensing
 import Logging
@@ -11,20 +12,18 @@ import Settlement
 // Closing a period must cost in proportion to its grants, not its events: the close reads counters,
 // never events. One iteration closes one period through the same SettlementDesk the server and
 // `pdx settlement close` use (rate, split, clawback, append settlement.closed, sign a checkpoint,
-// store the report, one synced transaction), on SQLite, for 1,000 grants of 100 operators (half of
-// them graduated prices, ten operators capped). Each period's counters add up to 10,000,000
-// events. Measured twice in the same run: with 10,000,000 event rows stored (the events table as a
-// month of such usage leaves it), and with none (the counters alone), as the baseline.
-// Setup writes the events in transactions of 100,000 (a few minutes here).
-
-final class Shared<Value>: @unchecked Sendable {
-    var value: Value?
-}
+// store the report, one synced transaction), on SQLite and on PostgreSQL (when PDX_TEST_POSTGRES_URL
+// is set; tables in a schema of their own, dropped afterwards), for 1,000 grants of 100 operators
+// (half of them graduated prices, ten operators capped). Each period's counters add up to
+// 10,000,000 events. Measured twice on each store in the same run: with 10,000,000 event rows stored
+// (the events table as a month of such usage leaves it), and with none (the counters alone), as the
+// baseline. Setup writes the events in transactions of 100,000 (a few minutes here).
 
 struct Fixture {
     let runtime: Runtime
     let desk: SettlementDesk
     let directory: URL
+    let schema: (name: String, url: String)?
     var next = 0
 }
 
@@ -39,10 +38,13 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 1,
         maxDuration: .seconds(120), maxIterations: 10)
 
-    for eventRows in [10_000_000, 0] {
+    var stores: [(name: String, postgresURL: String?)] = [("SQLite", nil)]
+    if let url = BenchmarkPostgres.url { stores.append(("PostgreSQL", url)) }
+    let cases = stores.flatMap { store in [10_000_000, 0].map { (store.name, store.postgresURL, $0) } }
+    for (store, postgresURL, eventRows) in cases {
         let state = Shared<Fixture>()
         let label = eventRows == 0 ? "no event rows (baseline)" : "10,000,000 event rows stored"
-        Benchmark("Close a period of 1,000 grants and 10,000,000 events, \(label) (SQLite)", configuration: configuration) { _ in
+        Benchmark("Close a period of 1,000 grants and 10,000,000 events, \(label) (\(store))", configuration: configuration) { _ in
             guard var fixture = state.value, fixture.next < periods.count else { throw UnexpectedClose() }
             let period = periods[fixture.next]
             fixture.next += 1
@@ -51,21 +53,27 @@ let benchmarks: @Sendable () -> Void = {
             guard !closed.wasClosed, closed.report.totals.eventCount == 10_000_000 else { throw UnexpectedClose() }
             blackHole(closed.digests)
         } setup: {
-            state.value = try await makeFixture(eventRows: eventRows)
+            state.value = try await makeFixture(eventRows: eventRows, postgresURL: postgresURL)
         } teardown: {
             guard let fixture = state.value else { return }
             await fixture.runtime.close()
             try? FileManager.default.removeItem(at: fixture.directory)
+            if let schema = fixture.schema { BenchmarkPostgres.dropSchema(schema.name, url: schema.url) }
             state.value = nil
         }
     }
 }
 
-func makeFixture(eventRows: Int) async throws -> Fixture {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-bench-\(UUID().uuidString)")
+/// A marketplace in a fresh data directory, on SQLite there or, with `postgresURL`, on PostgreSQL in a
+/// fresh schema.
+func makeFixture(eventRows: Int, postgresURL: String?) async throws -> Fixture {
+    let directory = try temporaryDirectory()
+    let schema = postgresURL.map { (name: BenchmarkPostgres.newSchemaName(), url: $0) }
     var logger = Logger(label: "pdx.bench")
     logger.logLevel = .warning
-    let runtime = try await Runtime.open(StoreLocation(dataDirectory: directory.path), logger: logger)
+    let location = StoreLocation(dataDirectory: directory.path,
+                                 databaseURL: schema.map { BenchmarkPostgres.url($0.url, schema: $0.name) })
+    let runtime = try await Runtime.open(location, logger: logger)
     let database = runtime.database
     let start = Date(timeIntervalSince1970: 1_767_196_800)  // 2025-12-31T16:00Z, 2026-01-01 in Shanghai
     let dataset = Dataset(
@@ -124,5 +132,6 @@ func makeFixture(eventRows: Int) async throws -> Fixture {
     }
     var policy = SettlementPolicy()
     policy.platformFeeBPS = 500
-    return Fixture(runtime: runtime, desk: SettlementDesk(database: database, log: runtime.log, policy: policy), directory: directory)
+    return Fixture(runtime: runtime, desk: SettlementDesk(database: database, log: runtime.log, policy: policy), directory: directory,
+                   schema: schema)
 }

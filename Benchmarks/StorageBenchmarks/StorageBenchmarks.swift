@@ -12,12 +12,6 @@ import Persistence
 // settings. Each iteration is one batch; with scaling factor kilo, times are per entry and
 // throughput is in entries per second.
 
-/// State that a benchmark's setup hands to its iterations and teardown, which the harness runs one
-/// after another, never at once.
-final class Shared<Value>: @unchecked Sendable {
-    var value: Value?
-}
-
 /// Records are built before measuring: only the append is timed.
 let records = (0..<UInt64(1_000)).map(SampleEntries.record(seq:))
 
@@ -73,7 +67,7 @@ let benchmarks: @Sendable () -> Void = {
         rows.value = nil
     }
 
-    if let url = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"], !url.isEmpty {
+    if let url = BenchmarkPostgres.url {
         postgresBenchmarks(url: url, configuration: configuration)
     }
 
@@ -116,12 +110,6 @@ func storedEntries(from first: UInt64) -> [StoredEntry] {
 /// The fixed benchmark key: figures must not depend on which key a run draws.
 func benchmarkSigner() throws -> NoteSigner {
     try NoteSigner(name: "bench.pdx.example/log", key: try Ed25519PrivateKey(seed: [UInt8](repeating: 7, count: 32)))
-}
-
-func temporaryDirectory() throws -> URL {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-bench-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory
 }
 
 struct SQLiteFailure: Error, CustomStringConvertible {
@@ -212,15 +200,15 @@ func postgresBenchmarks(url: String, configuration: Benchmark.Configuration) {
             try await log.append(records, in: transaction)
         }
     } setup: {
-        let schema = try newSchemaName()
-        let database = try await PostgresDatabase(url: postgresURL(url, schema: schema))
+        let schema = BenchmarkPostgres.newSchemaName()
+        let database = try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema))
         let transparencyLog = try TransparencyLog(database: database, signers: [benchmarkSigner()])
         try await transparencyLog.initializeIfEmpty()
         log.value = (database, transparencyLog, schema)
     } teardown: {
         guard let (database, _, schema) = log.value else { return }
         await database.close()
-        dropSchema(schema, url: url)
+        BenchmarkPostgres.dropSchema(schema, url: url)
         log.value = nil
     }
 
@@ -235,34 +223,12 @@ func postgresBenchmarks(url: String, configuration: Benchmark.Configuration) {
         }
         rows.value?.next += UInt64(records.count)
     } setup: {
-        let schema = try newSchemaName()
-        rows.value = (try await PostgresDatabase(url: postgresURL(url, schema: schema)), schema, 0)
+        let schema = BenchmarkPostgres.newSchemaName()
+        rows.value = (try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema)), schema, 0)
     } teardown: {
         guard let (database, schema, _) = rows.value else { return }
         await database.close()
-        dropSchema(schema, url: url)
+        BenchmarkPostgres.dropSchema(schema, url: url)
         rows.value = nil
-    }
-}
-
-func newSchemaName() throws -> String {
-    "bench_" + Hex.encode(try SecureRandom.bytes(6))
-}
-
-func postgresURL(_ url: String, schema: String) -> String {
-    url + (url.contains("?") ? "&" : "?") + "schema=" + schema
-}
-
-/// Best effort: a schema left behind only costs disk space in a benchmark database.
-func dropSchema(_ schema: String, url: String) {
-    let psql = Process()
-    psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    psql.arguments = ["psql", url, "-q", "-c", "DROP SCHEMA IF EXISTS \(schema) CASCADE"]
-    psql.standardOutput = FileHandle.nullDevice
-    do {
-        try psql.run()
-        psql.waitUntilExit()
-    } catch {
-        print("could not run psql to drop schema \(schema): \(error)")
     }
 }

@@ -1,5 +1,6 @@
 import AuditLog
 import Benchmark
+import BenchmarkSupport
 import CSQLiteBaseline
 import Cryptography
 import Foundation
@@ -8,9 +9,10 @@ import Metering
 import Persistence
 
 // The writes of an accepted usage batch of 1,000 events, one transaction per batch, on SQLite as
-// the server runs it (WAL, synchronous=FULL): the events, then the period and day counters they add
-// to. Against the floor: the same rows through SQLite's C API, prepared statements bound straight
-// from bytes, with the same tables and settings. With scaling factor kilo, times are per event.
+// the server runs it (WAL, synchronous=FULL) and on PostgreSQL (when PDX_TEST_POSTGRES_URL is set):
+// the events, then the period and day counters they add to. Against the floor: the same rows
+// through SQLite's C API, prepared statements bound straight from bytes, with the same tables and
+// settings. With scaling factor kilo, times are per event.
 
 /// One batch's writes, built before measuring: events with their digests, and the counters they
 /// add to, as the usage path would compute them.
@@ -58,6 +60,56 @@ func usageWrites(batches: Int) -> [UsageWrites] {
 
 struct BatchesExhausted: Error {}
 
+/// A database for one benchmark, and what removes it afterwards.
+typealias OpenedStore = (database: any Database, remove: @Sendable () -> Void)
+
+/// The stores a benchmark runs on: SQLite in a fresh directory, and PostgreSQL in a fresh schema
+/// when `PDX_TEST_POSTGRES_URL` is set.
+func benchmarkStores() -> [(name: String, open: @Sendable () async throws -> OpenedStore)] {
+    var stores: [(name: String, open: @Sendable () async throws -> OpenedStore)] = [("SQLite", {
+        let directory = try temporaryDirectory()
+        let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
+        return (database, { try? FileManager.default.removeItem(at: directory) })
+    })]
+    if let url = BenchmarkPostgres.url {
+        stores.append(("PostgreSQL", {
+            let schema = BenchmarkPostgres.newSchemaName()
+            let database = try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema))
+            return (database, { BenchmarkPostgres.dropSchema(schema, url: url) })
+        }))
+    }
+    return stores
+}
+
+/// The store's writes of one accepted batch, on the store `open` makes.
+func storeWritesBenchmark(
+    _ store: String, configuration: Benchmark.Configuration, batchCount: Int,
+    open: @escaping @Sendable () async throws -> OpenedStore
+) {
+    let state = Shared<(store: OpenedStore, batches: [UsageWrites], next: Int)>()
+    Benchmark(
+        "Usage: insertUsageEvents + addUsage + addDailyUsage, batches of 1,000 (\(store))",
+        configuration: configuration
+    ) { benchmark in
+        guard let (store, batches, next) = state.value else { return }
+        guard next < batches.count else { throw BatchesExhausted() }
+        let batch = batches[next]
+        try await store.database.transaction { transaction in
+            try await transaction.insertUsageEvents(batch.events, operatorID: usageOperator)
+            try await transaction.addUsage(batch.counters)
+            try await transaction.addDailyUsage(batch.days)
+        }
+        state.value?.next += 1
+    } setup: {
+        state.value = (try await open(), usageWrites(batches: batchCount), 0)
+    } teardown: {
+        guard let (store, _, _) = state.value else { return }
+        await store.database.close()
+        store.remove()
+        state.value = nil
+    }
+}
+
 func usageBenchmarks() {
     // At most 100 measured batches: each is a synced commit, and every batch needs fresh ids.
     let usageConfiguration = Benchmark.Configuration(
@@ -70,29 +122,8 @@ func usageBenchmarks() {
     )
     let batchCount = usageConfiguration.warmupIterations + usageConfiguration.maxIterations + 8
 
-    let store = Shared<(database: SQLiteDatabase, directory: URL, batches: [UsageWrites], next: Int)>()
-    Benchmark(
-        "Usage: insertUsageEvents + addUsage + addDailyUsage, batches of 1,000 (SQLite)",
-        configuration: usageConfiguration
-    ) { benchmark in
-        guard let (database, _, batches, next) = store.value else { return }
-        guard next < batches.count else { throw BatchesExhausted() }
-        let batch = batches[next]
-        try await database.transaction { transaction in
-            try await transaction.insertUsageEvents(batch.events, operatorID: usageOperator)
-            try await transaction.addUsage(batch.counters)
-            try await transaction.addDailyUsage(batch.days)
-        }
-        store.value?.next += 1
-    } setup: {
-        let directory = try temporaryDirectory()
-        let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
-        store.value = (database, directory, usageWrites(batches: batchCount), 0)
-    } teardown: {
-        guard let (database, directory, _, _) = store.value else { return }
-        await database.close()
-        try? FileManager.default.removeItem(at: directory)
-        store.value = nil
+    for (name, open) in benchmarkStores() {
+        storeWritesBenchmark(name, configuration: usageConfiguration, batchCount: batchCount, open: open)
     }
 
     let plain = Shared<(database: PlainUsageSQLite, directory: URL, batches: [PlainUsageBatch], next: Int)>()

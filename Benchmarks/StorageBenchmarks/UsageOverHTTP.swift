@@ -1,23 +1,49 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 
-// POST /v1/usage against the real `pdx serve` (release build, SQLite, synchronous=FULL), started as
-// a separate process on this machine, with the load generated here: two connections, each sending a
-// batch of 1,000 new events and waiting for its answer, so the server always has the next batch
-// while it answers one. One iteration is one batch on each connection, 2,000 events: the reported
-// time is per iteration, and events per second = 2,000 / time.
+// POST /v1/usage against the real `pdx serve` (release build), started as a separate process on this
+// machine, with the load generated here: two connections, each sending a batch of 1,000 new events
+// and waiting for its answer, so the server always has the next batch while it answers one. One
+// iteration is one batch on each connection, 2,000 events: the reported time is per iteration, and
+// events per second = 2,000 / time.
+//
+// Three deployments: one server on SQLite (synchronous=FULL); one on PostgreSQL; and two servers on
+// one PostgreSQL sharing the signing key, one connection to each (these need PDX_TEST_POSTGRES_URL;
+// the servers keep their tables in a schema of their own, dropped afterwards).
 //
 // The server binary is `PDX_BINARY`, or the root package's `.build/release/pdx`
-// (`swift build -c release --product pdx` in the repository root first).
+// (`swift build -c release --product pdx` in the repository root first). The servers run as
+// `pdx serve` does by default (access log at info, JSON), except that the per-key rate limit is
+// raised out of the way (`--rate-limit 1000000`: checked on every request, never refusing); a
+// one-key load of 100 batches a second would otherwise be held at the default 100 requests a
+// second. `PDX_BENCH_SERVE_ARGS` replaces those extra arguments (empty for a binary that predates
+// the flag).
 
-/// A marketplace served by a `pdx serve` child process, set up through its API with one active grant.
+/// How the servers under load are deployed.
+enum UsageDeployment: Sendable {
+    case sqlite
+    case postgres(url: String)
+    case twoInstances(url: String)
+
+    var label: String {
+        switch self {
+        case .sqlite: "pdx serve, SQLite"
+        case .postgres: "pdx serve, PostgreSQL"
+        case .twoInstances: "two pdx serve on one PostgreSQL, a connection to each"
+        }
+    }
+}
+
+/// A marketplace served by `pdx serve` child processes, set up through the API of the first with
+/// one active grant.
 final class UsageServer: @unchecked Sendable {
-    let process: Process
-    let directory: URL
-    let port: Int
+    let processes: [Process]
+    let directories: [URL]
+    let schema: (name: String, url: String)?
     let operatorKey: String
     let grantID: String
     let clients: [TestClient]
@@ -25,25 +51,47 @@ final class UsageServer: @unchecked Sendable {
 
     static let clientCount = Int(ProcessInfo.processInfo.environment["PDX_BENCH_CONNECTIONS"] ?? "") ?? 2
     static let batchSize = 1_000
+    static let extraArguments = (ProcessInfo.processInfo.environment["PDX_BENCH_SERVE_ARGS"] ?? "--rate-limit 1000000")
+        .split(separator: " ").map(String.init)
 
-    init() async throws {
-        directory = try temporaryDirectory()
-        port = Int.random(in: 20_000...40_000)
-        let binary = ProcessInfo.processInfo.environment["PDX_BINARY"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/release/pdx").path
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data-dir", directory.path, "--port", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-
-        let admin = try await Self.waitForToken(directory.appendingPathComponent("admin.token"))
-        try await Self.waitUntilReady(port: port)
+    init(_ deployment: UsageDeployment) async throws {
+        var storage: [String] = []
+        switch deployment {
+        case .sqlite:
+            schema = nil
+        case .postgres(let url), .twoInstances(let url):
+            let name = BenchmarkPostgres.newSchemaName()
+            schema = (name, url)
+            storage = ["--database-url", BenchmarkPostgres.url(url, schema: name)]
+        }
+        let instances = if case .twoInstances = deployment { 2 } else { 1 }
+        var directories: [URL] = []
+        var processes: [Process] = []
+        var ports: [Int] = []
+        var admin = ""
+        for instance in 0..<instances {
+            let directory = try temporaryDirectory()
+            if instance > 0 {
+                // The second instance signs with the first one's key: one log, one key.
+                try FileManager.default.copyItem(at: directories[0].appendingPathComponent("signing-key.pem"),
+                                                 to: directory.appendingPathComponent("signing-key.pem"))
+            }
+            let port = Int.random(in: 20_000...40_000)
+            let process = try Self.start(["serve", "--data-dir", directory.path, "--port", String(port)] + storage)
+            directories.append(directory)
+            processes.append(process)
+            ports.append(port)
+            if instance == 0 {
+                admin = try await Self.waitForToken(directory.appendingPathComponent("admin.token"))
+            }
+            try await Self.waitUntilReady(port: port)
+        }
+        self.directories = directories
+        self.processes = processes
         var clients: [TestClient] = []
-        for _ in 0..<Self.clientCount {
-            let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(60)), eventLoopGroupProvider: .createNew)
+        for index in 0..<Self.clientCount {
+            let client = TestClient(host: "127.0.0.1", port: ports[index % ports.count], configuration: .init(timeout: .seconds(60)),
+                                    eventLoopGroupProvider: .createNew)
             client.connect()
             clients.append(client)
         }
@@ -134,9 +182,26 @@ final class UsageServer: @unchecked Sendable {
 
     func stop() async {
         for client in clients { try? await client.shutdown() }
-        process.terminate()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
+        for process in processes {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        for directory in directories { try? FileManager.default.removeItem(at: directory) }
+        if let schema { BenchmarkPostgres.dropSchema(schema.name, url: schema.url) }
+    }
+
+    /// `pdx serve` with `arguments` and the extra arguments, its output discarded.
+    static func start(_ arguments: [String]) throws -> Process {
+        let binary = ProcessInfo.processInfo.environment["PDX_BINARY"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/release/pdx").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments + extraArguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     static func waitForToken(_ file: URL) async throws -> String {
@@ -165,18 +230,24 @@ final class UsageServer: @unchecked Sendable {
 }
 
 func usageOverHTTPBenchmarks() {
-    let server = Shared<UsageServer>()
-    Benchmark(
-        "Usage: POST /v1/usage over HTTP, \(UsageServer.clientCount) connections × 1,000 events per iteration (pdx serve, SQLite)",
-        configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 5,
-                             maxDuration: .seconds(15), maxIterations: 2_000)
-    ) { _ in
-        try await server.value?.sendBatches()
-    } setup: {
-        server.value = try await UsageServer()
-    } teardown: {
-        await server.value?.stop()
-        server.value = nil
+    var deployments: [UsageDeployment] = [.sqlite]
+    if let url = BenchmarkPostgres.url {
+        deployments += [.postgres(url: url), .twoInstances(url: url)]
+    }
+    for deployment in deployments {
+        let server = Shared<UsageServer>()
+        Benchmark(
+            "Usage: POST /v1/usage over HTTP, \(UsageServer.clientCount) connections × 1,000 events per iteration (\(deployment.label))",
+            configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 5,
+                                 maxDuration: .seconds(15), maxIterations: 2_000)
+        ) { _ in
+            try await server.value?.sendBatches()
+        } setup: {
+            server.value = try await UsageServer(deployment)
+        } teardown: {
+            await server.value?.stop()
+            server.value = nil
+        }
     }
 }
 

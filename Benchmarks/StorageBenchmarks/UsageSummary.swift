@@ -1,13 +1,16 @@
+import AuditLog
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import Licensing
 import Metering
 import Persistence
 
 // GET /v1/usage/summary reads counters, never events: its cost must not follow the number of events
-// stored. The store call behind it, on SQLite with 10,000,000 usage events stored for 1,000 grants of
-// 100 operators, against the same call with no events stored (the counters alone), in the same run.
-// Setup writes the events in transactions of 100,000 (about a minute here).
+// stored. The store call behind it, on SQLite and on PostgreSQL (when PDX_TEST_POSTGRES_URL is set),
+// with 10,000,000 usage events stored for 1,000 grants of 100 operators, against the same call with
+// no events stored (the counters alone), on the same store in the same run. Setup writes the events
+// in transactions of 100,000 (about a minute on SQLite here, several on PostgreSQL).
 
 func usageSummaryBenchmarks() {
     let configuration = Benchmark.Configuration(
@@ -15,25 +18,26 @@ func usageSummaryBenchmarks() {
         maxDuration: .seconds(5), maxIterations: 5_000)
     let period = Period(year: 2026, month: 1)!
 
-    for eventCount in [10_000_000, 0] {
-        let store = Shared<(database: SQLiteDatabase, directory: URL)>()
-        let label = eventCount == 0 ? "counters only (baseline)" : "10,000,000 events stored"
-        Benchmark("Usage summary: one operator's period, \(label) (SQLite)", configuration: configuration) { _ in
-            guard let (database, _) = store.value else { return }
-            let counters = try await database.read {
-                try await $0.usageCounters(period: period, filter: UsageFilter(operatorID: "op-0042"))
+    for (name, open) in benchmarkStores() {
+        for eventCount in [10_000_000, 0] {
+            let store = Shared<OpenedStore>()
+            let label = eventCount == 0 ? "counters only (baseline)" : "10,000,000 events stored"
+            Benchmark("Usage summary: one operator's period, \(label) (\(name))", configuration: configuration) { _ in
+                guard let (database, _) = store.value else { return }
+                let counters = try await database.read {
+                    try await $0.usageCounters(period: period, filter: UsageFilter(operatorID: "op-0042"))
+                }
+                guard counters.count == 10 else { throw BatchesExhausted() }
+            } setup: {
+                let opened = try await open()
+                try await populateUsage(opened.database, events: eventCount, period: period)
+                store.value = opened
+            } teardown: {
+                guard let (database, remove) = store.value else { return }
+                await database.close()
+                remove()
+                store.value = nil
             }
-            guard counters.count == 10 else { throw BatchesExhausted() }
-        } setup: {
-            let directory = try temporaryDirectory()
-            let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
-            try await populateUsage(database, events: eventCount, period: period)
-            store.value = (database, directory)
-        } teardown: {
-            guard let (database, directory) = store.value else { return }
-            await database.close()
-            try? FileManager.default.removeItem(at: directory)
-            store.value = nil
         }
     }
 }
@@ -41,7 +45,7 @@ func usageSummaryBenchmarks() {
 /// `events` events spread over 1,000 grants (10 per operator), one dataset and unit each, in
 /// `period`, and the counters they add up to (also when `events` is 0: then the counters hold
 /// made-up totals, as a store that kept only counters would).
-func populateUsage(_ database: SQLiteDatabase, events: Int, period: Period) async throws {
+func populateUsage(_ database: any Database, events: Int, period: Period) async throws {
     let calendar = MarketCalendar()
     let start = calendar.start(of: period)
     let grants = 1_000
