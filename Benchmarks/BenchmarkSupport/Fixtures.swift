@@ -38,7 +38,7 @@ public enum BenchmarkPostgres {
     public static func dropSchema(_ schema: String, url: String) {
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        psql.arguments = ["psql", url, "-q", "-c", "DROP SCHEMA IF EXISTS \(schema) CASCADE"]
+        psql.arguments = ["psql", url, "-q", "-c", "SET client_min_messages = warning", "-c", "DROP SCHEMA IF EXISTS \(schema) CASCADE"]
         psql.standardOutput = FileHandle.nullDevice
         do {
             try psql.run()

@@ -378,3 +378,34 @@ struct UsageMigrationTests {
         }
     }
 }
+
+@Suite("The duplicate lookup on PostgreSQL")
+struct UsageLookupPlanTests {
+    @Test("is one primary-key lookup per id even before the table has statistics",
+          .enabled(if: Backend.postgresURL != nil))
+    func keyLookupsWithoutStatistics() async throws {
+        try await Fixture.with(.postgres) { fixture in
+            let database = try await fixture.open()
+            // A new table, never analyzed: the planner has no statistics for usage_events.
+            try await database.transaction { transaction async throws in
+                try await transaction.insertUsageEvents((0..<20_000).map { UsageSamples.event("evt-\($0)") }, operatorID: "op-a")
+            }
+            let ids = (0..<512).map { "evt-\($0 * 7)" }
+            try await database.read { reader async throws in
+                let plan = try await reader.context.query(
+                    "EXPLAIN " + DatabaseReader.digestsQuery(count: ids.count, dialect: .postgres),
+                    [.text("op-a")] + ids.map(SQLValue.text)
+                ).map { try $0.text(0) }
+                let lookup = plan.first { $0.contains("Index Cond:") } ?? ""
+                #expect(plan.contains { $0.contains("Index Scan using usage_events_pkey") }, "\(plan)")
+                #expect(lookup.contains("operator_id =") && lookup.contains("event_id ="),
+                        "both key columns are index conditions: \(plan)")
+                #expect(!plan.contains { $0.contains("Filter:") || $0.contains("Bitmap") }, "\(plan)")
+
+                let digests = try await reader.usageDigests(operatorID: "op-a", eventIDs: ids + ["evt-none", ids[0]])
+                #expect(digests.count == ids.count)
+                #expect(digests["evt-7"] == UsageSamples.event("evt-7").digest)
+            }
+        }
+    }
+}
