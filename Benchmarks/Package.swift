@@ -86,6 +86,7 @@ let package = Package(
             name: "LicensingBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Cryptography", package: "pdx"),
                 .product(name: "Licensing", package: "pdx"),
             ],
             path: "LicensingBenchmarks",

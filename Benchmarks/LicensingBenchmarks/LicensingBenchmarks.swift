@@ -1,4 +1,5 @@
 import Benchmark
+import Cryptography
 import Foundation
 import Licensing
 
@@ -79,7 +80,7 @@ struct GrantMarket {
 
     /// Mostly allowed questions, with every kind of refusal mixed in, in a fixed pseudo-random order.
     func queries(_ count: Int) -> [GrantCheckQuery] {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)  // every run asks the same questions
         return (0..<count).map { _ in
             let number = Int(generator.next() % UInt64(grants.count))
             let grant = grants[number]
@@ -92,18 +93,5 @@ struct GrantMarket {
                 unit: roll == 3 ? .byte : .call,
                 time: start.addingTimeInterval(day * 86_400 + 3_600))
         }
-    }
-}
-
-/// A small deterministic generator, so every run asks the same questions.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

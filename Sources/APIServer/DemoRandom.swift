@@ -7,21 +7,15 @@ import Synchronization
 /// Predictable by design, and so for demos only: anyone who knows the seed knows every key it made.
 /// `pdx serve` and every other command take ``SecureRandom``.
 final class DemoRandom: RandomSource {
-    private let state: Mutex<UInt64>
+    private let generator: Mutex<SplitMix64>
 
     init(seed: UInt64) {
-        state = Mutex(seed)
+        generator = Mutex(SplitMix64(seed: seed))
     }
 
-    /// The next 64 bits (SplitMix64, Steele, Lea and Flood 2014).
+    /// The next 64 bits.
     func next() -> UInt64 {
-        state.withLock { state in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        generator.withLock { $0.next() }
     }
 
     func bytes(_ count: Int) -> [UInt8] {

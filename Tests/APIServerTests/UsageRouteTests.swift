@@ -1,4 +1,5 @@
 @testable import APIServer
+import Cryptography
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -165,19 +166,6 @@ struct UsageScannerTests {
             let expected = try encoder.encode(API.usageResult(ids: [id], outcomes: [.accepted]))
             #expect(String(buffer: UsageResultWriter.json(ids: [id], outcomes: [.accepted])) == String(decoding: expected, as: UTF8.self))
         }
-    }
-}
-
-/// A small deterministic generator, so a failing mutation can be found again.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,17 +1,6 @@
 import AuditLog
+import Cryptography
 import Testing
-
-/// Deterministic randomness, so a failing case can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
@@ -133,7 +122,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
     }
 
     @Test func memberOrderMatchesUTF16OrderOnRandomKeys() throws {
-        var random = SplitMix64(state: 8785)
+        var random = SplitMix64(seed: 8785)
         let alphabet: [Unicode.Scalar] = ["a", "b", "B", "0", "~", "\u{7F}", "\u{80}", "\u{E9}", "\u{7FF}", "\u{800}",
                                           "\u{D7FF}", "\u{E000}", "\u{FB33}", "\u{FFFD}", "\u{FFFF}", "\u{10000}",
                                           "\u{1F600}", "\u{10FFFF}"]
@@ -277,7 +266,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
     /// Canonical output of random values validates back to the same value, and any added whitespace
     /// or re-spelling is refused while still parsing to that value.
     @Test func randomValuesRoundTripAndPerturbationsAreRefused() throws {
-        var random = SplitMix64(state: 2020)
+        var random = SplitMix64(seed: 2020)
         for _ in 0..<300 {
             let value = randomValue(depth: 0, using: &random)
             let text = try value.canonicalBytes()

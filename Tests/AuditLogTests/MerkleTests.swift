@@ -2,18 +2,6 @@ import AuditLog
 import Cryptography
 import Testing
 
-/// Deterministic randomness, so a failing case can be replayed.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// RFC 9162 §2.1 written as literally as the text reads: recursive, slow, obviously right.
 private enum Reference {
     static func split(_ n: Int) -> Int {
@@ -167,7 +155,7 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
 
     @Test func inclusionProofsMatchReferenceAndVerify() throws {
         let tree = Self.tree
-        var random = SplitMix64(state: 6962)
+        var random = SplitMix64(seed: 6962)
         var checked = 0
         for n in 1...300 {
             let root = Reference.mth(tree.leaves[..<n])
@@ -187,7 +175,7 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
 
     @Test func consistencyProofsMatchReferenceAndVerify() throws {
         let tree = Self.tree
-        var random = SplitMix64(state: 9162)
+        var random = SplitMix64(seed: 9162)
         var checked = 0
         for n in 1...300 {
             let newRoot = Reference.mth(tree.leaves[..<n])
@@ -207,7 +195,7 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
     }
 
     @Test func randomTreesAgreeWithReference() throws {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         for round in 0..<6 {
             let n = Int.random(in: 301...2500, using: &random)
             let tree = StoredTree(size: n, seed: "random \(round) \(random.next())")

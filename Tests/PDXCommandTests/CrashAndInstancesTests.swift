@@ -4,7 +4,6 @@ import Foundation
 import Synchronization
 import Testing
 
-
 /// Real `pdx serve` processes killed with SIGKILL while usage pours in, alone and two on one
 /// PostgreSQL behind a round-robin proxy: no acknowledged event is lost, none is counted twice, and
 /// the log they leave verifies offline, replay included.
@@ -155,7 +154,7 @@ struct CrashAndInstancesTests {
         // Kill when a random number of batches were answered, plus a random few milliseconds: the
         // moment falls anywhere in a request, a commit or a checkpoint.
         let seed = UInt64.random(in: 0...UInt64.max)
-        var random = SplitMix(seed)
+        var random = SplitMix64(seed: seed)
         // One kill in each third of the batches.
         let thresholds = (0..<3).map { 3 + $0 * 14 + Int(random.next() % 12) }
         let delays = thresholds.map { _ in Int(random.next() % 40) }
@@ -337,18 +336,5 @@ final class Locked<Value: Sendable>: Sendable {
 
     func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
         mutex.withLock { body(&$0) }
-    }
-}
-
-/// A small seeded generator, so a failing run can be told by its seed.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import AuditLog
+import Cryptography
 import Foundation
 import Licensing
 import Metering

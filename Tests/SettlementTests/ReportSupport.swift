@@ -1,4 +1,5 @@
 import AuditLog
+import Cryptography
 import Foundation
 import Licensing
 import Metering
@@ -264,21 +265,6 @@ func xlsxParts(_ bytes: [UInt8]) throws -> [String: [UInt8]] {
 }
 
 // MARK: - Random reports
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so a failing case can be rerun.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A random period-close input: a few operators and authorities, per-unit and graduated prices,
 /// public-interest lines, adjustments both ways, and revenue caps that some operators pass.
