@@ -145,12 +145,16 @@ final class TCPForwarder: Sendable {
             var cutAfter = false
             if fromClient, advanceTrigger(chunk) {
                 if state.withLock({ $0.trigger?.after ?? false }) {
+                    // Cut before the server can answer this chunk: from here on nothing it sends
+                    // reaches a client, so the client never learns how the statement ended.
+                    state.withLock { $0.isCut = true }
                     cutAfter = true
                 } else {
                     cut()
                     break loop
                 }
             }
+            if !fromClient, state.withLock({ $0.isCut }) { break loop }
             var sent = 0
             while sent < count {
                 let n = chunk[sent...].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
