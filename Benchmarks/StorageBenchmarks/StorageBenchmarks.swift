@@ -9,8 +9,9 @@ import Persistence
 // TransparencyLog.append in batches of 1,000 records, one transaction per batch, as durable as the
 // server runs it (SQLite in WAL mode with synchronous=FULL: every commit is synced), against the
 // floor: plain SQLite inserts of the same entry bytes into a table of the same shape, with the same
-// settings. Each iteration is one batch; with scaling factor kilo, times are per entry and
-// throughput is in entries per second.
+// settings; and the storage layer's insert of the same rows alone (`insertEntries`), on each store
+// (on PostgreSQL, which has no plain-driver baseline here, that is the floor). Each iteration is one
+// batch; with scaling factor kilo, times are per entry and throughput is in entries per second.
 
 /// Records are built before measuring: only the append is timed.
 let records = (0..<UInt64(1_000)).map(SampleEntries.record(seq:))
@@ -25,50 +26,43 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 200
     )
 
-    let log = Shared<(database: SQLiteDatabase, log: TransparencyLog, directory: URL)>()
-    Benchmark(
-        "Storage: TransparencyLog.append, 1,000 per transaction (SQLite, synchronous=FULL)",
-        configuration: configuration
-    ) { benchmark in
-        guard let (database, log, _) = log.value else { return }
-        _ = try await database.transaction { transaction in
-            try await log.append(records, in: transaction)
+    for (name, open) in benchmarkStores() {
+        let log = Shared<(store: OpenedStore, log: TransparencyLog)>()
+        Benchmark("Storage: TransparencyLog.append, 1,000 per transaction (\(name))", configuration: configuration) { benchmark in
+            guard let (store, log) = log.value else { return }
+            _ = try await store.database.transaction { transaction in
+                try await log.append(records, in: transaction)
+            }
+        } setup: {
+            let store = try await open()
+            let transparencyLog = try TransparencyLog(database: store.database, signers: [benchmarkSigner()])
+            try await transparencyLog.initializeIfEmpty()
+            log.value = (store, transparencyLog)
+        } teardown: {
+            guard let (store, _) = log.value else { return }
+            await store.database.close()
+            store.remove()
+            log.value = nil
         }
-    } setup: {
-        let directory = try temporaryDirectory()
-        let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
-        let transparencyLog = try TransparencyLog(database: database, signers: [benchmarkSigner()])
-        try await transparencyLog.initializeIfEmpty()
-        log.value = (database, transparencyLog, directory)
-    } teardown: {
-        guard let (database, _, directory) = log.value else { return }
-        await database.close()
-        try? FileManager.default.removeItem(at: directory)
-        log.value = nil
-    }
 
-    let rows = Shared<(database: SQLiteDatabase, directory: URL, next: UInt64)>()
-    Benchmark(
-        "Storage: DatabaseTransaction.insertEntries of the same rows, 1,000 per transaction (SQLite)",
-        configuration: configuration
-    ) { benchmark in
-        guard let (database, _, next) = rows.value else { return }
-        try await database.transaction { transaction in
-            try await transaction.insertEntries(storedEntries(from: next))
+        let rows = Shared<(store: OpenedStore, next: UInt64)>()
+        Benchmark(
+            "Storage: DatabaseTransaction.insertEntries of the same rows, 1,000 per transaction (\(name))",
+            configuration: configuration
+        ) { benchmark in
+            guard let (store, next) = rows.value else { return }
+            try await store.database.transaction { transaction in
+                try await transaction.insertEntries(storedEntries(from: next))
+            }
+            rows.value?.next += UInt64(records.count)
+        } setup: {
+            rows.value = (try await open(), 0)
+        } teardown: {
+            guard let (store, _) = rows.value else { return }
+            await store.database.close()
+            store.remove()
+            rows.value = nil
         }
-        rows.value?.next += UInt64(records.count)
-    } setup: {
-        let directory = try temporaryDirectory()
-        rows.value = (try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path), directory, 0)
-    } teardown: {
-        guard let (database, directory, _) = rows.value else { return }
-        await database.close()
-        try? FileManager.default.removeItem(at: directory)
-        rows.value = nil
-    }
-
-    if let url = BenchmarkPostgres.url {
-        postgresBenchmarks(url: url, configuration: configuration)
     }
 
     let plain = Shared<(database: PlainSQLite, directory: URL)>()
@@ -184,51 +178,25 @@ final class PlainSQLite {
     }
 }
 
-// MARK: PostgreSQL
+/// A database for one benchmark, and what removes it afterwards.
+typealias OpenedStore = (database: any Database, remove: @Sendable () -> Void)
 
-/// The same pair on PostgreSQL, each in a schema of its own that teardown drops (through `psql`,
-/// since the storage layer offers no such statement). The server decides durability; with its
-/// defaults (fsync, synchronous_commit on) every commit is flushed.
-func postgresBenchmarks(url: String, configuration: Benchmark.Configuration) {
-    let log = Shared<(database: PostgresDatabase, log: TransparencyLog, schema: String)>()
-    Benchmark(
-        "Storage: TransparencyLog.append, 1,000 per transaction (PostgreSQL)",
-        configuration: configuration
-    ) { benchmark in
-        guard let (database, log, _) = log.value else { return }
-        _ = try await database.transaction { transaction in
-            try await log.append(records, in: transaction)
-        }
-    } setup: {
-        let schema = BenchmarkPostgres.newSchemaName()
-        let database = try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema))
-        let transparencyLog = try TransparencyLog(database: database, signers: [benchmarkSigner()])
-        try await transparencyLog.initializeIfEmpty()
-        log.value = (database, transparencyLog, schema)
-    } teardown: {
-        guard let (database, _, schema) = log.value else { return }
-        await database.close()
-        BenchmarkPostgres.dropSchema(schema, url: url)
-        log.value = nil
+/// The stores a benchmark runs on: SQLite in a fresh directory (WAL, synchronous=FULL, as the server
+/// runs it), and PostgreSQL in a fresh schema, dropped afterwards, when `PDX_TEST_POSTGRES_URL` is
+/// set. PostgreSQL decides durability itself; with its defaults (fsync, synchronous_commit on) every
+/// commit is flushed.
+func benchmarkStores() -> [(name: String, open: @Sendable () async throws -> OpenedStore)] {
+    var stores: [(name: String, open: @Sendable () async throws -> OpenedStore)] = [("SQLite", {
+        let directory = try temporaryDirectory()
+        let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
+        return (database, { try? FileManager.default.removeItem(at: directory) })
+    })]
+    if let url = BenchmarkPostgres.url {
+        stores.append(("PostgreSQL", {
+            let schema = BenchmarkPostgres.newSchemaName()
+            let database = try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema))
+            return (database, { BenchmarkPostgres.dropSchema(schema, url: url) })
+        }))
     }
-
-    let rows = Shared<(database: PostgresDatabase, schema: String, next: UInt64)>()
-    Benchmark(
-        "Storage: DatabaseTransaction.insertEntries of the same rows, 1,000 per transaction (PostgreSQL, baseline)",
-        configuration: configuration
-    ) { benchmark in
-        guard let (database, _, next) = rows.value else { return }
-        try await database.transaction { transaction in
-            try await transaction.insertEntries(storedEntries(from: next))
-        }
-        rows.value?.next += UInt64(records.count)
-    } setup: {
-        let schema = BenchmarkPostgres.newSchemaName()
-        rows.value = (try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema)), schema, 0)
-    } teardown: {
-        guard let (database, schema, _) = rows.value else { return }
-        await database.close()
-        BenchmarkPostgres.dropSchema(schema, url: url)
-        rows.value = nil
-    }
+    return stores
 }

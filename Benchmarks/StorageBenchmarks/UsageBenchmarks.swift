@@ -60,27 +60,6 @@ func usageWrites(batches: Int) -> [UsageWrites] {
 
 struct BatchesExhausted: Error {}
 
-/// A database for one benchmark, and what removes it afterwards.
-typealias OpenedStore = (database: any Database, remove: @Sendable () -> Void)
-
-/// The stores a benchmark runs on: SQLite in a fresh directory, and PostgreSQL in a fresh schema
-/// when `PDX_TEST_POSTGRES_URL` is set.
-func benchmarkStores() -> [(name: String, open: @Sendable () async throws -> OpenedStore)] {
-    var stores: [(name: String, open: @Sendable () async throws -> OpenedStore)] = [("SQLite", {
-        let directory = try temporaryDirectory()
-        let database = try await SQLiteDatabase(path: directory.appendingPathComponent("pdx.sqlite").path)
-        return (database, { try? FileManager.default.removeItem(at: directory) })
-    })]
-    if let url = BenchmarkPostgres.url {
-        stores.append(("PostgreSQL", {
-            let schema = BenchmarkPostgres.newSchemaName()
-            let database = try await PostgresDatabase(url: BenchmarkPostgres.url(url, schema: schema))
-            return (database, { BenchmarkPostgres.dropSchema(schema, url: url) })
-        }))
-    }
-    return stores
-}
-
 /// The store's writes of one accepted batch, on the store `open` makes.
 func storeWritesBenchmark(
     _ store: String, configuration: Benchmark.Configuration, batchCount: Int,
