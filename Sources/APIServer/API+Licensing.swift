@@ -139,8 +139,12 @@ extension API {
             for item in request.items {
                 datasets[item.datasetID] = try await tx.dataset(id: item.datasetID)
             }
+            // What the operator's grants that are not over could already charge a period: one
+            // operator's grants together are bounded, so that no operator can make a close overflow.
+            let committed = try await tx.grants(ofOperator: owner.id, statuses: [.pending, .active, .suspended])
+                .reduce(Int128(0)) { $0 + $1.periodAmountBound }
             let change = try grants.request(request, id: id, operator: owner, requestedBy: caller.id,
-                                            datasets: datasets, agreement: agreement, at: now)
+                                            datasets: datasets, agreement: agreement, at: now, committedPeriodMinor: committed)
             _ = try await log.append(change.records, in: tx)
             try await tx.insertGrant(change.updated)
             return change.updated
@@ -301,7 +305,7 @@ extension API {
         case .refused(let reasons):
             let first = reasons.first ?? GrantReason(.invalidTransition, "refused")
             let status: HTTPResponse.Status = switch first.code {
-            case .reviewerWithoutAuthority, .authorityNotParty: .forbidden
+            case .reviewerWithoutAuthority, .authorityNotParty, .suspendedByOther: .forbidden
             case .invalidTransition, .alreadyDecided: .conflict
             default: .unprocessableContent
             }
@@ -349,6 +353,7 @@ extension API {
             },
             reasons: grant.reasons.map { .init(code: $0.code.rawValue, datasetId: $0.datasetID, detail: $0.detail) },
             suspensionCause: grant.suspensionCause.flatMap { Components.Schemas.Grant.SuspensionCausePayload(rawValue: $0.rawValue) },
+            suspendedBy: grant.suspendedBy?.description,
             requestedAt: grant.requestedAt,
             history: grant.history.map {
                 .init(action: $0.action.rawValue,

@@ -134,8 +134,8 @@ extension API {
         case .refused(let reasons):
             let first = reasons.first ?? VettingReason(code: .invalidTransition, detail: "refused")
             let status: HTTPResponse.Status = switch first.code {
-            case .selfReview, .reviewerWithoutAuthority: .forbidden
-            case .duplicateReviewer, .invalidTransition, .applicationExists: .conflict
+            case .selfReview, .reviewerWithoutAuthority, .suspendedByOther: .forbidden
+            case .duplicateReviewer, .invalidTransition, .applicationExists, .secondAuthorityRequired: .conflict
             case .reasonRequired, .reasonTooLong, .criteriaNotMet: .unprocessableContent
             }
             throw Problem(status, code: first.code.rawValue, detail: first.detail,
@@ -144,7 +144,7 @@ extension API {
     }
 
     static func reviewer(_ principal: Principal) -> Reviewer {
-        Reviewer(principalID: principal.id, authorityID: principal.authorityID, email: principal.email)
+        Reviewer(principalID: principal.id, authorityID: principal.authorityID)
     }
 
     func view(_ op: Operator) -> Components.Schemas.Operator {
@@ -175,6 +175,10 @@ extension API {
                       from: $0.from.flatMap { Components.Schemas.OperatorStatus(rawValue: $0.rawValue) },
                       to: Components.Schemas.OperatorStatus(rawValue: $0.to.rawValue) ?? .submitted,
                       at: $0.at, actor: $0.actor, reason: $0.reason)
+            },
+            suspendedBy: op.suspendedBy?.description,
+            revocationProposal: op.revocationProposal.map {
+                .init(reviewerId: $0.reviewer, authorityId: $0.authority, reason: $0.reason, at: $0.at)
             })
     }
 }

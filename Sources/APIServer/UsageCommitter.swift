@@ -116,7 +116,8 @@ final class UsageCommitter: Sendable {
                     stored: stored[operatorID] ?? [:], used: used, closed: closed,
                     operatorActiveUntil: activeUntil[operatorID] ?? nil,
                     check: directory.check,
-                    quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] })
+                    quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] },
+                    amountLimit: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.amountLimits[key.unit] })
                 // What the batches after this one must see.
                 if index < group.count - 1 {
                     for event in decision.accepted { stored[operatorID, default: [:]][event.id] = event.digest }

@@ -1,4 +1,5 @@
 public import Foundation
+public import Vetting
 
 /// Where a grant stands.
 ///
@@ -185,6 +186,10 @@ public struct Grant: Sendable, Hashable, Identifiable {
     public internal(set) var reasons: [GrantReason]
     /// Why it is suspended; nil unless `suspended`.
     public internal(set) var suspensionCause: SuspensionCause?
+    /// Who suspended it, for a suspension by an authority or a dataset change: only that party or
+    /// a platform admin may reinstate it. Nil otherwise, and for a suspension recorded before this
+    /// was kept.
+    public internal(set) var suspendedBy: ActingParty?
     /// Every step, oldest first, starting with the request.
     public internal(set) var history: [GrantStatusChange]
     /// 1 after the request, one more after each change.
@@ -194,8 +199,10 @@ public struct Grant: Sendable, Hashable, Identifiable {
     public init(
         id: String, operatorID: String, requestedBy: String, purpose: String, scenario: Scenario, startsAt: Date, endsAt: Date,
         agreement: AgreementBinding, items: [GrantItem], currency: Currency, requestedAt: Date, status: GrantStatus,
-        approvals: [Approval], reasons: [GrantReason], suspensionCause: SuspensionCause?, history: [GrantStatusChange], revision: Int
+        approvals: [Approval], reasons: [GrantReason], suspensionCause: SuspensionCause?, history: [GrantStatusChange], revision: Int,
+        suspendedBy: ActingParty? = nil
     ) {
+        self.suspendedBy = suspendedBy
         self.id = id
         self.operatorID = operatorID
         self.requestedBy = requestedBy
@@ -217,6 +224,13 @@ public struct Grant: Sendable, Hashable, Identifiable {
 
     /// The authorities providing its datasets, sorted, each once.
     public var authorityIDs: [String] { Set(items.map(\.authorityID)).sorted() }
+
+    /// An upper bound of what the grant could charge in one period: every quota used at its unit's
+    /// highest price; zero for a `public_interest` grant.
+    public var periodAmountBound: Int128 {
+        guard scenario != .publicInterest else { return 0 }
+        return items.reduce(Int128(0)) { $0 + MoneyLimits.bound(quotas: $1.quotas, prices: $1.highestPrices, currency: currency) }
+    }
 
     /// The item for `datasetID`, or nil.
     public func item(for datasetID: String) -> GrantItem? {

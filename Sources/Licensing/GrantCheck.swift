@@ -57,6 +57,10 @@ public struct GrantSnapshot: Sendable, Hashable {
         public let quotas: [MeteringUnit: Int64]
         /// The price per unit.
         public let unitPrices: [MeteringUnit: UnitPrice]
+        /// Per priced unit, the most of it a period may use before its amount at the unit's highest
+        /// price passes ``MoneyLimits/grantPeriodMinor``. Below the quota only for grants made
+        /// before money was bounded at request time.
+        public let amountLimits: [MeteringUnit: Int64]
     }
 
     public let grantID: String
@@ -78,8 +82,14 @@ public struct GrantSnapshot: Sendable, Hashable {
         startsAt = grant.startsAt
         endsAt = grant.endsAt
         spans = grant.activeSpans
-        items = Dictionary(uniqueKeysWithValues: grant.items.map {
-            ($0.datasetID, Item(authorityID: $0.authorityID, units: Set($0.unitPrices.keys), quotas: $0.quotas, unitPrices: $0.unitPrices))
+        let currency = grant.currency
+        let free = grant.scenario == .publicInterest
+        items = Dictionary(uniqueKeysWithValues: grant.items.map { item in
+            let limits = free ? [:] : item.highestPrices.compactMapValues {
+                MoneyLimits.quantity(within: MoneyLimits.grantPeriodMinor, price: $0, currency: currency)
+            }
+            return (item.datasetID, Item(authorityID: item.authorityID, units: Set(item.unitPrices.keys), quotas: item.quotas,
+                                         unitPrices: item.unitPrices, amountLimits: limits))
         })
     }
 

@@ -53,7 +53,7 @@ public struct GrantLifecycle: Sendable {
     ///   `unknown_agreement` when `agreement` is not the one the request names.
     public func request(
         _ request: GrantRequest, id: String, operator op: Operator, requestedBy principalID: String,
-        datasets: [String: Dataset], agreement: AgreementTemplate, at now: Date
+        datasets: [String: Dataset], agreement: AgreementTemplate, at now: Date, committedPeriodMinor: Int128 = 0
     ) throws(LicensingError) -> GrantChange {
         let now = Timestamp.normalized(now)
         var requested: [Dataset] = []
@@ -70,7 +70,7 @@ public struct GrantLifecycle: Sendable {
             GrantItem(datasetID: item.datasetID, authorityID: dataset.authorityID, fields: item.fields,
                       unitPrices: item.unitPrices, priceTiers: item.priceTiers, quotas: item.quotas)
         }
-        let reasons = policy.evaluate(request, operator: op, datasets: datasets, at: now)
+        let reasons = policy.evaluate(request, operator: op, datasets: datasets, at: now, committedPeriodMinor: committedPeriodMinor)
         let required = reasons.isEmpty ? policy.requiredApprovals(for: requested) : []
         var grant = Grant(
             id: id, operatorID: op.id, requestedBy: principalID, purpose: request.purpose, scenario: request.scenario,
@@ -145,6 +145,7 @@ public struct GrantLifecycle: Sendable {
         guard let text = checked else { return .refused([refusal].compactMap { $0 }) }
         var next = grant
         next.suspensionCause = .authority
+        next.suspendedBy = ActingParty(actor)
         move(&next, .suspended, by: actor.principalID, reason: text, at: now)
         return .changed(GrantChange(updated: next, records: [
             LicensingRecords.suspended(next, cause: .authority, authorityID: actor.authorityID, reason: text, reasons: []),
@@ -159,6 +160,9 @@ public struct GrantLifecycle: Sendable {
         if let refusal = party(actor, grant) { return .refused([refusal]) }
         guard grant.status(at: now) == .suspended else {
             return .refused([GrantReason(.invalidTransition, "the grant is \(grant.status(at: now).rawValue), not suspended")])
+        }
+        if let by = grant.suspendedBy, !by.mayBeUndone(by: actor) {
+            return .refused([GrantReason(.suspendedByOther, "suspended by \(by); only that party or a platform admin reinstates it")])
         }
         let (text, refusal) = checkedReason(reason, required: false)
         if let refusal { return .refused([refusal]) }
@@ -257,6 +261,7 @@ public struct GrantLifecycle: Sendable {
         next.reasons = reasons
         if status == .active {
             next.suspensionCause = .dataset
+            next.suspendedBy = ActingParty(actor)
             move(&next, .suspended, by: actor.principalID, reason: reason, at: now)
             return GrantChange(updated: next, records: [
                 LicensingRecords.suspended(next, cause: .dataset, authorityID: actor.authorityID, reason: reason, reasons: reasons),
@@ -271,6 +276,7 @@ public struct GrantLifecycle: Sendable {
     private func reinstated(_ grant: Grant, cause: SuspensionCause, by actor: String, authorityID: String?, reason: String?, at now: Date) -> GrantChange {
         var next = grant
         next.suspensionCause = nil
+        next.suspendedBy = nil
         next.reasons = []
         move(&next, .reinstated, to: .active, by: actor, reason: reason, at: now)
         return GrantChange(updated: next, records: [LicensingRecords.reinstated(next, cause: cause, authorityID: authorityID, reason: reason)])
@@ -280,6 +286,7 @@ public struct GrantLifecycle: Sendable {
         let from = grant.status
         var next = grant
         next.suspensionCause = nil
+        next.suspendedBy = nil
         move(&next, .revoked, by: actor, reason: reason, at: now)
         return GrantChange(updated: next, records: [
             LicensingRecords.revoked(next, from: from, cause: cause, authorityID: authorityID, reason: reason),

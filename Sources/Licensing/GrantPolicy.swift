@@ -34,17 +34,32 @@ public struct GrantPolicy: Sendable {
 
     /// Every reason the rules refuse `request` by `operator` at `now`; empty when they allow it.
     ///
-    /// - Parameter datasets: the requested datasets by id; each must be present (the caller refuses a
-    ///   request naming an unknown dataset before asking).
-    public func evaluate(_ request: GrantRequest, operator: Operator, datasets: [String: Dataset], at now: Date) -> [GrantReason] {
+    /// - Parameters:
+    ///   - datasets: the requested datasets by id; each must be present (the caller refuses a
+    ///     request naming an unknown dataset before asking).
+    ///   - committedPeriodMinor: what the operator's other grants that are not over (pending, active,
+    ///     suspended) could charge in one period together (``Grant/periodAmountBound``).
+    public func evaluate(_ request: GrantRequest, operator: Operator, datasets: [String: Dataset], at now: Date,
+                         committedPeriodMinor: Int128 = 0) -> [GrantReason] {
         var reasons = operatorReasons(`operator`, at: now)
+        var periodBound: Int128 = 0
         for item in request.items {
             guard let dataset = datasets[item.datasetID] else { continue }
+            if request.scenario != .publicInterest {
+                periodBound += MoneyLimits.bound(quotas: item.quotas, prices: item.highestPrices, currency: dataset.currency)
+            }
             reasons += datasetReasons(dataset, tier: `operator`.application.tier)
             for field in item.fields where dataset.field(named: field) == nil {
                 reasons.append(GrantReason(.unknownField, dataset: dataset.id, "'\(dataset.id)' has no field '\(field)'"))
             }
             reasons += priceReasons(item.highestPrices, scenario: request.scenario, dataset: dataset)
+        }
+        if periodBound > Int128(MoneyLimits.grantPeriodMinor) {
+            reasons.append(GrantReason(.periodAmountLimit,
+                                       "its quotas at its prices could charge \(periodBound) minor units a period, more than the \(MoneyLimits.grantPeriodMinor) one grant may; lower the quotas"))
+        } else if committedPeriodMinor + periodBound > Int128(MoneyLimits.operatorPeriodMinor) {
+            reasons.append(GrantReason(.operatorAmountLimit,
+                                       "with the operator's other grants it could charge \(committedPeriodMinor + periodBound) minor units a period, more than the \(MoneyLimits.operatorPeriodMinor) one operator may"))
         }
         let days = request.endsAt.timeIntervalSince(request.startsAt) / 86_400
         if days > Double(maxTermDays) {

@@ -132,6 +132,12 @@ public struct GrantReason: Sendable, Hashable, CustomStringConvertible {
         /// A `conditional` dataset in a grant that lacks the approval of an authority providing data
         /// in it: what a dataset made `conditional` after its grant was approved leaves behind.
         case approvalRequired = "approval_required"
+        /// The grant's quotas at its prices could charge more in one period than
+        /// ``MoneyLimits/grantPeriodMinor``.
+        case periodAmountLimit = "period_amount_limit"
+        /// With the operator's other grants that are not over, it could charge more in one period
+        /// than ``MoneyLimits/operatorPeriodMinor``.
+        case operatorAmountLimit = "operator_amount_limit"
 
         // Steps: why a decision, suspension, reinstatement or revocation is refused.
 
@@ -148,6 +154,8 @@ public struct GrantReason: Sendable, Hashable, CustomStringConvertible {
         case authorityNotParty = "authority_not_party"
         /// The reviewer's authority has already decided on this grant.
         case alreadyDecided = "already_decided"
+        /// Only the party that suspended the grant (that authority, or a platform admin) reinstates it.
+        case suspendedByOther = "suspended_by_other"
     }
 
     /// The stable code.

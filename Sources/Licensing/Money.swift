@@ -108,3 +108,41 @@ public struct PriceTier: Sendable, Hashable {
         self.unitPrice = unitPrice
     }
 }
+
+/// How much money one party can put into one settlement period. A settlement holds amounts of at
+/// most 2^53 − 1 minor units (every total must stay an exact JSON number), so money is bounded where
+/// it enters, by the party that brings it: a grant whose quotas could charge more than
+/// ``grantPeriodMinor`` in a period is denied, an operator whose grants together could charge more
+/// than ``operatorPeriodMinor`` gets no further grant, and usage that would take one counter past
+/// ``grantPeriodMinor`` is refused. No single operator can then make a period's close overflow: it
+/// takes more than two hundred operators at their limits at once (a period's lines, parts and
+/// clawbacks count each amount at most four times).
+public enum MoneyLimits {
+    /// The most one grant may charge in one period: 10^12 minor units (ten billion yuan).
+    public static let grantPeriodMinor: Int64 = 1_000_000_000_000
+    /// The most one operator's grants together may charge in one period: 10^13 minor units.
+    public static let operatorPeriodMinor: Int64 = 10_000_000_000_000
+
+    /// An upper bound of what `quantity` units at `price` cost in minor units of `currency`: the
+    /// exact product rounded up. Never below the rounded amount settlement computes.
+    public static func bound(quantity: Int64, price: UnitPrice, currency: Currency) -> Int128 {
+        let divisor = (0..<max(UnitPrice.scale - currency.minorUnitDigits, 0)).reduce(Int128(1)) { value, _ in value * 10 }
+        let product = Int128(max(quantity, 0)) * Int128(price.micros)
+        return (product + divisor - 1) / divisor
+    }
+
+    /// An upper bound of what one period's use of `quotas` at `prices` costs: per unit, the quota at
+    /// the unit's highest price. Units without a quota are not counted.
+    public static func bound(quotas: [MeteringUnit: Int64], prices: [MeteringUnit: UnitPrice], currency: Currency) -> Int128 {
+        quotas.reduce(Int128(0)) { sum, quota in sum + bound(quantity: quota.value, price: prices[quota.key] ?? .zero, currency: currency) }
+    }
+
+    /// The largest quantity of a unit at `price` whose cost stays within `limit` minor units of
+    /// `currency`; nil when any quantity does (a free unit).
+    public static func quantity(within limit: Int64, price: UnitPrice, currency: Currency) -> Int64? {
+        guard price.micros > 0 else { return nil }
+        let divisor = (0..<max(UnitPrice.scale - currency.minorUnitDigits, 0)).reduce(Int128(1)) { value, _ in value * 10 }
+        let most = Int128(limit) * divisor / Int128(price.micros)
+        return most >= Int128(Int64.max) ? nil : Int64(most)
+    }
+}

@@ -52,6 +52,9 @@ public enum UsageRejection: String, Sendable, Hashable, CaseIterable {
     case grantNotActive = "grant_not_active"
     /// Accepting it would take the period's use of the unit beyond the grant's quota.
     case quotaExceeded = "quota_exceeded"
+    /// Accepting it would take the period's amount of the unit under the grant past the money one
+    /// grant may charge in a period (``MoneyLimits/grantPeriodMinor``), which would stop the close.
+    case amountLimitExceeded = "amount_limit_exceeded"
 
     init(_ denial: GrantCheckDenial) {
         self = UsageRejection(rawValue: denial.rawValue) ?? .grantNotFound

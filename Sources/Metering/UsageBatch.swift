@@ -92,9 +92,12 @@ public struct UsageBatch: Sendable {
     ///     refused. Nil when the operator has none.
     ///   - check: the grant check.
     ///   - quota: the quota of a counter's grant, dataset and unit per period.
+    ///   - amountLimit: the most of a counter's unit a period may use before its amount passes the
+    ///     money one grant may charge (``GrantSnapshot/Item/amountLimits``); nil for no such limit.
     public func decide(
         stored: [String: SHA256Digest], used: [CounterKey: Int64], closed: Set<Period>, operatorActiveUntil: Date?,
-        check: (GrantCheckQuery) -> GrantCheckResult, quota: (CounterKey) -> Int64?
+        check: (GrantCheckQuery) -> GrantCheckResult, quota: (CounterKey) -> Int64?,
+        amountLimit: (CounterKey) -> Int64? = { _ in nil }
     ) -> UsageDecision {
         var outcomes: [UsageOutcome] = []
         outcomes.reserveCapacity(parsed.count)
@@ -107,7 +110,7 @@ public struct UsageBatch: Sendable {
         // Events of a batch mostly repeat the previous event's grant, dataset, unit and time: the
         // previous answers are reused while they do, instead of asking again for every event.
         var lastCheck: (query: GrantCheckQuery, result: GrantCheckResult)?
-        var lastCounter: (key: CounterKey, used: Int64, limit: Int64?)?
+        var lastCounter: (key: CounterKey, used: Int64, limit: Int64?, amountLimit: Int64?)?
         for result in parsed {
             let event: UsageEvent
             switch result {
@@ -145,15 +148,20 @@ public struct UsageBatch: Sendable {
                 continue
             }
             let key = event.counterKey
-            let counter: (key: CounterKey, used: Int64, limit: Int64?)
+            let counter: (key: CounterKey, used: Int64, limit: Int64?, amountLimit: Int64?)
             if let lastCounter, lastCounter.key == key {
                 counter = lastCounter
             } else {
-                counter = (key, used[key] ?? 0, quota(key))
+                counter = (key, used[key] ?? 0, quota(key), amountLimit(key))
                 lastCounter = counter
             }
-            guard let limit = counter.limit, counter.used + counters.quantity(of: key) + event.quantity <= limit else {
+            let total = counter.used + counters.quantity(of: key) + event.quantity
+            guard let limit = counter.limit, total <= limit else {
                 outcomes.append(.rejected(.quotaExceeded))
+                continue
+            }
+            if let most = counter.amountLimit, total > most {
+                outcomes.append(.rejected(.amountLimitExceeded))
                 continue
             }
             counters.add(event.quantity, to: key)

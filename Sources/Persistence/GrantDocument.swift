@@ -1,6 +1,7 @@
 internal import AuditLog
 internal import Foundation
 internal import Licensing
+internal import Vetting
 
 /// The stored form of a ``Grant``: one JSON object in RFC 8785 canonical form, in the
 /// `grants.document` column.
@@ -19,7 +20,7 @@ enum GrantDocument {
 
     /// The canonical JSON text of `grant`.
     static func encode(_ grant: Grant) -> String {
-        let document: JSONValue = .object([
+        var members: [String: JSONValue] = [
             "format": JSONValue(format),
             "id": .string(grant.id),
             "operator_id": .string(grant.operatorID),
@@ -74,9 +75,20 @@ enum GrantDocument {
                 ])
             }),
             "revision": JSONValue(grant.revision),
-        ])
+        ]
+        // Written only when set, so documents of grants never suspended by a party read as before.
+        if let by = grant.suspendedBy { members["suspended_by"] = .string(by.description) }
+        let document: JSONValue = .object(members)
         // Strings and integers inside ±2^53 only: serialization cannot fail.
         return (try? document.canonicalString()) ?? ""
+    }
+
+    private static func suspendedBy(_ value: JSONValue?) throws(StorageError) -> ActingParty? {
+        guard let value else { return nil }
+        guard let party = value.stringValue.flatMap(ActingParty.init(text:)) else {
+            throw StorageError.unexpected("grant document suspended_by is not admin or authority:<id>")
+        }
+        return party
     }
 
     /// The grant `text` holds; throws `unexpected_data` naming the first member that is wrong.
@@ -162,7 +174,8 @@ enum GrantDocument {
             reasons: reasons,
             suspensionCause: try root.optionalEnumeration("suspension_cause", SuspensionCause.self),
             history: history,
-            revision: try root.integer("revision")
+            revision: try root.integer("revision"),
+            suspendedBy: try suspendedBy(root.takeIfPresent("suspended_by"))
         )
         try root.finish()
         return grant

@@ -21,7 +21,7 @@ enum OperatorDocument {
     /// The canonical JSON text of `value`.
     static func encode(_ value: Operator) -> String {
         let application = value.application
-        let document: JSONValue = .object([
+        var members: [String: JSONValue] = [
             "version": JSONValue(version),
             "id": .string(value.id),
             "application": application.json,
@@ -51,7 +51,19 @@ enum OperatorDocument {
             }),
             "round": JSONValue(value.round),
             "revision": JSONValue(value.revision),
-        ])
+        ]
+        // Written only when set, so documents of operators never suspended or proposed for
+        // revocation read as they always did.
+        if let by = value.suspendedBy { members["suspended_by"] = .string(by.description) }
+        if let proposal = value.revocationProposal {
+            members["revocation_proposal"] = .object([
+                "reviewer": .string(proposal.reviewer),
+                "authority": .string(proposal.authority),
+                "reason": .string(proposal.reason),
+                "at": time(proposal.at),
+            ])
+        }
+        let document: JSONValue = .object(members)
         // Strings, integers well inside ±2^53 and finite numbers only: serialization cannot fail.
         return (try? document.canonicalString()) ?? ""
     }
@@ -138,6 +150,20 @@ enum OperatorDocument {
             ))
             try members.finish()
         }
+        var suspendedBy: ActingParty?
+        if let text = root.takeIfPresent("suspended_by") {
+            guard let party = text.stringValue.flatMap(ActingParty.init(text:)) else {
+                throw StorageError.unexpected("operator document suspended_by is not admin or authority:<id>")
+            }
+            suspendedBy = party
+        }
+        var proposal: RevocationProposal?
+        if let value = root.takeIfPresent("revocation_proposal") {
+            var members = try JSONMembers(value, at: "revocation_proposal")
+            proposal = RevocationProposal(reviewer: try members.string("reviewer"), authority: try members.string("authority"),
+                                          reason: try members.string("reason"), at: try members.time("at"))
+            try members.finish()
+        }
         let result = Operator(
             id: id,
             application: application,
@@ -148,7 +174,9 @@ enum OperatorDocument {
             approvedUntil: try root.optionalTime("approved_until"),
             history: history,
             round: try root.integer("round"),
-            revision: try root.integer("revision")
+            revision: try root.integer("revision"),
+            suspendedBy: suspendedBy,
+            revocationProposal: proposal
         )
         try root.finish()
         return result

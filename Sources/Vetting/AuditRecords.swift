@@ -20,6 +20,8 @@ public enum VettingAction: String, Sendable, Hashable, CaseIterable {
     case reinstated = "operator.reinstated"
     /// An operator was revoked.
     case revoked = "operator.revoked"
+    /// A reviewer proposed revoking an operator; a reviewer of another authority completes it.
+    case revocationProposed = "operator.revocation_proposed"
 
     /// The action logged for a lifecycle step.
     public init(_ action: LifecycleAction) {
@@ -110,6 +112,7 @@ enum AuditRecords {
         from previous: OperatorStatus,
         by actor: Reviewer,
         reason: String,
+        proposal: RevocationProposal?,
         at now: Date
     ) -> AuditRecord {
         record(next, .revoked, actor: actor.principalID, at: now, [
@@ -117,6 +120,16 @@ enum AuditRecords {
             "from_status": .string(previous.rawValue),
             "reason": .string(reason),
             "cascade": .string(Cascade.revoke.rawValue),
+            "proposed_by": optional(proposal?.reviewer),
+            "proposed_by_authority_id": optional(proposal?.authority),
+        ])
+    }
+
+    static func revocationProposed(_ next: Operator, by actor: Reviewer, reason: String, at now: Date) -> AuditRecord {
+        record(next, .revocationProposed, actor: actor.principalID, at: now, [
+            "authority_id": optional(actor.authorityID),
+            "status": .string(next.status.rawValue),
+            "reason": .string(reason),
         ])
     }
 

@@ -122,6 +122,12 @@ public struct Operator: Sendable, Hashable, Identifiable {
     /// lifecycle step after the application starts a new round, so approvals given before a
     /// suspension, say, do not count towards a renewal after it.
     public internal(set) var round: Int
+    /// Who suspended the operator, while it is suspended: only that party or a platform admin may
+    /// reinstate it. Nil when not suspended, and for a suspension recorded before this was kept.
+    public internal(set) var suspendedBy: ActingParty?
+    /// A reviewer's proposal to revoke the operator, awaiting a reviewer of another authority: a
+    /// revocation cascades to every grant in every region, so it takes two authorities or an admin.
+    public internal(set) var revocationProposal: RevocationProposal?
     /// How many changes the operator has been through, 1 after the application; a store uses it to
     /// refuse an update computed from a stale read.
     public internal(set) var revision: Int
@@ -137,7 +143,9 @@ public struct Operator: Sendable, Hashable, Identifiable {
         approvedUntil: Date?,
         history: [StatusChange],
         round: Int,
-        revision: Int
+        revision: Int,
+        suspendedBy: ActingParty? = nil,
+        revocationProposal: RevocationProposal? = nil
     ) {
         self.id = id
         self.application = application
@@ -149,6 +157,8 @@ public struct Operator: Sendable, Hashable, Identifiable {
         self.history = history
         self.round = round
         self.revision = revision
+        self.suspendedBy = suspendedBy
+        self.revocationProposal = revocationProposal
     }
 
     /// True when the operator is approved and its term has not ended at `date`: the test a grant
@@ -165,4 +175,58 @@ public struct Operator: Sendable, Hashable, Identifiable {
 
     /// The subject id of this operator in audit records: `operator:<id>`.
     public var subject: String { "operator:\(id)" }
+}
+
+/// Who took a step on an operator or a grant: a platform admin, or a reviewer for an authority.
+public enum ActingParty: Sendable, Hashable, CustomStringConvertible {
+    case admin
+    case authority(String)
+
+    /// The party `reviewer` acts for.
+    public init(_ reviewer: Reviewer) {
+        self = reviewer.authorityID.map(ActingParty.authority) ?? .admin
+    }
+
+    /// `admin` or `authority:<id>`, the form stored and shown.
+    public init?(text: String) {
+        if text == "admin" {
+            self = .admin
+        } else if text.hasPrefix("authority:"), text.count > "authority:".count {
+            self = .authority(String(text.dropFirst("authority:".count)))
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .admin: "admin"
+        case .authority(let id): "authority:\(id)"
+        }
+    }
+
+    /// Whether `reviewer` may undo what this party did: the same authority, or any platform admin.
+    public func mayBeUndone(by reviewer: Reviewer) -> Bool {
+        switch self {
+        case .admin: reviewer.authorityID == nil
+        case .authority(let id): reviewer.authorityID == nil || reviewer.authorityID == id
+        }
+    }
+}
+
+/// A reviewer's standing proposal to revoke an operator.
+public struct RevocationProposal: Sendable, Hashable {
+    /// The proposing reviewer's principal id.
+    public let reviewer: String
+    /// The authority the reviewer acts for.
+    public let authority: String
+    public let reason: String
+    public let at: Date
+
+    public init(reviewer: String, authority: String, reason: String, at: Date) {
+        self.reviewer = reviewer
+        self.authority = authority
+        self.reason = reason
+        self.at = at
+    }
 }

@@ -8,15 +8,11 @@ public struct Reviewer: Sendable, Hashable {
     /// The authority the principal acts for; nil for a platform admin, who may suspend, reinstate
     /// and revoke but not review.
     public var authorityID: String?
-    /// The principal's e-mail address, if known; used only to detect a reviewer who is the
-    /// application's security officer, and never recorded.
-    public var email: String?
 
     /// Creates a reviewer.
-    public init(principalID: String, authorityID: String?, email: String? = nil) {
+    public init(principalID: String, authorityID: String?) {
         self.principalID = principalID
         self.authorityID = authorityID
-        self.email = email
     }
 }
 
@@ -99,7 +95,8 @@ public struct LifecycleChange: Sendable, Hashable {
         self.records = records
         self.cascade = cascade
         // A step appends to the history; a pending approval does not.
-        self.action = records.count == 1 && records[0].action == VettingAction.reviewed.rawValue
+        let statusKept: Set<String> = [VettingAction.reviewed.rawValue, VettingAction.revocationProposed.rawValue]
+        self.action = records.count == 1 && statusKept.contains(records[0].action)
             ? nil : updated.history.last?.action
     }
 }
@@ -313,7 +310,8 @@ public struct OperatorLifecycle: Sendable {
         let trimmedReason = TextRules.trimmed(reason)
         let reasons = reasonProblems(trimmedReason, required: true, step: "suspending")
         guard reasons.isEmpty, let trimmedReason else { return .refused(reasons) }
-        let next = step(current, to: .suspended, action: .suspended, by: actor, reason: trimmedReason, at: now)
+        var next = step(current, to: .suspended, action: .suspended, by: actor, reason: trimmedReason, at: now)
+        next.suspendedBy = ActingParty(actor)
         return .changed(LifecycleChange(
             updated: next,
             records: [AuditRecords.suspended(next, by: actor, reason: trimmedReason, at: now)],
@@ -324,9 +322,10 @@ public struct OperatorLifecycle: Sendable {
     /// Reinstates a `suspended` operator with the same ``Operator/approvedUntil`` (if that has passed
     /// it is approved but not active until renewed); the reason is optional.
     ///
-    /// Refusals: `invalid_transition` (alone), else `self_review` (a principal party to the
-    /// application cannot lift its suspension), `reason_too_long`. The change asks the caller to
-    /// cascade ``Cascade/reinstate``.
+    /// Refusals: `invalid_transition` (alone), else `suspended_by_other` (only the authority that
+    /// suspended it, or a platform admin, lifts a suspension; only an admin lifts an admin's),
+    /// `self_review` (a principal party to the application cannot lift its suspension),
+    /// `reason_too_long`. The change asks the caller to cascade ``Cascade/reinstate``.
     public func reinstate(_ current: Operator, by actor: Reviewer, reason: String?, at now: Date) -> LifecycleOutcome {
         let now = Timestamp.normalized(now)
         guard current.status == .suspended else {
@@ -336,9 +335,14 @@ public struct OperatorLifecycle: Sendable {
             )])
         }
         let trimmedReason = TextRules.trimmed(reason)
-        let reasons = partyReasons(current, actor) + reasonProblems(trimmedReason, required: false, step: "reinstating")
+        var reasons = partyReasons(current, actor) + reasonProblems(trimmedReason, required: false, step: "reinstating")
+        if let by = current.suspendedBy, !by.mayBeUndone(by: actor) {
+            reasons.insert(VettingReason(code: .suspendedByOther,
+                                         detail: "suspended by \(by); only that party or a platform admin reinstates it"), at: 0)
+        }
         guard reasons.isEmpty else { return .refused(reasons) }
-        let next = step(current, to: .approved, action: .reinstated, by: actor, reason: trimmedReason, at: now)
+        var next = step(current, to: .approved, action: .reinstated, by: actor, reason: trimmedReason, at: now)
+        next.suspendedBy = nil
         return .changed(LifecycleChange(
             updated: next,
             records: [AuditRecords.reinstated(next, by: actor, reason: trimmedReason, at: now)],
@@ -348,20 +352,43 @@ public struct OperatorLifecycle: Sendable {
 
     /// Revokes an operator in any status but `revoked`; needs a reason. Final.
     ///
-    /// Refusals: `invalid_transition` (alone), else `reason_required`, `reason_too_long`.
-    /// The change asks the caller to cascade ``Cascade/revoke``.
+    /// A revocation ends the operator's grants in every region, so one authority alone does not
+    /// decide it: a platform admin revokes at once; a reviewer's revocation is first a proposal
+    /// (`operator.revocation_proposed`, nothing else changes), and the operator is revoked when a
+    /// reviewer of another authority revokes it too.
+    ///
+    /// Refusals: `invalid_transition` (alone), else `reason_required`, `reason_too_long`,
+    /// `second_authority_required` (the proposal stands and this reviewer's authority made it).
+    /// A revocation asks the caller to cascade ``Cascade/revoke``.
     public func revoke(_ current: Operator, by actor: Reviewer, reason: String?, at now: Date) -> LifecycleOutcome {
         let now = Timestamp.normalized(now)
         guard current.status != .revoked else {
             return .refused([VettingReason(code: .invalidTransition, detail: "the operator is already revoked")])
         }
         let trimmedReason = TextRules.trimmed(reason)
-        let reasons = reasonProblems(trimmedReason, required: true, step: "revoking")
+        var reasons = reasonProblems(trimmedReason, required: true, step: "revoking")
+        let proposal = current.revocationProposal
+        if let authority = actor.authorityID, let proposal, proposal.authority == authority {
+            reasons.append(VettingReason(code: .secondAuthorityRequired,
+                                         detail: "authority '\(authority)' has proposed this revocation; a reviewer of another authority or a platform admin completes it"))
+        }
         guard reasons.isEmpty, let trimmedReason else { return .refused(reasons) }
-        let next = step(current, to: .revoked, action: .revoked, by: actor, reason: trimmedReason, at: now)
+        if let authority = actor.authorityID, proposal == nil {
+            var next = current
+            next.revision += 1
+            next.revocationProposal = RevocationProposal(reviewer: actor.principalID, authority: authority, reason: trimmedReason, at: now)
+            return .changed(LifecycleChange(
+                updated: next,
+                records: [AuditRecords.revocationProposed(next, by: actor, reason: trimmedReason, at: now)],
+                cascade: .none
+            ))
+        }
+        var next = step(current, to: .revoked, action: .revoked, by: actor, reason: trimmedReason, at: now)
+        next.suspendedBy = nil
+        next.revocationProposal = nil
         return .changed(LifecycleChange(
             updated: next,
-            records: [AuditRecords.revoked(next, from: current.status, by: actor, reason: trimmedReason, at: now)],
+            records: [AuditRecords.revoked(next, from: current.status, by: actor, reason: trimmedReason, proposal: proposal, at: now)],
             cascade: .revoke
         ))
     }
@@ -386,18 +413,12 @@ public struct OperatorLifecycle: Sendable {
         return next
     }
 
-    /// `self_review` when `reviewer` is party to the application.
+    /// `self_review` when `reviewer` is the principal that applied. Principals are compared, never
+    /// free text the applicant wrote: an application naming a reviewer's e-mail address as its
+    /// security officer must not be able to keep that reviewer out.
     private func partyReasons(_ current: Operator, _ reviewer: Reviewer) -> [VettingReason] {
-        let application = current.application
-        if reviewer.principalID == application.applicant {
-            return [VettingReason(code: .selfReview, detail: "the reviewer is the applicant principal of this application")]
-        }
-        if let email = reviewer.email,
-           EmailAddress.normalized(email) == EmailAddress.normalized(application.securityOfficer.email)
-        {
-            return [VettingReason(code: .selfReview, detail: "the reviewer is the security officer named in this application")]
-        }
-        return []
+        guard reviewer.principalID == current.application.applicant else { return [] }
+        return [VettingReason(code: .selfReview, detail: "the reviewer is the applicant principal of this application")]
     }
 
     private func reasonProblems(_ reason: String?, required: Bool, step: String) -> [VettingReason] {

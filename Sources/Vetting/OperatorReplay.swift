@@ -96,7 +96,7 @@ public struct OperatorReplay: Sendable {
             outcome = lifecycle.suspend(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
         case (.reinstated, .some(let current)):
             outcome = lifecycle.reinstate(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
-        case (.revoked, .some(let current)):
+        case (.revoked, .some(let current)), (.revocationProposed, .some(let current)):
             outcome = lifecycle.revoke(current, by: try actor(record, data), reason: try data.optionalString("reason"), at: at)
         case (.approved, .some), (.rejected, .some), (.renewed, .some):
             throw failure(index, "\(record.action) without the operator.reviewed record that decides it")

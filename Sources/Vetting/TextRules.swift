@@ -57,12 +57,6 @@ public enum EmailAddress {
         return isLocalPart(parts[0]) && isDomain(parts[1])
     }
 
-    /// The form in which two addresses are compared: lower case. Local parts are case-sensitive in
-    /// principle but not in any mail system an operator would name.
-    public static func normalized(_ address: String) -> String {
-        address.lowercased()
-    }
-
     private static let atextSymbols = Set("!#$%&'*+/=?^_`{|}~-".utf8)
 
     private static func isLocalPart(_ local: ArraySlice<UInt8>) -> Bool {

@@ -9,8 +9,7 @@ public struct VettingReason: Sendable, Hashable, CustomStringConvertible {
         case reasonRequired = "reason_required"
         /// A reason is longer than ``VettingPolicy/maxReasonLength`` characters.
         case reasonTooLong = "reason_too_long"
-        /// The reviewer is party to the application: they are its applicant principal, or their
-        /// e-mail address is the security officer's.
+        /// The reviewer is party to the application: the principal that applied.
         case selfReview = "self_review"
         /// The reviewer has already approved in this round; a second approval must come from someone
         /// else.
@@ -25,6 +24,12 @@ public struct VettingReason: Sendable, Hashable, CustomStringConvertible {
         /// The applicant, or the company by its unified social credit code, already has an
         /// application that is not rejected.
         case applicationExists = "application_exists"
+        /// Only the authority that suspended the operator (or grant), or a platform admin, may
+        /// reinstate it; only an admin lifts an admin's suspension.
+        case suspendedByOther = "suspended_by_other"
+        /// The revocation was proposed by this reviewer's authority; another authority or an admin
+        /// completes it.
+        case secondAuthorityRequired = "second_authority_required"
     }
 
     /// The stable code.

@@ -29,10 +29,10 @@ struct LicensingAuditRecordTests {
         records += bjA.records + tjA.records
         var market = Market([bjA.updated, tjA.updated], operator: try Operators.approved())
 
-        // Automatic, suspended by an admin, reinstated, revoked.
+        // Automatic, suspended and reinstated by an admin, revoked.
         var automatic = Track(try market.request([item("bj-a")], id: "g-auto"))
         try automatic.apply(lifecycle.suspend(automatic.grant, by: People.admin, reason: "incident", at: Clock.day(1)))
-        try automatic.apply(market.reinstate(automatic.grant, by: People.bj, at: Clock.day(2)))
+        try automatic.apply(market.reinstate(automatic.grant, by: People.admin, at: Clock.day(2)))
         try automatic.apply(lifecycle.revoke(automatic.grant, by: People.bj, reason: "misuse", at: Clock.day(3)))
         records += automatic.records
 

@@ -101,7 +101,8 @@ enum Operators {
     }
 
     static func revoke(_ current: Operator, at now: Date) throws -> LifecycleChange {
-        try #require(lifecycle.revoke(current, by: vetter, reason: "licence withdrawn", at: now).change)
+        // An admin: a reviewer's revocation is only a proposal until a second authority agrees.
+        try #require(lifecycle.revoke(current, by: People.admin, reason: "licence withdrawn", at: now).change)
     }
 }
 

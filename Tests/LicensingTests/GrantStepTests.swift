@@ -64,13 +64,15 @@ struct GrantStepTests {
     func reinstateWithoutReason() throws {
         var (market, track) = try active()
         try track.apply(lifecycle.suspend(track.grant, by: People.bj, reason: "audit", at: Clock.day(1)))
-        let change = try track.apply(market.reinstate(track.grant, by: People.tj, at: Clock.day(2)))
+        #expect(codes(market.reinstate(track.grant, by: People.tj, at: Clock.day(2))) == [.suspendedByOther])
+        let change = try track.apply(market.reinstate(track.grant, by: People.bj, at: Clock.day(2)))
         #expect(change.updated.status == .active)
         #expect(change.updated.suspensionCause == nil)
+        #expect(change.updated.suspendedBy == nil)
         #expect(actions(change.records) == ["grant.reinstated"])
         #expect(change.records[0].data["reason"] == .null)
         #expect(change.records[0].data["cause"] == "authority")
-        #expect(change.records[0].data["authority_id"] == "tj")
+        #expect(change.records[0].data["authority_id"] == "bj")
     }
 
     // MARK: Who

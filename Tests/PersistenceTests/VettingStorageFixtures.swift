@@ -55,8 +55,8 @@ enum Samples {
         return try #require(outcome.change).updated
     }
 
-    static let alice = Reviewer(principalID: "principal-alice", authorityID: "bj", email: "alice@bjdata.gov.cn")
-    static let bob = Reviewer(principalID: "principal-bob", authorityID: "tj", email: "bob@tjdata.gov.cn")
+    static let alice = Reviewer(principalID: "principal-alice", authorityID: "bj")
+    static let bob = Reviewer(principalID: "principal-bob", authorityID: "tj")
 
     /// An `enhanced` operator approved by two reviewers, then suspended: every optional part set.
     static func fullyPopulated(_ id: String = "op-full") throws -> Operator {

@@ -93,9 +93,9 @@ enum Sample {
         )
     }
 
-    static let alice = Reviewer(principalID: "principal-alice", authorityID: "bj", email: "alice@bjdata.gov.cn")
-    static let bob = Reviewer(principalID: "principal-bob", authorityID: "tj", email: "bob@tjdata.gov.cn")
-    static let carol = Reviewer(principalID: "principal-carol", authorityID: "bj", email: "carol@bjdata.gov.cn")
+    static let alice = Reviewer(principalID: "principal-alice", authorityID: "bj")
+    static let bob = Reviewer(principalID: "principal-bob", authorityID: "tj")
+    static let carol = Reviewer(principalID: "principal-carol", authorityID: "bj")
     static let admin = Reviewer(principalID: "principal-admin", authorityID: nil)
 }
 

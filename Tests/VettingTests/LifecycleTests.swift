@@ -153,13 +153,6 @@ struct LifecycleTests {
         #expect(codes(outcome) == [.selfReview])
     }
 
-    @Test("the security officer cannot review, whatever the case of the address")
-    func officerSelfReview() throws {
-        let scenario = try Scenario()
-        let officer = Reviewer(principalID: "principal-wang", authorityID: "bj", email: "security.officer@EXAMPLE-OP.CN")
-        let outcome = lifecycle.review(scenario.current, by: officer, decision: .approve, reason: nil, at: scenario.clock.now)
-        #expect(codes(outcome) == [.selfReview])
-    }
 
     @Test("a platform admin cannot review")
     func adminCannotReview() throws {
@@ -345,7 +338,7 @@ struct LifecycleTests {
         let term = scenario.current.approvedUntil
         try scenario.apply(lifecycle.suspend(scenario.current, by: Sample.alice, reason: "incident", at: scenario.clock.now))
         scenario.clock.advance(days: 3)
-        let change = try scenario.apply(lifecycle.reinstate(scenario.current, by: Sample.bob, reason: nil, at: scenario.clock.now))
+        let change = try scenario.apply(lifecycle.reinstate(scenario.current, by: Sample.carol, reason: nil, at: scenario.clock.now))
         #expect(change.updated.status == .approved)
         #expect(change.updated.approvedUntil == term)
         #expect(change.updated.isActive(at: scenario.clock.now))
@@ -364,6 +357,43 @@ struct LifecycleTests {
         #expect(!scenario.current.isActive(at: scenario.clock.now))
         try scenario.approve(by: Sample.bob)
         #expect(scenario.current.isActive(at: scenario.clock.now))
+    }
+
+    @Test("only the suspending authority or an admin lifts a suspension; only an admin lifts an admin's")
+    func reinstateBySuspender() throws {
+        var scenario = try Scenario()
+        try scenario.approve(by: Sample.alice)
+        let byBeijing = try scenario.apply(lifecycle.suspend(scenario.current, by: Sample.alice, reason: "incident", at: scenario.clock.now))
+        #expect(byBeijing.updated.suspendedBy == .authority("bj"))
+        #expect(codes(lifecycle.reinstate(scenario.current, by: Sample.bob, reason: nil, at: scenario.clock.now)) == [.suspendedByOther])
+        let lifted = try scenario.apply(lifecycle.reinstate(scenario.current, by: Sample.admin, reason: nil, at: scenario.clock.now))
+        #expect(lifted.updated.suspendedBy == nil)
+
+        try scenario.apply(lifecycle.suspend(scenario.current, by: Sample.admin, reason: "audit", at: scenario.clock.now))
+        #expect(scenario.current.suspendedBy == .admin)
+        #expect(codes(lifecycle.reinstate(scenario.current, by: Sample.alice, reason: nil, at: scenario.clock.now)) == [.suspendedByOther])
+        _ = try accepted(lifecycle.reinstate(scenario.current, by: Sample.admin, reason: nil, at: scenario.clock.now))
+    }
+
+    @Test("a reviewer's revocation is a proposal until a reviewer of another authority revokes too")
+    func revokeByTwoAuthorities() throws {
+        var scenario = try Scenario()
+        try scenario.approve(by: Sample.alice)
+        let proposed = try scenario.apply(lifecycle.revoke(scenario.current, by: Sample.alice, reason: "fraud", at: scenario.clock.now))
+        #expect(proposed.updated.status == .approved)
+        #expect(proposed.cascade == .none)
+        #expect(proposed.action == nil)
+        #expect(proposed.records.map(\.action) == ["operator.revocation_proposed"])
+        #expect(proposed.updated.revocationProposal?.authority == "bj")
+        // The same authority again, even another of its reviewers: refused.
+        #expect(codes(lifecycle.revoke(scenario.current, by: Sample.carol, reason: "fraud", at: scenario.clock.now)) == [.secondAuthorityRequired])
+        let revoked = try scenario.apply(lifecycle.revoke(scenario.current, by: Sample.bob, reason: "confirmed", at: scenario.clock.now))
+        #expect(revoked.updated.status == .revoked)
+        #expect(revoked.cascade == .revoke)
+        #expect(revoked.records[0].data["proposed_by"] == .string("principal-alice"))
+        #expect(revoked.records[0].data["proposed_by_authority_id"] == .string("bj"))
+        // The log alone replays the same operator.
+        #expect(try OperatorReplay(lifecycle: lifecycle).replay(scenario.records) == scenario.current)
     }
 
     @Test("a principal party to the application cannot lift its suspension")

@@ -14,7 +14,7 @@ struct ReplayTests {
         scenario.clock.advance(days: 1)
         try scenario.approve(by: Sample.bob)
         scenario.clock.advance(months: 2)
-        try scenario.apply(lifecycle.suspend(scenario.current, by: Sample.admin, reason: "  incident  ", at: scenario.clock.now))
+        try scenario.apply(lifecycle.suspend(scenario.current, by: Sample.alice, reason: "  incident  ", at: scenario.clock.now))
         scenario.clock.advance(days: 4)
         try scenario.apply(lifecycle.reinstate(scenario.current, by: Sample.carol, reason: "fixed", at: scenario.clock.now))
         scenario.clock.advance(months: 11)
@@ -22,6 +22,7 @@ struct ReplayTests {
         try scenario.approve(by: Sample.carol)
         scenario.clock.advance(days: 9)
         try scenario.apply(lifecycle.revoke(scenario.current, by: Sample.bob, reason: "licence withdrawn", at: scenario.clock.now))
+        try scenario.apply(lifecycle.revoke(scenario.current, by: Sample.alice, reason: "agreed", at: scenario.clock.now))
         return scenario
     }
 
