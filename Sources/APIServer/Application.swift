@@ -2,6 +2,10 @@ public import AuditLog
 public import Cryptography
 import Foundation
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import NIOCore
+import NIOSSL
 import HTTPTypes
 public import Logging
 import OpenAPIHummingbird
@@ -29,6 +33,8 @@ public struct ServerDependencies: Sendable {
     /// The per-key rate limiter; nil makes one from the configuration. Tests pass one on a clock
     /// they move by hand.
     var rateLimiter: RateLimiter?
+    /// The per-address limiter of failed authentications; nil makes one from the configuration.
+    var failedAuthenticationLimiter: RateLimiter?
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
@@ -42,8 +48,18 @@ public struct ServerDependencies: Sendable {
     }
 }
 
-/// The request context of every route.
-public typealias PDXRequestContext = BasicRequestContext
+/// The request context of every route: Hummingbird's, plus the client's address, which failed
+/// authentications are counted by.
+public struct PDXRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer of the connection; nil for requests that did not come over a socket.
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
 
 /// Builds the router: middleware (access log and metrics, problems, body limits, test-clock sync,
 /// authentication and rate limit),
@@ -66,6 +82,8 @@ func buildRouter(configuration: ServerConfiguration, dependencies: ServerDepende
         authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() }),
         rateLimiter: dependencies.rateLimiter
             ?? RateLimiter(rate: configuration.rateLimit, burst: configuration.rateLimitBurst),
+        failedAuthentications: dependencies.failedAuthenticationLimiter
+            ?? RateLimiter(rate: configuration.failedAuthenticationRate, burst: configuration.failedAuthenticationBurst),
         metrics: metrics))
     let api = API(
         database: dependencies.database,
@@ -104,8 +122,14 @@ public func buildApplication(
     logger: Logger
 ) throws -> some ApplicationProtocol {
     let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+    let server: HTTPServerBuilder = if let files = configuration.tls {
+        try .tls(.http1(), tlsConfiguration: try files.serverConfiguration())
+    } else {
+        .http1()
+    }
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pdx"),
         logger: logger)
 }
@@ -119,5 +143,24 @@ struct TestClockSyncMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let stored = try await store.loadTestClock() { clock.observe(stored) }
         return try await next(request, context)
+    }
+}
+
+extension TLSFiles {
+    /// The server's TLS settings: the chain and key read from their files, TLS 1.2 at least.
+    func serverConfiguration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateChain)
+            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+        } catch {
+            throw RuntimeError("cannot load the TLS certificate \(certificateChain) or key \(privateKey): \(error)")
+        }
+        guard !chain.isEmpty else { throw RuntimeError("\(certificateChain) holds no PEM certificate") }
+        var settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                               privateKey: .privateKey(key))
+        settings.minimumTLSVersion = .tlsv12
+        return settings
     }
 }

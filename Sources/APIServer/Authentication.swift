@@ -2,6 +2,7 @@ public import Cryptography
 public import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Prometheus
 
 /// What a principal may do. The authorization table (`Authorization.swift`) is written in these terms.
@@ -167,14 +168,26 @@ enum RequestPrincipal {
 /// Requires a valid bearer API key on every `/v1` route, takes one token from the key's rate-limit
 /// bucket (429 `rate_limited` when it is empty, before any handler or write), and binds the principal
 /// for the handler.
+///
+/// Failed authentications of well-formed keys are counted per client address: once an address has
+/// used up `failedAuthentications`' burst, its requests get 429 `authentication_rate_limited` before
+/// any key is parsed or looked up, until the bucket refills. A malformed key costs no database read.
 struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let authenticator: Authenticator
     let rateLimiter: RateLimiter
+    let failedAuthentications: RateLimiter
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
             return try await next(request, context)
+        }
+        let client = Self.address(of: context)
+        if case .refused(let retryAfter) = failedAuthentications.peek(client) {
+            metrics.rateLimited.increment()
+            throw Problem(.tooManyRequests, code: "authentication_rate_limited",
+                          detail: "Too many failed authentications from this address; retry after \(retryAfter) s.",
+                          retryAfter: retryAfter)
         }
         guard let header = request.headers[.authorization] else {
             throw Problem.unauthenticated("Send 'Authorization: Bearer <api key>'.")
@@ -184,7 +197,14 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem.unauthenticated("The Authorization header must use the Bearer scheme.")
         }
         let key = try Authenticator.key(String(parts[1]).trimmingCharacters(in: .whitespaces))
-        let principal = try await authenticator.authenticate(key)
+        let principal: Principal
+        do {
+            principal = try await authenticator.authenticate(key)
+        } catch let problem as Problem where problem.status == .unauthorized {
+            // A well-formed key that fails is a guess (or a stale key); malformed ones cost nothing.
+            _ = failedAuthentications.acquire(client)
+            throw problem
+        }
         RequestRecord.current?.principalID = principal.id
         if case .refused(let retryAfter) = rateLimiter.acquire(key.keyID) {
             metrics.rateLimited.increment()
@@ -194,5 +214,13 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await RequestPrincipal.$current.withValue(principal) {
             try await next(request, context)
         }
+    }
+}
+
+extension AuthenticationMiddleware {
+    /// The client's IP address, or one shared name for requests without one.
+    static func address(of context: Context) -> String {
+        guard let address = (context as? any RemoteAddressRequestContext)?.remoteAddress else { return "unknown" }
+        return address.ipAddress ?? "unknown"
     }
 }

@@ -33,20 +33,41 @@ public struct DataDirectory: Sendable {
         self.path = path
     }
 
-    /// Creates the directory (mode 0700) and missing parents if it does not exist.
+    /// Creates the directory (mode 0700) and missing parents if it does not exist; an existing one
+    /// that group or others may enter is made owner-only. Returns what it tightened, for the log.
     ///
     /// Throws `data_directory_unusable` naming the path that failed and the system's reason (a
     /// parent that is a file, a read-only file system, a refused permission), so that a server
     /// that cannot start says why in one line.
-    public func create() throws {
+    @discardableResult
+    public func create() throws -> String? {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw DataDirectoryError("\(path) exists and is not a directory") }
-            return
+            return try tighten()
         }
         if let reason = Self.makeDirectory(path) {
             throw DataDirectoryError("cannot create the data directory \(path): \(reason)")
         }
+        return nil
+    }
+
+    /// Removes group and other access from the directory: it holds the signing key, the admin key
+    /// and (on SQLite) the whole marketplace. Nil when it was owner-only already.
+    func tighten() throws -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw DataDirectoryError("cannot read the permissions of \(path): \(String(cString: strerror(errno)))")
+        }
+        let mode = status.st_mode & 0o7777
+        guard mode & 0o077 != 0 else { return nil }
+        guard chmod(path, mode & ~0o077) == 0 else {
+            throw DataDirectoryError("""
+                \(path) is open to group or others (mode \(String(mode, radix: 8))) and cannot be made owner-only: \
+                \(String(cString: strerror(errno))); run `chmod 700 \(path)`
+                """)
+        }
+        return "the data directory \(path) was open to group or others (mode \(String(mode, radix: 8))); made it \(String(mode & ~0o077, radix: 8))"
     }
 
     /// `mkdir -p` with owner-only modes, parents first; nil when done, else why not.
@@ -150,6 +171,32 @@ public struct DataDirectory: Sendable {
     /// Writes the bootstrap admin key, one line, mode 0600. Returns false if the file already exists.
     public func writeAdminToken(_ key: String) throws -> Bool {
         try writeExclusively(adminTokenPath, contents: key + "\n")
+    }
+
+    /// The bootstrap admin key between the commit of its principal and its rename to `admin.token`.
+    public var pendingAdminTokenPath: String { "\(path)/admin.token.pending" }
+
+    /// Replaces `admin.token.pending` by `key`: created exclusively with mode 0600, synced.
+    public func writePendingAdminToken(_ key: String) throws {
+        if unlink(pendingAdminTokenPath) != 0, errno != ENOENT {
+            throw DataDirectoryError("cannot remove \(pendingAdminTokenPath): \(String(cString: strerror(errno)))")
+        }
+        guard try writeExclusively(pendingAdminTokenPath, contents: key + "\n") else {
+            throw DataDirectoryError("\(pendingAdminTokenPath) appeared while it was being written")
+        }
+    }
+
+    /// The key in `admin.token.pending`, if the file exists.
+    public func pendingAdminToken() throws -> String? {
+        try readIfPresent(pendingAdminTokenPath)?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Renames `admin.token.pending` to `admin.token` and syncs the directory.
+    public func promotePendingAdminToken() throws {
+        guard rename(pendingAdminTokenPath, adminTokenPath) == 0 else {
+            throw DataDirectoryError("cannot rename \(pendingAdminTokenPath) to \(adminTokenPath): \(String(cString: strerror(errno)))")
+        }
+        try syncDirectory()
     }
 
     /// The bootstrap admin key, if the file exists.

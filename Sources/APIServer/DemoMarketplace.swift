@@ -23,6 +23,10 @@ public enum DemoMarketplace {
     public static let secondPeriod = Period(year: 2026, month: 11)!
     /// The default number of usage events reported for the first month (the second gets a third).
     public static let defaultEvents = 10_000
+    /// How the log origin of every demo marketplace starts: its keys and randomness follow from a
+    /// printed seed, so `pdx serve` serves such a data directory on loopback only.
+    public static let originPrefix = "demo.pdx.local/"
+
     /// The file that marks a directory as the demo's own, listing the entries it wrote.
     static let markerName = ".pdx-demo"
 
@@ -43,7 +47,7 @@ public enum DemoMarketplace {
         var options = Runtime.Options()
         options.testClock = true
         options.testClockStart = start
-        options.logOrigin = "demo.pdx.local/\(seed)"
+        options.logOrigin = originPrefix + String(seed)
         options.random = random
         let location = StoreLocation(dataDirectory: paths.data)
         let runtime = try await Runtime.open(location, options: options, logger: logger)

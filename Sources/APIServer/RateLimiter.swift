@@ -75,6 +75,19 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Whether `key`'s bucket has a token, without taking it: refused while it is empty.
+    func peek(_ key: String) -> Decision {
+        guard rate > 0 else { return .allowed }
+        let now = self.now()
+        return table.withLock { table in
+            guard let bucket = table.buckets[key] else { return .allowed }
+            let tokens = refilled(bucket, at: now)
+            guard tokens < 1 else { return .allowed }
+            let wait = ((1 - tokens) / rate).rounded(.up)
+            return .refused(retryAfter: max(1, Int(min(wait, Double(Int32.max)))))
+        }
+    }
+
     /// Keys currently tracked (for tests of the bound).
     var trackedKeys: Int { table.withLock { $0.buckets.count } }
 

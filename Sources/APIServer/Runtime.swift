@@ -64,7 +64,7 @@ public final class Runtime: Sendable {
     public static func open(_ location: StoreLocation, options: Options = Options(), logger: Logger) async throws -> Runtime {
         let directory = DataDirectory(path: location.dataDirectory)
         if options.createIfMissing {
-            try directory.create()
+            if let tightened = try directory.create() { logger.warning("\(tightened)") }
         } else {
             guard FileManager.default.fileExists(atPath: directory.path) else {
                 throw RuntimeError("no PDX data directory at \(directory.path) (start `pdx serve` there first, or pass --data-dir)")
@@ -193,7 +193,16 @@ public final class Runtime: Sendable {
         if let stored = try await store.loadTestClock() { return .test(startingAt: stored) }
         let now = start ?? Date()
         try await database.transaction { tx in
+            // The head lock serializes instances that start together; a log with entries and no
+            // test clock is a marketplace that has run on real time, whose clock never moves.
+            let head = try await tx.lockHead()
             if try await tx.metaValue(forKey: ServerClock.metaKey) == nil {
+                guard head.size == 0 else {
+                    throw RuntimeError("""
+                        this database was created without --test-clock and its log holds \(head.size) entries: \
+                        a test clock is only for a marketplace that starts on one (a fresh --data-dir or database)
+                        """)
+                }
                 try await tx.setMetaValue(RFC3339.format(now), forKey: ServerClock.metaKey)
             }
         }

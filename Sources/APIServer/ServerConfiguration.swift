@@ -19,6 +19,19 @@ public struct StoreLocation: Sendable, Equatable {
     }
 }
 
+/// The PEM files HTTPS is served with.
+public struct TLSFiles: Sendable, Equatable {
+    /// The server certificate, then any intermediates.
+    public var certificateChain: String
+    /// The certificate's private key.
+    public var privateKey: String
+
+    public init(certificateChain: String, privateKey: String) {
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+    }
+}
+
 /// Everything `pdx serve` can be told. Each property names its flag and environment variable.
 public struct ServerConfiguration: Sendable {
     public var store: StoreLocation
@@ -35,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     /// `--shutdown-timeout` / `PDX_SHUTDOWN_TIMEOUT`: how long SIGTERM waits for requests in flight
     /// and the final checkpoint before the server stops anyway.
     public var shutdownTimeout: Duration = .seconds(30)
+    /// `--tls-cert` and `--tls-key` / `PDX_TLS_CERT` and `PDX_TLS_KEY`: serve HTTPS with these
+    /// files; nil serves plain HTTP, for a loopback address or behind a proxy that ends TLS.
+    public var tls: TLSFiles?
     /// `--log-origin`: the origin line of checkpoints and the signing key's name, fixed on first start.
     public var logOrigin: String?
     /// How often grants whose term is over are recorded as expired. The grant check refuses them at
@@ -51,6 +67,11 @@ public struct ServerConfiguration: Sendable {
     public var rateLimit: Double = 100
     /// `--rate-limit-burst` / `PDX_RATE_LIMIT_BURST`: requests a key may send at once.
     public var rateLimitBurst = 200
+    /// Failed authentications a client address may make a second on average, and at once: past
+    /// them, requests from that address are answered 429 `authentication_rate_limited` before any
+    /// key is looked up, so guessing keys is slow and costs the database nothing.
+    public var failedAuthenticationRate: Double = 1
+    public var failedAuthenticationBurst = 20
     /// `--log-format` / `PDX_LOG_FORMAT`: JSON lines (default) or text.
     public var logFormat: LogFormat = .json
     /// `--log-level` / `PDX_LOG_LEVEL`: trace, debug, info (default), notice, warning, error, critical.
@@ -58,5 +79,13 @@ public struct ServerConfiguration: Sendable {
 
     public init(store: StoreLocation) {
         self.store = store
+    }
+
+    /// Whether `host` is a loopback address or name: reachable from this machine only.
+    public static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare == "localhost" || bare == "::1" { return true }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

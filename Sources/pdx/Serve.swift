@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-origin"), help: "The log's origin (and key name) on first start, e.g. pdx.example.org/audit. Default: a generated pdx.local/… name")
     var logOrigin: String?
 
-    @Option(name: .customLong("shutdown-timeout"), help: "Seconds SIGTERM waits for requests in flight and the final checkpoint before stopping anyway. Env: PDX_SHUTDOWN_TIMEOUT. Default: 30")
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds a stop (SIGTERM/SIGINT) may take: requests in flight and the final checkpoint; then the process exits (status 70) whatever is pending. Env: PDX_SHUTDOWN_TIMEOUT. Default: 30")
     var shutdownTimeout: Int?
 
     var resolvedShutdownTimeout: Int {
@@ -46,6 +46,23 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("rate-limit-burst"), help: "Requests an API key may send at once. Env: PDX_RATE_LIMIT_BURST. Default: 200")
     var rateLimitBurst: Int?
+
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key. Env: PDX_TLS_CERT")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert. Env: PDX_TLS_KEY")
+    var tlsKey: String?
+
+    var resolvedTLS: (certificate: String, key: String)?? {
+        let environment = ProcessInfo.processInfo.environment
+        let certificate = tlsCertificate ?? environment["PDX_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = tlsKey ?? environment["PDX_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (certificate, key) {
+        case (nil, nil): return .some(nil)
+        case (let certificate?, let key?): return (certificate, key)
+        default: return nil
+        }
+    }
 
     @Option(name: .customLong("log-format"), help: "json (one object per line) or text. Env: PDX_LOG_FORMAT. Default: json")
     var logFormat: String?
@@ -89,6 +106,14 @@ struct Serve: AsyncParsableCommand {
         guard let burst = resolvedRateLimitBurst, burst >= 1 else {
             throw ValidationError("--rate-limit-burst / PDX_RATE_LIMIT_BURST must be at least 1")
         }
+        guard let tls = resolvedTLS else {
+            throw ValidationError("--tls-cert and --tls-key (PDX_TLS_CERT, PDX_TLS_KEY) go together: give both or neither")
+        }
+        if let tls {
+            for path in [tls.certificate, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw ValidationError("cannot read \(path)")
+            }
+        }
         guard resolvedLogFormat != nil else { throw ValidationError("--log-format / PDX_LOG_FORMAT must be json or text") }
         guard resolvedLogLevel != nil else {
             throw ValidationError("--log-level / PDX_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical")
@@ -111,6 +136,9 @@ struct Serve: AsyncParsableCommand {
         configuration.rateLimitBurst = resolvedRateLimitBurst ?? 200
         configuration.logFormat = resolvedLogFormat ?? .json
         configuration.logLevel = resolvedLogLevel ?? .info
+        if case .some(.some(let tls)) = resolvedTLS {
+            configuration.tls = TLSFiles(certificateChain: tls.certificate, privateKey: tls.key)
+        }
         try await runServer(configuration)
     }
 }

@@ -69,9 +69,11 @@ struct Marketplace: Sendable {
     ///
     /// - Parameters:
     ///   - rateLimiter: replaces the one the configuration makes (e.g. on a hand-moved clock).
+    ///   - failedAuthentications: likewise, the per-address limiter of failed authentications.
     ///   - registry: where the server's metrics go, for tests that scrape `/metrics`.
     ///   - logger: the application's logger, for tests that read what the server logs.
     func withServer<T: Sendable>(rateLimiter: RateLimiter? = nil,
+                                 failedAuthentications: RateLimiter? = nil,
                                  registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                                  logger: Logger = Self.logger,
                                  _ body: @Sendable (Runtime, any TestClientProtocol) async throws -> T) async throws -> T {
@@ -79,6 +81,7 @@ struct Marketplace: Sendable {
         do {
             var dependencies = runtime.serverDependencies(metrics: registry)
             dependencies.rateLimiter = rateLimiter
+            dependencies.failedAuthenticationLimiter = failedAuthentications
             let router = try buildRouter(configuration: configuration, dependencies: dependencies)
             let app = Application(router: router, logger: logger)
             let result = try await app.test(.router) { client in try await body(runtime, client) }

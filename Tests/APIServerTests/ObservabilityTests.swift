@@ -257,7 +257,12 @@ struct MetricsTests {
         try await market.withServer { runtime, client in
             #expect(try await client.request(.get, "/readyz").status == .ok)
             await runtime.database.close()
-            let ready = try await client.request(.get, "/readyz")
+            // The answer is kept for a second: probes cost the database one query a second at most.
+            var ready = try await client.request(.get, "/readyz")
+            for _ in 0..<40 where ready.status == .ok {
+                try await Task.sleep(for: .milliseconds(100))
+                ready = try await client.request(.get, "/readyz")
+            }
             #expect(ready.status == .serviceUnavailable)
             let body = try ready.json()
             #expect(body["status"] as? String == "not_ready")
@@ -266,5 +271,21 @@ struct MetricsTests {
             #expect(checks["audit_log"] == "ok")
             #expect(try await client.request(.get, "/healthz").status == .ok)
         }
+    }
+
+    @Test("a throttled probe asks once an interval, however often it is called")
+    func throttle() async {
+        let clock = ManualClock()
+        clock.freeze()
+        let throttle = Throttle<Int>(interval: .seconds(1), now: clock.now)
+        let calls = Mutex(0)
+        let ask: () async -> Int = { calls.withLock { $0 += 1; return $0 } }
+        #expect(await throttle.value(ask) == 1)
+        clock.advance(seconds: 0.999)
+        #expect(await throttle.value(ask) == 1)
+        #expect(await throttle.value(ask) == 1)
+        clock.advance(seconds: 0.002)
+        #expect(await throttle.value(ask) == 2)
+        #expect(calls.withLock { $0 } == 2)
     }
 }

@@ -35,8 +35,13 @@ enum Executables {
     }
 
     static func run(_ name: String, _ arguments: [String]) throws -> Run {
+        try runTool(try #require(url(name), "\(name) is not built").path, arguments)
+    }
+
+    /// Runs the program at `path` to its end and collects what it printed.
+    static func runTool(_ path: String, _ arguments: [String]) throws -> Run {
         let process = Process()
-        process.executableURL = try #require(url(name), "\(name) is not built")
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let output = Pipe()
         let error = Pipe()
@@ -299,6 +304,11 @@ struct DemoCommandTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/audit/checkpoint")) == checkpoint)
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/reports/2026-10.xlsx")) == report)
         #expect(first.output.contains("swift run pdx-verify \(root)/audit --vkey \(root)/vkey --settlement \(root)/reports/2026-10.json"))
+
+        // Its keys follow from the seed: served on loopback only.
+        let exposed = try Executables.run("pdx", ["serve", "--data-dir", root + "/data", "--host", "0.0.0.0", "--port", "0"])
+        #expect(exposed.status != 0)
+        #expect(exposed.error.contains("made by `pdx demo`") && exposed.error.contains("loopback"), "\(exposed.error)")
 
         // The command the demo prints, run as printed.
         let printed = try #require(first.output.split(separator: "\n").first { $0.contains("swift run pdx-verify ") })

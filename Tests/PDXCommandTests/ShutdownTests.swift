@@ -105,4 +105,82 @@ struct ShutdownTests {
         #expect(lines.first?.contains(reason) == true, "\(run.error)")
         #expect(!run.output.contains("Fatal error"))
     }
+
+    @Test("a stop that cannot finish ends at --shutdown-timeout with status 70, naming what it still waited for")
+    func stopIsBounded() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-stuck-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let storage = storageArguments(root: root, databaseURL: nil)
+        let settings = ["--checkpoint-entries", "1000000", "--checkpoint-seconds", "3600",
+                        "--shutdown-timeout", "2", "--database-timeout", "120"]
+        let server = try ServerProcess(arguments: storage + settings)
+        try await server.waitUntilReady("/readyz")
+        let admin = try String(contentsOfFile: storage[1] + "/admin.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // An entry no checkpoint covers yet: the stop must sign one.
+        let (created, _) = try await HTTP.send("POST", port: server.port, "/v1/authorities", key: admin,
+                                               body: #"{"id":"bj","name":"Beijing","region":"Beijing"}"#)
+        #expect(created == 201)
+
+        // Another process holds SQLite's write lock, so the final checkpoint waits for it (up to the
+        // 120 s database timeout), as a stop waits on anything that never answers.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", """
+            import sqlite3, sys, time
+            c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            c.execute("BEGIN EXCLUSIVE")
+            print("locked", flush=True)
+            time.sleep(60)
+            """, storage[1] + "/pdx.sqlite"]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        let said = await Task.detached { pipe.fileHandleForReading.availableData }.value
+        #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
+
+        let started = ContinuousClock.now
+        let status = await server.stopped()
+        let took = ContinuousClock.now - started
+        #expect(status == 70, "\(server.output)")
+        #expect(took < .seconds(20), "the stop took \(took)")
+        let line = server.output.split(separator: "\n").first { $0.contains("still_waiting_for") }
+        #expect(line?.contains("checkpoints") == true, "\(server.output)")
+    }
+
+    @Test("--tls-cert and --tls-key serve HTTPS; plain HTTP on that port gets no answer")
+    func servesTLS() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-tls-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let certificate = root.appendingPathComponent("chain.pem").path
+        let key = root.appendingPathComponent("key.pem").path
+        let made = try Executables.runTool("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", certificate,
+        ])
+        #expect(made.status == 0, "\(made.error)")
+
+        let half = try Executables.run("pdx", ["serve", "--port", "0", "--data-dir", root.appendingPathComponent("data").path,
+                                                "--tls-cert", certificate])
+        #expect(half.status != 0)
+        #expect(half.error.contains("--tls-key"), "\(half.error)")
+
+        let server = try ServerProcess(arguments: ["--data-dir", root.appendingPathComponent("data").path,
+                                                   "--tls-cert", certificate, "--tls-key", key])
+        defer { _ = server.stop() }
+        var answer = Executables.Run(status: -1, output: "", error: "")
+        for _ in 0..<200 {
+            answer = try Executables.runTool("/usr/bin/curl", ["-sS", "--max-time", "5", "--cacert", certificate,
+                                                              "https://localhost:\(server.port)/healthz"])
+            if answer.status == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(answer.status == 0, "\(answer.error) \(server.output)")
+        #expect(answer.output.contains("ok"), "\(answer.output)")
+        let plain = try Executables.runTool("/usr/bin/curl", ["-sS", "--max-time", "5", "http://localhost:\(server.port)/healthz"])
+        #expect(plain.status != 0 || !plain.output.contains("ok"), "plain HTTP was answered: \(plain.output)")
+        #expect(server.output.contains("https://"), "\(server.output)")
+    }
 }

@@ -372,7 +372,8 @@ struct DatabaseFailureTests {
 
     @Test("bad PostgreSQL URLs are invalid_configuration", arguments: [
         "mysql://u@h/db", "postgres://h/db", "postgres://u@h/db?sslmode=sometimes", "postgres://u@h/db?schema=a;drop",
-        "postgres://u@h/db?color=blue",
+        "postgres://u@h/db?color=blue", "postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        "postgres://u@h/db?sslmode=require&sslrootcert=/etc/hostname",
     ])
     func badURL(url: String) {
         #expect(throws: StorageError(code: .invalidConfiguration, detail: "")) {
@@ -390,6 +391,22 @@ struct DatabaseFailureTests {
         #expect(parsed.database == "market")
         #expect(parsed.schema == "tenant_1")
         #expect(!parsed.redacted.contains("cret"))
+    }
+
+    @Test("verify-full and verify-ca check the server's certificate against the given roots; require does not")
+    func verifiedTLS() throws {
+        let full = try PostgresDatabase.configuration(url: "postgres://pdx@db.internal/market?sslmode=verify-full&sslrootcert=/etc/hostname")
+        #expect(full.requiresTLS)
+        #expect(full.certificateCheck == .chainAndHost)
+        #expect(full.sslRootCertificate == "/etc/hostname")
+        let ca = try PostgresDatabase.configuration(url: "postgres://pdx@db.internal/market?sslmode=verify-ca")
+        #expect(ca.requiresTLS)
+        #expect(ca.certificateCheck == .chain)
+        let loose = try PostgresDatabase.configuration(url: "postgres://pdx@db.internal/market?sslmode=require")
+        #expect(loose.requiresTLS)
+        #expect(loose.certificateCheck == .none)
+        let plain = try PostgresDatabase.configuration(url: "postgres://pdx@db.internal/market")
+        #expect(!plain.requiresTLS)
     }
 
     @Test("SQLite runs in WAL mode, syncs every commit, checks foreign keys and waits for locks")

@@ -25,8 +25,10 @@ public final class PostgresDatabase: Database {
     ///
     /// `url` is `postgres://user:password@host:port/database?sslmode=…&schema=…`:
     /// - `sslmode`: `disable`, `prefer` (the default: TLS when the server offers it, without
-    ///   certificate checks), `require` (TLS without certificate checks), `verify-full` (TLS with
-    ///   certificate and host name checks).
+    ///   certificate checks), `require` (TLS without certificate checks), `verify-ca` (TLS with a
+    ///   certificate checked against the trusted roots), `verify-full` (also its host name).
+    /// - `sslrootcert`: a PEM file of the roots a `verify-ca`/`verify-full` server certificate must
+    ///   chain to (e.g. the organisation's own CA); without it, the system's trusted roots.
     /// - `schema`: keep every table in this schema, created if missing (one database can then
     ///   hold several independent marketplaces, e.g. one per test).
     ///
@@ -202,18 +204,41 @@ public final class PostgresDatabase: Database {
         var password: String?
         var database: String?
         var sslMode: String
+        var sslRootCertificate: String?
         var schema: String?
         var redacted: String
 
-        var clientConfiguration: PostgresClient.Configuration {
-            var unverified = TLSConfiguration.makeClientConfiguration()
-            unverified.certificateVerification = .none
-            let tls: PostgresClient.Configuration.TLS = switch sslMode {
-            case "disable": .disable
-            case "require": .require(unverified)
-            case "verify-ca", "verify-full": .require(TLSConfiguration.makeClientConfiguration())
-            default: .prefer(unverified)
+        /// How much of the server's certificate `sslmode` checks.
+        enum CertificateCheck: Sendable, Equatable {
+            /// Nothing: the connection is encrypted, but to whoever answers.
+            case none
+            /// That it chains to a trusted root (`verify-ca`).
+            case chain
+            /// That, and that it names the host connected to (`verify-full`).
+            case chainAndHost
+        }
+
+        /// Whether TLS is refused (`disable`), tried (`allow`, `prefer`) or required.
+        var requiresTLS: Bool { !["disable", "allow", "prefer"].contains(sslMode) }
+
+        var certificateCheck: CertificateCheck {
+            switch sslMode {
+            case "verify-full": .chainAndHost
+            case "verify-ca": .chain
+            default: .none
             }
+        }
+
+        var clientConfiguration: PostgresClient.Configuration {
+            var settings = TLSConfiguration.makeClientConfiguration()
+            switch certificateCheck {
+            case .none: settings.certificateVerification = .none
+            case .chain: settings.certificateVerification = .noHostnameVerification
+            case .chainAndHost: settings.certificateVerification = .fullVerification
+            }
+            if let sslRootCertificate { settings.trustRoots = .file(sslRootCertificate) }
+            let tls: PostgresClient.Configuration.TLS = sslMode == "disable" ? .disable
+                : requiresTLS ? .require(settings) : .prefer(settings)
             return PostgresClient.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: tls
             )
@@ -236,6 +261,7 @@ public final class PostgresDatabase: Database {
             password: components.password,
             database: path.isEmpty ? nil : path,
             sslMode: "prefer",
+            sslRootCertificate: nil,
             schema: nil,
             redacted: ""
         )
@@ -247,12 +273,21 @@ public final class PostgresDatabase: Database {
                     throw invalid("sslmode must be one of \(modes.joined(separator: ", "))")
                 }
                 parsed.sslMode = value
+            case "sslrootcert":
+                guard let value = item.value, !value.isEmpty else { throw invalid("sslrootcert names no file") }
+                guard FileManager.default.isReadableFile(atPath: value) else {
+                    throw invalid("sslrootcert \(value) is not a readable file")
+                }
+                parsed.sslRootCertificate = value
             case "schema":
                 guard let value = item.value, value.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,62}$", options: .regularExpression) != nil
                 else { throw invalid("schema must be a plain identifier") }
                 parsed.schema = value
             default: throw invalid("unknown URL parameter \(item.name)")
             }
+        }
+        if parsed.sslRootCertificate != nil, !["verify-ca", "verify-full"].contains(parsed.sslMode) {
+            throw invalid("sslrootcert needs sslmode=verify-ca or verify-full: other modes do not check the certificate")
         }
         var redacted = components
         if redacted.password != nil { redacted.password = "***" }
