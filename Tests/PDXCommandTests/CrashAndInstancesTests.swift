@@ -134,6 +134,63 @@ struct CrashAndInstancesTests {
                                      previous: first.directory)
     }
 
+    @Test("two instances on one PostgreSQL under load, an export, then each stopped and the database gone: every stop ends in its bound, round after round",
+          .enabled(if: CrashAndInstancesTests.postgresURL != nil, "needs PDX_TEST_POSTGRES_URL"))
+    func stopsAreBounded() async throws {
+        let postgresURL = try #require(Self.postgresURL)
+        let base = try #require(URLComponents(string: postgresURL))
+        let databasePort = base.port ?? 5432
+        for round in 0..<4 {
+            let root = Self.temporaryRoot("stops-\(round)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            // The database behind a proxy the test can cut, as a database that stops would go.
+            let database = try RoundRobinProxy(backends: [databasePort])
+            defer { database.cut() }
+            var components = try #require(URLComponents(string: Self.schemaURL(postgresURL, prefix: "stops_")))
+            components.host = "127.0.0.1"
+            components.port = database.port
+            let url = try #require(components.string)
+            let dataA = root.appendingPathComponent("a").path
+            let dataB = root.appendingPathComponent("b").path
+            let shared = ["--database-url", url, "--checkpoint-entries", "8", "--checkpoint-seconds", "1",
+                          "--shutdown-timeout", "5", "--database-timeout", "2"]
+            let a = try ServerProcess(arguments: ["--data-dir", dataA] + shared)
+            try await a.waitUntilReady("/readyz")
+            try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.copyItem(atPath: dataA + "/signing-key.pem", toPath: dataB + "/signing-key.pem")
+            let b = try ServerProcess(arguments: ["--data-dir", dataB] + shared)
+            try await b.waitUntilReady("/readyz")
+            let admin = try String(contentsOfFile: dataA + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let market = try await LiveMarket.setUp(port: a.port, admin: admin)
+            let time = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
+            let batches = market.batches(16, of: 40, prefix: "s\(round)", quantity: 1, time: time)
+            let ledger = UsageLedger(key: market.operatorKey)
+            await withTaskGroup(of: Void.self) { group in
+                for batch in batches {
+                    group.addTask { await ledger.send(batch, to: batch.index % 2 == 0 ? a.port : b.port) }
+                }
+            }
+            #expect(ledger.acknowledged.count == batches.count)
+            let exported = try await Executables.launch("pdx", ["audit", "export", "--out", root.appendingPathComponent("export").path,
+                                                                "--data-dir", dataA, "--database-url", url])
+            #expect(exported.status == 0, "\(exported.error)")
+
+            // A first, then B with the database gone under it.
+            let started = ContinuousClock.now
+            let stoppedA = await a.stopGracefully()
+            async let stoppedB = b.stopGracefully()
+            try await Task.sleep(for: .milliseconds(50 * round))
+            database.cut()
+            let statusB = await stoppedB
+            let took = ContinuousClock.now - started
+            #expect(stoppedA == 0, "round \(round): \(a.output.suffix(2000))")
+            // Gone in its bound whatever the database did: a clean stop, or the deadline's exit.
+            #expect([0, 70].contains(statusB), "round \(round): \(b.output.suffix(2000))")
+            #expect(took < .seconds(25), "round \(round): the stops took \(took)")
+        }
+    }
+
     @Test("SIGKILL at random moments while usage arrives: after each restart every event counts once, the log verifies",
           arguments: backends)
     func killedWhileIngesting(databaseURL: String?) async throws {

@@ -19,6 +19,8 @@ final class RoundRobinProxy: Sendable {
     private let next = Mutex(0)
     /// Connections handed to each backend, by port.
     private let handed = Mutex<[Int: Int]>([:])
+    /// Every connection made, for ``cut()``.
+    private let pairs = Mutex<[SocketPair]>([])
 
     init(backends: [Int]) throws {
         // A write to a socket whose peer is gone must fail with EPIPE, not end the test process.
@@ -50,6 +52,12 @@ final class RoundRobinProxy: Sendable {
         close(listener)
     }
 
+    /// Stops accepting and ends every connection at once, as a backend that went away would.
+    func cut() {
+        stop()
+        for pair in pairs.withLock({ $0 }) { pair.sever() }
+    }
+
     /// How many connections each backend port was given so far.
     var connectionsPerBackend: [Int: Int] { handed.withLock { $0 } }
 
@@ -70,6 +78,7 @@ final class RoundRobinProxy: Sendable {
             return
         }
         let pair = SocketPair(client, upstream)
+        pairs.withLock { $0.append(pair) }
         Thread.detachNewThread { Self.pump(from: client, to: upstream, pair: pair) }
         Self.pump(from: upstream, to: client, pair: pair)
     }
@@ -141,6 +150,16 @@ private final class SocketPair: Sendable {
 
     init(_ a: Int32, _ b: Int32) {
         sockets = (a, b)
+    }
+
+    /// Shuts both sockets down unless they are already closed; each pump then ends as usual.
+    func sever() {
+        ended.withLock { value in
+            if value < 2 {
+                shutdown(sockets.0, Int32(SHUT_RDWR))
+                shutdown(sockets.1, Int32(SHUT_RDWR))
+            }
+        }
     }
 
     func finish() {

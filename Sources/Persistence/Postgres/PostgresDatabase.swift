@@ -69,10 +69,27 @@ public final class PostgresDatabase: Database {
     }
 
     /// Stops the client: running transactions fail, later ones throw `database_unavailable`.
+    ///
+    /// Waits for the pool's run loop to wind down, but no longer than the acquire timeout: with the
+    /// server gone, the pool may wait for a connection lease it can never serve (a lease whose
+    /// caller gave up is not always withdrawn while every connection attempt fails), and a stop
+    /// must not wait on that forever.
     public func close() async {
         isClosed.withLock { $0 = true }
         runTask.cancel()
-        await runTask.value
+        let done = Gate()
+        let run = runTask
+        let finished = Task {
+            await run.value
+            done.open()
+        }
+        let timer = Task {
+            try? await Task.sleep(for: acquireTimeout)
+            done.open()
+        }
+        await done.wait()
+        timer.cancel()
+        _ = finished
     }
 
     /// Runs `body` in a read-committed transaction; the log head lock orders appenders.
