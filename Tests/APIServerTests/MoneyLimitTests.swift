@@ -12,13 +12,24 @@ import Testing
 /// money than a period can hold.
 @Suite("HTTP: money is bounded where it enters")
 struct MoneyLimitTests {
-    /// A grant body for `dataset` at `price` a call with `quota` calls a period.
-    static func grant(_ dataset: String, price: String, quota: Int, startsAt: String, endsAt: String) -> String {
-        """
+    /// A grant body for `bj-premium` at 1000 yuan a call with `quota` calls a period, in force from
+    /// the day before the market's start for 300 days.
+    static func grant(_ s: SettlementMarket, quota: Int) -> String {
+        let startsAt = RFC3339.format(s.start.addingTimeInterval(-86_400))
+        let endsAt = RFC3339.format(s.start.addingTimeInterval(300 * 86_400))
+        return """
         {"purpose":"Freight pricing","scenario":"industry","starts_at":"\(startsAt)","ends_at":"\(endsAt)",
          "agreement":{"id":"standard-data-use","version":"1"},
-         "datasets":[{"id":"\(dataset)","fields":["road_id"],"unit_prices":{"call":"\(price)"},"quota_per_period":{"call":\(quota)}}]}
+         "datasets":[{"id":"bj-premium","fields":["road_id"],"unit_prices":{"call":"1000"},"quota_per_period":{"call":\(quota)}}]}
         """
+    }
+
+    /// The settlement market with `bj-premium` beside it: an open dataset whose authority allows a
+    /// high price, so that any grant of it is approved at once.
+    static func premiumMarket(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
+        let s = try await SettlementMarket.setUp(market, client)
+        #expect(try await s.m.publish("bj-premium", by: "bj-a", ceiling: "1000", client).status == .created)
+        return s
     }
 
     /// Reports `events` (id, quantity, time) of `bj-premium` under `grant` as `name`; the statuses.
@@ -33,15 +44,10 @@ struct MoneyLimitTests {
         let market = try Marketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
-            let s = try await SettlementMarket.setUp(market, client)
-            // An open dataset whose authority allows a high price: an auto-approved grant.
-            #expect(try await s.m.publish("bj-premium", by: "bj-a", ceiling: "1000", client).status == .created)
-            let startsAt = RFC3339.format(s.start.addingTimeInterval(-86_400))
-            let endsAt = RFC3339.format(s.start.addingTimeInterval(300 * 86_400))
+            let s = try await Self.premiumMarket(market, client)
 
             // 10^15 calls at 1000 yuan could charge 10^20 fen in one month: denied, with its reason.
-            let huge = try await s.m.requestGrant("acme", Self.grant("bj-premium", price: "1000", quota: 1_000_000_000_000_000,
-                                                                     startsAt: startsAt, endsAt: endsAt), client)
+            let huge = try await s.m.requestGrant("acme", Self.grant(s, quota: 1_000_000_000_000_000), client)
             #expect(huge["status"] as? String == "denied")
             #expect(reasonCodes(huge) == ["period_amount_limit"])
             let hugeID = try #require(huge["id"] as? String)
@@ -49,8 +55,7 @@ struct MoneyLimitTests {
             #expect(refused == ["rejected:grant_not_found"])
 
             // At the limit exactly (10^7 calls at 1000 yuan = 10^12 fen): allowed.
-            let full = try await s.m.requestGrant("acme", Self.grant("bj-premium", price: "1000", quota: 10_000_000,
-                                                                     startsAt: startsAt, endsAt: endsAt), client)
+            let full = try await s.m.requestGrant("acme", Self.grant(s, quota: 10_000_000), client)
             #expect(full["status"] as? String == "active", "\(full)")
             let fullID = try #require(full["id"] as? String)
             #expect(try await Self.use(s, "acme", grant: fullID, [("f-1", 10_000_000, s.start), ("f-2", 1, s.start)], client)
@@ -60,14 +65,13 @@ struct MoneyLimitTests {
             var codes: [[String]] = []
             for _ in 0..<9 {
                 codes.append(reasonCodes(try await s.m.requestGrant(
-                    "acme", Self.grant("bj-premium", price: "1000", quota: 10_000_000, startsAt: startsAt, endsAt: endsAt), client)))
+                    "acme", Self.grant(s, quota: 10_000_000), client)))
             }
             let allowed = codes.dropLast().allSatisfy { $0.isEmpty }
             #expect(allowed, "\(codes)")
             #expect(codes.last == ["operator_amount_limit"])
             // Another operator is not held back by acme's grants.
-            let other = try await s.m.requestGrant("big", Self.grant("bj-premium", price: "1000", quota: 10_000_000,
-                                                                     startsAt: startsAt, endsAt: endsAt), client)
+            let other = try await s.m.requestGrant("big", Self.grant(s, quota: 10_000_000), client)
             #expect(other["status"] as? String == "active")
 
             // The month closes, with acme's ten billion yuan in it.
@@ -87,12 +91,8 @@ struct MoneyLimitTests {
         let market = try Marketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
-            let s = try await SettlementMarket.setUp(market, client)
-            #expect(try await s.m.publish("bj-premium", by: "bj-a", ceiling: "1000", client).status == .created)
-            let startsAt = RFC3339.format(s.start.addingTimeInterval(-86_400))
-            let endsAt = RFC3339.format(s.start.addingTimeInterval(300 * 86_400))
-            let granted = try await s.m.requestGrant("acme", Self.grant("bj-premium", price: "1000", quota: 10_000_000,
-                                                                        startsAt: startsAt, endsAt: endsAt), client)
+            let s = try await Self.premiumMarket(market, client)
+            let granted = try await s.m.requestGrant("acme", Self.grant(s, quota: 10_000_000), client)
             let id = try #require(granted["id"] as? String)
             // The stored grant's quota raised past the money limit, as a grant from before the limit
             // was checked at request time may have it.

@@ -34,14 +34,7 @@ struct CrashAndInstancesTests {
         let shared = ["--database-url", Self.schemaURL(try #require(Self.postgresURL), prefix: "multi_"),
                       "--checkpoint-entries", "8", "--checkpoint-seconds", "1"]
 
-        let a = try ServerProcess(arguments: ["--data-dir", dataA] + shared)
-        try await a.waitUntilReady("/readyz")
-        // Sharing the signing key: B gets a copy of A's file before its first start.
-        try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        try FileManager.default.copyItem(atPath: dataA + "/signing-key.pem", toPath: dataB + "/signing-key.pem")
-        let b = try ServerProcess(arguments: ["--data-dir", dataB] + shared)
-        try await b.waitUntilReady("/readyz")
+        let (a, b) = try await Self.startTwo(dataA, dataB, shared)
         #expect(!FileManager.default.fileExists(atPath: dataB + "/admin.token"), "the admin exists: only the first start writes a token")
         let admin = try String(contentsOfFile: dataA + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
@@ -134,6 +127,19 @@ struct CrashAndInstancesTests {
                                      previous: first.directory)
     }
 
+    /// Two instances on one database with one signing key: A starts first, B gets a copy of A's
+    /// key file before its own first start; both ready.
+    static func startTwo(_ dataA: String, _ dataB: String, _ shared: [String]) async throws -> (ServerProcess, ServerProcess) {
+        let a = try ServerProcess(arguments: ["--data-dir", dataA] + shared)
+        try await a.waitUntilReady("/readyz")
+        try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.copyItem(atPath: dataA + "/signing-key.pem", toPath: dataB + "/signing-key.pem")
+        let b = try ServerProcess(arguments: ["--data-dir", dataB] + shared)
+        try await b.waitUntilReady("/readyz")
+        return (a, b)
+    }
+
     @Test("two instances on one PostgreSQL under load, an export, then each stopped and the database gone: every stop ends in its bound, round after round",
           .enabled(if: CrashAndInstancesTests.postgresURL != nil, "needs PDX_TEST_POSTGRES_URL"))
     func stopsAreBounded() async throws {
@@ -154,13 +160,7 @@ struct CrashAndInstancesTests {
             let dataB = root.appendingPathComponent("b").path
             let shared = ["--database-url", url, "--checkpoint-entries", "8", "--checkpoint-seconds", "1",
                           "--shutdown-timeout", "5", "--database-timeout", "2"]
-            let a = try ServerProcess(arguments: ["--data-dir", dataA] + shared)
-            try await a.waitUntilReady("/readyz")
-            try FileManager.default.createDirectory(atPath: dataB, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            try FileManager.default.copyItem(atPath: dataA + "/signing-key.pem", toPath: dataB + "/signing-key.pem")
-            let b = try ServerProcess(arguments: ["--data-dir", dataB] + shared)
-            try await b.waitUntilReady("/readyz")
+            let (a, b) = try await Self.startTwo(dataA, dataB, shared)
             let admin = try String(contentsOfFile: dataA + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let market = try await LiveMarket.setUp(port: a.port, admin: admin)
             let time = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
