@@ -178,12 +178,7 @@ public struct DataDirectory: Sendable {
 
     /// Replaces `admin.token.pending` by `key`: created exclusively with mode 0600, synced.
     public func writePendingAdminToken(_ key: String) throws {
-        if unlink(pendingAdminTokenPath) != 0, errno != ENOENT {
-            throw DataDirectoryError("cannot remove \(pendingAdminTokenPath): \(String(cString: strerror(errno)))")
-        }
-        guard try writeExclusively(pendingAdminTokenPath, contents: key + "\n") else {
-            throw DataDirectoryError("\(pendingAdminTokenPath) appeared while it was being written")
-        }
+        try Self.replaceOwnerOnly(pendingAdminTokenPath, contents: key + "\n")
     }
 
     /// The key in `admin.token.pending`, if the file exists.
@@ -210,6 +205,17 @@ public struct DataDirectory: Sendable {
             throw DataDirectoryError("cannot read \(file)")
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Replaces `file` by a new one created with mode 0600 (`O_CREAT | O_EXCL`, never a chmod
+    /// after), holding `contents`.
+    public static func replaceOwnerOnly(_ file: String, contents: String) throws {
+        if unlink(file) != 0, errno != ENOENT {
+            throw DataDirectoryError("cannot remove \(file): \(String(cString: strerror(errno)))")
+        }
+        guard try DataDirectory(path: (file as NSString).deletingLastPathComponent).writeExclusively(file, contents: contents) else {
+            throw DataDirectoryError("\(file) appeared while it was being written")
+        }
     }
 
     /// Creates `file` with mode 0600 only if it does not exist; writes and syncs it.

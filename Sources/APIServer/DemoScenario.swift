@@ -527,9 +527,8 @@ struct DemoScenario {
         for name in keys.keys.sorted() {
             text += "\(name)\t\(roles[name] ?? "")\t\(principals[name] ?? "")\t\(keys[name] ?? "")\n"
         }
-        guard FileManager.default.createFile(atPath: paths.keys, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw DemoError("cannot write \(paths.keys)")
-        }
+        // Created owner-only from the first byte: never a moment when others may read the keys.
+        try DataDirectory.replaceOwnerOnly(paths.keys, contents: text)
     }
 
     private func write(_ text: String, to file: String) throws {

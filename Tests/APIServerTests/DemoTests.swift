@@ -60,6 +60,11 @@ struct DemoTests {
             #expect(FileManager.default.fileExists(atPath: file), "\(file)")
         }
         #expect(run.summary.closed.map(\.period) == periods)
+        // The demo's keys and the admin token are for their owner's eyes only.
+        for secret in [paths.keys, paths.data + "/admin.token", paths.data + "/signing-key.pem"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? Int
+            #expect(mode.map { $0 & 0o777 } == 0o600, "\(secret)")
+        }
         #expect(run.summary.text.contains(
             "swift run pdx-verify \(run.root)/audit --vkey \(run.root)/vkey --settlement \(run.root)/reports/2026-10.json "
             + "--settlement \(run.root)/reports/2026-11.json --previous \(run.root)/audit-2026-10\n"))
