@@ -119,11 +119,16 @@ final class UsageCommitter: Sendable {
             try await tx.refresh(directory)
 
             // Every answer is stored by a transaction that holds the log head, so what is answered
-            // now stays so until this commits: a batch whose key is answered is left out, and
-            // recording the others' answers below cannot fail for it.
+            // now stays so until this commits: a batch whose key is answered is left out, and so is a
+            // second run of a batch in this group (it gets the first run's answer once committed), so
+            // recording the answers below cannot fail.
             var answered: Set<Int> = []
+            var reserved: Set<IdempotencyReservation> = []
             for (index, job) in all.enumerated() {
-                if let keyed = job.idempotency, try await tx.idempotentAnswer(for: keyed.scope.reservation) != nil {
+                guard let keyed = job.idempotency else { continue }
+                if !reserved.insert(keyed.scope.reservation).inserted {
+                    answered.insert(index)
+                } else if try await tx.idempotentAnswer(for: keyed.scope.reservation) != nil {
                     answered.insert(index)
                 }
             }

@@ -1,5 +1,6 @@
 @testable import APIServer
 import AuditLog
+import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -219,6 +220,45 @@ struct IdempotencyTests {
             #expect(try await s.close(next, client).status == .ok)
             let booked = lines(try await s.report(next, client).json()).filter { $0["kind"] as? String == "adjustment" }
             #expect(booked.compactMap { $0["amount_minor"] as? Int }.sorted() == [-10, -5])
+        }
+    }
+
+    @Test("a key whose request died is refused as in progress, then free again after 30 s", arguments: Backend.available)
+    func abandonedReservation(backend: Backend) async throws {
+        let market = try Marketplace(backend, testClock: true)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            #expect(try await m.publish("bj-open", by: "bj-a", client).status == .created)
+            let clock = try await client.request(.get, "/v1/test-clock", key: m.actors.admin).json()
+            let now = try #require((clock["now"] as? String).flatMap(RFC3339.parse))
+            let body = LicensingMarket.grantBody([("bj-open", "0.04")], startsAt: RFC3339.format(now.addingTimeInterval(86_400)),
+                                                 endsAt: RFC3339.format(now.addingTimeInterval(90 * 86_400)))
+            // What a request left behind when its process died before committing anything.
+            let hasher = SHA256()
+            hasher.update("POST /v1/grants\n")
+            hasher.update(Array(body.utf8))
+            let reservation = IdempotencyReservation(principalID: try #require(m.actors.ids["acme"]), key: "died",
+                                                     requestHash: hasher.finalize().hex)
+            #expect(try await runtime.database.transaction {
+                try await $0.reserveIdempotencyKey(reservation, at: now, staleAfter: IdempotencyMiddleware.staleAfter)
+            } == .new)
+
+            let waiting = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "died", body: body)
+            #expect(waiting.status == .conflict)
+            #expect(try waiting.problem()["code"] as? String == "idempotency_in_progress")
+            #expect(waiting.headers[.retryAfter] == "1")
+            #expect(try await actions(runtime).filter { $0 == "grant.requested" }.isEmpty)
+
+            let moved = try await client.request(.post, "/v1/test-clock", key: m.actors.admin,
+                                                 body: #"{"now":"\#(RFC3339.format(now.addingTimeInterval(31)))"}"#)
+            #expect(moved.status == .ok, "\(moved.text)")
+            let taken = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "died", body: body)
+            #expect(taken.status == .created, "\(taken.text)")
+            let retry = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "died", body: body)
+            #expect(retry.body == taken.body)
+            #expect(retry.headers[Self.replayed] == "true")
+            #expect(try await actions(runtime).filter { $0 == "grant.requested" }.count == 1)
         }
     }
 
