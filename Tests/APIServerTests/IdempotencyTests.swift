@@ -269,7 +269,9 @@ struct IdempotencyTests {
         let server = try #require(URLComponents(string: url))
         let forwarder = try TCPForwarder(toPort: server.port ?? 5432, host: server.host ?? "127.0.0.1")
         defer { forwarder.stop() }
-        let market = try Marketplace(.postgres, databasePort: forwarder.port, databaseTimeout: .seconds(2))
+        // A cut fails at once (new connections are refused), so a generous timeout costs nothing and
+        // keeps a loaded machine from failing the set-up.
+        let market = try Marketplace(.postgres, databasePort: forwarder.port, databaseTimeout: .seconds(10))
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -282,10 +284,13 @@ struct IdempotencyTests {
             try lost.expectOutOfService("database_unavailable", retryAfter: "5")
             #expect(forwarder.isCut)
             forwarder.restore()
-            let deadline = ContinuousClock.now + .seconds(15)
-            while try await client.request(.get, "/readyz").status != .ok, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
+            let deadline = ContinuousClock.now + .seconds(30)
+            var ready = false
+            while !ready, ContinuousClock.now < deadline {
+                ready = try await client.request(.get, "/readyz").status == .ok
+                if !ready { try await Task.sleep(for: .milliseconds(100)) }
             }
+            #expect(ready, "the database did not come back")
 
             let retry = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "lost", body: body)
             #expect(retry.status == .created, "\(retry.text)")
