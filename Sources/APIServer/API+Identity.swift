@@ -19,6 +19,7 @@ extension API {
                 actor: admin.id, action: "authority.created", subjects: ["authority:\(authority.id)"],
                 data: ["id": .string(authority.id), "name": .string(authority.name), "region": .string(authority.region)]
             ), in: tx)
+            try await IdempotencyScope.recordJSON(.created, Self.view(authority), in: tx)
             return authority
         }
         return .created(.init(body: .json(Self.view(created))))
@@ -69,6 +70,9 @@ extension API {
                        "expires_at": body.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
                        "key_id": .string(key.keyID)]
             ), in: tx)
+            // Keys are never stored, so a retry's answer cannot show it again.
+            try await IdempotencyScope.recordJSON(.created, Components.Schemas.CreatedPrincipal(
+                value1: Self.view(principal), value2: .init(apiKey: Self.keyShownOnce)), in: tx, servedNow: false)
             return principal
         }
         let view = Self.view(stored)
@@ -109,6 +113,9 @@ extension API {
     }
 
     // MARK: shared
+
+    /// What a retried principal creation shows in place of the API key.
+    static let keyShownOnce = "(shown only in the first answer; revoke this principal and create another if it was lost)"
 
     static func view(_ authority: Authority) -> Components.Schemas.Authority {
         .init(id: authority.id, name: authority.name, region: authority.region, createdAt: authority.createdAt)

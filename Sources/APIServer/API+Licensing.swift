@@ -31,6 +31,7 @@ extension API {
             let change = try catalog.publish(draft, id: body.id, authorityID: authorityID, by: reviewer, at: now)
             try await tx.insertDataset(change.updated)
             _ = try await log.append(change.records, in: tx)
+            try await IdempotencyScope.recordJSON(.created, Self.view(change.updated), in: tx)
             return change.updated
         }
         return .created(.init(body: .json(Self.view(published))))
@@ -147,6 +148,7 @@ extension API {
                                             datasets: datasets, agreement: agreement, at: now, committedPeriodMinor: committed)
             _ = try await log.append(change.records, in: tx)
             try await tx.insertGrant(change.updated)
+            try await IdempotencyScope.recordJSON(.created, view(change.updated), in: tx)
             return change.updated
         }
         return .created(.init(body: .json(view(created))))

@@ -55,7 +55,8 @@ extension API {
         let now = clock.now()
         let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: metering)
         let batchID = "ub_\(Hex.encode(try random.bytes(8)))"
-        let decision = try await usageCommitter.commit(batch, batchID: batchID, actor: caller.id, at: now)
+        let keyed = IdempotencyScope.current.map { UsageCommitter.KeyedAnswer(scope: $0, eventIDs: raw.map(\.id)) }
+        let decision = try await usageCommitter.commit(batch, batchID: batchID, actor: caller.id, at: now, idempotency: keyed)
         serverMetrics.recordUsage(decision)
         return decision
     }

@@ -96,11 +96,16 @@ extension API {
         let period = try Self.period(input.path.period)
         let reason = try Self.settlementReason(body.reason)
         let adjustment = try await settlements.adjust(body.corrects, by: body.amountMinor, in: period, reason: reason,
-                                                      actor: caller.id, at: clock.now())
-        return .created(.init(body: .json(.init(
-            id: adjustment.id, period: adjustment.period.description, corrects: adjustment.corrected.id,
-            amountMinor: adjustment.amountMinor, reason: adjustment.reason, operatorId: adjustment.corrected.operatorID,
-            authorityId: adjustment.corrected.authorityID, at: adjustment.at))))
+                                                      actor: caller.id, at: clock.now()) { adjustment, tx in
+            try await IdempotencyScope.recordJSON(.created, Self.view(adjustment), in: tx)
+        }
+        return .created(.init(body: .json(Self.view(adjustment))))
+    }
+
+    static func view(_ adjustment: Adjustment) -> Components.Schemas.Adjustment {
+        .init(id: adjustment.id, period: adjustment.period.description, corrects: adjustment.corrected.id,
+              amountMinor: adjustment.amountMinor, reason: adjustment.reason, operatorId: adjustment.corrected.operatorID,
+              authorityId: adjustment.corrected.authorityID, at: adjustment.at)
     }
 
     static func period(_ text: String) throws(SettlementError) -> Period {

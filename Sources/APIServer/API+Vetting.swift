@@ -27,6 +27,7 @@ extension API {
             try await tx.insert(change.updated)
             try await tx.bindPrincipal(id: caller.id, toOperator: id)
             _ = try await log.append(change.records, in: tx)
+            try await IdempotencyScope.recordJSON(.created, view(change.updated), in: tx)
             return change.updated
         }
         return .created(.init(body: .json(view(created))))

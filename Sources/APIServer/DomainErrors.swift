@@ -38,6 +38,11 @@ enum DomainErrors {
             default: error.code.rawValue == "invalid_report" ? .internalServerError : .unprocessableContent
             }
             return Problem(status, code: error.code.rawValue, detail: error.detail)
+        case is IdempotentRequestAnswered:
+            // Caught by IdempotencyMiddleware, which replays the answer; should its read fail, the
+            // retry gets it.
+            return Problem(.conflict, code: "idempotency_in_progress",
+                           detail: "Another run of this request has answered it; retry to get its answer.", retryAfter: 1)
         case let error as StorageError:
             switch error.code {
             case .databaseUnavailable:

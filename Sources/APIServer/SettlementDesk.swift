@@ -95,8 +95,12 @@ public struct SettlementDesk: Sendable {
     }
 
     /// Books a correction of line `lineID` (of a closed period) into the open period `period`.
+    ///
+    /// - Parameter booked: runs in the booking's transaction after its writes (the HTTP handler
+    ///   records its answer there).
     public func adjust(_ lineID: String, by amountMinor: Int64, in period: Period, reason: String, actor: String,
-                       at now: Date) async throws -> Adjustment {
+                       at now: Date,
+                       booked: (Adjustment, DatabaseTransaction) async throws -> Void = { _, _ in }) async throws -> Adjustment {
         guard amountMinor != 0, amountMinor.magnitude <= UInt64(MinorUnits.maximum) else {
             throw SettlementError(code: .invalidAdjustment, detail: "an adjustment is a non-zero amount of at most \(MinorUnits.maximum) minor units")
         }
@@ -124,6 +128,7 @@ public struct SettlementDesk: Sendable {
             try await tx.insertAdjustment(StoredAdjustment(
                 id: id, period: period, corrects: lineID, correctedPeriod: correctedPeriod, amountMinor: amountMinor,
                 reason: reason, actor: actor, createdAt: now))
+            try await booked(adjustment, tx)
             return adjustment
         }
     }

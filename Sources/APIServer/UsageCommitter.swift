@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 import Licensing
 import Metering
+import NIOCore
 import Persistence
 import Synchronization
 import Vetting
@@ -17,6 +18,9 @@ import Vetting
 /// `usage.recorded` entries. Every waiting request is answered only after the shared commit, so an
 /// answer still means durable. If the transaction fails, every batch in it fails and nothing of any
 /// of them is written; clients retry, and idempotency makes the retry safe.
+///
+/// A batch sent with an `Idempotency-Key` stores its answer in the same transaction as its events,
+/// so the key is answered exactly when the events are committed.
 final class UsageCommitter: Sendable {
     /// One batch waiting to be committed, and its caller.
     private struct Job {
@@ -24,7 +28,15 @@ final class UsageCommitter: Sendable {
         let batchID: String
         let actor: String
         let now: Date
+        let idempotency: KeyedAnswer?
         let continuation: CheckedContinuation<UsageDecision, any Error>
+    }
+
+    /// What a batch sent with an `Idempotency-Key` needs to record its answer: the key's scope and
+    /// the ids of its events in the order sent.
+    struct KeyedAnswer: Sendable {
+        let scope: IdempotencyScope
+        let eventIDs: [String]
     }
 
     private struct State {
@@ -47,9 +59,15 @@ final class UsageCommitter: Sendable {
     }
 
     /// Decides and commits `batch`; returns once it is durable.
-    func commit(_ batch: UsageBatch, batchID: String, actor: String, at now: Date) async throws -> UsageDecision {
+    ///
+    /// - Parameter idempotency: with a key, the answer is stored with the events; throws
+    ///   ``IdempotentRequestAnswered`` (committing nothing of this batch) when another run of the
+    ///   request has stored its answer already.
+    func commit(_ batch: UsageBatch, batchID: String, actor: String, at now: Date,
+                idempotency: KeyedAnswer? = nil) async throws -> UsageDecision {
         try await withCheckedThrowingContinuation { continuation in
-            let job = Job(batch: batch, batchID: batchID, actor: actor, now: now, continuation: continuation)
+            let job = Job(batch: batch, batchID: batchID, actor: actor, now: now, idempotency: idempotency,
+                          continuation: continuation)
             let startsDraining = state.withLock { state in
                 state.pending.append(job)
                 guard !state.draining else { return false }
@@ -81,14 +99,16 @@ final class UsageCommitter: Sendable {
             if group.isEmpty { return }
             do {
                 let decisions = try await commitGroup(group)
-                for (job, decision) in zip(group, decisions) { job.continuation.resume(returning: decision) }
+                for (job, decision) in zip(group, decisions) { job.continuation.resume(with: decision) }
             } catch {
                 for job in group { job.continuation.resume(throwing: error) }
             }
         }
     }
 
-    private func commitGroup(_ group: [Job]) async throws -> [UsageDecision] {
+    /// Each job's decision, or ``IdempotentRequestAnswered`` for a keyed batch whose key another run
+    /// answered.
+    private func commitGroup(_ all: [Job]) async throws -> [Result<UsageDecision, any Error>] {
         let directory = self.directory
         let log = self.log
         return try await database.transaction { tx in
@@ -97,6 +117,22 @@ final class UsageCommitter: Sendable {
             // is refreshed to are exactly those committed before it.
             _ = try await tx.lockHead()
             try await tx.refresh(directory)
+
+            // Every answer is stored by a transaction that holds the log head, so what is answered
+            // now stays so until this commits: a batch whose key is answered is left out, and so is a
+            // second run of a batch in this group (it gets the first run's answer once committed), so
+            // recording the answers below cannot fail.
+            var answered: Set<Int> = []
+            var reserved: Set<IdempotencyReservation> = []
+            for (index, job) in all.enumerated() {
+                guard let keyed = job.idempotency else { continue }
+                if !reserved.insert(keyed.scope.reservation).inserted {
+                    answered.insert(index)
+                } else if try await tx.idempotentAnswer(for: keyed.scope.reservation) != nil {
+                    answered.insert(index)
+                }
+            }
+            let group = all.indices.filter { !answered.contains($0) }.map { all[$0] }
 
             var stored: [String: [String: SHA256Digest]] = [:]
             var activeUntil: [String: Date?] = [:]
@@ -143,7 +179,23 @@ final class UsageCommitter: Sendable {
                 try await tx.addUsage(counters)
                 try await tx.addDailyUsage(days)
             }
-            return decisions
+            for (job, decision) in zip(group, decisions) {
+                guard let keyed = job.idempotency else { continue }
+                let answer = UsageResultWriter.json(ids: keyed.eventIDs, outcomes: decision.outcomes)
+                try await keyed.scope.record(
+                    IdempotentAnswer(status: 200, contentType: IdempotencyScope.jsonContentType, body: Array(buffer: answer)),
+                    in: tx)
+            }
+            var results: [Result<UsageDecision, any Error>] = []
+            var decided = decisions.makeIterator()
+            for index in all.indices {
+                if answered.contains(index) {
+                    results.append(.failure(IdempotentRequestAnswered()))
+                } else if let decision = decided.next() {
+                    results.append(.success(decision))
+                }
+            }
+            return results
         }
     }
 

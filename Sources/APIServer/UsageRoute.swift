@@ -34,8 +34,8 @@ struct UsageRoute<Context: RequestContext>: RouterMiddleware {
     }
 
     /// Headers the generated handler would accept and answer with JSON: `Content-Type` JSON, any
-    /// `Accept` only `application/json` or `*/*`, no `Idempotency-Key` (it would parse and ignore
-    /// it; the generated handler keeps that case).
+    /// `Accept` only `application/json` or `*/*`, no `Idempotency-Key` (the generated handler's
+    /// `IdempotencyMiddleware` reserves and replays it).
     static func isPlain(_ headers: HTTPFields) -> Bool {
         let contentTypes = headers[values: .contentType]
         guard contentTypes.count == 1,
