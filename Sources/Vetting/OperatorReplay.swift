@@ -88,12 +88,10 @@ public struct OperatorReplay: Sendable {
         let outcome: LifecycleOutcome
         switch (action, current) {
         case (.applied, nil):
-            outcome = lifecycle.submit(
-                try application(data),
-                id: try data.string("operator_id"),
-                existing: [],
-                at: at
-            )
+            let id = try data.string("operator_id")
+            // The lifecycle requires an id (a server always has one); a log may hold anything.
+            guard !id.isEmpty else { throw failure(index, "operator_id is empty") }
+            outcome = lifecycle.submit(try application(data), id: id, existing: [], at: at)
         case (.applied, .some):
             throw failure(index, "operator.applied after the operator exists")
         case (_, nil):

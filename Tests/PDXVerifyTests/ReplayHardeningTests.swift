@@ -42,6 +42,18 @@ struct ReplayHardeningTests {
         #expect(replay.state.counters.values.first?.quantity == .max)
     }
 
+    @Test("an operator applied under an empty id is operator_step_invalid, not the lifecycle's precondition")
+    func emptyOperatorID() throws {
+        let log = try LogFixture()
+        var entries = log.entries
+        let applied = try #require(entries.firstIndex { $0.record.action == "operator.applied" })
+        for index in entries.indices where entries[index].record.data["operator_id"]?.stringValue == log.operatorID {
+            entries[index].record.data["operator_id"] = ""
+        }
+        let replay = Self.replay(entries)
+        #expect(replay.findings.contains { $0.code == .operatorStepInvalid && $0.location == "entry \(applied)" }, "\(replay.findings)")
+    }
+
     @Test("a clawback of amounts that do not fit 64 bits is amount_overflow")
     func clawbackOverflow() throws {
         let period = try #require(Period("2026-10"))
