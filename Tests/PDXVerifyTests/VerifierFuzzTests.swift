@@ -302,6 +302,22 @@ struct VerifierFuzzTests {
         }
     }
 
+    @Test("an entry nested 30,000 arrays deep is a finding at that entry, not a stack overflow")
+    func deepNesting() throws {
+        var entries = try BaseLog.entries()
+        let depth = 30_000
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let forged = "{\"action\":\"test_clock.advanced\",\"actor\":\"system\",\"data\":{\"from\":\(nested),\"to\":null},\"seq\":\(entries.count),\"subjects\":[],\"time\":\"2026-12-01T00:00:00.000Z\"}"
+        entries.append(Array(forged.utf8))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-deep-\(UUID().uuidString)").path
+        let export = try #require(try SignedExport.write(entries, to: directory))
+        defer { export.remove() }
+        let run = Self.verify([export.directory, "--vkey", export.keyFile])
+        #expect(run.status == 1)
+        #expect(run.lines.first?.hasPrefix("pdx-verify: FAIL entry_not_canonical at entry \(entries.count - 1): ") == true, "\(run.lines)")
+        #expect(run.lines.first?.contains("too_deep") == true, "\(run.lines)")
+    }
+
     @Test("bidirectional overrides and C1 controls quoted from an entry are printed escaped")
     func quotedControlsAreEscaped() throws {
         var entries = try BaseLog.entries()
