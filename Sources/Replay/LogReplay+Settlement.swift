@@ -36,7 +36,8 @@ extension LogReplay {
         }
         guard let correctedPeriod = corrects.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
               correctedPeriod < period, let closed = state.settlements[correctedPeriod],
-              let line = closed.report.line(corrects), line.kind != .clawback else {
+              let offset = closedLineIndex[correctedPeriod]?[corrects], case let line = closed.report.lines[offset],
+              line.kind != .clawback else {
             report(ReplayFinding(.adjustmentInvalid, entry: seq, "adjustment \(id) corrects \(corrects), which is not a usage or adjustment line of a period closed before \(period)"))
             return
         }
@@ -91,6 +92,9 @@ extension LogReplay {
         }
         state.settlements[period] = ReplayedSettlement(report: recomputed, digests: digests, seq: seq)
         closedByYear[period.year, default: []].append(period)
+        // The first line of each id, as SettlementReport.line(_:) finds it, without its scan.
+        closedLineIndex[period] = Dictionary(recomputed.lines.enumerated().map { ($0.element.id, $0.offset) },
+                                             uniquingKeysWith: { first, _ in first })
         state.adjustments[period] = nil
     }
 

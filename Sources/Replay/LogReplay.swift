@@ -52,6 +52,8 @@ public struct LogReplay: Sendable {
     var revenueCapsByYear: [Int: [String: Int64]] = [:]
     /// The closed periods of each year, for the income before a period.
     var closedByYear: [Int: [Period]] = [:]
+    /// Each closed period's lines by id, for the adjustments that correct them.
+    var closedLineIndex: [Period: [String: Int]] = [:]
     /// Every operator review seen, to name a reviewer who reviews twice in a round.
     var operatorReviews: Set<OperatorReview> = []
     /// Entries whose operator step was reported as invalid.
@@ -185,7 +187,7 @@ public struct LogReplay: Sendable {
     private mutating func keyEntry(_ action: String, _ data: Fields, seq: UInt64) throws(MalformedRecord) {
         let vkey = try data.string("vkey")
         let keyID = try data.string("key_id")
-        guard var keys = state.keys else {
+        guard state.keys != nil else {
             report(ReplayFinding(.keyRotationInvalid, entry: seq, "\(action) before log.initialized announced the log's keys"))
             return
         }
@@ -193,8 +195,9 @@ public struct LogReplay: Sendable {
             if let verifier = try? NoteVerifier(verifierKey: vkey), verifier.keyIDHex != keyID {
                 throw LogKeyError(code: .keyInvalid, detail: "key_id \(keyID) is not the id \(verifier.keyIDHex) of the key")
             }
-            if action == LogKeys.addedAction { try keys.add(vkey) } else { try keys.retire(vkey) }
-            state.keys = keys
+            // In place, not on a copy: the keys announced grow with every rotation. `add` and
+            // `retire` check before they change anything, so a refused step leaves them as they were.
+            if action == LogKeys.addedAction { try state.keys?.add(vkey) } else { try state.keys?.retire(vkey) }
         } catch {
             report(ReplayFinding(Self.findingCode(error), entry: seq, "\(action): \(error.detail)"))
         }

@@ -379,6 +379,8 @@ struct KeyAnnouncements {
     private(set) var keys: [NoteVerifier] = []
     /// The keys announced by `log.key_added`, with the entry that did.
     private(set) var added: [(key: NoteVerifier, seq: UInt64)] = []
+    /// The verifier keys of `keys`: a log may announce many, and a scan per entry would be quadratic.
+    private var seen: Set<String> = []
 
     private static let marker = Array(#""action":"log."#.utf8)
 
@@ -392,7 +394,7 @@ struct KeyAnnouncements {
         default: return
         }
         for vkey in vkeys {
-            guard let verifier = try? NoteVerifier(verifierKey: vkey), !keys.contains(verifier) else { continue }
+            guard let verifier = try? NoteVerifier(verifierKey: vkey), seen.insert(verifier.verifierKey).inserted else { continue }
             keys.append(verifier)
             if entry.record.action == LogKeys.addedAction { added.append((verifier, seq)) }
         }

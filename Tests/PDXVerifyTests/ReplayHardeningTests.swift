@@ -1,4 +1,5 @@
 import AuditLog
+import Cryptography
 import Foundation
 import Licensing
 import Metering
@@ -126,6 +127,29 @@ struct ReplayHardeningTests {
         // The spans kept for the search are the grant's own.
         let timeline = try #require(replay.inForce[log.grantID])
         #expect(timeline.spans + [ActiveSpan(from: try #require(timeline.openedAt), until: grant.endsAt)] == grant.activeSpans)
+    }
+
+    @Test("a log rotating its key 2,500 times replays lawfully: the keys announced are kept in place and looked up in a set")
+    func manyKeyRotations() throws {
+        let origin = "pdx.example/log"
+        let keys = try (0...2500).map { index in
+            let seed = withUnsafeBytes(of: UInt64(index + 1).littleEndian, Array.init) + [UInt8](repeating: 0, count: 24)
+            return try NoteSigner(name: origin, key: Ed25519PrivateKey(seed: seed)).verifier
+        }
+        var records = [AuditRecord(actor: "system", action: LogKeys.initializedAction, subjects: ["log:\(origin)"],
+                                   data: ["origin": .string(origin), "vkeys": [.string(keys[0].verifierKey)]])]
+        for index in 1..<keys.count {
+            records.append(AuditRecord(actor: "system", action: LogKeys.addedAction, data: LogKeys.data(for: keys[index])))
+            records.append(AuditRecord(actor: "system", action: LogKeys.retiredAction, data: LogKeys.data(for: keys[index - 1])))
+        }
+        // A key announced before is still refused.
+        records.append(AuditRecord(actor: "system", action: LogKeys.addedAction, data: LogKeys.data(for: keys[7])))
+        let entries = records.enumerated().map { AuditEntry(seq: UInt64($0.offset), time: LogFixture.octoberStart, record: $0.element) }
+        let replay = Self.replay(entries)
+        #expect(replay.findings.map(\.code) == [.keyInvalid], "\(replay.findings.prefix(3))")
+        #expect(replay.findings.first?.location == "entry \(entries.count - 1)")
+        #expect(replay.state.keys?.announced.count == keys.count)
+        #expect(replay.state.keys?.active == [keys[keys.count - 1]])
     }
 
     @Test("spans added out of order are merged so the search answers as a scan would")
