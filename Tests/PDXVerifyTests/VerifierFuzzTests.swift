@@ -234,6 +234,9 @@ struct VerifierFuzzTests {
     /// 3,000 cases in batches that run side by side.
     static let batches = 30
     static let casesPerBatch = 100
+    /// Added to every seed: `PDX_FUZZ_SEED_OFFSET=3000 swift test --filter VerifierFuzzTests` tries
+    /// another 3,000 cases, for a longer hunt than CI's; a failure names its seed, which replays it.
+    static let seedOffset = UInt64(ProcessInfo.processInfo.environment["PDX_FUZZ_SEED_OFFSET"] ?? "") ?? 0
 
     @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped",
           arguments: 0..<batches)
@@ -242,7 +245,7 @@ struct VerifierFuzzTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
         var statuses: [Int32: Int] = [:]
         var cases = 0
-        let first = UInt64(batch * Self.casesPerBatch + 1)
+        let first = Self.seedOffset + UInt64(batch * Self.casesPerBatch + 1)
         for seed in first..<(first + UInt64(Self.casesPerBatch)) {
             var mutator = LogMutator(random: SplitMix64(seed: seed))
             let bytes = mutator.mutate(base)
