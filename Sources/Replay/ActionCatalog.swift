@@ -60,51 +60,78 @@ public enum ActionCatalog {
             "principal.revoked": [Member("id", .string), Member("reason", .string)],
             "authority.created": [Member("id", .string), Member("name", .string), Member("region", .string)],
             "test_clock.advanced": [Member("from", .nullable(.rfc3339)), Member("to", .rfc3339)],
-            MeteringAction.recorded.rawValue: [
-                Member("operator_id", .string), Member("batch_id", .string), Member("part", .integer),
-                Member("parts", .integer), Member("at", .time), Member("usage", .array),
-            ],
-            SettlementAction.revenueCapSet.rawValue: [
-                Member("operator_id", .string), Member("year", .integer), Member("amount_minor", .integer),
-                Member("currency", .string), Member("reason", .string), Member("at", .time),
-            ],
-            SettlementAction.adjusted.rawValue: [
-                Member("adjustment_id", .string), Member("period", .string), Member("corrects", .string),
-                Member("operator_id", .string), Member("authority_id", .string), Member("grant_id", .nullable(.string)),
-                Member("dataset_id", .nullable(.string)), Member("unit", .nullable(.string)),
-                Member("authority_bps", .integer), Member("platform_bps", .integer), Member("amount_minor", .integer),
-                Member("reason", .string), Member("at", .time),
-            ],
-            SettlementAction.closed.rawValue: [
-                Member("period", .string), Member("currency", .string), Member("platform_fee_bps", .integer),
-                Member("closed_at", .time), Member("totals", .object), Member("parties", .integer), Member("reports", .object),
-            ],
         ]
         let operatorCommon = [Member("operator_id", .string), Member("revision", .integer), Member("at", .time)]
-        let vetting: [VettingAction: [Member]] = [
-            .applied: [Member("status", .string), Member("application", .object)],
-            .reviewed: [
-                Member("reviewer_id", .string), Member("authority_id", .string), Member("decision", .string),
-                Member("reason", .nullable(.string)), Member("round", .integer), Member("approvals", .integer),
-                Member("approvals_required", .integer),
-            ],
-            .approved: [Member("tier", .string), Member("approved_until", .time), Member("reviewers", .strings)],
-            .rejected: [Member("reason", .string)],
-            .renewed: [
-                Member("tier", .string), Member("approved_until", .time),
-                Member("previous_approved_until", .nullable(.time)), Member("reviewers", .strings),
-            ],
-            .suspended: [Member("authority_id", .nullable(.string)), Member("reason", .string), Member("cascade", .string)],
-            .reinstated: [
-                Member("authority_id", .nullable(.string)), Member("reason", .nullable(.string)),
-                Member("approved_until", .nullable(.time)), Member("cascade", .string),
-            ],
-            .revoked: [
-                Member("authority_id", .nullable(.string)), Member("from_status", .string), Member("reason", .string),
-                Member("cascade", .string),
-            ],
+        for action in VettingAction.allCases { actions[action.rawValue] = operatorCommon + members(of: action) }
+        for action in LicensingAction.allCases { actions[action.rawValue] = members(of: action) }
+        for action in MeteringAction.allCases { actions[action.rawValue] = members(of: action) }
+        for action in SettlementAction.allCases { actions[action.rawValue] = members(of: action) }
+        return actions
+    }()
+
+    /// A Metering action's members.
+    static func members(of action: MeteringAction) -> [Member] {
+        switch action {
+        case .recorded: [
+            Member("operator_id", .string), Member("batch_id", .string), Member("part", .integer),
+            Member("parts", .integer), Member("at", .time), Member("usage", .array),
         ]
-        for (action, members) in vetting { actions[action.rawValue] = operatorCommon + members }
+        }
+    }
+
+    /// A Settlement action's members.
+    static func members(of action: SettlementAction) -> [Member] {
+        switch action {
+        case .revenueCapSet: [
+            Member("operator_id", .string), Member("year", .integer), Member("amount_minor", .integer),
+            Member("currency", .string), Member("reason", .string), Member("at", .time),
+        ]
+        case .adjusted: [
+            Member("adjustment_id", .string), Member("period", .string), Member("corrects", .string),
+            Member("operator_id", .string), Member("authority_id", .string), Member("grant_id", .nullable(.string)),
+            Member("dataset_id", .nullable(.string)), Member("unit", .nullable(.string)),
+            Member("authority_bps", .integer), Member("platform_bps", .integer), Member("amount_minor", .integer),
+            Member("reason", .string), Member("at", .time),
+        ]
+        case .closed: [
+            Member("period", .string), Member("currency", .string), Member("platform_fee_bps", .integer),
+            Member("closed_at", .time), Member("totals", .object), Member("parties", .integer), Member("reports", .object),
+        ]
+        }
+    }
+
+    // Exhaustive switches, not dictionaries: an action added to a module's enum does not compile
+    // until the catalogue says what it carries.
+
+    /// A Vetting action's members besides `operator_id`, `revision` and `at`.
+    static func members(of action: VettingAction) -> [Member] {
+        switch action {
+        case .applied: [Member("status", .string), Member("application", .object)]
+        case .reviewed: [
+            Member("reviewer_id", .string), Member("authority_id", .string), Member("decision", .string),
+            Member("reason", .nullable(.string)), Member("round", .integer), Member("approvals", .integer),
+            Member("approvals_required", .integer),
+        ]
+        case .approved: [Member("tier", .string), Member("approved_until", .time), Member("reviewers", .strings)]
+        case .rejected: [Member("reason", .string)]
+        case .renewed: [
+            Member("tier", .string), Member("approved_until", .time),
+            Member("previous_approved_until", .nullable(.time)), Member("reviewers", .strings),
+        ]
+        case .suspended: [Member("authority_id", .nullable(.string)), Member("reason", .string), Member("cascade", .string)]
+        case .reinstated: [
+            Member("authority_id", .nullable(.string)), Member("reason", .nullable(.string)),
+            Member("approved_until", .nullable(.time)), Member("cascade", .string),
+        ]
+        case .revoked: [
+            Member("authority_id", .nullable(.string)), Member("from_status", .string), Member("reason", .string),
+            Member("cascade", .string),
+        ]
+        }
+    }
+
+    /// A Licensing action's members, the common ones of its dataset or grant records included.
+    static func members(of action: LicensingAction) -> [Member] {
         let datasetCommon = [Member("dataset_id", .string), Member("version", .integer), Member("at", .time)]
         let datasetChange = [
             Member("authority_id", .string), Member("changes", .object), Member("reason", .string), Member("stricter", .boolean),
@@ -112,37 +139,34 @@ public enum ActionCatalog {
         let grantCommon = [
             Member("grant_id", .string), Member("operator_id", .string), Member("revision", .integer), Member("at", .time),
         ]
-        let licensing: [LicensingAction: [Member]] = [
-            .datasetPublished: datasetCommon + [Member("dataset", .object)],
-            .datasetReclassified: datasetCommon + datasetChange,
-            .datasetRepriced: datasetCommon + datasetChange,
-            .grantRequested: grantCommon + [
-                Member("requested_by", .string), Member("purpose", .string), Member("scenario", .string),
-                Member("starts_at", .time), Member("ends_at", .time), Member("agreement", .object), Member("currency", .string),
-                Member("datasets", .array), Member("approvals_required", .strings),
-            ],
-            .grantDecided: grantCommon + [
-                Member("authority_id", .string), Member("reviewer_id", .string), Member("decision", .string),
-                Member("reason", .nullable(.string)),
-            ],
-            .grantActivated: grantCommon + [Member("via", .string), Member("approvals", .strings)],
-            .grantDenied: grantCommon + [Member("by", .string), Member("reason", .nullable(.string)), Member("reasons", .array)],
-            .grantSuspended: grantCommon + [
-                Member("cause", .string), Member("authority_id", .nullable(.string)), Member("reason", .string),
-                Member("reasons", .array),
-            ],
-            .grantReinstated: grantCommon + [
-                Member("cause", .string), Member("authority_id", .nullable(.string)), Member("reason", .nullable(.string)),
-            ],
-            .grantRevoked: grantCommon + [
-                Member("from_status", .string), Member("cause", .string), Member("authority_id", .nullable(.string)),
-                Member("reason", .string),
-            ],
-            .grantExpired: grantCommon + [Member("ends_at", .time)],
+        return switch action {
+        case .datasetPublished: datasetCommon + [Member("dataset", .object)]
+        case .datasetReclassified, .datasetRepriced: datasetCommon + datasetChange
+        case .grantRequested: grantCommon + [
+            Member("requested_by", .string), Member("purpose", .string), Member("scenario", .string),
+            Member("starts_at", .time), Member("ends_at", .time), Member("agreement", .object), Member("currency", .string),
+            Member("datasets", .array), Member("approvals_required", .strings),
         ]
-        for (action, members) in licensing { actions[action.rawValue] = members }
-        return actions
-    }()
+        case .grantDecided: grantCommon + [
+            Member("authority_id", .string), Member("reviewer_id", .string), Member("decision", .string),
+            Member("reason", .nullable(.string)),
+        ]
+        case .grantActivated: grantCommon + [Member("via", .string), Member("approvals", .strings)]
+        case .grantDenied: grantCommon + [Member("by", .string), Member("reason", .nullable(.string)), Member("reasons", .array)]
+        case .grantSuspended: grantCommon + [
+            Member("cause", .string), Member("authority_id", .nullable(.string)), Member("reason", .string),
+            Member("reasons", .array),
+        ]
+        case .grantReinstated: grantCommon + [
+            Member("cause", .string), Member("authority_id", .nullable(.string)), Member("reason", .nullable(.string)),
+        ]
+        case .grantRevoked: grantCommon + [
+            Member("from_status", .string), Member("cause", .string), Member("authority_id", .nullable(.string)),
+            Member("reason", .string),
+        ]
+        case .grantExpired: grantCommon + [Member("ends_at", .time)]
+        }
+    }
 
     /// Why `record` is not an entry of the catalogue, or nil when it is: an unknown action
     /// (``ReplayFinding/Code/unknownAction``) or a required member missing, null or of the wrong
