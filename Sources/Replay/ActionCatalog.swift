@@ -15,10 +15,15 @@ import Vetting
 public enum ActionCatalog {
     /// What a member must hold.
     public enum MemberType: Sendable, Hashable {
+        /// A JSON string.
         case string
+        /// A number with no fraction, within ±2^53.
         case integer
+        /// `true` or `false`.
         case boolean
+        /// A JSON object; its members are the replay's to check.
         case object
+        /// A JSON array; its elements are the replay's to check.
         case array
         /// An array of strings.
         case strings
@@ -32,7 +37,9 @@ public enum ActionCatalog {
 
     /// One `data` member an action must carry.
     public struct Member: Sendable, Hashable {
+        /// The member's name in `data`.
         public let name: String
+        /// What it must hold.
         public let type: MemberType
         /// True when the member may be left out (only where the contract says so).
         public let mayBeAbsent: Bool

@@ -180,8 +180,11 @@ public struct OperatorReplayFailure: Error, Sendable {
 /// How far a resumed replay got: the operator after the `consumed` records that replayed, and the
 /// failure that stopped it, if one did.
 public struct OperatorReplayProgress: Sendable {
+    /// The operator after the records that replayed; nil when not even `operator.applied` did.
     public let `operator`: Operator?
+    /// How many of the operator's records, counted from its first, have replayed.
     public let consumed: Int
+    /// Why the replay stopped before the last record, if it did.
     public let failure: OperatorReplayFailure?
 }
 

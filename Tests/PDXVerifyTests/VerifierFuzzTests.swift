@@ -258,7 +258,8 @@ struct VerifierFuzzTests {
             #expect(run.status == 1 || run.status == (pinned ? 0 : 3), "seed \(seed): \(run.status) \(run.lines.prefix(3))")
             #expect(!run.lines.contains(where: Self.holdsUnescaped), "seed \(seed): \(run.lines.filter(Self.holdsUnescaped))")
         }
-        #expect(cases >= Self.casesPerBatch * 9 / 10, "\(cases) cases written")
+        // Cases whose entries outgrow a bundle's 16-bit length cannot be written and are skipped.
+        #expect(cases >= Self.casesPerBatch * 3 / 4, "\(cases) cases written")
         // The mutations mostly break the log; some leave it lawful (a reason truncated).
         #expect((statuses[1] ?? 0) > cases / 2, "\(statuses)")
     }
