@@ -134,7 +134,9 @@ extension LogReplay {
             return
         }
         let required = state.grants[id]?.approvalsRequired ?? []
-        var decisions = grantDecisions[id] ?? GrantDecisions(required: required)
+        // Taken out while it changes, so that it is changed in place rather than copied.
+        var decisions = grantDecisions.removeValue(forKey: id) ?? GrantDecisions(required: required)
+        defer { grantDecisions[id] = decisions }
         var approval: Approval?
         var cause = state.grants[id]?.grant.suspensionCause
         let to: GrantStatus
@@ -206,7 +208,6 @@ extension LogReplay {
         if !allowed.contains(from) {
             report(ReplayFinding(.grantStepInvalid, entry: seq, "\(action.rawValue) of grant \(id), which is \(from.rawValue)"))
         }
-        grantDecisions[id] = decisions
         let grantAction = GrantAction(rawValue: String(action.rawValue.dropFirst("grant.".count))) ?? .decided
         let change = GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
                                        reason: data.members["reason"]?.stringValue)
