@@ -3,6 +3,7 @@ import Cryptography
 import Foundation
 @testable import pdx_verify
 import Replay
+import Settlement
 import Testing
 
 /// The log a fuzz case starts from: the golden demo log in `Contracts/vectors/replay/`, written by
@@ -203,7 +204,7 @@ struct LogMutator {
     }
 }
 
-private extension JSONValue {
+extension JSONValue {
     var isNumber: Bool { if case .number = self { true } else { false } }
 }
 
@@ -320,6 +321,50 @@ struct VerifierFuzzTests {
         #expect(run.status == 1)
         #expect(run.lines.first?.hasPrefix("pdx-verify: FAIL entry_not_canonical at entry \(entries.count - 1): ") == true, "\(run.lines)")
         #expect(run.lines.first?.contains("too_deep") == true, "\(run.lines)")
+    }
+
+    @Test("2,000 mutated settlement reports checked against the golden log's settlement: confirmed or a finding, never a trap")
+    func mutatedReports() throws {
+        var replay = LogReplay()
+        for (seq, bytes) in try BaseLog.entries().enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
+        replay.finish()
+        let settled = replay.state.settlements.keys.sorted().compactMap { replay.state.settlements[$0]?.report }
+        let reports = settled.flatMap { report in ReportFormat.allCases.map { report.rendered(as: $0) } }
+        try #require(!reports.isEmpty)
+        for report in reports {
+            #expect(throws: Never.self) { try replay.checkReport(report, name: "report").get() }
+        }
+        let digitRuns = ["0", "-1", "9007199254740992", "99999999999999999999999", "-9223372036854775808", "1e400", "0.000001"]
+        var refused = 0
+        for seed in UInt64(1)...2000 {
+            var mutator = LogMutator(random: SplitMix64(seed: seed))
+            var bytes = reports[mutator.int(reports.count)]
+            for _ in 0...mutator.int(3) where !bytes.isEmpty {
+                let at = mutator.int(bytes.count)
+                switch mutator.int(6) {
+                case 0: bytes[at] ^= UInt8(1 + mutator.int(255))
+                case 1: bytes.removeSubrange(at...)
+                case 2: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + 1 + mutator.int(400))], at: at)
+                case 3: bytes.insert(contentsOf: Array(digitRuns[mutator.int(digitRuns.count)].utf8), at: at)
+                case 4: bytes.insert(contentsOf: Array(LogMutator.strings[mutator.int(LogMutator.strings.count)].utf8), at: at)
+                default:
+                    // A number of a JSON report set to an extreme, the report still valid JSON.
+                    guard let report = try? JSONValue.parse(bytes),
+                          let edited = try? mutator.editData(["data": report]) { value, mutator in
+                              value.isNumber ? LogMutator.extremes[mutator.int(LogMutator.extremes.count)] : nil
+                          }.objectValue?["data"]?.canonicalBytes() else { continue }
+                    bytes = edited
+                }
+            }
+            switch replay.checkReport(bytes, name: "report-\(seed)") {
+            case .success: break
+            case .failure(let finding):
+                refused += 1
+                #expect([.reportInvalid, .reportDiffers].contains(finding.code), "seed \(seed): \(finding)")
+                #expect(!Self.holdsUnescaped(PDXVerify.singleLine(finding.description)))
+            }
+        }
+        #expect(refused > 1500, "\(refused) of 2,000 refused")
     }
 
     @Test("bidirectional overrides and C1 controls quoted from an entry are printed escaped")
