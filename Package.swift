@@ -167,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXVerifyTests",
-            dependencies: ["pdx-verify", "AuditLog", "Cryptography"],
+            dependencies: ["pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "Replay", "Settlement", "Vetting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -19,6 +19,8 @@ public struct LogKeys: Sendable, Equatable {
     public private(set) var active: [NoteVerifier]
     /// Every key the log ever announced, in order; retired keys stay here.
     public private(set) var announced: [NoteVerifier]
+    /// The verifier keys of `announced`, to refuse a key announced before without a scan.
+    private var announcedKeys: Set<String> = []
 
     /// True while two keys are in force.
     public var isRollingOver: Bool { active.count > 1 }
@@ -34,6 +36,7 @@ public struct LogKeys: Sendable, Equatable {
             let verifier = try Self.parse(vkey, origin: origin)
             active.append(verifier)
             announced.append(verifier)
+            announcedKeys.insert(verifier.verifierKey)
         }
     }
 
@@ -42,6 +45,7 @@ public struct LogKeys: Sendable, Equatable {
         self.origin = origin
         self.active = active
         self.announced = active
+        self.announcedKeys = Set(active.map(\.verifierKey))
     }
 
     /// Applies `log.key_added`: refused with `key_rotation_invalid` while a rollover is under way,
@@ -52,11 +56,12 @@ public struct LogKeys: Sendable, Equatable {
             throw LogKeyError(code: .keyRotationInvalid,
                               detail: "a key is added while the rollover to \(active[1].keyDescription) is under way")
         }
-        guard !announced.contains(verifier) else {
+        guard !announcedKeys.contains(verifier.verifierKey) else {
             throw LogKeyError(code: .keyInvalid, detail: "\(verifier.keyDescription) was announced before")
         }
         active.append(verifier)
         announced.append(verifier)
+        announcedKeys.insert(verifier.verifierKey)
     }
 
     /// Applies `log.key_retired`: only during a rollover, and only of the current (older) key.

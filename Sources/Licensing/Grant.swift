@@ -222,6 +222,18 @@ public struct Grant: Sendable, Hashable, Identifiable {
         self.revision = revision
     }
 
+    /// Records a step as a verifier replays it from the log: the new status, the decision it adds,
+    /// the suspension cause (kept only while suspended) and the revision, with the step appended to
+    /// the history. No rule is checked: the verifier judges the step itself. In place, so that a
+    /// grant suspended and reinstated many times is not copied at every step.
+    public mutating func replay(_ change: GrantStatusChange, adding approval: Approval?, suspensionCause: SuspensionCause?, revision: Int) {
+        status = change.to
+        if let approval { approvals.append(approval) }
+        self.suspensionCause = change.to == .suspended ? suspensionCause : nil
+        history.append(change)
+        self.revision = revision
+    }
+
     /// The authorities providing its datasets, sorted, each once.
     public var authorityIDs: [String] { Set(items.map(\.authorityID)).sorted() }
 

@@ -76,12 +76,18 @@ public struct GrantSnapshot: Sendable, Hashable {
 
     /// The snapshot of `grant` as it now is.
     public init(_ grant: Grant) {
+        self.init(grant, spans: grant.activeSpans)
+    }
+
+    /// The snapshot of `grant` with its spans in force given: a verifier that keeps them as it
+    /// replays the grant's steps need not derive them from the whole history again.
+    public init(_ grant: Grant, spans: [ActiveSpan]) {
         grantID = grant.id
         revision = grant.revision
         operatorID = grant.operatorID
         startsAt = grant.startsAt
         endsAt = grant.endsAt
-        spans = grant.activeSpans
+        self.spans = spans
         let currency = grant.currency
         let free = grant.scenario == .publicInterest
         items = Dictionary(uniqueKeysWithValues: grant.items.map { item in
@@ -96,13 +102,18 @@ public struct GrantSnapshot: Sendable, Hashable {
     /// The check itself, in the order an operator would fix things: whose grant, what data, which
     /// unit, when.
     public func check(_ query: GrantCheckQuery) -> GrantCheckResult {
+        check(query) { time in spans.contains { $0.contains(time) } }
+    }
+
+    /// The check with the last question, whether the grant was in force at the time, answered by
+    /// `inForce`: for a verifier that keeps the spans in a structure it can search.
+    public func check(_ query: GrantCheckQuery, inForce: (Date) -> Bool) -> GrantCheckResult {
         guard query.operatorID == operatorID else { return .denied(.grantNotOwned) }
         guard let item = items[query.datasetID] else { return .denied(.datasetNotInGrant) }
         guard item.units.contains(query.unit) else { return .denied(.unitNotGranted) }
         if query.time < startsAt { return .denied(.grantNotStarted) }
         if query.time >= endsAt { return .denied(.grantExpired) }
-        for span in spans where span.contains(query.time) { return .allowed }
-        return .denied(.grantNotActive)
+        return inForce(query.time) ? .allowed : .denied(.grantNotActive)
     }
 }
 

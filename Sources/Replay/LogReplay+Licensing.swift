@@ -124,15 +124,21 @@ extension LogReplay {
     private mutating func changeGrant(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
         let id = try data.string("grant_id")
         let at = try data.time("at")
+        let revision = Int(try data.integer("revision"))
         let seq = entry.seq
-        guard let replayed = state.grants[id] else {
+        // Only what the step needs is read from the grant, and no copy of it is held: the step is
+        // then recorded in place, however long the grant's history.
+        guard let from = state.grants[id]?.grant.status, let endsAt = state.grants[id]?.grant.endsAt,
+              let startsAt = state.grants[id]?.grant.startsAt else {
             report(ReplayFinding(.unknownSubject, entry: seq, "\(action.rawValue) of grant \(id), which was never requested"))
             return
         }
-        let grant = replayed.grant
-        let from = grant.status
-        var approvals = grant.approvals
-        var cause = grant.suspensionCause
+        let required = state.grants[id]?.approvalsRequired ?? []
+        // Taken out while it changes, so that it is changed in place rather than copied.
+        var decisions = grantDecisions.removeValue(forKey: id) ?? GrantDecisions(required: required)
+        defer { grantDecisions[id] = decisions }
+        var approval: Approval?
+        var cause = state.grants[id]?.grant.suspensionCause
         let to: GrantStatus
         let allowed: Set<GrantStatus>
         switch action {
@@ -140,31 +146,41 @@ extension LogReplay {
             let authority = try data.string("authority_id")
             let reviewer = try data.string("reviewer_id")
             let decision = try data.raw("decision", as: GrantDecision.self)
+            let asked = decisions.required.contains(authority)
             if let problem = reviewerProblem(reviewer, actor: entry.record.actor, authority: authority, at: at) {
                 report(ReplayFinding(.reviewerIneligible, entry: seq, "decision on grant \(id): \(problem)"))
-            } else if !replayed.approvalsRequired.contains(authority) {
+            } else if !asked {
                 report(ReplayFinding(.reviewerIneligible, entry: seq,
-                                     "decision on grant \(id) for \(authority), which is not among the authorities asked (\(replayed.approvalsRequired.joined(separator: ", ")))"))
+                                     "decision on grant \(id) for \(authority), which is not among the authorities asked (\(required.joined(separator: ", ")))"))
             }
-            if let earlier = approvals.first(where: { $0.authorityID == authority || $0.reviewerID == reviewer }) {
+            if let earlier = decisions.byAuthority[authority] ?? decisions.byReviewer[reviewer] {
                 report(ReplayFinding(.reviewerRepeated, entry: seq,
                                      "grant \(id) was already decided by \(earlier.reviewerID ?? "?") for \(earlier.authorityID)"))
+            } else if asked {
+                // A repeated decision, or one for an authority not asked, is a finding and counts
+                // for nothing: the decisions a grant holds stay as few as the authorities asked.
+                let decided = Approval(authorityID: authority, decision: decision, reviewerID: reviewer,
+                                       reason: try data.optionalString("reason"), at: at)
+                approval = decided
+                decisions.byAuthority[authority] = decided
+                decisions.byReviewer[reviewer] = decided
+                if decision == .approve { decisions.approved.insert(authority) } else { decisions.rejected = true }
             }
-            approvals.append(Approval(authorityID: authority, decision: decision, reviewerID: reviewer,
-                                      reason: try data.optionalString("reason"), at: at))
             to = from
             allowed = [.pending]
         case .grantActivated:
             to = .active
             allowed = [.pending]
             let via = try data.string("via")
-            let approved = Set(approvals.filter { $0.decision == .approve }.map(\.authorityID))
-            let missing = replayed.approvalsRequired.filter { !approved.contains($0) }
-            if !missing.isEmpty || (via == "automatic" && !replayed.approvalsRequired.isEmpty) {
-                report(ReplayFinding(.activatedWithoutApproval, entry: seq,
-                                     "grant \(id) activated (\(via)) without the approval of \(missing.isEmpty ? replayed.approvalsRequired.joined(separator: ", ") : missing.joined(separator: ", "))"))
-            } else if approvals.contains(where: { $0.decision == .reject }) {
-                report(ReplayFinding(.activatedWithoutApproval, entry: seq, "grant \(id) activated after an authority rejected it"))
+            // Judged once, at the activation of a pending grant; any other is grant_step_invalid.
+            if from == .pending {
+                let missing = required.filter { !decisions.approved.contains($0) }
+                if !missing.isEmpty || (via == "automatic" && !required.isEmpty) {
+                    report(ReplayFinding(.activatedWithoutApproval, entry: seq,
+                                         "grant \(id) activated (\(via)) without the approval of \(missing.isEmpty ? required.joined(separator: ", ") : missing.joined(separator: ", "))"))
+                } else if decisions.rejected {
+                    report(ReplayFinding(.activatedWithoutApproval, entry: seq, "grant \(id) activated after an authority rejected it"))
+                }
             }
         case .grantDenied:
             to = .denied
@@ -183,8 +199,8 @@ extension LogReplay {
         case .grantExpired:
             to = .expired
             allowed = [.active, .suspended]
-            if at < grant.endsAt {
-                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339Text.format(at)), before its term ends at \(RFC3339Text.format(grant.endsAt))"))
+            if at < endsAt {
+                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339Text.format(at)), before its term ends at \(RFC3339Text.format(endsAt))"))
             }
         case .datasetPublished, .datasetReclassified, .datasetRepriced, .grantRequested:
             return
@@ -193,17 +209,12 @@ extension LogReplay {
             report(ReplayFinding(.grantStepInvalid, entry: seq, "\(action.rawValue) of grant \(id), which is \(from.rawValue)"))
         }
         let grantAction = GrantAction(rawValue: String(action.rawValue.dropFirst("grant.".count))) ?? .decided
-        var history = grant.history
-        history.append(GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
-                                         reason: data.members["reason"]?.stringValue))
-        let updated = Grant(
-            id: grant.id, operatorID: grant.operatorID, requestedBy: grant.requestedBy, purpose: grant.purpose, scenario: grant.scenario,
-            startsAt: grant.startsAt, endsAt: grant.endsAt, agreement: grant.agreement, items: grant.items, currency: grant.currency,
-            requestedAt: grant.requestedAt, status: to, approvals: approvals, reasons: grant.reasons,
-            suspensionCause: to == .suspended ? cause : nil, history: history, revision: Int(try data.integer("revision")))
-        state.grants[id]?.grant = updated
+        let change = GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
+                                       reason: data.members["reason"]?.stringValue)
+        state.grants[id]?.grant.replay(change, adding: approval, suspensionCause: cause, revision: revision)
+        inForce[id, default: InForceTimeline()].step(to: to, at: at, startsAt: startsAt, endsAt: endsAt)
         snapshots[id] = nil
-        if to == .active && from != .active {
+        if to == .active && from != .active, let updated = state.grants[id]?.grant {
             checkInForce(updated, at: at, seq: seq, why: action == .grantActivated ? "activated" : "reinstated")
         }
     }
@@ -242,12 +253,96 @@ extension LogReplay {
         }
     }
 
-    /// The grant check's view of grant `id`.
+    /// The grant check's view of grant `id`, without its spans in force: ``inForce`` holds them.
     mutating func snapshot(_ id: String) -> GrantSnapshot? {
         if let cached = snapshots[id] { return cached }
         guard let grant = state.grants[id]?.grant else { return nil }
-        let snapshot = GrantSnapshot(grant)
+        let snapshot = GrantSnapshot(grant, spans: [])
         snapshots[id] = snapshot
         return snapshot
+    }
+
+    /// The grant check for `query`, the spans in force searched in ``inForce``.
+    mutating func check(_ query: GrantCheckQuery) -> GrantCheckResult {
+        guard let snapshot = snapshot(query.grantID) else { return .denied(.grantNotFound) }
+        let timeline = inForce[query.grantID]
+        return snapshot.check(query) { timeline?.contains($0, startsAt: snapshot.startsAt, endsAt: snapshot.endsAt) ?? false }
+    }
+}
+
+/// The decisions on one grant that count: at most one per authority asked, none by a reviewer
+/// twice. Kept beside the grant so that a decision or an activation costs the same however many
+/// decisions a forged log piles onto one grant.
+struct GrantDecisions: Sendable {
+    /// The authorities asked, from `grant.requested`.
+    let required: Set<String>
+    var byAuthority: [String: Approval] = [:]
+    var byReviewer: [String: Approval] = [:]
+    var approved: Set<String> = []
+    var rejected = false
+
+    init(required: [String]) {
+        self.required = Set(required)
+    }
+}
+
+/// When a grant was in force, as its steps say (``Grant/activeSpans``), kept as sorted, disjoint
+/// spans so that each usage event is looked up by binary search: a grant suspended and reinstated
+/// many times costs a logarithm per event, not a scan of its history.
+struct InForceTimeline: Sendable {
+    /// Closed spans, sorted by start, disjoint and not touching (touching ones are merged).
+    private(set) var spans: [ActiveSpan] = []
+    /// The start of the span still open, when the grant is in force now.
+    private(set) var openedAt: Date?
+
+    /// Follows a step to `status` at `at`, as ``Grant/activeSpans`` reads the history.
+    mutating func step(to status: GrantStatus, at: Date, startsAt: Date, endsAt: Date) {
+        if status == .active, openedAt == nil {
+            openedAt = at
+        } else if status != .active, let start = openedAt {
+            add(ActiveSpan(from: max(start, startsAt), until: min(at, endsAt)))
+            openedAt = nil
+        }
+    }
+
+    /// True when `time` is in a span, the open one included.
+    func contains(_ time: Date, startsAt: Date, endsAt: Date) -> Bool {
+        if let openedAt, time >= max(openedAt, startsAt), time < endsAt { return true }
+        // The last span starting at or before `time`.
+        var low = 0, high = spans.count
+        while low < high {
+            let middle = (low + high) / 2
+            if spans[middle].from <= time { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 && spans[low - 1].contains(time)
+    }
+
+    /// Adds a span, merged with those it overlaps or touches. In log order the spans arrive sorted
+    /// and this appends; steps whose times go backwards insert.
+    mutating func add(_ span: ActiveSpan) {
+        guard span.from < span.until else { return }
+        if spans.last.map({ $0.until < span.from }) ?? true {
+            spans.append(span)
+            return
+        }
+        // The first span ending at or after the new one's start, and the first starting after its end.
+        var low = 0, high = spans.count
+        while low < high {
+            let middle = (low + high) / 2
+            if spans[middle].until < span.from { low = middle + 1 } else { high = middle }
+        }
+        let first = low
+        high = spans.count
+        while low < high {
+            let middle = (low + high) / 2
+            if spans[middle].from <= span.until { low = middle + 1 } else { high = middle }
+        }
+        let end = low
+        guard first < end else {
+            spans.insert(span, at: first)
+            return
+        }
+        let merged = ActiveSpan(from: min(span.from, spans[first].from), until: max(span.until, spans[end - 1].until))
+        spans.replaceSubrange(first..<end, with: [merged])
     }
 }

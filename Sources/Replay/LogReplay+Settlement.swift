@@ -14,7 +14,10 @@ extension LogReplay {
             if state.operatorRecords[operatorID] == nil {
                 report(ReplayFinding(.unknownSubject, entry: seq, "revenue cap of operator \(operatorID), which never applied"))
             }
-            state.revenueCaps[operatorID, default: [:]][Int(try data.integer("year"))] = try data.integer("amount_minor")
+            let year = Int(try data.integer("year"))
+            let amount = try data.integer("amount_minor")
+            state.revenueCaps[operatorID, default: [:]][year] = amount
+            revenueCapsByYear[year, default: [:]][operatorID] = amount
         case .adjusted:
             try adjust(data, entry)
         case .closed:
@@ -33,7 +36,8 @@ extension LogReplay {
         }
         guard let correctedPeriod = corrects.split(separator: "/", maxSplits: 1).first.flatMap({ Period(String($0)) }),
               correctedPeriod < period, let closed = state.settlements[correctedPeriod],
-              let line = closed.report.line(corrects), line.kind != .clawback else {
+              let offset = closedLineIndex[correctedPeriod]?[corrects], case let line = closed.report.lines[offset],
+              line.kind != .clawback else {
             report(ReplayFinding(.adjustmentInvalid, entry: seq, "adjustment \(id) corrects \(corrects), which is not a usage or adjustment line of a period closed before \(period)"))
             return
         }
@@ -55,7 +59,10 @@ extension LogReplay {
             report(ReplayFinding(.periodChangedAfterClose, entry: seq, "\(period) closed again; it was closed at entry \(closed.seq)"))
             return
         }
-        if let open = periodsWithUsage.filter({ $0 < period && state.settlements[$0] == nil }).min() {
+        while let earliest = openPeriodsWithUsage.minimum, state.settlements[earliest] != nil {
+            openPeriodsWithUsage.removeMinimum()
+        }
+        if let open = openPeriodsWithUsage.minimum, open < period {
             report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed while \(open), which has usage, was open"))
         }
         let closedAt = try data.time("closed_at")
@@ -65,13 +72,14 @@ extension LogReplay {
         let input = PeriodCloseInput(
             period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),
             usage: ratedUsage(in: period, seq: seq), adjustments: state.adjustments[period] ?? [],
-            revenueCaps: state.revenueCaps.compactMapValues { $0[period.year] },
+            revenueCaps: revenueCapsByYear[period.year] ?? [:],
             incomeBefore: income(before: period))
         let recomputed: SettlementReport
         do {
             recomputed = try PeriodClose.settle(input, closedAt: closedAt)
         } catch {
-            report(ReplayFinding(.settlementMismatch, entry: seq, "\(period) cannot be settled from the log: \(error.detail)"))
+            let code: ReplayFinding.Code = error.code == .amountOverflow ? .amountOverflow : .settlementMismatch
+            report(ReplayFinding(code, entry: seq, "\(period) cannot be settled from the log: \(error.detail)"))
             return
         }
         var digests: ReportDigests = [:]
@@ -83,13 +91,18 @@ extension LogReplay {
             report(ReplayFinding(.settlementMismatch, entry: seq, "\(period): \(difference)"))
         }
         state.settlements[period] = ReplayedSettlement(report: recomputed, digests: digests, seq: seq)
+        closedByYear[period.year, default: []].append(period)
+        // The first line of each id, as SettlementReport.line(_:) finds it, without its scan.
+        closedLineIndex[period] = Dictionary(recomputed.lines.enumerated().map { ($0.element.id, $0.offset) },
+                                             uniquingKeysWith: { first, _ in first })
         state.adjustments[period] = nil
     }
 
     /// The period's counters with the terms they are rated under, as a close reads them.
     private mutating func ratedUsage(in period: Period, seq: UInt64) -> [RatedUsage] {
         var usage: [RatedUsage] = []
-        for (key, counter) in state.counters where key.period == period && counter.quantity > 0 {
+        for key in countersByPeriod[period] ?? [] {
+            guard let counter = state.counters[key], counter.quantity > 0 else { continue }
             guard let grant = state.grants[key.grantID]?.grant, let item = grant.item(for: key.datasetID) else {
                 report(ReplayFinding(.settlementMismatch, entry: seq, "\(period) has usage of \(key.grantID)/\(key.datasetID), which no grant covers"))
                 continue
@@ -104,9 +117,15 @@ extension LogReplay {
     /// Each operator's net income in the closed periods of `period`'s year before it.
     private func income(before period: Period) -> [String: Int64] {
         var income: [String: Int64] = [:]
-        for (closedPeriod, closed) in state.settlements where closedPeriod.year == period.year && closedPeriod < period {
+        for closedPeriod in closedByYear[period.year] ?? [] where closedPeriod < period {
+            guard let closed = state.settlements[closedPeriod] else { continue }
             for party in closed.report.parties {
-                if case .operator(let id) = party.party { income[id, default: 0] += party.amountMinor }
+                // At most twelve periods of at most 2^53 − 1 each: the sum cannot overflow, and
+                // saturating keeps it so whatever a period's report holds.
+                if case .operator(let id) = party.party {
+                    let (sum, overflow) = income[id, default: 0].addingReportingOverflow(party.amountMinor)
+                    income[id] = overflow ? (party.amountMinor < 0 ? .min : .max) : sum
+                }
             }
         }
         return income

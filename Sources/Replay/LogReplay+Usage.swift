@@ -37,6 +37,7 @@ extension LogReplay {
             let periodStart = calendar.start(of: period)
             let periodEnd = calendar.end(of: period)
             var quotaReported = false
+            var overflowReported = false
             for (offset, value) in try group.array("events").enumerated() {
                 guard let event = value.arrayValue, event.count == 3, let id = event[0].stringValue,
                       let quantity = event[1].integerValue, quantity > 0, let milliseconds = event[2].integerValue else {
@@ -52,7 +53,7 @@ extension LogReplay {
                                          "\(place) at \(RFC3339Text.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
                 }
                 let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: datasetID, unit: unit, time: time)
-                let checked = snapshot(grantID)?.check(query) ?? .denied(.grantNotFound)
+                let checked = check(query)
                 if case .denied(let denial) = checked {
                     report(ReplayFinding(.usageWithoutGrant, entry: seq,
                                          "\(place) at \(RFC3339Text.format(time)): the grant check says \(denial.rawValue)"))
@@ -60,7 +61,19 @@ extension LogReplay {
                     report(ReplayFinding(.usageOperatorNotActive, entry: seq,
                                          "\(place) at \(RFC3339Text.format(time)): operator \(operatorID) was not approved then"))
                 }
-                counter.quantity += Int64(quantity)
+                let (sum, overflow) = counter.quantity.addingReportingOverflow(Int64(quantity))
+                if overflow {
+                    // The counter stays at its largest value: the close of the period then fails
+                    // to rate it, which is a finding too, rather than a wrapped small quantity.
+                    counter.quantity = .max
+                    if !overflowReported {
+                        overflowReported = true
+                        report(ReplayFinding(.quantityOverflow, entry: seq,
+                                             "\(place) takes \(period)'s quantity beyond \(Int64.max), which no counter holds"))
+                    }
+                } else {
+                    counter.quantity = sum
+                }
                 counter.events += 1
                 if let quota, counter.quantity > quota, !quotaReported {
                     quotaReported = true
@@ -70,8 +83,10 @@ extension LogReplay {
                 state.eventCount += 1
             }
             counter.lastLogIndex = seq
-            state.counters[key] = counter
-            periodsWithUsage.insert(period)
+            if state.counters.updateValue(counter, forKey: key) == nil {
+                countersByPeriod[period, default: []].append(key)
+            }
+            if periodsWithUsage.insert(period).inserted { openPeriodsWithUsage.insert(period) }
         }
     }
 }

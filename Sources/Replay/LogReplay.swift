@@ -35,10 +35,32 @@ public struct LogReplay: Sendable {
 
     /// Grants in force answer the grant check from these, rebuilt when the grant changes.
     var snapshots: [String: GrantSnapshot] = [:]
+    /// When each grant was in force, step by step.
+    var inForce: [String: InForceTimeline] = [:]
+    /// The decisions on each grant that count.
+    var grantDecisions: [String: GrantDecisions] = [:]
     /// The dataset versions each in-force grant was last checked against.
     var checkedVersions: [String: [String: Int]] = [:]
     /// Periods that have usage, closed or not.
     var periodsWithUsage: Set<Period> = []
+    /// The periods with usage, earliest first, closed ones removed when they reach the top: a
+    /// close asks for the earliest open one.
+    var openPeriodsWithUsage = MinimumHeap<Period>()
+    /// The counters of each period, so that a close reads its own and no other period's.
+    var countersByPeriod: [Period: [CounterKey]] = [:]
+    /// Revenue caps by year, then operator: a close reads its year's.
+    var revenueCapsByYear: [Int: [String: Int64]] = [:]
+    /// The closed periods of each year, for the income before a period.
+    var closedByYear: [Int: [Period]] = [:]
+    /// Each closed period's lines by id, for the adjustments that correct them.
+    var closedLineIndex: [Period: [String: Int]] = [:]
+    /// Every operator review seen, to name a reviewer who reviews twice in a round.
+    var operatorReviews: Set<OperatorReview> = []
+    /// Entries whose operator step was reported as invalid.
+    var operatorFailuresReported: Set<UInt64> = []
+    /// Operator records run through the vetting lifecycle, counted: once each, unless a step
+    /// waits for the records that complete it.
+    var operatorRecordsReplayed = 0
 
     /// Creates a replay with the server's rules.
     public init(calendar: MarketCalendar = MarketCalendar(), policy: GrantPolicy = GrantPolicy(),
@@ -62,6 +84,12 @@ public struct LogReplay: Sendable {
     /// Replays `entry`, the next entry of the log.
     public mutating func apply(_ entry: AuditEntry) {
         state.entryCount += 1
+        // Every entry against the catalogue first, also those the state does not need: a forged
+        // entry must not pass because nothing reads the member it breaks.
+        if let problem = ActionCatalog.problem(with: entry.record) {
+            report(ReplayFinding(problem.code, entry: entry.seq, problem.reason))
+            return
+        }
         do {
             try step(entry)
         } catch {
@@ -97,7 +125,6 @@ public struct LogReplay: Sendable {
                 return
             }
             state.operatorRecords[id, default: []].append((seq, record))
-            state.operatorCache[id] = nil
             if action == .reviewed { try checkOperatorReview(data, actor: record.actor, seq: seq, operatorID: id) }
             return
         }
@@ -160,7 +187,7 @@ public struct LogReplay: Sendable {
     private mutating func keyEntry(_ action: String, _ data: Fields, seq: UInt64) throws(MalformedRecord) {
         let vkey = try data.string("vkey")
         let keyID = try data.string("key_id")
-        guard var keys = state.keys else {
+        guard state.keys != nil else {
             report(ReplayFinding(.keyRotationInvalid, entry: seq, "\(action) before log.initialized announced the log's keys"))
             return
         }
@@ -168,8 +195,9 @@ public struct LogReplay: Sendable {
             if let verifier = try? NoteVerifier(verifierKey: vkey), verifier.keyIDHex != keyID {
                 throw LogKeyError(code: .keyInvalid, detail: "key_id \(keyID) is not the id \(verifier.keyIDHex) of the key")
             }
-            if action == LogKeys.addedAction { try keys.add(vkey) } else { try keys.retire(vkey) }
-            state.keys = keys
+            // In place, not on a copy: the keys announced grow with every rotation. `add` and
+            // `retire` check before they change anything, so a refused step leaves them as they were.
+            if action == LogKeys.addedAction { try state.keys?.add(vkey) } else { try state.keys?.retire(vkey) }
         } catch {
             report(ReplayFinding(Self.findingCode(error), entry: seq, "\(action): \(error.detail)"))
         }
@@ -185,21 +213,33 @@ public struct LogReplay: Sendable {
     // MARK: operators
 
     /// The operator as its records so far make it; nil (and a finding, once) when they do not replay.
+    ///
+    /// Each record is replayed once: the replay resumes after the records it has already replayed,
+    /// so a log that alternates an operator's records with its usage costs no more than one that
+    /// does not.
     public mutating func currentOperator(_ id: String) -> Operator? {
-        if let cached = state.operatorCache[id] { return cached }
         guard let records = state.operatorRecords[id] else { return nil }
-        switch vetting.replayLocating(records.map(\.record)) {
-        case .success(let value):
-            state.operatorCache[id] = value
-            return value
-        case .failure(let failure):
-            let seq = records[min(failure.recordIndex, records.count - 1)].seq
-            // Reported once: later records of the operator replay from the same bad step again.
-            if !findings.contains(where: { $0.code == .operatorStepInvalid && $0.location == "entry \(seq)" }) {
-                report(ReplayFinding(.operatorStepInvalid, entry: seq, "operator \(id): \(failure.error.detail)"))
-            }
-            return nil
+        var progress = state.operatorProgress[id] ?? OperatorProgress()
+        if progress.failed { return nil }
+        if progress.consumed == records.count { return progress.current }
+        let pending = records[progress.consumed...].map(\.record)
+        operatorRecordsReplayed += pending.count
+        let resumed = vetting.resume(pending, after: progress.current, consumed: progress.consumed)
+        progress.current = resumed.operator
+        progress.consumed = resumed.consumed
+        defer { state.operatorProgress[id] = progress }
+        guard let failure = resumed.failure else {
+            return resumed.operator
         }
+        // A step that more records may complete is tried again when they arrive; any other
+        // failure is final, as every later record replays from the same bad step.
+        progress.failed = !failure.awaitsRecords
+        let seq = records[min(failure.recordIndex, records.count - 1)].seq
+        // Reported once per step.
+        if operatorFailuresReported.insert(seq).inserted {
+            report(ReplayFinding(.operatorStepInvalid, entry: seq, "operator \(id): \(failure.error.detail)"))
+        }
+        return nil
     }
 
     private mutating func checkOperatorReview(_ data: Fields, actor: String, seq: UInt64, operatorID: String) throws(MalformedRecord) {
@@ -211,14 +251,9 @@ public struct LogReplay: Sendable {
         }
         // The lifecycle refuses a reviewer twice in a round; said here by name, before the
         // operator's replay says it in general.
-        let earlier = state.operatorRecords[operatorID]?.dropLast() ?? []
         let round = try data.integer("round")
-        for (_, record) in earlier where record.action == VettingAction.reviewed.rawValue {
-            let fields = Fields(record.data)
-            if fields.members["round"]?.integerValue.map(Int64.init) == round, fields.members["reviewer_id"]?.stringValue == reviewer {
-                report(ReplayFinding(.reviewerRepeated, entry: seq, "\(reviewer) reviewed operator \(operatorID) twice in round \(round)"))
-                break
-            }
+        if !operatorReviews.insert(OperatorReview(operatorID: operatorID, round: round, reviewer: reviewer)).inserted {
+            report(ReplayFinding(.reviewerRepeated, entry: seq, "\(reviewer) reviewed operator \(operatorID) twice in round \(round)"))
         }
     }
 
@@ -232,6 +267,56 @@ public struct LogReplay: Sendable {
         }
         guard principal.isLive(at: at) else { return "\(reviewer)'s key was revoked or expired before \(RFC3339Text.format(at))" }
         return nil
+    }
+}
+
+/// One operator review: an operator, a round and a reviewer.
+struct OperatorReview: Hashable {
+    let operatorID: String
+    let round: Int64
+    let reviewer: String
+}
+
+/// How far an operator's records have been replayed.
+struct OperatorProgress: Sendable {
+    /// The operator after the `consumed` records; nil before the first.
+    var current: Operator?
+    var consumed = 0
+    /// A record could not be replayed; no later one can be either.
+    var failed = false
+}
+
+/// A binary min-heap: the smallest element in O(1), insertion and removal in O(log n).
+struct MinimumHeap<Element: Comparable & Sendable>: Sendable {
+    private var elements: [Element] = []
+
+    var minimum: Element? { elements.first }
+
+    mutating func insert(_ element: Element) {
+        elements.append(element)
+        var child = elements.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard elements[child] < elements[parent] else { break }
+            elements.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeMinimum() {
+        guard !elements.isEmpty else { return }
+        elements.swapAt(0, elements.count - 1)
+        elements.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < elements.count, elements[left] < elements[smallest] { smallest = left }
+            if right < elements.count, elements[right] < elements[smallest] { smallest = right }
+            guard smallest != parent else { return }
+            elements.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }
 

@@ -43,6 +43,12 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         case periodClosedOutOfOrder = "period_closed_out_of_order"
         /// A `settlement.closed` entry that differs from the settlement recomputed from the log.
         case settlementMismatch = "settlement_mismatch"
+        /// Usage events whose quantities add up beyond what a counter holds (2^63 − 1): no server
+        /// accepts them, so the log was not written by one.
+        case quantityOverflow = "quantity_overflow"
+        /// A `settlement.closed` entry for a period whose amounts (a line, a total, an operator's
+        /// net income or clawback) cannot be computed within the limit of 2^53 − 1 minor units.
+        case amountOverflow = "amount_overflow"
         /// An adjustment of a line no closed period has, or whose copied parties and split differ
         /// from the line's.
         case adjustmentInvalid = "adjustment_invalid"

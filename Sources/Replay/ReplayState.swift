@@ -3,7 +3,7 @@ public import AuditLog
 public import Licensing
 public import Metering
 public import Settlement
-public import Vetting
+import Vetting
 
 /// A principal as its `principal.created` and `principal.revoked` entries describe it.
 public struct ReplayedPrincipal: Sendable, Hashable {
@@ -68,6 +68,6 @@ public struct ReplayState: Sendable {
     public internal(set) var adjustments: [Period: [Adjustment]] = [:]
     /// Event ids counted, per operator.
     var eventIDs: [String: Set<String>] = [:]
-    /// Operators rebuilt from their records, until another of their records arrives.
-    var operatorCache: [String: Operator] = [:]
+    /// How far each operator's records have been replayed through the vetting lifecycle.
+    var operatorProgress: [String: OperatorProgress] = [:]
 }

@@ -122,12 +122,25 @@ public enum PeriodClose {
         let byOperator = Dictionary(grouping: lines, by: \.operatorID)
         for operatorID in byOperator.keys.sorted() {
             guard let cap = input.revenueCaps[operatorID], let own = byOperator[operatorID] else { continue }
-            let net = own.reduce(Int64(0)) { $0 + $1.operatorMinor }
-            let room = max(0, cap - (input.incomeBefore[operatorID] ?? 0))
-            let excess = max(0, net - room)
-            guard excess > 0 else { continue }
+            // Sums in 128 bits: lines and caps come from a log a verifier must not trust to keep
+            // them small, and an overflow is the amount_overflow below, never a trap.
+            let net = own.reduce(Int128(0)) { $0 + Int128($1.operatorMinor) }
+            let room = max(0, Int128(cap) - Int128(input.incomeBefore[operatorID] ?? 0))
+            let wideExcess = max(0, net - room)
+            guard wideExcess > 0 else { continue }
+            guard wideExcess <= Int128(MinorUnits.maximum) else {
+                throw SettlementError(code: .amountOverflow, detail: "the clawback of \(operatorID) exceeds \(MinorUnits.maximum) minor units")
+            }
+            let excess = Int64(wideExcess)
+            var wideEarned: [String: Int128] = [:]
+            for line in own { wideEarned[line.authorityID, default: 0] += Int128(max(0, line.operatorMinor)) }
             var earned: [String: Int64] = [:]
-            for line in own { earned[line.authorityID, default: 0] += max(0, line.operatorMinor) }
+            for (authorityID, amount) in wideEarned {
+                guard amount <= Int128(MinorUnits.maximum) else {
+                    throw SettlementError(code: .amountOverflow, detail: "what \(operatorID) earned from \(authorityID) exceeds \(MinorUnits.maximum) minor units")
+                }
+                earned[authorityID] = Int64(amount)
+            }
             let authorities = earned.keys.sorted()
             let parts = LargestRemainder.allocate(excess, weights: authorities.map { earned[$0] ?? 0 })
             for (authorityID, part) in zip(authorities, parts) where part != 0 {

@@ -36,30 +36,47 @@ public struct OperatorReplay: Sendable {
     /// Like ``replay(_:)``, but a failure also says which record (its index in `records`) could
     /// not be replayed, so a verifier can point at the entry.
     public func replayLocating(_ records: [AuditRecord]) -> Result<Operator, OperatorReplayFailure> {
-        var current: Operator?
+        let progress = resume(records, after: nil)
+        if let failure = progress.failure { return .failure(failure) }
+        guard let current = progress.operator else {
+            return .failure(OperatorReplayFailure(
+                recordIndex: 0, error: VettingError(code: .replayFailed, detail: "no records: an operator starts with operator.applied")))
+        }
+        return .success(current)
+    }
+
+    /// Continues a replay: `records` are the operator's records that follow the `consumed` ones
+    /// that gave `current` (nil and 0 at the start). A verifier that learns an operator's records
+    /// one entry at a time replays each once this way, instead of all of them again at every step.
+    ///
+    /// The progress says how far the replay got; a failure's `recordIndex` counts from the first
+    /// of all the operator's records, like ``replayLocating(_:)``'s.
+    public func resume(_ records: [AuditRecord], after current: Operator?, consumed: Int = 0) -> OperatorReplayProgress {
+        var current = current
         var index = 0
         while index < records.count {
             let record = records[index]
             let change: LifecycleChange
             do {
-                change = try self.change(for: record, at: index, after: current)
+                change = try self.change(for: record, at: consumed + index, after: current)
             } catch {
-                return .failure(OperatorReplayFailure(recordIndex: index, error: error))
+                return OperatorReplayProgress(
+                    operator: current, consumed: consumed + index,
+                    failure: OperatorReplayFailure(recordIndex: consumed + index, error: error))
             }
             let end = index + change.records.count
             guard end <= records.count, Array(records[index..<end]) == change.records else {
-                return .failure(OperatorReplayFailure(
-                    recordIndex: index,
-                    error: failure(index, "the logged \(record.action) step differs from what the lifecycle computes from its inputs")))
+                return OperatorReplayProgress(
+                    operator: current, consumed: consumed + index,
+                    failure: OperatorReplayFailure(
+                        recordIndex: consumed + index,
+                        error: failure(consumed + index, "the logged \(record.action) step differs from what the lifecycle computes from its inputs"),
+                        awaitsRecords: end > records.count && Array(records[index...]) == Array(change.records.prefix(records.count - index))))
             }
             current = change.updated
             index = end
         }
-        guard let current else {
-            return .failure(OperatorReplayFailure(
-                recordIndex: 0, error: VettingError(code: .replayFailed, detail: "no records: an operator starts with operator.applied")))
-        }
-        return .success(current)
+        return OperatorReplayProgress(operator: current, consumed: consumed + index, failure: nil)
     }
 
     private func change(for record: AuditRecord, at index: Int, after current: Operator?) throws(VettingError) -> LifecycleChange {
@@ -71,12 +88,10 @@ public struct OperatorReplay: Sendable {
         let outcome: LifecycleOutcome
         switch (action, current) {
         case (.applied, nil):
-            outcome = lifecycle.submit(
-                try application(data),
-                id: try data.string("operator_id"),
-                existing: [],
-                at: at
-            )
+            let id = try data.string("operator_id")
+            // The lifecycle requires an id (a server always has one); a log may hold anything.
+            guard !id.isEmpty else { throw failure(index, "operator_id is empty") }
+            outcome = lifecycle.submit(try application(data), id: id, existing: [], at: at)
         case (.applied, .some):
             throw failure(index, "operator.applied after the operator exists")
         case (_, nil):
@@ -157,6 +172,20 @@ public struct OperatorReplay: Sendable {
 public struct OperatorReplayFailure: Error, Sendable {
     public let recordIndex: Int
     public let error: VettingError
+    /// True when the records so far are the start of the step the lifecycle computes, which more
+    /// records may still complete (a review logged, the approval it causes not yet).
+    public var awaitsRecords = false
+}
+
+/// How far a resumed replay got: the operator after the `consumed` records that replayed, and the
+/// failure that stopped it, if one did.
+public struct OperatorReplayProgress: Sendable {
+    /// The operator after the records that replayed; nil when not even `operator.applied` did.
+    public let `operator`: Operator?
+    /// How many of the operator's records, counted from its first, have replayed.
+    public let consumed: Int
+    /// Why the replay stopped before the last record, if it did.
+    public let failure: OperatorReplayFailure?
 }
 
 private func failure(_ index: Int, _ detail: String) -> VettingError {

@@ -32,9 +32,14 @@ struct PDXVerify: ParsableCommand {
             checks that each entry follows from the ones before it. Each --settlement report is \
             compared with the settlement recomputed from the log.
 
-            Exit status: 0 when everything verifies; 1 when something does not, with a line \
-            `pdx-verify: FAIL <code> at <where>: <why>` for the first problem (and for each further \
-            finding of the replay); 2 for usage errors.
+            Exit status: 0 when everything verifies against a key pinned with --vkey; 1 when something \
+            does not, with a line `pdx-verify: FAIL <code> at <where>: <why>` for the first problem (and \
+            for each further finding of the replay); 2 for usage errors; 3 when everything verifies but \
+            only against the export's own vkey (no --vkey): the export agrees with itself, but whoever \
+            wrote it could have signed it, so a script must not take 3 for authentic.
+
+            Values quoted from the export (ids, reasons, actions) are printed with control characters \
+            and bidirectional-text controls escaped as \\u{…}, so a line reads as it is stored.
             """)
 
     @Argument(help: "The export directory (holding checkpoint, vkey and tile/).")
@@ -44,7 +49,7 @@ struct PDXVerify: ParsableCommand {
         name: .customLong("vkey"),
         help: ArgumentHelp(
             "File with the log's verifier key(s), one per line, obtained out of band.",
-            discussion: "Without it the export's own vkey file is used, which only shows the export is consistent with itself.",
+            discussion: "Without it the export's own vkey file is used, which only shows the export is consistent with itself; success then exits 3, not 0.",
             valueName: "file"))
     var vkey: String?
 
@@ -84,31 +89,46 @@ struct PDXVerify: ParsableCommand {
         }
     }
 
-    /// Parses `arguments`, verifies, prints the report and returns the exit status.
-    static func runProcess(arguments: [String]) -> Int32 {
+    /// The exit statuses, part of the interface: a script may read nothing else.
+    enum ExitStatus {
+        /// Everything verifies, against a key pinned with `--vkey`.
+        static let verified: Int32 = 0
+        /// A finding.
+        static let failed: Int32 = 1
+        /// A usage error: no such directory, an unreadable key file or report.
+        static let usage: Int32 = 2
+        /// Everything verifies, but only against the export's own `vkey`, which whoever wrote the
+        /// export controls: consistent with itself, not shown authentic.
+        static let unpinned: Int32 = 3
+    }
+
+    /// Parses `arguments`, verifies, prints the report and returns the exit status; `output` takes
+    /// each line for standard output, `errorOutput` text for standard error.
+    static func runProcess(arguments: [String], output: (String) -> Void = { print($0) },
+                           errorOutput: (String) -> Void = writeStandardError) -> Int32 {
         let command: PDXVerify
         do {
             command = try parse(arguments)
         } catch {
             if exitCode(for: error).isSuccess {
-                print(fullMessage(for: error))
-                return 0
+                output(escaped(fullMessage(for: error), keepingNewlines: true))
+                return ExitStatus.verified
             }
-            writeStandardError(fullMessage(for: error) + "\n")
-            return 2
+            errorOutput(escaped(fullMessage(for: error), keepingNewlines: true) + "\n")
+            return ExitStatus.usage
         }
-        return command.execute()
+        return command.execute(output: output, errorOutput: errorOutput)
     }
 
-    /// Runs the verification; 0 when it holds, 1 otherwise, 2 when the key file is unreadable or holds no key.
-    func execute() -> Int32 {
+    /// Runs the verification and returns the exit status (``ExitStatus``).
+    func execute(output: (String) -> Void = { print($0) }, errorOutput: (String) -> Void = writeStandardError) -> Int32 {
         let keys: ExportVerifier.Keys
         if let vkey {
             do {
                 keys = .pinned(try Self.pinnedKeys(from: vkey))
             } catch {
-                writeStandardError("pdx-verify: \(error)\nUsage: \(Self.usageString())\n")
-                return 2
+                errorOutput(Self.escaped("pdx-verify: \(error)", keepingNewlines: true) + "\nUsage: \(Self.usageString())\n")
+                return ExitStatus.usage
             }
         } else {
             keys = .exportVerifierKey
@@ -116,11 +136,12 @@ struct PDXVerify: ParsableCommand {
         var reports: [(path: String, bytes: [UInt8])] = []
         for path in settlements {
             guard let bytes = Self.readFile(path, limit: 1 << 30) else {
-                writeStandardError("pdx-verify: cannot read the report \(path)\nUsage: \(Self.usageString())\n")
-                return 2
+                errorOutput(Self.singleLine("pdx-verify: cannot read the report \(path)") + "\nUsage: \(Self.usageString())\n")
+                return ExitStatus.usage
             }
             reports.append((path, bytes))
         }
+        let success = if case .pinned = keys { ExitStatus.verified } else { ExitStatus.unpinned }
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
         var replay = LogReplay()
         let replaying = !integrityOnly
@@ -156,12 +177,12 @@ struct PDXVerify: ParsableCommand {
         case .verified(let verified):
             summary = verified
         case .failed(let finding):
-            print(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
-            return 1
+            output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
+            return ExitStatus.failed
         }
         guard replaying else {
-            print(Self.report(summary, directory: directory) + extends)
-            return 0
+            output(Self.report(summary, directory: directory) + extends)
+            return success
         }
         replay.finish()
         var findings = replay.findings
@@ -174,18 +195,18 @@ struct PDXVerify: ParsableCommand {
         }
         guard findings.isEmpty else {
             for finding in findings.prefix(Self.findingsShown) {
-                print(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
+                output(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
             }
             let more = replay.findingCount + (findings.count - replay.findings.count) - min(findings.count, Self.findingsShown)
-            if more > 0 { print("pdx-verify: \(more) more \(more == 1 ? "finding" : "findings") not shown") }
-            return 1
+            if more > 0 { output("pdx-verify: \(more) more \(more == 1 ? "finding" : "findings") not shown") }
+            return ExitStatus.failed
         }
-        print(Self.report(summary, directory: directory) + extends)
-        print(Self.singleLine(Self.replayReport(replay.state)))
+        output(Self.report(summary, directory: directory) + extends)
+        output(Self.singleLine(Self.replayReport(replay.state)))
         for (path, confirmation) in confirmations {
-            print(Self.singleLine(Self.settlementReport(confirmation, path: path)))
+            output(Self.singleLine(Self.settlementReport(confirmation, path: path)))
         }
-        return 0
+        return success
     }
 
     /// Replay findings printed; the rest are counted.
@@ -241,7 +262,8 @@ struct PDXVerify: ParsableCommand {
         let trust = summary.keyIsPinned
             ? "signed by \(keys), pinned with --vkey."
             : "signed by \(keys), using the export's own vkey (not pinned): this shows the export is "
-                + "consistent with itself, not who made it; pass --vkey with a key obtained out of band to check that."
+                + "consistent with itself, not who made it, so the exit status is 3, not 0; pass --vkey with a key "
+                + "obtained out of band to check that."
         return singleLine("""
             pdx-verify: OK. The export in \(directory) verifies: log "\(checkpoint.origin)", \
             \(grouped(checkpoint.size)) \(checkpoint.size == 1 ? "entry" : "entries"), \
@@ -311,15 +333,31 @@ struct PDXVerify: ParsableCommand {
 
     /// Keeps a report on one line whatever file names or texts it quotes.
     static func singleLine(_ text: String) -> String {
+        escaped(text, keepingNewlines: false)
+    }
+
+    /// `text` with every control character and every bidirectional-text control written as
+    /// `\u{hex}`: values quoted from a hostile export must not move the cursor, recolour the
+    /// terminal or reorder what a line appears to say (Trojan Source, CVE-2021-42574).
+    static func escaped(_ text: String, keepingNewlines: Bool) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
+            if keepingNewlines && scalar == "\n" || !isEscaped(scalar) {
                 out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
             }
         }
         return out
+    }
+
+    /// C0 and C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates.
+    static func isEscaped(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: true
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// 70000 → "70,000".
@@ -341,6 +379,8 @@ struct KeyAnnouncements {
     private(set) var keys: [NoteVerifier] = []
     /// The keys announced by `log.key_added`, with the entry that did.
     private(set) var added: [(key: NoteVerifier, seq: UInt64)] = []
+    /// The verifier keys of `keys`: a log may announce many, and a scan per entry would be quadratic.
+    private var seen: Set<String> = []
 
     private static let marker = Array(#""action":"log."#.utf8)
 
@@ -354,7 +394,7 @@ struct KeyAnnouncements {
         default: return
         }
         for vkey in vkeys {
-            guard let verifier = try? NoteVerifier(verifierKey: vkey), !keys.contains(verifier) else { continue }
+            guard let verifier = try? NoteVerifier(verifierKey: vkey), seen.insert(verifier.verifierKey).inserted else { continue }
             keys.append(verifier)
             if entry.record.action == LogKeys.addedAction { added.append((verifier, seq)) }
         }

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 
-// The exit status is part of the interface (0 verified, 1 not verified, 2 usage error), and
-// ArgumentParser's default for usage errors is 64, so the status is set here rather than by it.
+// The exit status is part of the interface (0 verified against a pinned key, 1 not verified, 2 usage
+// error, 3 verified only against the export's own key), and ArgumentParser's default for usage errors
+// is 64, so the status is set here rather than by it.
 exit(PDXVerify.runProcess(arguments: Array(CommandLine.arguments.dropFirst())))

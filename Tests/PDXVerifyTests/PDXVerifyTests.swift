@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The built `pdx-verify`, run as an auditor would run it.
-private enum Tool {
+enum Tool {
     static let executable: URL? = {
         var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }
             .map { $0.bundleURL.deletingLastPathComponent() }
@@ -107,11 +107,24 @@ private final class Export {
     }
 
     @Test(arguments: [0, 300])
-    func withoutVkeyTheOwnKeyIsUsedAndSaidSo(size: Int) throws {
+    func withoutVkeyTheOwnKeyIsUsedSaidSoAndTheExitIsThree(size: Int) throws {
         let export = try Export(size: size)
-        let run = try Tool.run([export.directory])
-        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
-        #expect(run.standardOutput.contains("using the export's own vkey (not pinned)"))
+        for extra in [[], ["--integrity-only"]] {
+            let run = try Tool.run([export.directory] + extra)
+            #expect(run.status == 3, "\(extra) \(run.standardOutput)\(run.standardError)")
+            #expect(run.standardOutput.contains("using the export's own vkey (not pinned)"))
+            #expect(run.standardOutput.contains("the exit status is 3, not 0"))
+        }
+    }
+
+    @Test func aForgedExportWithItsOwnKeyNeverExitsZero() throws {
+        let export = try Export(size: 20)
+        // The forger signs with a key of its own and ships that key as the export's vkey.
+        let forger = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
+        try export.replaceCheckpoint(size: 20, signer: forger)
+        try (forger.verifierKey + "\n").write(toFile: export.directory + "/vkey", atomically: true, encoding: .utf8)
+        #expect(try Tool.run([export.directory]).status == 3)
+        #expect(try Tool.run([export.directory, "--vkey", export.keyFile]).status == 1)
     }
 
     @Test func aTamperedExportExitsOneNamingTheFirstBadEntry() throws {
@@ -168,7 +181,7 @@ private final class Export {
         let export = try Export(size: 300)
         let previous = try Export(size: 256, signer: export.signer)
         let run = try Tool.run([export.directory, "--previous", previous.directory])
-        #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
+        #expect(run.status == 3, "\(run.standardOutput)\(run.standardError)")
         #expect(run.standardOutput.contains("using that export's own vkey (not pinned) (consistency proof from 256 to 300 entries verified)."))
     }
 
@@ -218,5 +231,7 @@ private final class Export {
         #expect(help.status == 0)
         #expect(help.standardOutput.contains("--vkey"))
         #expect(help.standardOutput.contains("--previous <directory>"))
+        let words = help.standardOutput.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("3 when everything verifies but only against the export's own vkey"), "\(words)")
     }
 }
