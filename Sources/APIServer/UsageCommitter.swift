@@ -186,16 +186,15 @@ final class UsageCommitter: Sendable {
                     IdempotentAnswer(status: 200, contentType: IdempotencyScope.jsonContentType, body: Array(buffer: answer)),
                     in: tx)
             }
-            var results: [Result<UsageDecision, any Error>] = []
+            // One result per job, in order: every job's caller is resumed with its own.
             var decided = decisions.makeIterator()
-            for index in all.indices {
-                if answered.contains(index) {
-                    results.append(.failure(IdempotentRequestAnswered()))
-                } else if let decision = decided.next() {
-                    results.append(.success(decision))
+            return all.indices.map { index -> Result<UsageDecision, any Error> in
+                if answered.contains(index) { return .failure(IdempotentRequestAnswered()) }
+                guard let decision = decided.next() else {
+                    return .failure(StorageError(code: .unexpectedData, detail: "a usage batch was left undecided"))
                 }
+                return .success(decision)
             }
-            return results
         }
     }
 

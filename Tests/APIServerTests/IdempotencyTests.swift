@@ -262,45 +262,6 @@ struct IdempotencyTests {
         }
     }
 
-    @Test("a grant request whose answer was lost after COMMIT is replayed, not run again",
-          .enabled(if: Backend.postgresURL != nil))
-    func answerLostAfterCommit() async throws {
-        let url = try #require(Backend.postgresURL)
-        let server = try #require(URLComponents(string: url))
-        let forwarder = try TCPForwarder(toPort: server.port ?? 5432, host: server.host ?? "127.0.0.1")
-        defer { forwarder.stop() }
-        // A cut fails at once (new connections are refused), so a generous timeout costs nothing and
-        // keeps a loaded machine from failing the set-up.
-        let market = try Marketplace(.postgres, databasePort: forwarder.port, databaseTimeout: .seconds(10))
-        defer { market.removeFiles() }
-        try await market.withServer { runtime, client in
-            let m = try await LicensingMarket.setUp(market, client)
-            #expect(try await m.publish("bj-open", by: "bj-a", client).status == .created)
-            let body = LicensingMarket.grantBody([("bj-open", "0.04")])
-
-            // The grant's transaction commits, then the connection drops: the client hears 503.
-            forwarder.cut(whenClientSends: "INSERT INTO grants", "COMMIT", afterForwarding: true)
-            let lost = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "lost", body: body)
-            try lost.expectOutOfService("database_unavailable", retryAfter: "5")
-            #expect(forwarder.isCut)
-            forwarder.restore()
-            let deadline = ContinuousClock.now + .seconds(30)
-            var ready = false
-            while !ready, ContinuousClock.now < deadline {
-                ready = try await client.request(.get, "/readyz").status == .ok
-                if !ready { try await Task.sleep(for: .milliseconds(100)) }
-            }
-            #expect(ready, "the database did not come back")
-
-            let retry = try await Self.post(client, "/v1/grants", key: m.actors["acme"], idempotencyKey: "lost", body: body)
-            #expect(retry.status == .created, "\(retry.text)")
-            #expect(retry.headers[Self.replayed] == "true", "the retry ran the request again")
-            #expect(try await actions(runtime).filter { $0 == "grant.requested" }.count == 1)
-            let grants = try await client.request(.get, "/v1/grants", key: m.actors["acme"]).json()["items"] as? [[String: Any]]
-            #expect(grants?.compactMap { $0["id"] as? String } == [try retry.json()["id"] as? String].compactMap { $0 })
-        }
-    }
-
     // MARK: the key's answer commits with the writes
 
     @Test("a key is answered only with the writes it answers; a second run of the request cannot commit",
