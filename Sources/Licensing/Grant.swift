@@ -226,10 +226,12 @@ public struct Grant: Sendable, Hashable, Identifiable {
     /// the suspension cause (kept only while suspended) and the revision, with the step appended to
     /// the history. No rule is checked: the verifier judges the step itself. In place, so that a
     /// grant suspended and reinstated many times is not copied at every step.
-    public mutating func replay(_ change: GrantStatusChange, adding approval: Approval?, suspensionCause: SuspensionCause?, revision: Int) {
+    public mutating func replay(_ change: GrantStatusChange, adding approval: Approval?, suspensionCause: SuspensionCause?, revision: Int,
+                                suspendedBy: ActingParty? = nil) {
         status = change.to
         if let approval { approvals.append(approval) }
         self.suspensionCause = change.to == .suspended ? suspensionCause : nil
+        self.suspendedBy = change.to == .suspended ? suspendedBy : nil
         history.append(change)
         self.revision = revision
     }

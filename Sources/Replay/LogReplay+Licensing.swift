@@ -2,6 +2,7 @@ import AuditLog
 import Foundation
 import Licensing
 import Metering
+import Vetting
 
 extension LogReplay {
     mutating func licensing(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -139,6 +140,7 @@ extension LogReplay {
         defer { grantDecisions[id] = decisions }
         var approval: Approval?
         var cause = state.grants[id]?.grant.suspensionCause
+        var suspendedBy = state.grants[id]?.grant.suspendedBy
         let to: GrantStatus
         let allowed: Set<GrantStatus>
         switch action {
@@ -189,10 +191,18 @@ extension LogReplay {
             to = .suspended
             allowed = [.active]
             cause = try data.raw("cause", as: SuspensionCause.self)
+            // By an authority or a dataset change: only that party (or an admin) lifts it.
+            suspendedBy = cause == .operator ? nil : (try data.optionalString("authority_id")).map(ActingParty.authority) ?? .admin
         case .grantReinstated:
             to = .active
             allowed = [.suspended]
+            let by = Reviewer(principalID: entry.record.actor, authorityID: try data.optionalString("authority_id"))
+            if let suspender = suspendedBy, !suspender.mayBeUndone(by: by) {
+                report(ReplayFinding(.grantStepInvalid, entry: seq,
+                                     "grant \(id) reinstated by \(ActingParty(by)), but \(suspender) suspended it; only that party or an admin may"))
+            }
             cause = nil
+            suspendedBy = nil
         case .grantRevoked:
             to = .revoked
             allowed = [.active, .suspended]
@@ -211,7 +221,7 @@ extension LogReplay {
         let grantAction = GrantAction(rawValue: String(action.rawValue.dropFirst("grant.".count))) ?? .decided
         let change = GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
                                        reason: data.members["reason"]?.stringValue)
-        state.grants[id]?.grant.replay(change, adding: approval, suspensionCause: cause, revision: revision)
+        state.grants[id]?.grant.replay(change, adding: approval, suspensionCause: cause, revision: revision, suspendedBy: suspendedBy)
         inForce[id, default: InForceTimeline()].step(to: to, at: at, startsAt: startsAt, endsAt: endsAt)
         snapshots[id] = nil
         if to == .active && from != .active, let updated = state.grants[id]?.grant {

@@ -172,6 +172,32 @@ struct ReplayTests {
                 setData(&entries, decidedBJ) { $0["reviewer_id"] = .string(tjReviewer) }
                 entries[decidedBJ].record.actor = tjReviewer
             }
+            // Suspended by Beijing, reinstated by Tianjin: only the suspending authority or an admin may.
+            let activated = base[activatedCo]
+            let revision = try #require(activated.record.data["revision"]?.integerValue)
+            func step(_ action: String, _ revision: Int, _ members: [String: JSONValue], actor: String) -> AuditEntry {
+                var entry = activated
+                entry.record.action = action
+                entry.record.actor = actor
+                for key in ["via", "approvals"] { entry.record.data[key] = nil }
+                entry.record.data["revision"] = JSONValue(revision)
+                for (key, value) in members { entry.record.data[key] = value }
+                return entry
+            }
+            var crossed = base
+            crossed.insert(step("grant.suspended", revision + 1, ["cause": "authority", "authority_id": "bj", "reason": "audit", "reasons": []],
+                                actor: "pr_bj"), at: activatedCo + 1)
+            crossed.insert(step("grant.reinstated", revision + 2, ["cause": "authority", "authority_id": "tj", "reason": .null],
+                                actor: "pr_tj"), at: activatedCo + 2)
+            let crossedFindings = ReplayScenario.replay(crossed).findings
+            #expect(crossedFindings.contains { $0.code == .grantStepInvalid && $0.location == "entry \(activatedCo + 2)"
+                && $0.reason.contains("authority:bj suspended it") }, "\(crossedFindings)")
+            // By Beijing itself, the same steps are lawful.
+            crossed[activatedCo + 2] = step("grant.reinstated", revision + 2, ["cause": "authority", "authority_id": "bj", "reason": .null],
+                                            actor: "pr_bj")
+            let lawful = ReplayScenario.replay(crossed).findings
+            #expect(!lawful.contains { $0.reason.contains("suspended it") }, "\(lawful)")
+
             // Beijing decides twice.
             try expectFinding(.reviewerRepeated, at: decidedBJ + 1) { $0.insert($0[decidedBJ], at: decidedBJ + 1) }
             // The open grant's price raised above the dataset's ceiling of 0.05.
