@@ -38,6 +38,13 @@ enum Executables {
         try runTool(try #require(url(name), "\(name) is not built").path, arguments)
     }
 
+    /// ``runTool(_:_:)`` on a thread of its own, for async tests (see ``launch(_:_:)``).
+    static func launchTool(_ path: String, _ arguments: [String]) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try runTool(path, arguments) }) }
+        }
+    }
+
     /// Runs the program at `path` to its end and collects what it printed.
     static func runTool(_ path: String, _ arguments: [String]) throws -> Run {
         let process = Process()

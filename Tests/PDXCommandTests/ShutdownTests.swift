@@ -62,7 +62,7 @@ struct ShutdownTests {
             try await Task.sleep(for: .milliseconds(5))
         }
         #expect(inFlight >= batches, "the batches were not all in flight together")
-        let status = server.stop()
+        let status = await server.stopped()
         let results = try await answers.value
         #expect(status == 0)
         #expect(results.map(\.0) == Array(repeating: 200, count: batches), "\(results)")
@@ -137,7 +137,10 @@ struct ShutdownTests {
         holder.standardOutput = pipe
         try holder.run()
         defer { if holder.isRunning { holder.terminate() } }
-        let said = await Task.detached { pipe.fileHandleForReading.availableData }.value
+        // Read on a thread of its own: a blocking read must not hold one of the few shared threads.
+        let said = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: pipe.fileHandleForReading.availableData) }
+        }
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
 
         let started = ContinuousClock.now
@@ -156,30 +159,30 @@ struct ShutdownTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let certificate = root.appendingPathComponent("chain.pem").path
         let key = root.appendingPathComponent("key.pem").path
-        let made = try Executables.runTool("/usr/bin/openssl", [
+        let made = try await Executables.launchTool("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", certificate,
         ])
         #expect(made.status == 0, "\(made.error)")
 
-        let half = try Executables.run("pdx", ["serve", "--port", "0", "--data-dir", root.appendingPathComponent("data").path,
+        let half = try await Executables.launch("pdx", ["serve", "--port", "0", "--data-dir", root.appendingPathComponent("data").path,
                                                 "--tls-cert", certificate])
         #expect(half.status != 0)
         #expect(half.error.contains("--tls-key"), "\(half.error)")
 
         let server = try ServerProcess(arguments: ["--data-dir", root.appendingPathComponent("data").path,
                                                    "--tls-cert", certificate, "--tls-key", key])
-        defer { _ = server.stop() }
+        defer { server.process.terminate() }
         var answer = Executables.Run(status: -1, output: "", error: "")
         for _ in 0..<200 {
-            answer = try Executables.runTool("/usr/bin/curl", ["-sS", "--max-time", "5", "--cacert", certificate,
+            answer = try await Executables.launchTool("/usr/bin/curl", ["-sS", "--max-time", "5", "--cacert", certificate,
                                                               "https://localhost:\(server.port)/healthz"])
             if answer.status == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(answer.status == 0, "\(answer.error) \(server.output)")
         #expect(answer.output.contains("ok"), "\(answer.output)")
-        let plain = try Executables.runTool("/usr/bin/curl", ["-sS", "--max-time", "5", "http://localhost:\(server.port)/healthz"])
+        let plain = try await Executables.launchTool("/usr/bin/curl", ["-sS", "--max-time", "5", "http://localhost:\(server.port)/healthz"])
         #expect(plain.status != 0 || !plain.output.contains("ok"), "plain HTTP was answered: \(plain.output)")
         #expect(server.output.contains("https://"), "\(server.output)")
     }
