@@ -84,9 +84,11 @@ public struct GrantSnapshot: Sendable, Hashable {
         startsAt = grant.startsAt
         endsAt = grant.endsAt
         self.spans = spans
-        items = Dictionary(uniqueKeysWithValues: grant.items.map {
+        // A grant names each dataset once (the request is refused otherwise), but a verifier builds
+        // snapshots from a log that may name one twice: the first item counts, as in `item(for:)`.
+        items = Dictionary(grant.items.map {
             ($0.datasetID, Item(authorityID: $0.authorityID, units: Set($0.unitPrices.keys), quotas: $0.quotas, unitPrices: $0.unitPrices))
-        })
+        }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The check itself, in the order an operator would fix things: whose grant, what data, which

@@ -171,7 +171,9 @@ struct LogMutator {
         paths.append(path)
         guard paths.count < 2000 else { return }
         if let members = value.objectValue {
-            for (key, member) in members { collect(member, path: path + [.key(key)], into: &paths) }
+            // Sorted: a dictionary's order differs from process to process, and a case must be the
+            // same for its seed in every run.
+            for key in members.keys.sorted() { collect(members[key]!, path: path + [.key(key)], into: &paths) }
         } else if let elements = value.arrayValue {
             for (offset, element) in elements.enumerated().prefix(50) { collect(element, path: path + [.index(offset)], into: &paths) }
         }
@@ -241,7 +243,7 @@ struct VerifierFuzzTests {
 
     @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped",
           arguments: 0..<batches)
-    func mutatedExportsInProcess(batch: Int) throws {
+    func mutatedExportsInProcess(batch: Int) async throws {
         let base = try BaseLog.entries()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
         var statuses: [Int32: Int] = [:]
@@ -256,6 +258,9 @@ struct VerifierFuzzTests {
             let run = Self.verify([export.directory] + (pinned ? ["--vkey", export.keyFile] : []))
             cases += 1
             statuses[run.status, default: 0] += 1
+            // The cases are synchronous work: between them, other tests waiting on the shared
+            // cooperative threads (servers becoming ready, timers) get their turn.
+            await Task.yield()
             #expect(run.status == 1 || run.status == (pinned ? 0 : 3), "seed \(seed): \(run.status) \(run.lines.prefix(3))")
             #expect(!run.lines.contains(where: Self.holdsUnescaped), "seed \(seed): \(run.lines.filter(Self.holdsUnescaped))")
         }
@@ -266,7 +271,7 @@ struct VerifierFuzzTests {
     }
 
     @Test("a handful of mutated exports through the executable: an exit status in 0...3, no signal, within two minutes")
-    func mutatedExportsThroughTheExecutable() throws {
+    func mutatedExportsThroughTheExecutable() async throws {
         let executable = try #require(Tool.executable, "pdx-verify is not built")
         let base = try BaseLog.entries()
         for seed in UInt64(10_001)...10_008 {
@@ -281,7 +286,7 @@ struct VerifierFuzzTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             let deadline = Date().addingTimeInterval(120)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
+            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let timedOut = process.isRunning
             if timedOut { process.terminate(); process.waitUntilExit() }
             #expect(!timedOut, "seed \(seed): still running after two minutes")
@@ -324,7 +329,7 @@ struct VerifierFuzzTests {
     }
 
     @Test("2,000 mutated settlement reports checked against the golden log's settlement: confirmed or a finding, never a trap")
-    func mutatedReports() throws {
+    func mutatedReports() async throws {
         var replay = LogReplay()
         for (seq, bytes) in try BaseLog.entries().enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
         replay.finish()
@@ -337,6 +342,7 @@ struct VerifierFuzzTests {
         let digitRuns = ["0", "-1", "9007199254740992", "99999999999999999999999", "-9223372036854775808", "1e400", "0.000001"]
         var refused = 0
         for seed in UInt64(1)...2000 {
+            if seed % 50 == 0 { await Task.yield() }
             var mutator = LogMutator(random: SplitMix64(seed: seed))
             var bytes = reports[mutator.int(reports.count)]
             for _ in 0...mutator.int(3) where !bytes.isEmpty {
