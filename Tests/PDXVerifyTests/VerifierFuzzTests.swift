@@ -234,40 +234,63 @@ struct VerifierFuzzTests {
         #expect(Self.verify([export.directory]).status == 3)
     }
 
-    /// 3,000 cases in batches that run side by side.
-    static let batches = 30
-    static let casesPerBatch = 100
+    /// 3,000 cases.
+    static let caseCount: UInt64 = 3000
     /// Added to every seed: `PDX_FUZZ_SEED_OFFSET=3000 swift test --filter VerifierFuzzTests` tries
     /// another 3,000 cases, for a longer hunt than CI's; a failure names its seed, which replays it.
     static let seedOffset = UInt64(ProcessInfo.processInfo.environment["PDX_FUZZ_SEED_OFFSET"] ?? "") ?? 0
 
-    @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped",
-          arguments: 0..<batches)
-    func mutatedExportsInProcess(batch: Int) async throws {
-        let base = try BaseLog.entries()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
-        var statuses: [Int32: Int] = [:]
+    /// What a run of fuzz cases saw.
+    struct FuzzOutcome: Sendable {
         var cases = 0
-        let first = Self.seedOffset + UInt64(batch * Self.casesPerBatch + 1)
-        for seed in first..<(first + UInt64(Self.casesPerBatch)) {
+        var statuses: [Int32: Int] = [:]
+        /// The first problems, each naming its seed.
+        var problems: [String] = []
+    }
+
+    /// Runs `work` on a thread of its own: minutes of synchronous work must not hold the test
+    /// runner's cooperative threads, which tests waiting for a server to become ready need too.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Cases `seeds`, each a mutated log written, signed and verified in process.
+    static func fuzz(_ base: [[UInt8]], seeds: ClosedRange<UInt64>) throws -> FuzzOutcome {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
+        var outcome = FuzzOutcome()
+        for seed in seeds {
             var mutator = LogMutator(random: SplitMix64(seed: seed))
             let bytes = mutator.mutate(base)
             guard let export = try SignedExport.write(bytes, to: directory) else { continue }
             defer { export.remove() }
             let pinned = mutator.chance(80)
-            let run = Self.verify([export.directory] + (pinned ? ["--vkey", export.keyFile] : []))
-            cases += 1
-            statuses[run.status, default: 0] += 1
-            // The cases are synchronous work: between them, other tests waiting on the shared
-            // cooperative threads (servers becoming ready, timers) get their turn.
-            await Task.yield()
-            #expect(run.status == 1 || run.status == (pinned ? 0 : 3), "seed \(seed): \(run.status) \(run.lines.prefix(3))")
-            #expect(!run.lines.contains(where: Self.holdsUnescaped), "seed \(seed): \(run.lines.filter(Self.holdsUnescaped))")
+            let run = verify([export.directory] + (pinned ? ["--vkey", export.keyFile] : []))
+            outcome.cases += 1
+            outcome.statuses[run.status, default: 0] += 1
+            if !(run.status == 1 || run.status == (pinned ? 0 : 3)) {
+                outcome.problems.append("seed \(seed): exit \(run.status) \(pinned ? "pinned" : "unpinned"): \(run.lines.prefix(3))")
+            }
+            if run.lines.contains(where: holdsUnescaped) {
+                outcome.problems.append("seed \(seed): unescaped \(run.lines.filter(holdsUnescaped))")
+            }
         }
+        return outcome
+    }
+
+    @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped")
+    func mutatedExportsInProcess() async throws {
+        let base = try BaseLog.entries()
+        let seeds = (Self.seedOffset + 1)...(Self.seedOffset + Self.caseCount)
+        let outcome = try await Self.onOwnThread { try Self.fuzz(base, seeds: seeds) }
+        #expect(outcome.problems.isEmpty, "\(outcome.problems.prefix(10))")
         // Cases whose entries outgrow a bundle's 16-bit length cannot be written and are skipped.
-        #expect(cases >= Self.casesPerBatch * 3 / 4, "\(cases) cases written")
+        #expect(UInt64(outcome.cases) >= Self.caseCount * 3 / 4, "\(outcome.cases) cases written")
         // The mutations mostly break the log; some leave it lawful (a reason truncated).
-        #expect((statuses[1] ?? 0) > cases / 2, "\(statuses)")
+        #expect((outcome.statuses[1] ?? 0) > outcome.cases / 2, "\(outcome.statuses)")
     }
 
     @Test("a handful of mutated exports through the executable: an exit status in 0...3, no signal, within two minutes")
