@@ -90,13 +90,15 @@ public struct GrantSnapshot: Sendable, Hashable {
         self.spans = spans
         let currency = grant.currency
         let free = grant.scenario == .publicInterest
-        items = Dictionary(uniqueKeysWithValues: grant.items.map { item in
+        // A grant names each dataset once (the request is refused otherwise), but a verifier builds
+        // snapshots from a log that may name one twice: the first item counts, as in `item(for:)`.
+        items = Dictionary(grant.items.map { item in
             let limits = free ? [:] : item.highestPrices.compactMapValues {
                 MoneyLimits.quantity(within: MoneyLimits.grantPeriodMinor, price: $0, currency: currency)
             }
             return (item.datasetID, Item(authorityID: item.authorityID, units: Set(item.unitPrices.keys), quotas: item.quotas,
                                          unitPrices: item.unitPrices, amountLimits: limits))
-        })
+        }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The check itself, in the order an operator would fix things: whose grant, what data, which

@@ -55,6 +55,22 @@ struct ReplayHardeningTests {
         #expect(replay.findings.contains { $0.code == .operatorStepInvalid && $0.location == "entry \(applied)" }, "\(replay.findings)")
     }
 
+    @Test("a grant naming one dataset twice is checked against its first item, not a trap")
+    func grantNamingADatasetTwice() throws {
+        var log = try LogFixture()
+        var entries = log.entries
+        let requested = try #require(entries.firstIndex { $0.record.action == "grant.requested" })
+        var items = try #require(entries[requested].record.data["datasets"]?.arrayValue)
+        items.append(items[0])
+        entries[requested].record.data["datasets"] = .array(items)
+        let t = LogFixture.octoberStart.addingTimeInterval(3600)
+        log.usage([("e-1", 5, t)], at: t)
+        entries.append(AuditEntry(seq: UInt64(entries.count), time: t, record: try #require(log.entries.last).record))
+        let replay = Self.replay(entries)
+        #expect(replay.state.eventCount == 1)
+        #expect(!replay.findings.contains { $0.code == .usageWithoutGrant }, "\(replay.findings)")
+    }
+
     @Test("a clawback of amounts that do not fit 64 bits is amount_overflow")
     func clawbackOverflow() throws {
         let period = try #require(Period("2026-10"))

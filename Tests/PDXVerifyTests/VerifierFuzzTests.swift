@@ -171,7 +171,9 @@ struct LogMutator {
         paths.append(path)
         guard paths.count < 2000 else { return }
         if let members = value.objectValue {
-            for (key, member) in members { collect(member, path: path + [.key(key)], into: &paths) }
+            // Sorted: a dictionary's order differs from process to process, and a case must be the
+            // same for its seed in every run.
+            for key in members.keys.sorted() { collect(members[key]!, path: path + [.key(key)], into: &paths) }
         } else if let elements = value.arrayValue {
             for (offset, element) in elements.enumerated().prefix(50) { collect(element, path: path + [.index(offset)], into: &paths) }
         }
@@ -232,41 +234,75 @@ struct VerifierFuzzTests {
         #expect(Self.verify([export.directory]).status == 3)
     }
 
-    /// 3,000 cases in batches that run side by side.
-    static let batches = 30
-    static let casesPerBatch = 100
+    /// 3,000 cases.
+    static let caseCount: UInt64 = 3000
     /// Added to every seed: `PDX_FUZZ_SEED_OFFSET=3000 swift test --filter VerifierFuzzTests` tries
     /// another 3,000 cases, for a longer hunt than CI's; a failure names its seed, which replays it.
     static let seedOffset = UInt64(ProcessInfo.processInfo.environment["PDX_FUZZ_SEED_OFFSET"] ?? "") ?? 0
 
-    @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped",
-          arguments: 0..<batches)
-    func mutatedExportsInProcess(batch: Int) throws {
-        let base = try BaseLog.entries()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
-        var statuses: [Int32: Int] = [:]
+    /// What a run of fuzz cases saw.
+    struct FuzzOutcome: Sendable {
         var cases = 0
-        let first = Self.seedOffset + UInt64(batch * Self.casesPerBatch + 1)
-        for seed in first..<(first + UInt64(Self.casesPerBatch)) {
+        var statuses: [Int32: Int] = [:]
+        /// The first problems, each naming its seed.
+        var problems: [String] = []
+    }
+
+    /// Runs `work` on a thread of its own: minutes of synchronous work must not hold the test
+    /// runner's cooperative threads, which tests waiting for a server to become ready need too.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Cases `seeds`, each a mutated log written, signed and verified in process.
+    static func fuzz(_ base: [[UInt8]], seeds: ClosedRange<UInt64>) throws -> FuzzOutcome {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-\(UUID().uuidString)").path
+        var outcome = FuzzOutcome()
+        for seed in seeds {
             var mutator = LogMutator(random: SplitMix64(seed: seed))
             let bytes = mutator.mutate(base)
             guard let export = try SignedExport.write(bytes, to: directory) else { continue }
             defer { export.remove() }
             let pinned = mutator.chance(80)
-            let run = Self.verify([export.directory] + (pinned ? ["--vkey", export.keyFile] : []))
-            cases += 1
-            statuses[run.status, default: 0] += 1
-            #expect(run.status == 1 || run.status == (pinned ? 0 : 3), "seed \(seed): \(run.status) \(run.lines.prefix(3))")
-            #expect(!run.lines.contains(where: Self.holdsUnescaped), "seed \(seed): \(run.lines.filter(Self.holdsUnescaped))")
+            let run = verify([export.directory] + (pinned ? ["--vkey", export.keyFile] : []))
+            outcome.cases += 1
+            outcome.statuses[run.status, default: 0] += 1
+            if !(run.status == 1 || run.status == (pinned ? 0 : 3)) {
+                outcome.problems.append("seed \(seed): exit \(run.status) \(pinned ? "pinned" : "unpinned"): \(run.lines.prefix(3))")
+            }
+            if run.lines.contains(where: holdsUnescaped) {
+                outcome.problems.append("seed \(seed): unescaped \(run.lines.filter(holdsUnescaped))")
+            }
         }
+        return outcome
+    }
+
+    @Test("3,000 seeded mutations of a real log, verified in process: exit 0, 1 or 3, printed lines escaped")
+    func mutatedExportsInProcess() async throws {
+        let base = try BaseLog.entries()
+        // Two threads, one per core of a small CI machine; the operating system shares the cores
+        // fairly with the other tests' threads and processes.
+        let middle = Self.seedOffset + Self.caseCount / 2
+        async let firstHalf = Self.onOwnThread { try Self.fuzz(base, seeds: (Self.seedOffset + 1)...middle) }
+        async let secondHalf = Self.onOwnThread { try Self.fuzz(base, seeds: (middle + 1)...(Self.seedOffset + Self.caseCount)) }
+        var outcome = try await firstHalf
+        let second = try await secondHalf
+        outcome.cases += second.cases
+        outcome.statuses.merge(second.statuses, uniquingKeysWith: +)
+        outcome.problems += second.problems
+        #expect(outcome.problems.isEmpty, "\(outcome.problems.prefix(10))")
         // Cases whose entries outgrow a bundle's 16-bit length cannot be written and are skipped.
-        #expect(cases >= Self.casesPerBatch * 3 / 4, "\(cases) cases written")
+        #expect(UInt64(outcome.cases) >= Self.caseCount * 3 / 4, "\(outcome.cases) cases written")
         // The mutations mostly break the log; some leave it lawful (a reason truncated).
-        #expect((statuses[1] ?? 0) > cases / 2, "\(statuses)")
+        #expect((outcome.statuses[1] ?? 0) > outcome.cases / 2, "\(outcome.statuses)")
     }
 
     @Test("a handful of mutated exports through the executable: an exit status in 0...3, no signal, within two minutes")
-    func mutatedExportsThroughTheExecutable() throws {
+    func mutatedExportsThroughTheExecutable() async throws {
         let executable = try #require(Tool.executable, "pdx-verify is not built")
         let base = try BaseLog.entries()
         for seed in UInt64(10_001)...10_008 {
@@ -281,7 +317,7 @@ struct VerifierFuzzTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             let deadline = Date().addingTimeInterval(120)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
+            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let timedOut = process.isRunning
             if timedOut { process.terminate(); process.waitUntilExit() }
             #expect(!timedOut, "seed \(seed): still running after two minutes")
@@ -324,7 +360,7 @@ struct VerifierFuzzTests {
     }
 
     @Test("2,000 mutated settlement reports checked against the golden log's settlement: confirmed or a finding, never a trap")
-    func mutatedReports() throws {
+    func mutatedReports() async throws {
         var replay = LogReplay()
         for (seq, bytes) in try BaseLog.entries().enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
         replay.finish()
@@ -337,6 +373,7 @@ struct VerifierFuzzTests {
         let digitRuns = ["0", "-1", "9007199254740992", "99999999999999999999999", "-9223372036854775808", "1e400", "0.000001"]
         var refused = 0
         for seed in UInt64(1)...2000 {
+            if seed % 50 == 0 { await Task.yield() }
             var mutator = LogMutator(random: SplitMix64(seed: seed))
             var bytes = reports[mutator.int(reports.count)]
             for _ in 0...mutator.int(3) where !bytes.isEmpty {
