@@ -295,17 +295,17 @@ struct EndToEndTests {
 @Suite("pdx demo, the executable")
 struct DemoCommandTests {
     @Test("runs, says the same twice for a seed, and its export verifies with pdx-verify")
-    func demoTwiceThenVerify() throws {
+    func demoTwiceThenVerify() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-demo-cli-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let arguments = ["demo", "--out", root, "--seed", "3", "--events", "300"]
-        let first = try Executables.run("pdx", arguments)
+        let first = try await Executables.launch("pdx", arguments)
         #expect(first.status == 0, "\(first.error)")
         let checkpoint = try Data(contentsOf: URL(fileURLWithPath: root + "/audit/checkpoint"))
         let report = try Data(contentsOf: URL(fileURLWithPath: root + "/reports/2026-10.xlsx"))
 
         // A second process replaces the first demo: hashing and ordering do not vary between runs.
-        let second = try Executables.run("pdx", arguments)
+        let second = try await Executables.launch("pdx", arguments)
         #expect(second.status == 0, "\(second.error)")
         #expect(second.output == first.output)
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/audit/checkpoint")) == checkpoint)
@@ -313,7 +313,7 @@ struct DemoCommandTests {
         #expect(first.output.contains("swift run pdx-verify \(root)/audit --vkey \(root)/vkey --settlement \(root)/reports/2026-10.json"))
 
         // Its keys follow from the seed: served on loopback only.
-        let exposed = try Executables.run("pdx", ["serve", "--data-dir", root + "/data", "--host", "0.0.0.0", "--port", "0"])
+        let exposed = try await Executables.launch("pdx", ["serve", "--data-dir", root + "/data", "--host", "0.0.0.0", "--port", "0"])
         #expect(exposed.status != 0)
         #expect(exposed.error.contains("made by `pdx demo`") && exposed.error.contains("loopback"), "\(exposed.error)")
 
@@ -321,7 +321,7 @@ struct DemoCommandTests {
         let printed = try #require(first.output.split(separator: "\n").first { $0.contains("swift run pdx-verify ") })
         let verifyArguments = printed.components(separatedBy: "swift run pdx-verify ")[1].split(separator: " ").map(String.init)
         #expect(verifyArguments.contains("--previous"))
-        let verified = try Executables.run("pdx-verify", verifyArguments)
+        let verified = try await Executables.launch("pdx-verify", verifyArguments)
         #expect(verified.status == 0, "\(verified.output)\(verified.error)")
         let lines = verified.output.split(separator: "\n")
         #expect(lines.count == 4, "\(verified.output)")
@@ -342,7 +342,7 @@ struct DemoCommandTests {
         rows[1] = cells.joined(separator: ",")
         let edited = root + "/edited.csv"
         try rows.joined(separator: "\r\n").write(toFile: edited, atomically: true, encoding: .utf8)
-        let refusedReport = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey", "--settlement", edited])
+        let refusedReport = try await Executables.launch("pdx-verify", [root + "/audit", "--vkey", root + "/vkey", "--settlement", edited])
         #expect(refusedReport.status == 1)
         #expect(refusedReport.output.hasPrefix("pdx-verify: FAIL report_invalid at \(edited): "), "\(refusedReport.output)")
         #expect(refusedReport.output.contains("row 2"), "\(refusedReport.output)")
@@ -353,14 +353,14 @@ struct DemoCommandTests {
         let at = try #require(bytes.firstRange(of: Data("\"action\":\"grant.requested\"".utf8))).lowerBound + 11
         bytes[at] = UInt8(ascii: "G")
         try bytes.write(to: URL(fileURLWithPath: bundle))
-        let refusedLog = try Executables.run("pdx-verify", [root + "/audit", "--vkey", root + "/vkey"])
+        let refusedLog = try await Executables.launch("pdx-verify", [root + "/audit", "--vkey", root + "/vkey"])
         #expect(refusedLog.status == 1)
         #expect(refusedLog.output.hasPrefix("pdx-verify: FAIL tile_mismatch at tile/0/000: hash "), "\(refusedLog.output)")
 
-        let refused = try Executables.run("pdx", ["demo", "--out", root + "/vkey"])
+        let refused = try await Executables.launch("pdx", ["demo", "--out", root + "/vkey"])
         #expect(refused.status != 0)
         #expect(refused.error.contains("not a directory"))
-        let small = try Executables.run("pdx", ["demo", "--out", root, "--events", "5"])
+        let small = try await Executables.launch("pdx", ["demo", "--out", root, "--events", "5"])
         #expect(small.status != 0)
         #expect(small.error.contains("--events"))
     }
