@@ -113,9 +113,11 @@ public final class PostgresDatabase: Database {
 
     private func migrate(schema: String?) async throws {
         try await withTransaction(begin: "BEGIN") { context in
-            // Transaction-scoped, so it is released at commit or rollback even if this process dies;
-            // the key is arbitrary but fixed for every program using this schema layout.
-            try await context.execute("SELECT pg_advisory_xact_lock(7304190001)")
+            // Transaction-scoped, so it is released at commit or rollback even if this process dies.
+            // One lock per schema: migrations of one marketplace are serialized, while marketplaces
+            // in other schemas of the same database (one per test, one per tenant) never wait on it.
+            // The schema is a plain identifier (checked when the URL was read).
+            try await context.execute("SELECT pg_advisory_xact_lock(730419, hashtext('\(schema ?? "public")'))")
             if let schema {
                 try await context.execute("CREATE SCHEMA IF NOT EXISTS \(Self.quoted(schema))")
             }
