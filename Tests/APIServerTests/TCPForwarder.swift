@@ -86,7 +86,13 @@ final class TCPForwarder: Sendable {
 
     /// Stops listening and cuts every connection.
     func stop() {
-        state.withLock { $0.isStopped = true }
+        // Once only: a second `close` of the listener's number would close whatever descriptor the
+        // process opened under that number since.
+        let first = state.withLock { state in
+            defer { state.isStopped = true }
+            return !state.isStopped
+        }
+        guard first else { return }
         cut()
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)

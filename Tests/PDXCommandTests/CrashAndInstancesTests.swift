@@ -159,7 +159,7 @@ struct CrashAndInstancesTests {
             let dataA = root.appendingPathComponent("a").path
             let dataB = root.appendingPathComponent("b").path
             let shared = ["--database-url", url, "--checkpoint-entries", "8", "--checkpoint-seconds", "1",
-                          "--shutdown-timeout", "5", "--database-timeout", "2"]
+                          "--shutdown-timeout", "5", "--database-timeout", "5"]
             let (a, b) = try await Self.startTwo(dataA, dataB, shared)
             let admin = try String(contentsOfFile: dataA + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let market = try await LiveMarket.setUp(port: a.port, admin: admin)

@@ -21,6 +21,10 @@ final class RoundRobinProxy: Sendable {
     private let handed = Mutex<[Int: Int]>([:])
     /// Every connection made, for ``cut()``.
     private let pairs = Mutex<[SocketPair]>([])
+    /// Set by the first ``stop()``: the listener is closed once, never again. A second `close` of
+    /// its number would close whatever descriptor the process opened under that number since — a
+    /// server's socket in another test, which then fails with EBADF.
+    private let stopped = Mutex(false)
 
     init(backends: [Int]) throws {
         // A write to a socket whose peer is gone must fail with EPIPE, not end the test process.
@@ -48,6 +52,11 @@ final class RoundRobinProxy: Sendable {
 
     /// Stops accepting; connections already made run until either side closes.
     func stop() {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
