@@ -55,8 +55,7 @@ final class SQLiteConnection: @unchecked Sendable {
         }
         let connection = SQLiteConnection(path: path, handle: handle, queue: queue)
         sqlite3_extended_result_codes(handle, 1)
-        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
-        sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
+        connection.setBusyTimeout(busyTimeout)
         do {
             // WAL lets readers work beside the writer; FULL syncs the WAL at every commit, so an
             // acknowledged write survives power loss.
@@ -120,6 +119,13 @@ final class SQLiteConnection: @unchecked Sendable {
     var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Runs statement text without binds or caching (settings, BEGIN, COMMIT).
+    /// How long a statement waits for another connection's lock before `SQLITE_BUSY`; call on the
+    /// connection's queue (inside ``perform(_:)``) once it is open.
+    func setBusyTimeout(_ timeout: Duration) {
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
+    }
+
     func executeScript(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &message)

@@ -27,13 +27,16 @@ public final class SQLiteDatabase: Database {
     ///   `migration_failed` when the schema cannot be brought up to date.
     public init(path: String, readers: Int = 2, busyTimeout: Duration = .seconds(10)) async throws {
         self.path = path
-        let writer = try await SQLiteConnection.open(path: path, busyTimeout: busyTimeout, readOnly: false)
+        // Opening waits longer than a request would: a process that starts beside another one
+        // migrating the same file waits for that migration to end rather than fail its start.
+        let writer = try await SQLiteConnection.open(path: path, busyTimeout: max(busyTimeout, Self.openLockTimeout), readOnly: false)
         do {
             try await writer.perform { try $0.executeScript("BEGIN IMMEDIATE") }
             let connection = SQLiteSQLConnection(connection: writer)
             do {
                 try await Migrations.apply(on: connection)
                 try await writer.perform { try $0.executeScript("COMMIT") }
+                try await writer.perform { $0.setBusyTimeout(busyTimeout) }
             } catch {
                 _ = try? await writer.perform { connection in
                     if connection.inTransaction { try connection.executeScript("ROLLBACK") }
@@ -52,6 +55,9 @@ public final class SQLiteDatabase: Database {
         }
         self.writer = writer
     }
+
+    /// How long opening waits for another process's migration of the same file.
+    static let openLockTimeout: Duration = .seconds(120)
 
     /// Waits for running transactions, then closes every connection; later calls throw
     /// `database_unavailable`.
