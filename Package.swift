@@ -154,7 +154,7 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog", "Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LicensingTests",
             dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography"],

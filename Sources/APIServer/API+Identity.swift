@@ -62,10 +62,12 @@ extension API {
             if let authorityID = body.authorityId, try await tx.authority(id: authorityID) == nil {
                 throw Problem(.unprocessableContent, code: "authority_not_found", detail: "No authority '\(authorityID)'.")
             }
-            try await tx.insertPrincipal(principal)
+            // Name and e-mail are logged as commitments: the values stay in the personal-data store.
+            let sealed = try await tx.insertPrincipal(principal, random: random)
             _ = try await log.append(AuditRecord(
                 actor: admin.id, action: "principal.created", subjects: ["principal:\(id)"],
-                data: ["id": .string(id), "name": .string(name), "role": .string(role.rawValue),
+                data: ["id": .string(id), "name": sealed.name?.json ?? .null, "email": sealed.email?.json ?? .null,
+                       "role": .string(role.rawValue),
                        "authority_id": body.authorityId.map(JSONValue.string) ?? .null,
                        "expires_at": body.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
                        "key_id": .string(key.keyID)]
@@ -125,7 +127,8 @@ extension API {
         .init(
             id: principal.id, name: principal.name,
             role: Components.Schemas.Role(rawValue: principal.role) ?? ._operator,
-            authorityId: principal.authorityID, email: principal.email, operatorId: principal.operatorID,
+            authorityId: principal.authorityID, email: principal.email, erased: principal.erased,
+            operatorId: principal.operatorID,
             keyId: principal.keyID, createdAt: principal.createdAt, expiresAt: principal.expiresAt,
             revokedAt: principal.revokedAt)
     }

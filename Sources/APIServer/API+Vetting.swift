@@ -11,26 +11,37 @@ extension API {
     func applyAsOperator(_ input: Operations.ApplyAsOperator.Input) async throws -> Operations.ApplyAsOperator.Output {
         let caller = try Authorization.require(.applyAsOperator)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
+        let id = "op_\(Hex.encode(try random.bytes(8)))"
+        let now = clock.now()
+        // The officer's name and e-mail go to the personal-data store; the operator and the log
+        // keep commitments. Sealing first keeps the validation order of the body's fields.
+        let officer = [
+            try PersonalDatum.seal(body.securityOfficer.name, subject: "operator:\(id)", field: "security_officer.name",
+                                   at: now, random: random),
+            try PersonalDatum.seal(body.securityOfficer.email, subject: "operator:\(id)", field: "security_officer.email",
+                                   at: now, random: random),
+        ]
         let application = try OperatorApplication(
             legalName: body.legalName, uscc: body.uscc, mlpsLevel: body.mlpsLevel,
             tier: OperatorTier(rawValue: body.tier.rawValue) ?? .standard,
-            securityOfficer: (body.securityOfficer.name, body.securityOfficer.email),
+            securityOfficer: SecurityOfficer(name: officer[0].reference, email: officer[1].reference),
+            officerValues: (body.securityOfficer.name, body.securityOfficer.email),
             certifications: body.certifications ?? [],
             documents: body.documents.map { ($0.name, $0.sha256) },
             applicant: caller.id)
-        let id = "op_\(Hex.encode(try random.bytes(8)))"
-        let now = clock.now()
+        let personal = Dictionary(uniqueKeysWithValues: officer.map { ($0.id, $0) })
         let created: Operator = try await database.transaction { tx in
             let existing = [try await tx.latestOperator(appliedBy: caller.id), try await tx.latestOperator(uscc: application.uscc)]
                 .compactMap { $0 }
             let change = try Self.accepted(vetting.submit(application, id: id, existing: existing, at: now))
             try await tx.insert(change.updated)
+            try await tx.insertPersonalData(officer)
             try await tx.bindPrincipal(id: caller.id, toOperator: id)
             _ = try await log.append(change.records, in: tx)
-            try await IdempotencyScope.recordJSON(.created, view(change.updated), in: tx)
+            try await IdempotencyScope.recordJSON(.created, view(change.updated, personal: personal), in: tx)
             return change.updated
         }
-        return .created(.init(body: .json(view(created))))
+        return .created(.init(body: .json(view(created, personal: personal))))
     }
 
     func listOperators(_ input: Operations.ListOperators.Input) async throws -> Operations.ListOperators.Output {
@@ -41,10 +52,10 @@ extension API {
             // An operator sees itself and nothing else.
             let own = try await caller.operatorID.asyncMap { id in try await database.read { try await $0.operatorByID(id) } } ?? nil
             let items = [own].compactMap { $0 }.filter { status == nil || $0.status == status }
-            return .ok(.init(body: .json(.init(items: items.map(view), nextCursor: nil))))
+            return .ok(.init(body: .json(.init(items: try await views(items, for: caller), nextCursor: nil))))
         }
         let page = try await database.read { try await $0.operators(status: status, after: input.query.cursor, limit: limit) }
-        return .ok(.init(body: .json(.init(items: page.operators.map(view), nextCursor: page.nextCursor))))
+        return .ok(.init(body: .json(.init(items: try await views(page.operators, for: caller), nextCursor: page.nextCursor))))
     }
 
     func getOperator(_ input: Operations.GetOperator.Input) async throws -> Operations.GetOperator.Output {
@@ -55,7 +66,7 @@ extension API {
         guard let found = try await database.read({ try await $0.operatorByID(id) }) else {
             throw Problem.notFound("No operator '\(id)'.")
         }
-        return .ok(.init(body: .json(view(found))))
+        return .ok(.init(body: .json(try await views([found], for: caller)[0])))
     }
 
     func reviewOperator(_ input: Operations.ReviewOperator.Input) async throws -> Operations.ReviewOperator.Output {
@@ -93,8 +104,9 @@ extension API {
     private func step(
         _ operation: Operation, _ id: String, _ decide: @escaping @Sendable (Operator, Reviewer, Date) -> LifecycleOutcome
     ) async throws -> Components.Schemas.Operator {
-        let reviewer = Self.reviewer(try Authorization.require(operation))
-        return view(try await change(id) { current, now in decide(current, reviewer, now) })
+        let caller = try Authorization.require(operation)
+        let reviewer = Self.reviewer(caller)
+        return try await views([try await change(id) { current, now in decide(current, reviewer, now) }], for: caller)[0]
     }
 
     /// Reads the operator, asks the lifecycle for the change, and stores it with its log entries and
@@ -148,8 +160,31 @@ extension API {
         Reviewer(principalID: principal.id, authorityID: principal.authorityID)
     }
 
-    func view(_ op: Operator) -> Components.Schemas.Operator {
+    /// The roles that see a security officer's name and e-mail; auditors and finance have no need.
+    static let officerReaders: Set<Role> = [.admin, .authorityReviewer, .operator]
+
+    /// The operators as `caller` may see them, the officer's values read from the personal-data store.
+    func views(_ operators: [Operator], for caller: Principal) async throws -> [Components.Schemas.Operator] {
+        guard Self.officerReaders.contains(caller.role) else {
+            return operators.map { view($0, personal: nil) }
+        }
+        let ids = operators.flatMap { [$0.application.securityOfficer.name.id, $0.application.securityOfficer.email.id] }
+        let personal = ids.isEmpty ? [:] : try await database.read { try await $0.personalData(ids: ids) }
+        return operators.map { view($0, personal: personal) }
+    }
+
+    /// One operator; `personal` holds the officer's stored values, or is nil when they are withheld.
+    func view(_ op: Operator, personal: [String: PersonalDatum]?) -> Components.Schemas.Operator {
         let application = op.application
+        let officer = application.securityOfficer
+        let name = personal?[officer.name.id]
+        let email = personal?[officer.email.id]
+        // A value the store no longer has reads as erased, like one erased through the API.
+        var erased: [String] = []
+        if personal != nil {
+            if name?.value == nil { erased.append("name") }
+            if email?.value == nil { erased.append("email") }
+        }
         return .init(
             id: op.id,
             status: Components.Schemas.OperatorStatus(rawValue: op.status.rawValue) ?? .submitted,
@@ -157,7 +192,7 @@ extension API {
             uscc: application.uscc.description,
             mlpsLevel: application.mlpsLevel,
             tier: Components.Schemas.OperatorTier(rawValue: application.tier.rawValue) ?? .standard,
-            securityOfficer: .init(name: application.securityOfficer.name, email: application.securityOfficer.email),
+            securityOfficer: .init(name: name?.value, email: email?.value, erased: erased, withheld: personal == nil),
             certifications: application.certifications,
             documents: application.documents.map { .init(name: $0.name, sha256: $0.sha256) },
             applicantId: application.applicant,

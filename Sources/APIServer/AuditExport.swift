@@ -27,6 +27,28 @@ public func exportLog(from location: StoreLocation, to directory: String) async 
     }
 }
 
+/// `pdx audit disclose`: writes what the personal-data store holds about `subject` (values and
+/// salts, and which values were erased) to `file`, a new file readable by its owner only.
+/// Returns how many values it disclosed.
+public func disclosePersonalData(from location: StoreLocation, subject: String, to file: String) async throws -> (values: Int, erased: Int) {
+    guard API.isPersonalDataSubject(subject) else {
+        throw RuntimeError("'\(subject)' is not a subject: use principal:<id> or operator:<id>")
+    }
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    do {
+        let data = try await runtime.database.read { try await $0.personalData(subject: subject) }
+        await runtime.close()
+        let disclosure = PersonalDataDisclosure(subject: subject, data: data)
+        try DataDirectory.createOwnerOnly(file, contents: String(decoding: try disclosure.rendered(), as: UTF8.self))
+        return (disclosure.values.count, disclosure.erased.count)
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
+
 extension Runtime {
     /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
     func exportLog(to directory: String) async throws -> ExportResult {

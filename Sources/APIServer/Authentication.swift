@@ -17,26 +17,23 @@ public enum Role: String, Sendable, CaseIterable, Codable {
 /// An authenticated caller.
 public struct Principal: Sendable, Equatable {
     public var id: String
-    public var name: String
+    /// Display name; nil once erased.
+    public var name: String?
     public var role: Role
     /// The authority a reviewer acts for; nil for other roles.
     public var authorityID: String?
     /// The operator an operator principal applied as; nil before it applies and for other roles.
     public var operatorID: String?
-    /// Contact address, used to detect a reviewer who is party to an application.
-    public var email: String?
     /// True for an operator principal whose operator is suspended or revoked: it may still read its
     /// own record, nothing else.
     public var operatorBlocked = false
 
-    public init(id: String, name: String, role: Role, authorityID: String? = nil, operatorID: String? = nil,
-                email: String? = nil) {
+    public init(id: String, name: String?, role: Role, authorityID: String? = nil, operatorID: String? = nil) {
         self.id = id
         self.name = name
         self.role = role
         self.authorityID = authorityID
         self.operatorID = operatorID
-        self.email = email
     }
 }
 

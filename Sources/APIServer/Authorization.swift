@@ -7,6 +7,7 @@ enum Operation: String, CaseIterable, Sendable {
     case getTestClock, advanceTestClock
     case createAuthority, listAuthorities
     case createPrincipal, listPrincipals, revokePrincipal
+    case listPersonalData, erasePersonalData
     case applyAsOperator, listOperators, getOperator, reviewOperator
     case suspendOperator, reinstateOperator, revokeOperator
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
@@ -32,6 +33,8 @@ enum Authorization {
         .createPrincipal: [.admin],
         .listPrincipals: [.admin],
         .revokePrincipal: [.admin],
+        .listPersonalData: [.admin],
+        .erasePersonalData: [.admin],
         .applyAsOperator: [.operator],
         .listOperators: everyone,
         .getOperator: everyone,

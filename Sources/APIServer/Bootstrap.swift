@@ -31,12 +31,12 @@ extension Runtime {
             }
             let id = "pr_\(Hex.encode(try random.bytes(8)))"
             let now = clock.now()
-            try await tx.insertPrincipal(Persistence.Principal(
+            let sealed = try await tx.insertPrincipal(Persistence.Principal(
                 id: id, name: "bootstrap admin", role: Role.admin.rawValue, keyID: key.keyID,
-                keyHash: key.secretHash, createdAt: now))
+                keyHash: key.secretHash, createdAt: now), random: random)
             try await log.append(AuditRecord(
                 actor: "system", action: "principal.created", subjects: ["principal:\(id)"],
-                data: ["id": .string(id), "name": "bootstrap admin", "role": .string(Role.admin.rawValue),
+                data: ["id": .string(id), "name": sealed.name?.json ?? .null, "email": .null, "role": .string(Role.admin.rawValue),
                        "authority_id": .null, "key_id": .string(key.keyID)]
             ), in: tx)
             // Written before commit: if this fails, the principal is rolled back. A pending file left

@@ -218,6 +218,13 @@ public struct DataDirectory: Sendable {
         }
     }
 
+    /// Creates `file` with mode 0600 and writes it; throws when it exists (nothing is replaced).
+    public static func createOwnerOnly(_ file: String, contents: String) throws {
+        guard try DataDirectory(path: (file as NSString).deletingLastPathComponent).writeExclusively(file, contents: contents) else {
+            throw DataDirectoryError("\(file) exists; choose a new file")
+        }
+    }
+
     /// Creates `file` with mode 0600 only if it does not exist; writes and syncs it.
     private func writeExclusively(_ file: String, contents: String) throws -> Bool {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)

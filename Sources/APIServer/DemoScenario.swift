@@ -105,6 +105,7 @@ struct DemoScenario {
         try await setUpCatalog()
         try await advance(to: "2026-09-29T10:00:00+08:00")
         try await vetOperators()
+        try await eraseRejectedOfficer()
         try await advance(to: "2026-09-30T10:00:00+08:00")
         try await requestGrants()
 
@@ -152,9 +153,7 @@ struct DemoScenario {
             _ = try await client.expect(.created, .post, "/v1/authorities", key: adminKey,
                                         json: ["id": .string(id), "name": .string(name), "region": .string(region)])
         }
-        let reviewers = [("bj-zhang", "张敏", "bj", "zhang.min@bj.gov.cn"), ("bj-liu", "刘洋", "bj", "liu.yang@bj.gov.cn"),
-                         ("tj-wang", "王芳", "tj", "wang.fang@tj.gov.cn"), ("he-zhao", "赵磊", "he", "zhao.lei@he.gov.cn")]
-        for (name, person, authority, email) in reviewers {
+        for (name, person, authority, email) in Self.reviewers {
             try await principal(name, displayName: person, role: "authority_reviewer", authority: authority, email: email)
         }
         try await principal("finance", displayName: "平台财务部", role: "finance", email: "finance@pdx.example")
@@ -218,6 +217,20 @@ struct DemoScenario {
             let reviewers = company.reviews.map(\.0).joined(separator: ", ")
             operatorLines.append("\(id)  \(company.tier.padding(toLength: 8, withPad: " ", startingAt: 0))  \(status) by \(reviewers)  \(company.legalName)")
         }
+    }
+
+    /// The rejected applicant's security officer asks for their data to be deleted (PIPL): the admin
+    /// erases both values; the log keeps the commitments and still verifies.
+    private mutating func eraseRejectedOfficer() async throws {
+        guard let id = operators["huabei"] else { return }
+        let listed = try await client.expect(.ok, .get, "/v1/personal-data?subject=operator:\(id)", key: adminKey)
+        let items = listed["items"]?.arrayValue ?? []
+        for item in items {
+            let reference = try Self.string(item, "id")
+            _ = try await client.expect(.ok, .post, "/v1/personal-data/\(reference)/erase", key: adminKey,
+                                        json: ["reason": "个人信息删除请求 PI-2026-001 (erasure request)"])
+        }
+        operatorLines.append("\(id)  its security officer's name and e-mail erased on request (\(items.count) values; the log keeps commitments)")
     }
 
     // MARK: 09-30: grants
@@ -615,6 +628,16 @@ struct DemoScenario {
         var certifications: [String]
         /// (reviewer, decision, reason) in order.
         var reviews: [(String, String, String?)]
+    }
+
+    /// The reviewers: (principal, person's name, authority, e-mail address).
+    static let reviewers = [("bj-zhang", "张敏", "bj", "zhang.min@bj.gov.cn"), ("bj-liu", "刘洋", "bj", "liu.yang@bj.gov.cn"),
+                            ("tj-wang", "王芳", "tj", "wang.fang@tj.gov.cn"), ("he-zhao", "赵磊", "he", "zhao.lei@he.gov.cn")]
+
+    /// Every name and e-mail address of a person in the cast: what no export may hold.
+    static var personalData: [String] {
+        reviewers.flatMap { [$0.1, $0.3] } + ["finance@pdx.example", "audit@pdx.example"]
+            + companies.flatMap { [$0.1.officer, $0.1.officerEmail] }
     }
 
     static let companies: [(String, Company)] = [

@@ -227,7 +227,7 @@ struct DatabaseCredentialLookup: CredentialLookup {
                 return nil
             }
             var principal = Principal(id: stored.id, name: stored.name, role: role, authorityID: stored.authorityID,
-                                      operatorID: stored.operatorID, email: stored.email)
+                                      operatorID: stored.operatorID)
             if role == .operator, let operatorID = stored.operatorID,
                let status = try await reader.operatorByID(operatorID)?.status {
                 principal.operatorBlocked = status == .suspended || status == .revoked

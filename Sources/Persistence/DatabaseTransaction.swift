@@ -177,14 +177,16 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
     // MARK: Row decoding
 
     static let selectPrincipal = """
-        SELECT id, name, role, authority_id, key_id, key_hash, created_at, expires_at, revoked_at, email, operator_id \
+        SELECT id, (SELECT value FROM personal_data WHERE personal_data.id = principals.name_ref), role, authority_id, \
+        key_id, key_hash, created_at, expires_at, revoked_at, \
+        (SELECT value FROM personal_data WHERE personal_data.id = principals.email_ref), operator_id, name_ref, email_ref \
         FROM principals
         """
 
     static func principal(_ row: SQLRow) throws -> Principal {
-        Principal(
+        var principal = Principal(
             id: try row.text(0),
-            name: try row.text(1),
+            name: try row.optionalText(1),
             role: try row.text(2),
             authorityID: try row.optionalText(3),
             keyID: try row.text(4),
@@ -195,6 +197,9 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
             email: try row.optionalText(9),
             operatorID: try row.optionalText(10)
         )
+        principal.nameReference = try row.optionalText(11)
+        principal.emailReference = try row.optionalText(12)
+        return principal
     }
 
     static func checkpoint(_ row: SQLRow) throws -> StoredCheckpoint {
@@ -288,23 +293,37 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
 
     // MARK: Principals
 
-    /// Inserts a principal; throws `unique_violation` if its id or key id is taken.
-    public func insertPrincipal(_ principal: Principal) async throws {
+    /// Inserts a principal, its name and e-mail address sealed into the personal-data store under
+    /// fresh salts from `random`; returns the commitments the log may hold. Throws
+    /// `unique_violation` if its id or key id is taken.
+    @discardableResult
+    public func insertPrincipal(_ principal: Principal, random: any RandomSource = SecureRandom())
+        async throws -> (name: PersonalDataCommitment?, email: PersonalDataCommitment?) {
+        let subject = "principal:\(principal.id)"
+        let name = try principal.name.map {
+            try PersonalDatum.seal($0, subject: subject, field: "name", at: principal.createdAt, random: random)
+        }
+        let email = try principal.email.map {
+            try PersonalDatum.seal($0, subject: subject, field: "email", at: principal.createdAt, random: random)
+        }
         try await context.insert(
             into: "principals",
-            columns: ["id", "name", "role", "authority_id", "key_id", "key_hash", "created_at", "expires_at", "revoked_at",
-                      "email", "operator_id"],
+            columns: ["id", "role", "authority_id", "key_id", "key_hash", "created_at", "expires_at", "revoked_at",
+                      "operator_id", "name_ref", "email_ref"],
             rows: [[
-                .text(principal.id), .text(principal.name), .text(principal.role),
+                .text(principal.id), .text(principal.role),
                 principal.authorityID.map(SQLValue.text) ?? .null,
                 .text(principal.keyID), .blob(principal.keyHash.bytes),
                 .integer(Timestamp.milliseconds(principal.createdAt)),
                 principal.expiresAt.map { .integer(Timestamp.milliseconds($0)) } ?? .null,
                 principal.revokedAt.map { .integer(Timestamp.milliseconds($0)) } ?? .null,
-                principal.email.map(SQLValue.text) ?? .null,
                 principal.operatorID.map(SQLValue.text) ?? .null,
+                name.map { .text($0.id) } ?? .null,
+                email.map { .text($0.id) } ?? .null,
             ]]
         )
+        try await insertPersonalData([name, email].compactMap { $0 })
+        return (name?.reference, email?.reference)
     }
 
     /// Marks a principal revoked at `time`; returns false if there is no such principal or it was

@@ -52,6 +52,14 @@ struct JSONMembers {
         return text
     }
 
+    /// A personal value's commitment (`{"commitment", "personal_data_id"}`).
+    mutating func commitment(_ name: String) throws(StorageError) -> PersonalDataCommitment {
+        guard let commitment = PersonalDataCommitment(json: try take(name)) else {
+            throw mistyped(name, "a personal-data commitment")
+        }
+        return commitment
+    }
+
     mutating func bool(_ name: String) throws(StorageError) -> Bool {
         guard let flag = try take(name).boolValue else { throw mistyped(name, "true or false") }
         return flag

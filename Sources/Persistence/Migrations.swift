@@ -7,6 +7,8 @@ struct Migration: Sendable {
     var version: Int
     var name: String
     var statements: @Sendable (SQLDialect) -> [(sql: String, binds: [SQLValue])]
+    /// Rewrites rows after the statements ran, for changes SQL alone cannot make.
+    var transform: (@Sendable (any SQLConnection) async throws -> Void)? = nil
 }
 
 /// The schema, as migrations applied in order at open and recorded in `schema_migrations`.
@@ -311,6 +313,41 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 7, name: "personal data out of principals and operators") { d in
+            [
+                // Personal values (names and contact details of natural persons) live here only:
+                // other rows and the log hold a reference and a commitment (PersonalDataCommitment).
+                // Erasing clears value and salt and keeps the rest, so the log's commitments still
+                // name what was erased and when.
+                ("""
+                CREATE TABLE personal_data (
+                    id TEXT PRIMARY KEY,
+                    subject TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    value TEXT NULL,
+                    salt \(d.blob) NULL,
+                    commitment \(d.blob) NOT NULL,
+                    created_at \(d.bigint) NOT NULL,
+                    erased_at \(d.bigint) NULL,
+                    erased_by TEXT NULL,
+                    erase_reason TEXT NULL,
+                    CHECK ((erased_at IS NULL AND value IS NOT NULL AND salt IS NOT NULL)
+                        OR (erased_at IS NOT NULL AND value IS NULL AND salt IS NULL))
+                )
+                """, []),
+                ("CREATE INDEX personal_data_subject ON personal_data (subject, created_at, id)", []),
+                ("ALTER TABLE principals ADD COLUMN name_ref TEXT NULL", []),
+                ("ALTER TABLE principals ADD COLUMN email_ref TEXT NULL", []),
+            ]
+        } transform: { connection in
+            try await PersonalDataMigration.moveValues(on: connection)
+        },
+        Migration(version: 8, name: "principals without their personal columns") { _ in
+            [
+                ("ALTER TABLE principals DROP COLUMN name", []),
+                ("ALTER TABLE principals DROP COLUMN email", []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open
@@ -337,6 +374,7 @@ enum Migrations {
                 for (sql, binds) in migration.statements(dialect) {
                     try await connection.execute(sql, binds)
                 }
+                try await migration.transform?(connection)
                 try await connection.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     [.integer(Int64(migration.version)), .text(migration.name), .integer(Timestamp.milliseconds(now))]

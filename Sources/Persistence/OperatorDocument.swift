@@ -16,7 +16,7 @@ internal import Vetting
 /// ignored.
 enum OperatorDocument {
     /// The version written into each document; a reader refuses others.
-    static let version = 1
+    static let version = 2
 
     /// The canonical JSON text of `value`.
     static func encode(_ value: Operator) -> String {
@@ -84,8 +84,8 @@ enum OperatorDocument {
         let id = try root.string("id")
         var applicationMembers = try root.object("application")
         var officerMembers = try applicationMembers.object("security_officer")
-        let officerName = try officerMembers.string("name")
-        let officerEmail = try officerMembers.string("email")
+        let officerName = try officerMembers.commitment("name")
+        let officerEmail = try officerMembers.commitment("email")
         try officerMembers.finish()
         var documents: [(name: String, sha256: String)] = []
         for (index, element) in try applicationMembers.array("documents").enumerated() {
@@ -115,7 +115,7 @@ enum OperatorDocument {
                 uscc: uscc,
                 mlpsLevel: mlpsLevel,
                 tier: tier,
-                securityOfficer: (name: officerName, email: officerEmail),
+                securityOfficer: SecurityOfficer(name: officerName, email: officerEmail),
                 certifications: certifications,
                 documents: documents,
                 applicant: applicant

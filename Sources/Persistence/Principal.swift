@@ -9,15 +9,25 @@ public import Foundation
 public struct Principal: Sendable, Equatable {
     /// Stable id, e.g. `op_1`.
     public var id: String
-    /// Display name.
-    public var name: String
+    /// Display name; nil once erased. Kept in the personal-data store, never in the log.
+    public var name: String?
     /// The role the server authorizes by, e.g. `operator`, `authority`, `admin`.
     public var role: String
     /// The authority a principal acts for, if any.
     public var authorityID: String?
-    /// E-mail address, if known; lets vetting refuse a reviewer who is an application's security
-    /// officer.
+    /// Contact e-mail address, if known and not erased; kept in the personal-data store.
     public var email: String?
+    /// The personal-data references of the name and the e-mail address (nil until stored, and
+    /// for an address never given).
+    public var nameReference: String?
+    public var emailReference: String?
+    /// The members whose values were erased (`name`, `email`), in that order.
+    public var erased: [String] {
+        var fields: [String] = []
+        if nameReference != nil, name == nil { fields.append("name") }
+        if emailReference != nil, email == nil { fields.append("email") }
+        return fields
+    }
     /// For an `operator` principal, the operator it applied as; nil until it applies.
     public var operatorID: String?
     /// The public part of the API key; unique.
@@ -32,7 +42,7 @@ public struct Principal: Sendable, Equatable {
     public var revokedAt: Date?
 
     /// Creates a principal.
-    public init(id: String, name: String, role: String, authorityID: String? = nil, keyID: String,
+    public init(id: String, name: String?, role: String, authorityID: String? = nil, keyID: String,
                 keyHash: SHA256Digest, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil,
                 email: String? = nil, operatorID: String? = nil) {
         self.id = id

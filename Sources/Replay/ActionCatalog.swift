@@ -31,6 +31,8 @@ public enum ActionCatalog {
         case time
         /// Any RFC 3339 date-time (times an admin gave through the API).
         case rfc3339
+        /// A personal value's commitment: `{"commitment": 64 hex, "personal_data_id": "pd_…"}`.
+        case commitment
         /// The type, or null.
         indirect case nullable(MemberType)
     }
@@ -58,7 +60,8 @@ public enum ActionCatalog {
             LogKeys.addedAction: [Member("vkey", .string), Member("key_id", .string)],
             LogKeys.retiredAction: [Member("vkey", .string), Member("key_id", .string)],
             "principal.created": [
-                Member("id", .string), Member("name", .string), Member("role", .string),
+                Member("id", .string), Member("name", .commitment), Member("email", .nullable(.commitment)),
+                Member("role", .string),
                 Member("authority_id", .nullable(.string)),
                 // Absent for the bootstrap admin.
                 Member("expires_at", .nullable(.rfc3339), mayBeAbsent: true),
@@ -67,6 +70,10 @@ public enum ActionCatalog {
             "principal.revoked": [Member("id", .string), Member("reason", .string)],
             "authority.created": [Member("id", .string), Member("name", .string), Member("region", .string)],
             "test_clock.advanced": [Member("from", .nullable(.rfc3339)), Member("to", .rfc3339)],
+            PersonalDatum.erasedAction: [
+                Member("personal_data_id", .string), Member("subject", .string), Member("field", .string),
+                Member("commitment", .string), Member("reason", .string), Member("at", .time),
+            ],
         ]
         let operatorCommon = [Member("operator_id", .string), Member("revision", .integer), Member("at", .time)]
         for action in VettingAction.allCases { actions[action.rawValue] = operatorCommon + members(of: action) }
@@ -206,6 +213,7 @@ public enum ActionCatalog {
         case .strings: value.arrayValue?.allSatisfy { $0.stringValue != nil } ?? false
         case .time: value.stringValue.flatMap(Timestamp.parse) != nil
         case .rfc3339: value.stringValue.flatMap(Timestamp.parseRFC3339) != nil
+        case .commitment: PersonalDataCommitment(json: value) != nil
         case .nullable(let type): value.isNull || holds(value, type)
         }
     }
@@ -220,6 +228,7 @@ public enum ActionCatalog {
         case .strings: "an array of strings"
         case .time: "an RFC 3339 UTC time with milliseconds"
         case .rfc3339: "an RFC 3339 time"
+        case .commitment: "a personal-data commitment {commitment, personal_data_id}"
         case .nullable(let type): "\(describe(type)) or null"
         }
     }

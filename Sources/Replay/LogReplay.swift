@@ -125,6 +125,7 @@ public struct LogReplay: Sendable {
                 return
             }
             state.operatorRecords[id, default: []].append((seq, record))
+            if action == .applied { committedOfficer(of: record, operatorID: id, seq: seq) }
             if action == .reviewed { try checkOperatorReview(data, actor: record.actor, seq: seq, operatorID: id) }
             return
         }
@@ -160,6 +161,11 @@ public struct LogReplay: Sendable {
             state.principals[id] = ReplayedPrincipal(
                 id: id, role: try data.string("role"), authorityID: try data.optionalString("authority_id"),
                 expiresAt: expiresAt, revokedAt: nil)
+            for field in ["name", "email"] {
+                if let commitment = data.members[field].flatMap(PersonalDataCommitment.init(json:)) {
+                    committed(commitment, subject: "principal:\(id)", field: field, seq: seq)
+                }
+            }
         case "principal.revoked":
             let id = try data.string("id")
             guard state.principals[id] != nil else {
@@ -176,6 +182,8 @@ public struct LogReplay: Sendable {
             state.authorities[id] = try data.string("name")
         case "test_clock.advanced":
             break
+        case PersonalDatum.erasedAction:
+            try erased(data, seq: seq)
         default:
             report(ReplayFinding(.unknownAction, entry: seq, "'\(record.action)' is not an action this verifier knows; use a pdx-verify at least as new as the server that wrote the log"))
         }

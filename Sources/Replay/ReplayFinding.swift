@@ -63,6 +63,13 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         /// A key added while a rollover is under way, or retired when none is or out of turn (not
         /// the key that was current).
         case keyRotationInvalid = "key_rotation_invalid"
+        /// A personal-data reference logged twice, or a `personal_data.erased` for a reference the
+        /// log never committed to, erased before, or whose commitment, subject or field differ from
+        /// the ones logged.
+        case personalDataInvalid = "personal_data_invalid"
+        /// A disclosed value and salt that do not open the log's commitment, or a disclosure of a
+        /// reference the log does not hold.
+        case disclosureMismatch = "disclosure_mismatch"
     }
 
     public let code: Code

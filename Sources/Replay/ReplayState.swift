@@ -23,6 +23,20 @@ public struct ReplayedPrincipal: Sendable, Hashable {
     }
 }
 
+/// A personal value the log committed to, and whether it was erased since.
+public struct ReplayedPersonalDatum: Sendable, Hashable {
+    /// The commitment as logged.
+    public let commitment: PersonalDataCommitment
+    /// `principal:<id>` or `operator:<id>`.
+    public let subject: String
+    /// `name`, `security_officer.name`, `security_officer.email`.
+    public let field: String
+    /// The entry that committed to it.
+    public let seq: UInt64
+    /// The `personal_data.erased` entry, once erased.
+    public internal(set) var erasedAt: UInt64?
+}
+
 /// A grant as its entries describe it, with what the replay needs besides the grant itself.
 public struct ReplayedGrant: Sendable, Hashable {
     /// The grant, rebuilt step by step.
@@ -50,6 +64,8 @@ public struct ReplayState: Sendable {
     /// Entries replayed.
     public internal(set) var entryCount: UInt64 = 0
     public internal(set) var principals: [String: ReplayedPrincipal] = [:]
+    /// Every personal-data commitment the log holds, by reference.
+    public internal(set) var personalData: [String: ReplayedPersonalDatum] = [:]
     /// Authority names by id.
     public internal(set) var authorities: [String: String] = [:]
     /// Each operator's Vetting records in log order, and where they are.

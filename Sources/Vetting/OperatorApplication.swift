@@ -11,19 +11,27 @@ public enum OperatorTier: String, Sendable, Hashable, CaseIterable {
     case enhanced
 }
 
-/// The person an operator names as responsible for data security.
+/// The person an operator names as responsible for data security, as commitments: the name and
+/// e-mail are personal data, kept in the personal-data store and never in an operator's record or
+/// the log.
 public struct SecurityOfficer: Sendable, Hashable {
-    /// Full name, as submitted.
-    public let name: String
-    /// E-mail address, as submitted; compared with reviewers' addresses without regard to case.
-    public let email: String
+    /// The commitment to the officer's full name.
+    public let name: PersonalDataCommitment
+    /// The commitment to the officer's e-mail address.
+    public let email: PersonalDataCommitment
 
-    /// Validates and creates an officer.
+    /// Creates an officer from the commitments to its values.
+    public init(name: PersonalDataCommitment, email: PersonalDataCommitment) {
+        self.name = name
+        self.email = email
+    }
+
+    /// Checks the values as submitted, before they are sealed.
     ///
     /// Throws `security_officer_name_required`, `security_officer_name_invalid` (over
     /// ``OperatorApplication/maxNameLength`` characters, control characters, outer white space) or
     /// `security_officer_email_invalid` (see ``EmailAddress/isWellFormed(_:)``).
-    public init(name: String, email: String) throws(VettingError) {
+    public static func validate(name: String, email: String) throws(VettingError) {
         guard !name.isEmpty else {
             throw VettingError(code: .securityOfficerNameRequired, detail: "security_officer.name is empty")
         }
@@ -36,8 +44,6 @@ public struct SecurityOfficer: Sendable, Hashable {
                 detail: "security_officer.email is not an address of the form local@domain.tld"
             )
         }
-        self.name = name
-        self.email = email
     }
 }
 
@@ -140,14 +146,15 @@ public struct OperatorApplication: Sendable, Hashable {
     ///
     /// Checks in the order of the request body — legal name, USCC, MLPS level, security officer,
     /// certifications, documents, applicant — and throws the first problem, with the codes of
-    /// ``USCC/init(validating:)``, ``SecurityOfficer/init(name:email:)``,
+    /// ``USCC/init(validating:)``, ``SecurityOfficer/validate(name:email:)``,
     /// ``SupportingDocument/init(name:sha256:)`` and the designated initializer.
     public init(
         legalName: String,
         uscc: String,
         mlpsLevel: Int,
         tier: OperatorTier,
-        securityOfficer: (name: String, email: String),
+        securityOfficer officer: SecurityOfficer,
+        officerValues: (name: String, email: String)? = nil,
         certifications: [String],
         documents: [(name: String, sha256: String)],
         applicant: String
@@ -155,7 +162,11 @@ public struct OperatorApplication: Sendable, Hashable {
         try Self.checkLegalName(legalName)
         let code = try USCC(validating: uscc)
         try Self.checkMLPSLevel(mlpsLevel)
-        let officer = try SecurityOfficer(name: securityOfficer.name, email: securityOfficer.email)
+        // The values, when given, are checked here so that problems keep the body's order; only
+        // their commitments are kept. A replay or a store has the commitments alone.
+        if let officerValues {
+            try SecurityOfficer.validate(name: officerValues.name, email: officerValues.email)
+        }
         try Self.checkCertifications(certifications)
         // The count is checked before each document so a huge list costs nothing to refuse.
         try Self.checkDocumentCount(documents.count)
@@ -257,8 +268,8 @@ extension OperatorApplication {
             "mlps_level": JSONValue(mlpsLevel),
             "tier": .string(tier.rawValue),
             "security_officer": .object([
-                "name": .string(securityOfficer.name),
-                "email": .string(securityOfficer.email),
+                "name": securityOfficer.name.json,
+                "email": securityOfficer.email.json,
             ]),
             "certifications": .array(certifications.map(JSONValue.string)),
             "documents": .array(documents.map { document in

@@ -157,7 +157,8 @@ public struct OperatorReplay: Sendable {
                 uscc: try fields.string("uscc"),
                 mlpsLevel: try fields.integer("mlps_level"),
                 tier: tier,
-                securityOfficer: (try officer.string("name"), try officer.string("email")),
+                securityOfficer: SecurityOfficer(
+                    name: try officer.commitment("name"), email: try officer.commitment("email")),
                 certifications: certifications,
                 documents: pairs,
                 applicant: try fields.string("applicant")
@@ -219,6 +220,14 @@ private struct Fields {
             throw failure(index, "\(key) is missing or not an RFC 3339 UTC time with milliseconds")
         }
         return Timestamp.date(milliseconds: milliseconds)
+    }
+
+    /// A personal value's commitment: the replay checks its form only, the value being elsewhere.
+    func commitment(_ key: String) throws(VettingError) -> PersonalDataCommitment {
+        guard let value = data[key], let commitment = PersonalDataCommitment(json: value) else {
+            throw failure(index, "\(key) is missing or not a personal-data commitment")
+        }
+        return commitment
     }
 
     func object(_ key: String) throws(VettingError) -> Fields {

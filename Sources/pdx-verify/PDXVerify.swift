@@ -60,6 +60,13 @@ struct PDXVerify: ParsableCommand {
             valueName: "report"))
     var settlements: [String] = []
 
+    @Option(
+        name: .customLong("disclosure"),
+        help: ArgumentHelp(
+            "A personal-data disclosure (`pdx audit disclose`) whose values to check against the log's commitments; repeatable.",
+            valueName: "file"))
+    var disclosures: [String] = []
+
     @Flag(
         name: .customLong("integrity-only"),
         help: "Check only that the export is the signed log; do not replay its entries.")
@@ -86,6 +93,9 @@ struct PDXVerify: ParsableCommand {
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
         if integrityOnly && !settlements.isEmpty {
             throw ValidationError("--settlement needs the replay; leave out --integrity-only")
+        }
+        if integrityOnly && !disclosures.isEmpty {
+            throw ValidationError("--disclosure needs the replay; leave out --integrity-only")
         }
     }
 
@@ -141,6 +151,14 @@ struct PDXVerify: ParsableCommand {
             }
             reports.append((path, bytes))
         }
+        var disclosed: [(path: String, bytes: [UInt8])] = []
+        for path in disclosures {
+            guard let bytes = Self.readFile(path, limit: 1 << 26) else {
+                errorOutput(Self.singleLine("pdx-verify: cannot read the disclosure \(path)") + "\nUsage: \(Self.usageString())\n")
+                return ExitStatus.usage
+            }
+            disclosed.append((path, bytes))
+        }
         let success = if case .pinned = keys { ExitStatus.verified } else { ExitStatus.unpinned }
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
         var replay = LogReplay()
@@ -193,6 +211,13 @@ struct PDXVerify: ParsableCommand {
             case .failure(let finding): findings.append(finding)
             }
         }
+        var opened: [(path: String, confirmation: DisclosureConfirmation)] = []
+        for disclosure in disclosed {
+            switch replay.checkDisclosure(disclosure.bytes, name: disclosure.path) {
+            case .confirmed(let confirmation): opened.append((disclosure.path, confirmation))
+            case .mismatched(let found): findings += found
+            }
+        }
         guard findings.isEmpty else {
             for finding in findings.prefix(Self.findingsShown) {
                 output(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
@@ -205,6 +230,9 @@ struct PDXVerify: ParsableCommand {
         output(Self.singleLine(Self.replayReport(replay.state)))
         for (path, confirmation) in confirmations {
             output(Self.singleLine(Self.settlementReport(confirmation, path: path)))
+        }
+        for (path, confirmation) in opened {
+            output(Self.singleLine(Self.disclosureReport(confirmation, path: path)))
         }
         return success
     }
@@ -239,6 +267,19 @@ struct PDXVerify: ParsableCommand {
             \(confirmation.lineCount) lines, gross \(confirmation.totals.grossMinor) minor units) exactly as recomputed from \
             the log; \(logged).
             """
+    }
+
+    /// One disclosure confirmed.
+    static func disclosureReport(_ confirmation: DisclosureConfirmation, path: String) -> String {
+        var text = "pdx-verify: OK. \(path) discloses \(confirmation.subject): \(confirmation.opened) "
+            + "\(confirmation.opened == 1 ? "value opens its commitment" : "values open their commitments") in the log"
+        if confirmation.unlogged > 0 {
+            text += "; \(confirmation.unlogged) never logged, so not checked"
+        }
+        if confirmation.erased > 0 {
+            text += "; \(confirmation.erased) erased, as the log records"
+        }
+        return text + "."
     }
 
     /// A whole file, or nil when it cannot be read or is larger than `limit`.

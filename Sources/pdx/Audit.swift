@@ -6,8 +6,34 @@ import Foundation
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export the audit log, print its verifier keys, or rotate its signing key.",
-        subcommands: [Export.self, VKey.self, Key.self]
+        subcommands: [Export.self, VKey.self, Key.self, Disclose.self]
     )
+
+    struct Disclose: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one subject's personal data, with the salts, for an auditor to check against the log.",
+            discussion: """
+                The file holds the values of principal:<id> (name, e-mail) or operator:<id> (the security \
+                officer's name and e-mail) and the salts that open the log's commitments, and names the values \
+                erased. It is personal data: it is created readable by its owner only; hand it over as such. \
+                Check it with: pdx-verify EXPORT --vkey FILE --disclosure FILE
+                """
+        )
+
+        @OptionGroup var storage: StorageOptions
+
+        @Option(help: "Whose data: principal:<id> or operator:<id>.")
+        var subject: String
+
+        @Option(help: "File to write; must not exist.")
+        var out: String
+
+        func run() async throws {
+            let written = try await disclosePersonalData(from: storage.store, subject: subject, to: out)
+            print("disclosed \(written.values) values of \(subject) to \(out) (\(written.erased) erased, named only)")
+            print("check with: pdx-verify <export> --vkey <key file> --disclosure \(out)")
+        }
+    }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -75,6 +75,33 @@ struct DemoTests {
         #expect(String(decoding: try run.bytes(paths.vkey), as: UTF8.self) == vkeys.map { $0 + "\n" }.joined())
     }
 
+    @Test("no exported log or report holds a person's name or e-mail address")
+    func exportsHoldNoPersonalData() async throws {
+        let run = try await DemoRun.make()
+        defer { run.remove() }
+        let people = DemoScenario.personalData
+        #expect(people.count == 20)
+        var checked = 0
+        for directory in [run.paths.audit, run.paths.firstAudit, run.paths.reports] {
+            let enumerator = try #require(FileManager.default.enumerator(atPath: directory))
+            while let relative = enumerator.nextObject() as? String {
+                let path = directory + "/" + relative
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+                let bytes = try run.bytes(path)
+                checked += 1
+                for person in people {
+                    let needle = Array(person.utf8)
+                    let found = bytes.count >= needle.count && (0...(bytes.count - needle.count)).contains {
+                        bytes[$0..<($0 + needle.count)].elementsEqual(needle)
+                    }
+                    #expect(!found, "\(path) holds \(person)")
+                }
+            }
+        }
+        #expect(checked > 10, "the exports and reports were read")
+    }
+
     @Test("the same seed gives the same reports, log and text; another seed another log")
     func deterministic() async throws {
         let first = try await DemoRun.make(seed: 7)

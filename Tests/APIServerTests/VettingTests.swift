@@ -82,6 +82,8 @@ struct AuthorizationTableTests {
         (.post, "/v1/principals", #"{"name":"n","role":"auditor"}"#, ["admin"]),
         (.get, "/v1/principals", nil, ["admin"]),
         (.post, "/v1/principals/pr_none/revoke", #"{"reason":"r"}"#, ["admin"]),
+        (.get, "/v1/personal-data?subject=principal:pr_none", nil, ["admin"]),
+        (.post, "/v1/personal-data/pd_none/erase", #"{"reason":"r"}"#, ["admin"]),
         (.post, "/v1/operators", "{}", ["operator"]),
         (.get, "/v1/operators", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
         (.get, "/v1/operators/op_none", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),

@@ -82,7 +82,7 @@ enum Walkthrough {
         let vetting = OperatorLifecycle()
         let application = try OperatorApplication(
             legalName: "北京数联科技有限公司", uscc: "914403001922038216", mlpsLevel: 3, tier: .standard,
-            securityOfficer: ("Li Wei", "security@example.com"), certifications: ["ISO27001"],
+            securityOfficer: .sample(), officerValues: ("Li Wei", "security@example.com"), certifications: ["ISO27001"],
             documents: [("licence.pdf", String(repeating: "ab", count: 32))], applicant: "pr_op")
         let submitted = try #require(vetting.submit(application, id: "op_1", existing: [], at: start).change).updated
         let bjReviewer = Reviewer(principalID: "pr_bj", authorityID: "bj")

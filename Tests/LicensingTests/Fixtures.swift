@@ -1,3 +1,4 @@
+import Cryptography
 import AuditLog
 import Foundation
 import Licensing
@@ -72,7 +73,8 @@ enum Operators {
             uscc: "91440300708461136T",
             mlpsLevel: 3,
             tier: tier,
-            securityOfficer: (name: "王芳", email: "security.officer@example-op.cn"),
+            securityOfficer: .sample(),
+            officerValues: (name: "王芳", email: "security.officer@example-op.cn"),
             certifications: ["ISO27001"],
             documents: [("营业执照.pdf", String(repeating: "ab", count: 32))],
             applicant: People.requester
@@ -246,4 +248,21 @@ func thrownCode<T>(_ body: () throws -> T, sourceLocation: SourceLocation = #_so
 /// The actions of `records`, in order.
 func actions(_ records: [AuditRecord]) -> [String] {
     records.map(\.action)
+}
+
+extension PersonalDataCommitment {
+    /// A well-formed commitment with reference number `n`, for records built without a store.
+    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
+        let digits = String(n, radix: 16)
+        return PersonalDataCommitment(
+            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
+            commitment: SHA256.hash(Array("sample \(n)".utf8)))
+    }
+}
+
+extension SecurityOfficer {
+    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
+    static func sample(_ n: Int = 0) -> SecurityOfficer {
+        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
+    }
 }

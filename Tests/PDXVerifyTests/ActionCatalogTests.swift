@@ -140,6 +140,9 @@ struct ActionCatalogTests {
         (.time, .string("2026-10-01T02:00:00.000Z"), .string("2026-10-01T02:00:00Z")),
         (.rfc3339, .string("2026-10-01T10:00:00+08:00"), .string("2026-10-01")),
         (.nullable(.string), .null, .bool(true)),
+        (.commitment,
+         .object(["personal_data_id": .string("pd_" + String(repeating: "0", count: 32)), "commitment": .string(String(repeating: "ab", count: 32))]),
+         .string("王芳")),
     ])
     func types(type: ActionCatalog.MemberType, good: JSONValue, bad: JSONValue) {
         #expect(ActionCatalog.holds(good, type))

@@ -1,3 +1,4 @@
+import Cryptography
 import AuditLog
 import Foundation
 import Testing
@@ -23,16 +24,16 @@ struct LogFixture {
         let start = Self.octoberStart.addingTimeInterval(-86_400)
         let application = try OperatorApplication(
             legalName: "京津冀交通数据有限公司", uscc: "91440300708461136T", mlpsLevel: 3, tier: .standard,
-            securityOfficer: ("王芳", "wang.fang@jjj-data.example"), certifications: ["ISO27001"],
+            securityOfficer: .sample(1000), officerValues: ("王芳", "wang.fang@jjj-data.example"), certifications: ["ISO27001"],
             documents: [("营业执照.pdf", String(repeating: "ab", count: 32))], applicant: "pr_applicant")
         let applied = try #require(lifecycle.submit(application, id: operatorID, existing: [], at: start).change)
         current = applied.updated
         append("authority.created", actor: admin.principalID, at: start,
                ["id": "bj", "name": "Beijing Big Data Bureau", "region": "Beijing"])
-        for (id, role, authority) in [("pr_reviewer", "authority_reviewer", JSONValue.string("bj")), ("pr_admin", "admin", .null),
-                                      ("pr_applicant", "operator", .null)] {
+        for (n, (id, role, authority)) in [("pr_reviewer", "authority_reviewer", JSONValue.string("bj")), ("pr_admin", "admin", .null),
+                                           ("pr_applicant", "operator", .null)].enumerated() {
             append("principal.created", actor: "system", at: start,
-                   ["id": .string(id), "name": .string(id), "role": .string(role), "authority_id": authority,
+                   ["id": .string(id), "name": PersonalDataCommitment.sample(n).json, "email": .null, "role": .string(role), "authority_id": authority,
                     "expires_at": .null, "key_id": .string("key_\(id)")])
         }
         for record in applied.records { records.append((start, record)) }
@@ -112,5 +113,22 @@ struct LogFixture {
     /// Each entry's canonical bytes.
     func encoded() throws -> [[UInt8]] {
         try entries.map { try $0.encoded() }
+    }
+}
+
+extension PersonalDataCommitment {
+    /// A well-formed commitment with reference number `n`, for records built without a store.
+    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
+        let digits = String(n, radix: 16)
+        return PersonalDataCommitment(
+            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
+            commitment: SHA256.hash(Array("sample \(n)".utf8)))
+    }
+}
+
+extension SecurityOfficer {
+    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
+    static func sample(_ n: Int = 0) -> SecurityOfficer {
+        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
     }
 }

@@ -15,7 +15,7 @@ struct OperatorDocumentTests {
         #expect(try OperatorDocument.decode(text) == full)
         #expect(OperatorDocument.encode(try OperatorDocument.decode(text)) == text)
 
-        #expect(value["version"] == 1)
+        #expect(value["version"] == 2)
         #expect(value["id"] == "op-full")
         #expect(value["status"] == "suspended")
         #expect(value["submitted_at"] == "2026-10-01T02:00:00.000Z")
@@ -25,7 +25,9 @@ struct OperatorDocumentTests {
         #expect(value["revision"] == 4)
         #expect(value["application"]?["tier"] == "enhanced")
         #expect(value["application"]?["uscc"] == .string(Samples.uscc(42)))
-        #expect(value["application"]?["security_officer"]?["email"] == "Security.Officer@example-op.cn")
+        // The officer as commitments: the values live in the personal-data store.
+        #expect(value["application"]?["security_officer"]?["email"] == full.application.securityOfficer.email.json)
+        #expect(!text.contains("Security.Officer@example-op.cn") && !text.contains("王芳"))
         #expect(value["application"]?["documents"]?[1]?["name"] == "等保测评报告.pdf")
         #expect(value["reviews"]?[0] == [
             "reviewer": "principal-alice", "authority": "bj", "decision": "approve", "reason": "criteria met",
@@ -74,7 +76,7 @@ struct OperatorDocumentTests {
     }
 
     @Test("a document that is not exactly what the codec writes is unexpected_data", arguments: [
-        (["version"], JSONValue(2)),
+        (["version"], JSONValue(1)),
         (["id"], nil),
         (["extra"], "member"),
         (["status"], "pending"),
@@ -87,7 +89,8 @@ struct OperatorDocumentTests {
         (["application", "mlps_level"], 9),
         (["application", "tier"], "premium"),
         (["application", "documents"], []),
-        (["application", "security_officer", "email"], "not an address"),
+        (["application", "security_officer", "email"], "Security.Officer@example-op.cn"),
+        (["application", "security_officer", "name", "commitment"], "not hex"),
         (["application", "security_officer", "phone"], "110"),
         (["application", "certifications"], [1]),
     ] as [([String], JSONValue?)])

@@ -32,7 +32,8 @@ enum Samples {
             uscc: uscc(n),
             mlpsLevel: 3,
             tier: tier,
-            securityOfficer: (name: "王芳", email: "Security.Officer@example-op.cn"),
+            securityOfficer: .sample(2 * n),
+            officerValues: (name: "王芳", email: "Security.Officer@example-op.cn"),
             certifications: ["ISO27001", "ISO27701"],
             documents: [
                 ("营业执照.pdf", String(repeating: "ab", count: 32)),
@@ -101,4 +102,31 @@ func allPages<Item>(
         try #require(pages.count <= maxPages, "the listing does not end")
     } while cursor != nil
     return pages
+}
+
+extension PersonalDataCommitment {
+    /// A well-formed commitment with reference number `n`, for records built without a store.
+    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
+        let digits = String(n, radix: 16)
+        return PersonalDataCommitment(
+            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
+            commitment: SHA256.hash(Array("sample \(n)".utf8)))
+    }
+}
+
+extension SecurityOfficer {
+    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
+    static func sample(_ n: Int = 0) -> SecurityOfficer {
+        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
+    }
+}
+
+extension Principal {
+    /// The principal as it was inserted: without the personal-data references the store assigned.
+    var unreferenced: Principal {
+        var copy = self
+        copy.nameReference = nil
+        copy.emailReference = nil
+        return copy
+    }
 }

@@ -119,11 +119,12 @@ struct PrincipalBindingTests {
                 (try await reader.principal(id: "p-rev"), try await reader.principal(keyID: "key-p-op"),
                  try await reader.principal(id: "p-plain"))
             }
-            #expect(read.0 == reviewer)
+            #expect(read.0?.unreferenced == reviewer)
             #expect(read.0?.email == "alice@bjdata.gov.cn")
-            #expect(read.1 == applicant)
+            #expect(read.1?.unreferenced == applicant)
             #expect(read.1?.operatorID == "op-1")
-            #expect(read.2 == plain)
+            #expect(read.2?.unreferenced == plain)
+            #expect(read.0?.nameReference != nil && read.0?.emailReference != nil && read.2?.emailReference == nil)
             #expect(read.2?.email == nil && read.2?.operatorID == nil)
         }
     }
@@ -422,7 +423,9 @@ struct VettingMigrationTests {
             try await current.transaction { transaction in
                 for statement in [
                     "DROP INDEX principals_operator_id", "DROP INDEX principals_created_at",
-                    "ALTER TABLE principals DROP COLUMN email", "ALTER TABLE principals DROP COLUMN operator_id",
+                    "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
+                    "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
+                    "ALTER TABLE principals DROP COLUMN operator_id",
                     "DROP TABLE authorities", "DROP TABLE operators", "DROP TABLE idempotency_keys",
                     "DROP TABLE grant_datasets", "DROP TABLE grants", "DROP TABLE datasets", "DROP TABLE grant_generation",
                     "DROP TABLE usage_events", "DROP TABLE usage_counters", "DROP TABLE usage_daily",
@@ -442,6 +445,7 @@ struct VettingMigrationTests {
             let upgraded = try await fixture.open()
             let old = try #require(try await upgraded.read { try await $0.principal(id: "p-old") })
             #expect(old.email == nil && old.operatorID == nil && old.role == "admin")
+            #expect(old.name == "Old", "the name moved into the personal-data store")
             try await upgraded.transaction { transaction in
                 try await transaction.insertAuthority(Samples.authority("bj"))
                 try await transaction.insert(try Samples.submitted("op-1", applicant: "p-old"))
@@ -449,6 +453,62 @@ struct VettingMigrationTests {
             }
             #expect(try await upgraded.read { try await $0.latestOperator(appliedBy: "p-old") }?.id == "op-1")
             #expect(try await upgraded.read { try await $0.principal(id: "p-old") }?.operatorID == "op-1")
+        }
+    }
+
+    @Test("a database at schema version 6 moves principals' and officers' personal data into the store", arguments: Backend.available)
+    func personalDataUpgrade(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let current = try await fixture.open()
+            let submitted = try Samples.submitted("op-1", applicant: "p-op")
+            try await current.transaction { transaction in
+                try await transaction.insertPrincipal(Samples.principal("p-op", email: "ops@example.cn"))
+                try await transaction.insertPrincipal(Samples.principal("p-admin", role: "admin"))
+                try await transaction.insertAuthority(Samples.authority("bj"))
+                try await transaction.insert(submitted)
+            }
+            // Back to version 6: names and e-mail addresses in the principals, the officer in the document.
+            var document = try #require(try JSONValue.parse(Array(OperatorDocument.encode(submitted).utf8)).objectValue)
+            var application = try #require(document["application"]?.objectValue)
+            application["security_officer"] = .object(["name": "王芳", "email": "wang.fang@officer.example"])
+            document["application"] = .object(application)
+            document["version"] = 1
+            try await current.transaction { transaction in
+                for statement in [
+                    "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
+                    "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
+                    "ALTER TABLE principals ADD COLUMN email TEXT NULL",
+                    "UPDATE principals SET name = 'Ops Person', email = 'ops@example.cn' WHERE id = 'p-op'",
+                    "UPDATE principals SET name = 'Admin Person' WHERE id = 'p-admin'",
+                    "DELETE FROM schema_migrations WHERE version >= 7",
+                ] {
+                    try await transaction.context.execute(statement)
+                }
+                try await transaction.context.execute("UPDATE operators SET document = $1 WHERE id = 'op-1'",
+                                                      [.text(try JSONValue.object(document).canonicalString())])
+            }
+            await current.close()
+
+            let upgraded = try await fixture.open()
+            try await upgraded.read { reader in
+                let op = try #require(try await reader.principal(id: "p-op"))
+                #expect(op.name == "Ops Person" && op.email == "ops@example.cn" && op.erased.isEmpty)
+                let admin = try #require(try await reader.principal(id: "p-admin"))
+                #expect(admin.name == "Admin Person" && admin.email == nil && admin.emailReference == nil)
+                let migrated = try #require(try await reader.operatorByID("op-1"))
+                let officer = migrated.application.securityOfficer
+                let data = try await reader.personalData(ids: [officer.name.id, officer.email.id])
+                let name = try #require(data[officer.name.id])
+                let email = try #require(data[officer.email.id])
+                #expect(name.value == "王芳" && name.subject == "operator:op-1" && name.field == "security_officer.name")
+                #expect(officer.name.opens(value: "王芳", salt: try #require(name.salt)))
+                #expect(officer.email.opens(value: "wang.fang@officer.example", salt: try #require(email.salt)))
+                #expect(try await reader.personalData(subject: "principal:p-op").map(\.field) .sorted() == ["email", "name"])
+            }
+            // The columns that held the values are gone.
+            await #expect(throws: StorageError.self) {
+                try await upgraded.read { try await $0.context.query("SELECT name FROM principals") }
+            }
         }
     }
 }

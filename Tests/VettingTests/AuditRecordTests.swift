@@ -80,7 +80,8 @@ struct AuditRecordTests {
             "uscc": "91440300708461136T",
             "mlps_level": 3,
             "tier": "enhanced",
-            "security_officer": ["name": "王芳", "email": .string(Sample.officerEmail)],
+            // Commitments only: the officer's name and e-mail never reach the log.
+            "security_officer": ["name": PersonalDataCommitment.sample(0).json, "email": PersonalDataCommitment.sample(1).json],
             "certifications": ["ISO27001"],
             "documents": [
                 ["name": "营业执照.pdf", "sha256": .string(String(repeating: "ab", count: 32))],
