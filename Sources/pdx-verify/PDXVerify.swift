@@ -247,12 +247,13 @@ struct PDXVerify: ParsableCommand {
         let closed = state.settlements.keys.sorted().map(\.description)
         let closedText = closed.isEmpty ? "no closed period" : "closed \(closed.joined(separator: ", ")), each recomputed to the same totals and report digests as its settlement.closed entry"
         return """
-            pdx-verify: OK. Replayed all \(grouped(state.entryCount)) entries under the marketplace's rules and found \
-            nothing unlawful: \(state.authorities.count) authorities, \(state.principals.count) principals, \
-            \(state.operatorRecords.count) operators (each step re-run through the vetting lifecycle), \
-            \(grants.count) grants (\(inForce) in force; every decision by an eligible reviewer, every activation with its \
-            approvals and within its ceilings), \(grouped(UInt64(max(0, state.eventCount)))) usage events in \
-            \(state.counters.count) counters (each under a grant in force, within quota, counted once), \(closedText).
+            pdx-verify: OK. Replayed \(state.entryCount == 1 ? "the 1 entry" : "all \(grouped(state.entryCount)) entries") \
+            under the marketplace's rules and found nothing unlawful: \(counted(state.authorities.count, "authority", "authorities")), \
+            \(counted(state.principals.count, "principal")), \
+            \(counted(state.operatorRecords.count, "operator")) (each step re-run through the vetting lifecycle), \
+            \(counted(grants.count, "grant")) (\(inForce) in force; every decision by an eligible reviewer, every activation with its \
+            approvals and within its ceilings), \(counted(max(0, state.eventCount), "usage event")) in \
+            \(counted(state.counters.count, "counter")) (each under a grant in force, within quota, counted once), \(closedText).
             """
     }
 
@@ -264,7 +265,7 @@ struct PDXVerify: ParsableCommand {
             : "byte for byte the statement rendered from the recomputed settlement (closed at entry \(confirmation.closeSeq))"
         return """
             pdx-verify: OK. \(path) is \(whose) of \(confirmation.period) (\(confirmation.format.rawValue), \
-            \(confirmation.lineCount) lines, gross \(confirmation.totals.grossMinor) minor units) exactly as recomputed from \
+            \(counted(confirmation.lineCount, "line")), gross \(confirmation.totals.grossMinor) minor units) exactly as recomputed from \
             the log; \(logged).
             """
     }
@@ -399,6 +400,11 @@ struct PDXVerify: ParsableCommand {
         case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
         default: false
         }
+    }
+
+    /// `value` grouped, then the noun in the number it takes: "1 grant", "0 grants", "1,204 entries".
+    static func counted(_ value: some BinaryInteger, _ singular: String, _ plural: String? = nil) -> String {
+        "\(grouped(UInt64(clamping: value))) \(value == 1 ? singular : plural ?? singular + "s")"
     }
 
     /// 70000 → "70,000".
