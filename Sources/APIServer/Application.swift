@@ -123,9 +123,9 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let router = try buildRouter(configuration: configuration, dependencies: dependencies)
     let server: HTTPServerBuilder = if let files = configuration.tls {
-        try .tls(.http1(), tlsConfiguration: try files.serverConfiguration())
+        try .tls(.http1WithProblems(), tlsConfiguration: try files.serverConfiguration())
     } else {
-        .http1()
+        .http1WithProblems()
     }
     return Application(
         router: router,

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import OpenAPIRuntime
 
 /// Turns every error that reaches the edge into an RFC 9457 problem. The one place where errors
@@ -49,6 +50,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return problem(status: error.status, detail: error.status.reasonPhrase)
         case let error as DecodingError:
             return .invalidRequest(describe(error))
+        case let error as HTTPParserError:
+            // A body the parser refused while a handler was reading it.
+            return ParseErrorProblemHandler.problem(for: error)
         default:
             if let mapped = DomainErrors.problem(for: error) { return mapped }
             return Problem(.internalServerError, code: "internal_error", detail: "The server could not complete the request.")

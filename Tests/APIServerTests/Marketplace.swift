@@ -72,7 +72,10 @@ struct Marketplace: Sendable {
     ///   - failedAuthentications: likewise, the per-address limiter of failed authentications.
     ///   - registry: where the server's metrics go, for tests that scrape `/metrics`.
     ///   - logger: the application's logger, for tests that read what the server logs.
-    func withServer<T: Sendable>(rateLimiter: RateLimiter? = nil,
+    ///   - live: serve on a real port of 127.0.0.1 with the server's own HTTP/1 channel, for tests of
+    ///     what the parser sees (the client's `port`).
+    func withServer<T: Sendable>(live: Bool = false,
+                                 rateLimiter: RateLimiter? = nil,
                                  failedAuthentications: RateLimiter? = nil,
                                  registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                                  logger: Logger = Self.logger,
@@ -83,8 +86,9 @@ struct Marketplace: Sendable {
             dependencies.rateLimiter = rateLimiter
             dependencies.failedAuthenticationLimiter = failedAuthentications
             let router = try buildRouter(configuration: configuration, dependencies: dependencies)
-            let app = Application(router: router, logger: logger)
-            let result = try await app.test(.router) { client in try await body(runtime, client) }
+            let app = Application(router: router, server: live ? .http1WithProblems() : .http1(),
+                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            let result = try await app.test(live ? .live : .router) { client in try await body(runtime, client) }
             await runtime.close()
             return result
         } catch {
