@@ -24,6 +24,37 @@ extension API {
                                            currency: settlementPolicy.currency.code))))
     }
 
+    func getRevenueCap(_ input: Operations.GetRevenueCap.Input) async throws -> Operations.GetRevenueCap.Output {
+        let caller = try Authorization.require(.getRevenueCap)
+        let year = try Self.capYear(input.query.year)
+        let operatorID = input.path.id
+        // Another operator's cap is answered as if there were none, as another operator's grant is.
+        let mayRead = caller.role != .operator || caller.operatorID == operatorID
+        guard mayRead, let amount = try await database.read({ try await $0.revenueCap(operatorID: operatorID, year: year) }) else {
+            throw Problem.notFound("No revenue cap is set for \(operatorID) in \(year).")
+        }
+        return .ok(.init(body: .json(.init(operatorId: operatorID, year: year, amountMinor: amount,
+                                           currency: settlementPolicy.currency.code))))
+    }
+
+    func listRevenueCaps(_ input: Operations.ListRevenueCaps.Input) async throws -> Operations.ListRevenueCaps.Output {
+        _ = try Authorization.require(.listRevenueCaps)
+        let year = try Self.capYear(input.query.year)
+        let caps = try await database.read { try await $0.revenueCaps(year: year) }
+        let currency = settlementPolicy.currency.code
+        return .ok(.init(body: .json(.init(year: year, items: caps.sorted { $0.key < $1.key }.map {
+            .init(operatorId: $0.key, year: year, amountMinor: $0.value, currency: currency)
+        }))))
+    }
+
+    /// A year as a revenue cap takes it; the same refusal as setting a cap for it.
+    static func capYear(_ year: Int) throws(SettlementError) -> Int {
+        guard (2000...9999).contains(year) else {
+            throw SettlementError(code: .invalidRevenueCap, detail: "a revenue cap is for a year 2000–9999")
+        }
+        return year
+    }
+
     func getSettlement(_ input: Operations.GetSettlement.Input) async throws -> Operations.GetSettlement.Output {
         _ = try Authorization.require(.getSettlement)
         let period = try Self.period(input.path.period)
@@ -100,6 +131,13 @@ extension API {
             try await IdempotencyScope.recordJSON(.created, Self.view(adjustment), in: tx)
         }
         return .created(.init(body: .json(Self.view(adjustment))))
+    }
+
+    func listAdjustments(_ input: Operations.ListAdjustments.Input) async throws -> Operations.ListAdjustments.Output {
+        _ = try Authorization.require(.listAdjustments)
+        let period = try Self.period(input.path.period)
+        let adjustments = try await settlements.adjustments(in: period)
+        return .ok(.init(body: .json(.init(period: period.description, items: adjustments.map(Self.view)))))
     }
 
     static func view(_ adjustment: Adjustment) -> Components.Schemas.Adjustment {

@@ -13,7 +13,8 @@ enum Operation: String, CaseIterable, Sendable {
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
     case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
     case reportUsage, getUsageSummary
-    case setRevenueCap, getSettlement, closeSettlement, getSettlementReport, addAdjustment
+    case setRevenueCap, getRevenueCap, listRevenueCaps
+    case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -61,12 +62,15 @@ enum Authorization {
         .closeSettlement: [.finance],
         .getSettlementReport: [.finance, .admin, .auditor, .operator, .authorityReviewer],
         .addAdjustment: [.finance],
+        .listAdjustments: [.finance, .admin, .auditor],
+        .getRevenueCap: [.finance, .admin, .auditor, .operator],
+        .listRevenueCaps: [.finance, .admin, .auditor],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
-        .listGrants, .getGrant, .getUsageSummary, .getSettlementReport,
+        .listGrants, .getGrant, .getUsageSummary, .getSettlementReport, .getRevenueCap,
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.

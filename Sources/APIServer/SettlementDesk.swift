@@ -161,10 +161,26 @@ public struct SettlementDesk: Sendable {
                 counter: counter, scenario: grant.scenario, pricing: Pricing(item: item, unit: counter.key.unit),
                 revenueShareBPS: datasets[counter.key.datasetID]?.revenueShareBPS ?? 0))
         }
+        let adjustments = try await Self.adjustments(in: period, from: tx)
+        return PeriodCloseInput(
+            period: period, currency: policy.currency, platformFeeBPS: policy.platformFeeBPS, usage: usage,
+            adjustments: adjustments, revenueCaps: try await tx.revenueCaps(year: period.year),
+            incomeBefore: try await tx.operatorIncome(year: period.year, before: period))
+    }
+
+    /// The adjustments booked into `period`, oldest first (then by id), each with the line it corrects.
+    public func adjustments(in period: Period) async throws -> [Adjustment] {
+        try await database.read { try await Self.adjustments(in: period, from: $0) }
+            .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+    }
+
+    /// The adjustments booked into `period` in their stored order, each with the line it corrects,
+    /// read from its closed period's report.
+    static func adjustments(in period: Period, from reader: DatabaseReader) async throws -> [Adjustment] {
         var adjustments: [Adjustment] = []
         var reports: [Period: SettlementReport] = [:]
-        for stored in try await tx.adjustments(in: period) {
-            if reports[stored.correctedPeriod] == nil, let closed = try await tx.settlement(stored.correctedPeriod) {
+        for stored in try await reader.adjustments(in: period) {
+            if reports[stored.correctedPeriod] == nil, let closed = try await reader.settlement(stored.correctedPeriod) {
                 reports[stored.correctedPeriod] = try SettlementReport(json: closed.document)
             }
             guard let line = reports[stored.correctedPeriod]?.line(stored.corrects) else {
@@ -173,10 +189,7 @@ public struct SettlementDesk: Sendable {
             adjustments.append(Adjustment(id: stored.id, period: period, corrected: line, amountMinor: stored.amountMinor,
                                           reason: stored.reason, actor: stored.actor, at: stored.createdAt))
         }
-        return PeriodCloseInput(
-            period: period, currency: policy.currency, platformFeeBPS: policy.platformFeeBPS, usage: usage,
-            adjustments: adjustments, revenueCaps: try await tx.revenueCaps(year: period.year),
-            incomeBefore: try await tx.operatorIncome(year: period.year, before: period))
+        return adjustments
     }
 
     static func closedPeriod(_ stored: StoredSettlement, wasClosed: Bool) throws -> ClosedPeriod {

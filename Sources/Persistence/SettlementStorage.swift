@@ -107,6 +107,14 @@ extension DatabaseReader {
         return caps
     }
 
+    /// The revenue cap of operator `operatorID` for `year`, in minor units, or nil when none is set.
+    public func revenueCap(operatorID: String, year: Int) async throws -> Int64? {
+        try await context.query(
+            "SELECT amount_minor FROM revenue_caps WHERE operator_id = $1 AND year = $2",
+            [.text(operatorID), .integer(Int64(year))]
+        ).first.map { try $0.integer(0) }
+    }
+
     /// Each operator's net income in the closed periods of `year` before `period`.
     public func operatorIncome(year: Int, before period: Period) async throws -> [String: Int64] {
         var income: [String: Int64] = [:]

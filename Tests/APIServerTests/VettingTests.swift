@@ -111,6 +111,9 @@ struct AuthorizationTableTests {
         (.get, "/v1/settlements/2026-13/report", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
         (.get, "/v1/settlements/2026-13/report?format=csv", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
         (.post, "/v1/settlements/2026-13/adjustments", #"{"corrects":"x","amount_minor":1,"reason":"r"}"#, ["finance"]),
+        (.get, "/v1/settlements/2026-13/adjustments", nil, ["admin", "auditor", "finance"]),
+        (.get, "/v1/operators/op_none/revenue-cap?year=2026", nil, ["admin", "operator", "auditor", "finance"]),
+        (.get, "/v1/revenue-caps?year=2026", nil, ["admin", "auditor", "finance"]),
     ]
 
     @Test func everyOperationOfTheContractIsInTheTable() {
