@@ -161,6 +161,13 @@ extension API {
         var filter = GrantFilter(
             operatorID: query.operatorId, authorityID: query.authorityId, datasetID: query.datasetId,
             status: query.status.flatMap { GrantStatus(rawValue: $0.rawValue) })
+        if query.awaiting != nil {
+            guard caller.role == .authorityReviewer else {
+                throw Problem(.unprocessableContent, code: "awaiting_needs_reviewer",
+                              detail: "awaiting=me is a reviewer's work queue; the role \(caller.role.rawValue) has none.")
+            }
+            filter.awaitingAuthorityID = caller.authorityID ?? ""
+        }
         // An operator sees its own grants, a reviewer those its authority takes part in; asking for
         // others' is an empty list, not an error, like any filter that matches nothing.
         switch caller.role {

@@ -314,11 +314,23 @@ public struct GrantFilter: Sendable, Hashable {
     /// Only grants with this dataset.
     public var datasetID: String?
     public var status: GrantStatus?
+    /// Only pending grants still waiting for this authority's decision: a reviewer's work queue.
+    public var awaitingAuthorityID: String?
 
-    public init(operatorID: String? = nil, authorityID: String? = nil, datasetID: String? = nil, status: GrantStatus? = nil) {
+    public init(operatorID: String? = nil, authorityID: String? = nil, datasetID: String? = nil, status: GrantStatus? = nil,
+                awaitingAuthorityID: String? = nil) {
         self.operatorID = operatorID
         self.authorityID = authorityID
         self.datasetID = datasetID
         self.status = status
+        self.awaitingAuthorityID = awaitingAuthorityID
+    }
+}
+
+extension Grant {
+    /// Whether the grant is pending and `authorityID` is among those whose approval it needs and
+    /// has not decided yet.
+    public func awaitsDecision(of authorityID: String) -> Bool {
+        status == .pending && approvals.contains { $0.authorityID == authorityID && $0.decision == nil }
     }
 }

@@ -204,20 +204,55 @@ extension DatabaseReader {
             binds.append(.text(datasetID))
             conditions.append("id IN (SELECT grant_id FROM grant_datasets WHERE dataset_id = $\(binds.count))")
         }
+        if let authorityID = filter.awaitingAuthorityID {
+            binds += [.text(GrantStatus.pending.rawValue), .text(authorityID)]
+            conditions.append("status = $\(binds.count - 1)")
+            conditions.append("id IN (SELECT grant_id FROM grant_datasets WHERE authority_id = $\(binds.count))")
+        }
+        var position: (time: Int64, id: String)?
         if let cursor {
-            let position = try Self.licensingCursor(cursor, listing: Self.grantListing, keyCount: 2)
-            guard let time = Int64(position.key[0]) else {
+            let decoded = try Self.licensingCursor(cursor, listing: Self.grantListing, keyCount: 2)
+            guard let time = Int64(decoded.key[0]) else {
                 throw LicensingError(code: .invalidCursor, detail: "the cursor was not handed out by this listing")
             }
-            binds += [.integer(time), .text(position.key[1])]
-            conditions.append("(requested_at, id) < ($\(binds.count - 1), $\(binds.count))")
+            position = (time, decoded.key[1])
         }
-        let filtered = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let page = try await fetchPage(Self.selectGrant + filtered + " ORDER BY requested_at DESC, id DESC", binds,
-                                       limit: limit, listing: Self.grantListing, decode: Self.grant) { found in
-            [String(Timestamp.milliseconds(found.requestedAt)), found.id]
+        let key = { (found: Grant) in [String(Timestamp.milliseconds(found.requestedAt)), found.id] }
+        guard let awaiting = filter.awaitingAuthorityID else {
+            if let position {
+                binds += [.integer(position.time), .text(position.id)]
+                conditions.append("(requested_at, id) < ($\(binds.count - 1), $\(binds.count))")
+            }
+            let filtered = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let page = try await fetchPage(Self.selectGrant + filtered + " ORDER BY requested_at DESC, id DESC", binds,
+                                           limit: limit, listing: Self.grantListing, decode: Self.grant, key: key)
+            return GrantPage(grants: page.items, nextCursor: page.nextCursor)
         }
-        return GrantPage(grants: page.items, nextCursor: page.nextCursor)
+        // Which authorities have decided is in the grant's document, not in a column: read the
+        // authority's pending grants in batches and keep those still waiting for it, until one more
+        // than a page is found (so the cursor is only handed out when a next page exists).
+        let count = min(max(1, limit), 1_000)
+        let batch = 200
+        var found: [Grant] = []
+        while found.count <= count {
+            var batchBinds = binds
+            var batchConditions = conditions
+            if let position {
+                batchBinds += [.integer(position.time), .text(position.id)]
+                batchConditions.append("(requested_at, id) < ($\(batchBinds.count - 1), $\(batchBinds.count))")
+            }
+            batchBinds.append(.integer(Int64(batch)))
+            let rows = try await context.query(
+                Self.selectGrant + " WHERE " + batchConditions.joined(separator: " AND ")
+                    + " ORDER BY requested_at DESC, id DESC LIMIT $\(batchBinds.count)", batchBinds)
+            let grants = try rows.map(Self.grant)
+            found += grants.filter { $0.awaitsDecision(of: awaiting) }
+            guard rows.count == batch, let last = grants.last else { break }
+            position = (Timestamp.milliseconds(last.requestedAt), last.id)
+        }
+        let items = Array(found.prefix(count))
+        let next = found.count > count ? items.last.map { PageCursor(listing: Self.grantListing, key: key($0)).token } : nil
+        return GrantPage(grants: items, nextCursor: next)
     }
 
     /// Every grant that includes dataset `datasetID` and has one of `statuses`, oldest request first.

@@ -434,6 +434,62 @@ struct GrantStorageTests {
             }
         }
     }
+
+    @Test("a reviewer's queue: pending grants its authority has not decided, paged across many grants", arguments: Backend.available)
+    func awaitingQueue(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let database = try await fixture.open()
+            let op = try LicensingSamples.approvedOperator()
+            let traffic = try LicensingSamples.dataset("bj-traffic", authority: "bj", openness: .conditional)
+            let port = try LicensingSamples.dataset("tj-port", authority: "tj", theme: "logistics", openness: .conditional)
+            let byID = [traffic.id: traffic, port.id: port]
+            // More grants than one read of the queue takes, a third already approved by Beijing, so
+            // that pages end in the middle of reads and reads hold grants the queue skips.
+            var waitingForBeijing: [String] = []
+            var waitingForTianjin: [String] = []
+            try await database.transaction { tx in
+                for n in 0..<450 {
+                    let id = "gr-\(n)"
+                    var grant = try LicensingSamples.requested(id, operator: op, datasets: [traffic, port], at: 10 + Double(n))
+                    try #require(grant.status == .pending)
+                    if n % 3 == 0 {
+                        grant = try #require(LicensingSamples.lifecycle.decide(
+                            grant, by: LicensingSamples.reviewer("bj"), decision: .approve, reason: nil, operator: op,
+                            datasets: byID, at: Samples.time(10 + Double(n))).change).updated
+                        try #require(grant.status == .pending)
+                    } else {
+                        waitingForBeijing.append(id)
+                    }
+                    waitingForTianjin.append(id)
+                    try await tx.insertGrant(grant)
+                }
+                let onlyBeijing = try LicensingSamples.requested("gr-bj", operator: op, datasets: [traffic], at: 5)
+                try await tx.insertGrant(onlyBeijing)
+                waitingForBeijing.append(onlyBeijing.id)
+            }
+            for (authority, expected) in [("bj", waitingForBeijing), ("tj", waitingForTianjin)] {
+                for limit in [7, 250, 1_000] {
+                    var ids: [String] = []
+                    var cursor: String?
+                    repeat {
+                        let page = try await database.read {
+                            try await $0.grants(GrantFilter(awaitingAuthorityID: authority), after: cursor, limit: limit)
+                        }
+                        #expect(page.grants.count <= limit)
+                        #expect(page.grants.allSatisfy { $0.awaitsDecision(of: authority) })
+                        ids += page.grants.map(\.id)
+                        cursor = page.nextCursor
+                    } while cursor != nil
+                    // Newest request first: the reverse of the order they were requested in.
+                    #expect(ids == expected.sorted { Int($0.dropFirst(3)) ?? -1 > Int($1.dropFirst(3)) ?? -1 },
+                            "\(authority), limit \(limit)")
+                }
+            }
+            #expect(try await database.read {
+                try await $0.grants(GrantFilter(awaitingAuthorityID: "hb"), after: nil, limit: 10)
+            }.grants.isEmpty)
+        }
+    }
 }
 
 @Suite("Grant generations and the grant directory on SQLite and PostgreSQL")
