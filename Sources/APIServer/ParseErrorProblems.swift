@@ -75,7 +75,7 @@ final class ParseErrorProblemHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    /// The problem a parser error becomes: 431 for a header section over the limit, 400 otherwise.
+    /// The problem a parser error becomes: 431 for a request target and headers over the limit, 400 otherwise.
     static func problem(for error: HTTPParserError) -> Problem {
         switch error {
         case .invalidURL, .invalidPath, .invalidQueryString, .invalidFragment, .invalidHost, .invalidPort:
@@ -83,8 +83,9 @@ final class ParseErrorProblemHandler: ChannelDuplexHandler, RemovableChannelHand
                 "The request target must be percent-encoded: every byte outside printable ASCII, such as the UTF-8 of "
                     + "non-Latin text, is sent as %XX (RFC 3986).")
         case .headerOverflow:
+            // The parser counts the request target toward the same limit, and cannot tell which overflowed.
             return Problem(.init(code: 431, reasonPhrase: "Request Header Fields Too Large"), code: "headers_too_large",
-                           detail: "The request's header section is larger than the server accepts.")
+                           detail: "The request target and header fields together are larger than the server accepts.")
         case .invalidHeaderToken, .invalidCharactersUsed, .lfExpected:
             return .invalidRequest("The request is not well-formed HTTP/1.1: a request or header line is malformed.")
         case .invalidContentLength, .unexpectedContentLength:

@@ -90,7 +90,7 @@ struct ParseErrorTests {
         }
     }
 
-    @Test("a malformed header line, a bad Content-Length or chunk and a bad version are 400 problems")
+    @Test("a malformed or folded header line, a bad Content-Length or chunk, a bad version or HTTP/2 are 400 problems")
     func malformedRequests() async throws {
         let market = try Marketplace(.sqlite)
         defer { market.removeFiles() }
@@ -102,6 +102,9 @@ struct ParseErrorTests {
                 Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: "X-Name\u{7F}: 1\r\n"),
                 Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: "Content-Length: ten\r\n"),
                 Array("GET /v1/datasets HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n".utf8),
+                Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8),
+                Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: "Folded: a\r\n b\r\n"),
+                Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: "Content-Length: 1\r\nContent-Length: 2\r\n"),
                 Array("POST /v1/authorities HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".utf8),
             ]
             for request in requests {
@@ -111,7 +114,7 @@ struct ParseErrorTests {
         }
     }
 
-    @Test("a header section over the limit is a 431 problem")
+    @Test("headers or a request target over the limit are a 431 problem")
     func oversizedHeaders() async throws {
         let market = try Marketplace(.sqlite)
         defer { market.removeFiles() }
@@ -121,6 +124,13 @@ struct ParseErrorTests {
             let big = "X-Filler: " + String(repeating: "a", count: 100 * 1024) + "\r\n"
             let response = try Self.exchange(Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: big), port: port)
             _ = try Self.expectProblem(response, status: 431, code: "headers_too_large")
+            let many = (0..<1_200).map { "X-\($0): 1\r\n" }.joined()
+            let counted = try Self.exchange(Self.request(Array("/v1/datasets".utf8), key: admin, extraHeaders: many), port: port)
+            _ = try Self.expectProblem(counted, status: 431, code: "headers_too_large")
+            // The request target counts toward the same limit.
+            let target = Array("/v1/datasets?q=".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 100 * 1024)
+            let long = try Self.exchange(Self.request(target, key: admin), port: port)
+            _ = try Self.expectProblem(long, status: 431, code: "headers_too_large")
         }
     }
 }
