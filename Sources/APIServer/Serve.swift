@@ -28,6 +28,7 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
 
     var options = Runtime.Options()
     options.testClock = configuration.testClock
+    options.testClockStart = configuration.testClockStart
     options.logOrigin = configuration.logOrigin
     options.checkpointPolicy = CheckpointPolicy(
         maxEntries: configuration.checkpointEntries, maxAge: configuration.checkpointInterval)

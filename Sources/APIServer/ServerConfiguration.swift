@@ -1,3 +1,4 @@
+public import Foundation
 public import Logging
 
 /// Where the data lives: a data directory, and optionally a PostgreSQL database instead of the
@@ -41,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// `--test-clock`: a settable clock stored with the data (`POST /v1/test-clock`).
     public var testClock = false
+    /// Where a new marketplace's test clock starts; nil for now.
+    public var testClockStart: Date?
     /// `--checkpoint-entries`: sign a checkpoint at least every this many entries.
     public var checkpointEntries = 1000
     /// `--checkpoint-seconds`: sign at least this often while entries arrive.

@@ -25,6 +25,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("test-clock"), help: "Run on a settable clock (POST /v1/test-clock), stored with the data.")
     var testClock = false
 
+    @Option(name: .customLong("test-clock-start"),
+            help: "With --test-clock: the time a new marketplace's clock starts at (RFC 3339), e.g. 2026-12-01T09:00:00+08:00. Default: now. Ignored once the clock is stored.")
+    var testClockStart: String?
+
     @Option(name: .customLong("checkpoint-entries"), help: "Sign a checkpoint at least every N entries. Default: 1000")
     var checkpointEntries: Int = 1000
 
@@ -95,6 +99,12 @@ struct Serve: AsyncParsableCommand {
         let port = resolvedPort
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard checkpointEntries >= 1 else { throw ValidationError("--checkpoint-entries must be at least 1") }
+        if let testClockStart {
+            guard testClock else { throw ValidationError("--test-clock-start needs --test-clock") }
+            guard RFC3339.parse(testClockStart) != nil else {
+                throw ValidationError("--test-clock-start must be an RFC 3339 time such as 2026-12-01T09:00:00+08:00")
+            }
+        }
         guard checkpointSeconds >= 1 else { throw ValidationError("--checkpoint-seconds must be at least 1") }
         if let value = ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"], shutdownTimeout == nil, Int(value) == nil {
             throw ValidationError("PDX_SHUTDOWN_TIMEOUT must be a number of seconds, got '\(value)'")
@@ -127,6 +137,7 @@ struct Serve: AsyncParsableCommand {
         configuration.host = resolvedHost
         configuration.port = resolvedPort
         configuration.testClock = testClock
+        configuration.testClockStart = testClockStart.flatMap(RFC3339.parse)
         configuration.checkpointEntries = checkpointEntries
         configuration.checkpointInterval = .seconds(checkpointSeconds)
         configuration.logOrigin = logOrigin

@@ -74,7 +74,9 @@ struct FaultTests {
         let server = try #require(URLComponents(string: url))
         let forwarder = try TCPForwarder(toPort: server.port ?? 5432, host: server.host ?? "127.0.0.1")
         defer { forwarder.stop() }
-        let timeout = Duration.seconds(2)
+        // Long enough that setting up the marketplace through the forwarder does not time out while
+        // the whole suite shares two cores; the bounds below scale with it.
+        let timeout = Duration.seconds(5)
         let market = try Marketplace(.postgres, databasePort: forwarder.port, databaseTimeout: timeout)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
