@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "Settlement", targets: ["Settlement"]),
         .library(name: "Replay", targets: ["Replay"]),
         // For the benchmark suite, which drives the server's own code paths.
+        .library(name: "Identity", targets: ["Identity"]),
+        .library(name: "Marketplace", targets: ["Marketplace"]),
         .library(name: "APIServer", targets: ["APIServer"]),
     ],
     dependencies: [
@@ -47,6 +49,7 @@ let package = Package(
         ),
         .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(name: "AuditLog", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(name: "Identity", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .target(
             name: "Vetting",
             dependencies: ["AuditLog"],
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "Persistence",
             dependencies: [
-                "AuditLog", "Cryptography", "CSQLite", "Licensing", "Metering", "Settlement", "Vetting",
+                "AuditLog", "Cryptography", "CSQLite", "Identity", "Licensing", "Metering", "Settlement", "Vetting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -90,10 +93,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The application layer: opening a marketplace, its services' transactions, the operations
+        // commands. No HTTP.
+        .target(
+            name: "Marketplace",
+            dependencies: [
+                "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "APIServer",
             dependencies: [
-                "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
+                "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence", "Settlement", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,16 +122,29 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                // `pdx demo` sends its requests through the router in process; a context needs a channel.
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The demo marketplace: its scenario, sent through the server's router in process.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "APIServer", "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence",
+                "Settlement", "Vetting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                // A request context needs a channel.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "pdx",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Settlement",
+                "APIServer", "AuditLog", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Replay", "Settlement", "Vetting",
+                "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Replay", "Settlement", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -146,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Licensing", "Metering", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),

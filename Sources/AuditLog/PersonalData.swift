@@ -62,6 +62,15 @@ public struct PersonalDataCommitment: Sendable, Hashable {
 /// One personal value as the `personal_data` store keeps it: the value and its salt until erased,
 /// the commitment and the facts about it forever.
 public struct PersonalDatum: Sendable, Equatable {
+    /// True for `principal:<id>` or `operator:<id>`, the subjects personal data is kept for.
+    public static func isSubject(_ subject: String) -> Bool {
+        for kind in ["principal:", "operator:"] where subject.hasPrefix(kind) {
+            let id = subject.dropFirst(kind.count)
+            return !id.isEmpty && id.count <= 128 && id.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+        }
+        return false
+    }
+
     /// Why and by whom a value was erased.
     public struct Erasure: Sendable, Equatable {
         /// When it was erased.

@@ -323,3 +323,21 @@ public struct GrantLifecycle: Sendable {
         return (trimmed, nil)
     }
 }
+
+/// A grant step the lifecycle refused: every reason, the first one foremost.
+public struct GrantRefusal: Error, Sendable, Equatable {
+    public let reasons: [GrantReason]
+
+    /// The first reason; a refusal always has one.
+    public var first: GrantReason { reasons.first ?? GrantReason(.invalidTransition, "refused") }
+}
+
+extension GrantOutcome {
+    /// The change, or the refusal thrown.
+    public func accepted() throws(GrantRefusal) -> GrantChange {
+        switch self {
+        case .changed(let change): change
+        case .refused(let reasons): throw GrantRefusal(reasons: reasons)
+        }
+    }
+}

@@ -1,6 +1,7 @@
 public import AuditLog
 public import Cryptography
 public import Foundation
+public import Identity
 internal import Vetting
 
 /// Reads inside one read-only transaction, for every store.
@@ -183,11 +184,18 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         FROM principals
         """
 
+    static func role(_ text: String) throws -> Role {
+        guard let role = Role(rawValue: text) else {
+            throw StorageError(code: .unexpectedData, detail: "unknown role '\(text)' in principals")
+        }
+        return role
+    }
+
     static func principal(_ row: SQLRow) throws -> Principal {
         var principal = Principal(
             id: try row.text(0),
             name: try row.optionalText(1),
-            role: try row.text(2),
+            role: try role(row.text(2)),
             authorityID: try row.optionalText(3),
             keyID: try row.text(4),
             keyHash: try digest(row.blob(5)),
@@ -311,7 +319,7 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
             columns: ["id", "role", "authority_id", "key_id", "key_hash", "created_at", "expires_at", "revoked_at",
                       "operator_id", "name_ref", "email_ref"],
             rows: [[
-                .text(principal.id), .text(principal.role),
+                .text(principal.id), .text(principal.role.rawValue),
                 principal.authorityID.map(SQLValue.text) ?? .null,
                 .text(principal.keyID), .blob(principal.keyHash.bytes),
                 .integer(Timestamp.milliseconds(principal.createdAt)),

@@ -434,3 +434,21 @@ public struct OperatorLifecycle: Sendable {
         return []
     }
 }
+
+/// An operator step the lifecycle refused: every reason, the first one foremost.
+public struct OperatorRefusal: Error, Sendable, Equatable {
+    public let reasons: [VettingReason]
+
+    /// The first reason; a refusal always has one.
+    public var first: VettingReason { reasons.first ?? VettingReason(code: .invalidTransition, detail: "refused") }
+}
+
+extension LifecycleOutcome {
+    /// The change, or the refusal thrown.
+    public func accepted() throws(OperatorRefusal) -> LifecycleChange {
+        switch self {
+        case .changed(let change): change
+        case .refused(let reasons): throw OperatorRefusal(reasons: reasons)
+        }
+    }
+}

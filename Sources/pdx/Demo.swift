@@ -1,4 +1,6 @@
 import APIServer
+import Demo
+import Marketplace
 import ArgumentParser
 
 /// `pdx demo`: a fresh demo marketplace, walked through two months on the real code paths.

@@ -1,4 +1,5 @@
 import APIServer
+import Marketplace
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,4 +1,4 @@
-import APIServer
+import Marketplace
 import ArgumentParser
 import Foundation
 import Licensing

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -20,9 +22,9 @@ struct Actors: Sendable {
     }
 
     /// Creates a principal and remembers its key under `name`.
-    mutating func principal(_ name: String, role: String, authority: String? = nil, email: String? = nil,
+    mutating func principal(_ name: String, role: Role, authority: String? = nil, email: String? = nil,
                             _ client: any TestClientProtocol) async throws {
-        var fields = [#""name":"\#(name)""#, #""role":"\#(role)""#]
+        var fields = [#""name":"\#(name)""#, #""role":"\#(role.rawValue)""#]
         if let authority { fields.append(#""authority_id":"\#(authority)""#) }
         if let email { fields.append(#""email":"\#(email)""#) }
         let response = try await client.request(.post, "/v1/principals", key: admin, body: "{" + fields.joined(separator: ",") + "}")

@@ -1,4 +1,7 @@
+import Identity
 @testable import APIServer
+@testable import Demo
+@testable import Marketplace
 import AuditLog
 import Foundation
 import Licensing

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Cryptography
 import Foundation
@@ -70,7 +72,7 @@ struct IdempotencyTests {
             #expect(try retry.json()["id"] as? String == (try first.json()["id"] as? String))
             #expect(!retry.text.contains(key))
             let principals = try await runtime.database.read { try await $0.principals() }
-            #expect(principals.filter { $0.role == "auditor" }.count == 1)
+            #expect(principals.filter { $0.role == .auditor }.count == 1)
         }
     }
 
@@ -152,7 +154,7 @@ struct IdempotencyTests {
         try await market.withServer { runtime, client in
             var actors = Actors(admin: try market.adminToken)
             try await Actors.authority("bj", client, admin: actors.admin)
-            try await actors.principal("bj-a", role: "authority_reviewer", authority: "bj", client)
+            try await actors.principal("bj-a", role: .authorityReviewer, authority: "bj", client)
             func body(_ id: String) -> String {
                 """
                 {"id":"\(id)","title":"Traffic flow","description":"Hourly flow per road segment","theme":"traffic",

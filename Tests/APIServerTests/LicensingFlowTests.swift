@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -18,12 +20,12 @@ struct LicensingMarket {
         var actors = Actors(admin: try market.adminToken)
         actors.keys["admin"] = actors.admin
         for id in ["bj", "tj", "hb"] { try await Actors.authority(id, client, admin: actors.admin) }
-        try await actors.principal("bj-a", role: "authority_reviewer", authority: "bj", email: "a@bj.gov.cn", client)
-        try await actors.principal("bj-b", role: "authority_reviewer", authority: "bj", email: "b@bj.gov.cn", client)
-        try await actors.principal("tj-a", role: "authority_reviewer", authority: "tj", email: "a@tj.gov.cn", client)
-        try await actors.principal("hb-a", role: "authority_reviewer", authority: "hb", email: "a@hb.gov.cn", client)
-        try await actors.principal("acme", role: "operator", client)
-        try await actors.principal("big", role: "operator", client)
+        try await actors.principal("bj-a", role: .authorityReviewer, authority: "bj", email: "a@bj.gov.cn", client)
+        try await actors.principal("bj-b", role: .authorityReviewer, authority: "bj", email: "b@bj.gov.cn", client)
+        try await actors.principal("tj-a", role: .authorityReviewer, authority: "tj", email: "a@tj.gov.cn", client)
+        try await actors.principal("hb-a", role: .authorityReviewer, authority: "hb", email: "a@hb.gov.cn", client)
+        try await actors.principal("acme", role: .operator, client)
+        try await actors.principal("big", role: .operator, client)
         var market = LicensingMarket(actors: actors)
         market.operators["acme"] = try await market.approvedOperator("acme", uscc: "914403001922038216", tier: "standard",
                                                                      reviewers: ["bj-a"], client)

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -13,11 +15,11 @@ struct OperatorFlowTests {
         var actors = Actors(admin: try market.adminToken)
         try await Actors.authority("bj", client, admin: actors.admin)
         try await Actors.authority("tj", client, admin: actors.admin)
-        try await actors.principal("reviewer-a", role: "authority_reviewer", authority: "bj", email: "a@bj.gov.cn", client)
-        try await actors.principal("reviewer-b", role: "authority_reviewer", authority: "tj", email: "b@tj.gov.cn", client)
-        try await actors.principal("reviewer-officer", role: "authority_reviewer", authority: "bj", email: "security@example.com", client)
-        try await actors.principal("acme", role: "operator", client)
-        try await actors.principal("other", role: "operator", client)
+        try await actors.principal("reviewer-a", role: .authorityReviewer, authority: "bj", email: "a@bj.gov.cn", client)
+        try await actors.principal("reviewer-b", role: .authorityReviewer, authority: "tj", email: "b@tj.gov.cn", client)
+        try await actors.principal("reviewer-officer", role: .authorityReviewer, authority: "bj", email: "security@example.com", client)
+        try await actors.principal("acme", role: .operator, client)
+        try await actors.principal("other", role: .operator, client)
         return actors
     }
 

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Cryptography
 import Foundation
@@ -66,9 +68,9 @@ struct PersonalDataTests {
         try await market.withServer { runtime, client in
             let scenario = try await ReplayScenario.run(market, runtime, client)
             var actors = scenario.s.m.actors
-            try await actors.principal(People.reviewerName, role: "authority_reviewer", authority: "hb",
+            try await actors.principal(People.reviewerName, role: .authorityReviewer, authority: "hb",
                                        email: People.reviewerEmail, client)
-            try await actors.principal("applicant", role: "operator", client)
+            try await actors.principal("applicant", role: .operator, client)
             let applied = try await client.request(.post, "/v1/operators", key: actors["applicant"],
                                                    body: People.application(uscc: "91350100MA2Y00Q1XH"))
             #expect(applied.status == .created, "\(applied.text)")
@@ -109,8 +111,8 @@ struct PersonalDataTests {
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var m = try await LicensingMarket.setUp(market, client)
-            try await m.actors.principal("aud", role: "auditor", client)
-            try await m.actors.principal("applicant", role: "operator", client)
+            try await m.actors.principal("aud", role: .auditor, client)
+            try await m.actors.principal("applicant", role: .operator, client)
             let applied = try await client.request(.post, "/v1/operators", key: m.actors["applicant"],
                                                    body: People.application(uscc: "91350100MA2Y00Q1XH"))
             let operatorID = try #require(try applied.json()["id"] as? String)
@@ -204,7 +206,7 @@ struct PersonalDataTests {
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var m = try await LicensingMarket.setUp(market, client)
-            try await m.actors.principal("applicant", role: "operator", client)
+            try await m.actors.principal("applicant", role: .operator, client)
             let applied = try await client.request(.post, "/v1/operators", key: m.actors["applicant"],
                                                    body: People.application(uscc: "91350100MA2Y00Q1XH"))
             let operatorID = try #require(try applied.json()["id"] as? String)

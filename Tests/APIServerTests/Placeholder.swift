@@ -1,1 +1,2 @@
+import Identity
 import Testing

@@ -1,4 +1,6 @@
+import Identity
 import APIServer
+import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes

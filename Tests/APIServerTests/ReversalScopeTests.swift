@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -14,7 +16,7 @@ struct ReversalScopeTests {
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var u = try await UsageMarket.setUp(market, client)
-            try await u.m.actors.principal("tj-b", role: "authority_reviewer", authority: "tj", client)
+            try await u.m.actors.principal("tj-b", role: .authorityReviewer, authority: "tj", client)
             let path = "/v1/grants/\(u.grant)"
             let byAdmin = try await client.request(.post, path + "/suspend", key: u.m.actors.admin, body: #"{"reason":"audit"}"#)
             #expect(try byAdmin.json()["suspended_by"] as? String == "admin")
@@ -94,7 +96,7 @@ struct ReversalScopeTests {
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var m = try await LicensingMarket.setUp(market, client)
-            try await m.actors.principal("shady", role: "operator", client)
+            try await m.actors.principal("shady", role: .operator, client)
             // bj-a's own address, as the applicant chose to write it.
             let applied = try await client.request(.post, "/v1/operators", key: m.actors["shady"],
                                                    body: application(uscc: "91350100MA2Y00Q1XH", officerEmail: "A@BJ.gov.cn"))

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -85,9 +87,9 @@ struct ReviewQueueTests {
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var actors = Actors(admin: try market.adminToken)
-            try await actors.principal("operator", role: "operator", client)
-            try await actors.principal("auditor", role: "auditor", client)
-            try await actors.principal("finance", role: "finance", client)
+            try await actors.principal("operator", role: .operator, client)
+            try await actors.principal("auditor", role: .auditor, client)
+            try await actors.principal("finance", role: .finance, client)
             actors.keys["admin"] = actors.admin
             for role in ["admin", "operator", "auditor", "finance"] {
                 let response = try await client.request(.get, "/v1/grants?awaiting=me", key: actors[role])

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Cryptography
 import Foundation
@@ -56,11 +58,11 @@ struct ServerTests {
             let revoked = try APIKey.generate()
             let now = runtime.clock.now()
             try await runtime.database.transaction { tx in
-                try await tx.insertPrincipal(Persistence.Principal(
-                    id: "pr_expired", name: "expired", role: "auditor", keyID: expired.keyID,
+                try await tx.insertPrincipal(Principal(
+                    id: "pr_expired", name: "expired", role: .auditor, keyID: expired.keyID,
                     keyHash: expired.secretHash, createdAt: now, expiresAt: now.addingTimeInterval(-1)))
-                try await tx.insertPrincipal(Persistence.Principal(
-                    id: "pr_revoked", name: "revoked", role: "auditor", keyID: revoked.keyID,
+                try await tx.insertPrincipal(Principal(
+                    id: "pr_revoked", name: "revoked", role: .auditor, keyID: revoked.keyID,
                     keyHash: revoked.secretHash, createdAt: now, revokedAt: now.addingTimeInterval(-1)))
             }
             for key in [expired, revoked] {
@@ -113,7 +115,7 @@ struct ServerTests {
         let second = try await market.open()
         #expect(second.log.verifiers[0].verifierKey == vkey)
         #expect(try market.adminToken == token)
-        let admins = try await second.database.read { try await $0.principals() }.filter { $0.role == "admin" }
+        let admins = try await second.database.read { try await $0.principals() }.filter { $0.role == .admin }
         #expect(admins.count == 1)
         let head = try await second.log.head()
         #expect(head.size == 2)

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Cryptography
 import Foundation
@@ -22,8 +24,8 @@ struct SettlementMarket {
 
     static func setUp(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
         var m = try await LicensingMarket.setUp(market, client)
-        try await m.actors.principal("fin", role: "finance", client)
-        try await m.actors.principal("aud", role: "auditor", client)
+        try await m.actors.principal("fin", role: .finance, client)
+        try await m.actors.principal("aud", role: .auditor, client)
         try await m.publish("bj-open", by: "bj-a", client)
         let now = try #require(try await client.request(.get, "/v1/test-clock", key: m.actors.admin).json()["now"] as? String)
         let clock = try #require(RFC3339.parse(now))
@@ -218,7 +220,7 @@ struct SettlementFlowTests {
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var actors = Actors(admin: try market.adminToken)
-            try await actors.principal("fin", role: "finance", client)
+            try await actors.principal("fin", role: .finance, client)
             let size = try await runtime.log.head().size
             for bad in ["2026-13", "26-01", "2026-1", "abcd-ef"] {
                 let response = try await client.request(.post, "/v1/settlements/\(bad)/close", key: actors["fin"])

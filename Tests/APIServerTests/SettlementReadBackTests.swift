@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -70,8 +72,8 @@ struct SettlementReadBackTests {
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var m = try await LicensingMarket.setUp(market, client)
-            try await m.actors.principal("fin", role: "finance", client)
-            try await m.actors.principal("aud", role: "auditor", client)
+            try await m.actors.principal("fin", role: .finance, client)
+            try await m.actors.principal("aud", role: .auditor, client)
             let acme = try #require(m.operators["acme"])
             let big = try #require(m.operators["big"])
             func set(_ id: String, year: Int, _ amount: Int) async throws {

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -245,7 +247,7 @@ struct UsageFlowTests {
             var u = try await UsageMarket.setUp(market, client)
             // After the grant's activation (usage before it is refused), in whole seconds so every spelling of it is exact.
             let t = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
-            try await u.m.actors.principal("finance", role: "finance", client)
+            try await u.m.actors.principal("finance", role: .finance, client)
             #expect(try await u.report([usageEvent("s-1", grant: u.grant, quantity: 7, time: t)], client).usageStatuses() == ["accepted"])
             let period = MarketCalendar().period(of: t)
             func count(_ name: String, _ query: String = "") async throws -> Int? {

@@ -1,4 +1,6 @@
+import Identity
 @testable import APIServer
+@testable import Marketplace
 import AuditLog
 import Foundation
 import HTTPTypes
@@ -38,7 +40,7 @@ struct IdentityRoutesTests {
             #expect(try await runtime.log.head().size == size, "a refused request wrote to the log")
 
             var actors = Actors(admin: admin)
-            try await actors.principal("reviewer", role: "authority_reviewer", authority: "bj", client)
+            try await actors.principal("reviewer", role: .authorityReviewer, authority: "bj", client)
             let listed = try await client.request(.get, "/v1/principals?limit=200", key: admin)
             #expect(listed.status == .ok)
             #expect(!listed.text.contains(actors["reviewer"]), "a listing must never show a key")
@@ -127,10 +129,10 @@ struct AuthorizationTableTests {
         try await market.withServer { _, client in
             var actors = Actors(admin: try market.adminToken)
             try await Actors.authority("bj", client, admin: actors.admin)
-            try await actors.principal("authority_reviewer", role: "authority_reviewer", authority: "bj", client)
-            try await actors.principal("operator", role: "operator", client)
-            try await actors.principal("auditor", role: "auditor", client)
-            try await actors.principal("finance", role: "finance", client)
+            try await actors.principal("authority_reviewer", role: .authorityReviewer, authority: "bj", client)
+            try await actors.principal("operator", role: .operator, client)
+            try await actors.principal("auditor", role: .auditor, client)
+            try await actors.principal("finance", role: .finance, client)
             actors.keys["admin"] = actors.admin
             for route in Self.expected {
                 for role in ["admin", "authority_reviewer", "operator", "auditor", "finance"] {

@@ -1,3 +1,4 @@
+import Identity
 import AuditLog
 import Cryptography
 import Foundation

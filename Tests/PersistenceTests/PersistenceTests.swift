@@ -1,3 +1,4 @@
+import Identity
 import AuditLog
 import Cryptography
 import Foundation
@@ -318,9 +319,9 @@ struct LogStorageTests {
         try await Fixture.with(backend) { fixture in
             let database = try await fixture.open()
             let created = Date(timeIntervalSince1970: 1_795_000_000.5)
-            let operatorKey = Principal(id: "op_1", name: "Operator One", role: "operator", keyID: "key_op1",
+            let operatorKey = Principal(id: "op_1", name: "Operator One", role: .operator, keyID: "key_op1",
                                         keyHash: SHA256.hash(Array("secret-1".utf8)), createdAt: created)
-            let authority = Principal(id: "au_1", name: "Authority", role: "authority", authorityID: "auth_sz",
+            let authority = Principal(id: "au_1", name: "Authority", role: .authorityReviewer, authorityID: "auth_sz",
                                       keyID: "key_au1", keyHash: SHA256.hash(Array("secret-2".utf8)),
                                       createdAt: created.addingTimeInterval(1), expiresAt: created.addingTimeInterval(86_400))
             try await database.transaction { transaction in

@@ -1,3 +1,4 @@
+import Identity
 import AuditLog
 import Cryptography
 import Foundation
@@ -77,7 +78,7 @@ enum Samples {
 
     static func principal(
         _ id: String,
-        role: String = "operator",
+        role: Role = .operator,
         at seconds: Double = 0,
         email: String? = nil,
         operatorID: String? = nil

@@ -1,3 +1,4 @@
+import Identity
 import AuditLog
 import Cryptography
 import Foundation
@@ -109,7 +110,7 @@ struct PrincipalBindingTests {
     func fields(backend: Backend) async throws {
         try await Fixture.with(backend) { fixture in
             let database = try await fixture.open()
-            let reviewer = Samples.principal("p-rev", role: "authority_reviewer", email: "alice@bjdata.gov.cn")
+            let reviewer = Samples.principal("p-rev", role: .authorityReviewer, email: "alice@bjdata.gov.cn")
             let applicant = Samples.principal("p-op", at: 1, email: "ops@example.cn", operatorID: "op-1")
             let plain = Samples.principal("p-plain", at: 2)
             try await database.transaction { transaction in
@@ -444,7 +445,7 @@ struct VettingMigrationTests {
 
             let upgraded = try await fixture.open()
             let old = try #require(try await upgraded.read { try await $0.principal(id: "p-old") })
-            #expect(old.email == nil && old.operatorID == nil && old.role == "admin")
+            #expect(old.email == nil && old.operatorID == nil && old.role == .admin)
             #expect(old.name == "Old", "the name moved into the personal-data store")
             try await upgraded.transaction { transaction in
                 try await transaction.insertAuthority(Samples.authority("bj"))
@@ -463,7 +464,7 @@ struct VettingMigrationTests {
             let submitted = try Samples.submitted("op-1", applicant: "p-op")
             try await current.transaction { transaction in
                 try await transaction.insertPrincipal(Samples.principal("p-op", email: "ops@example.cn"))
-                try await transaction.insertPrincipal(Samples.principal("p-admin", role: "admin"))
+                try await transaction.insertPrincipal(Samples.principal("p-admin", role: .admin))
                 try await transaction.insertAuthority(Samples.authority("bj"))
                 try await transaction.insert(submitted)
             }

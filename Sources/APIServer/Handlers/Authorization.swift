@@ -1,0 +1,104 @@
+import Marketplace
+import Identity
+import HTTPTypes
+import OpenAPIRuntime
+
+/// Every operation of the contract, named by its `operationId`.
+enum Operation: String, CaseIterable, Sendable {
+    case getCheckpoint, listEntries, getInclusionProof, getConsistencyProof
+    case getTestClock, advanceTestClock
+    case createAuthority, listAuthorities
+    case createPrincipal, listPrincipals, revokePrincipal
+    case listPersonalData, erasePersonalData
+    case applyAsOperator, listOperators, getOperator, reviewOperator
+    case suspendOperator, reinstateOperator, revokeOperator
+    case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
+    case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
+    case reportUsage, getUsageSummary
+    case setRevenueCap, getRevenueCap, listRevenueCaps
+    case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
+}
+
+/// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
+/// decided by the handler (an operator sees only itself; a reviewer acts for its own authority).
+enum Authorization {
+    static let everyone = Set(Role.allCases)
+
+    static let table: [Operation: Set<Role>] = [
+        .getCheckpoint: everyone,
+        .listEntries: [.auditor, .admin],
+        .getInclusionProof: [.auditor, .admin],
+        .getConsistencyProof: [.auditor, .admin],
+        .getTestClock: everyone,
+        .advanceTestClock: [.admin],
+        .createAuthority: [.admin],
+        .listAuthorities: everyone,
+        .createPrincipal: [.admin],
+        .listPrincipals: [.admin],
+        .revokePrincipal: [.admin],
+        .listPersonalData: [.admin],
+        .erasePersonalData: [.admin],
+        .applyAsOperator: [.operator],
+        .listOperators: everyone,
+        .getOperator: everyone,
+        .reviewOperator: [.authorityReviewer],
+        .suspendOperator: [.authorityReviewer, .admin],
+        .reinstateOperator: [.authorityReviewer, .admin],
+        .revokeOperator: [.authorityReviewer, .admin],
+        .publishDataset: [.authorityReviewer, .admin],
+        .listDatasets: everyone,
+        .getDataset: everyone,
+        .updateDataset: [.authorityReviewer, .admin],
+        .listAgreements: everyone,
+        .requestGrant: [.operator],
+        .listGrants: everyone,
+        .getGrant: everyone,
+        .decideGrant: [.authorityReviewer],
+        .suspendGrant: [.authorityReviewer, .admin],
+        .reinstateGrant: [.authorityReviewer, .admin],
+        .revokeGrant: [.authorityReviewer, .admin],
+        .reportUsage: [.operator],
+        .getUsageSummary: [.operator, .authorityReviewer, .finance, .admin],
+        .setRevenueCap: [.finance, .admin],
+        .getSettlement: [.finance, .admin, .auditor],
+        .closeSettlement: [.finance],
+        .getSettlementReport: [.finance, .admin, .auditor, .operator, .authorityReviewer],
+        .addAdjustment: [.finance],
+        .listAdjustments: [.finance, .admin, .auditor],
+        .getRevenueCap: [.finance, .admin, .auditor, .operator],
+        .listRevenueCaps: [.finance, .admin, .auditor],
+    ]
+
+    /// What an operator principal may still do while its operator is suspended or revoked.
+    static let allowedWhileBlocked: Set<Operation> = [
+        .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
+        .listGrants, .getGrant, .getUsageSummary, .getSettlementReport, .getRevenueCap,
+    ]
+
+    /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.
+    static func require(_ operation: Operation) throws -> Principal {
+        let principal = try RequestPrincipal.require()
+        guard table[operation, default: []].contains(principal.role) else {
+            throw Problem.forbidden("The role \(principal.role.rawValue) may not call \(operation.rawValue).")
+        }
+        if principal.operatorBlocked, !allowedWhileBlocked.contains(operation) {
+            throw Problem(.forbidden, code: "operator_suspended",
+                          detail: "The operator this key acts for is suspended or revoked.")
+        }
+        return principal
+    }
+}
+
+/// Applies the role table before the request body is decoded, so a caller without the role learns
+/// nothing about what a valid body would be: it gets 403 whatever it sent.
+struct AuthorizationMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        if let operation = Operation(rawValue: operationID), RequestPrincipal.current != nil {
+            _ = try Authorization.require(operation)
+        }
+        return try await next(request, body, metadata)
+    }
+}

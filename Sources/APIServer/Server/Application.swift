@@ -1,0 +1,168 @@
+public import Identity
+public import AuditLog
+public import Cryptography
+import Foundation
+public import Marketplace
+public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import NIOCore
+import NIOSSL
+import HTTPTypes
+public import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+public import Prometheus
+public import Persistence
+public import Licensing
+import Metering
+import Vetting
+
+/// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
+/// tests may make them from anything.
+public struct ServerDependencies: Sendable {
+    public var database: any Database
+    public var log: TransparencyLog
+    public var credentials: any CredentialLookup
+    public var clock: ServerClock
+    /// Required with a test clock: where its time is kept.
+    var clockStore: (any TestClockStore)?
+    public var metrics: PrometheusCollectorRegistry
+    /// The grant check's in-memory snapshots, one per process.
+    public var grantDirectory = GrantDirectory()
+    /// Where new ids (`pr_`, `op_`, `gr_`, `ub_`, `adj_`) and API keys get their randomness.
+    public var random: any RandomSource
+    /// The per-key rate limiter; nil makes one from the configuration. Tests pass one on a clock
+    /// they move by hand.
+    var rateLimiter: RateLimiter?
+    /// The per-address limiter of failed authentications; nil makes one from the configuration.
+    var failedAuthenticationLimiter: RateLimiter?
+
+    init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
+         clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
+        self.database = database
+        self.log = log
+        self.credentials = credentials
+        self.clock = clock
+        self.clockStore = clockStore
+        self.metrics = metrics
+        self.random = random
+    }
+}
+
+/// The request context of every route: Hummingbird's, plus the client's address, which failed
+/// authentications are counted by.
+public struct PDXRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer of the connection; nil for requests that did not come over a socket.
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Builds the router: middleware (access log and metrics, problems, body limits, test-clock sync,
+/// authentication and rate limit),
+/// the direct usage and JSON report routes, then the handlers generated from `Contracts/openapi.yaml`.
+///
+/// - Parameter directUsageRoute: false sends every usage batch through the generated handler; tests
+///   compare the two routes' answers with it.
+package func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies,
+                 directUsageRoute: Bool = true) throws -> Router<PDXRequestContext> {
+    let router = Router(context: PDXRequestContext.self)
+    let metrics = ServerMetrics(registry: dependencies.metrics)
+    router.middlewares.add(AccessLogMiddleware(metrics: metrics))
+    router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(BodyLimitMiddleware(
+        defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides))
+    if dependencies.clock.isTestClock, let store = dependencies.clockStore {
+        router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
+    }
+    router.middlewares.add(AuthenticationMiddleware(
+        authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() }),
+        rateLimiter: dependencies.rateLimiter
+            ?? RateLimiter(rate: configuration.rateLimit, burst: configuration.rateLimitBurst),
+        failedAuthentications: dependencies.failedAuthenticationLimiter
+            ?? RateLimiter(rate: configuration.failedAuthenticationRate, burst: configuration.failedAuthenticationBurst),
+        metrics: metrics))
+    let api = API(
+        database: dependencies.database,
+        vetting: OperatorLifecycle(),
+        catalog: Catalog(),
+        grants: GrantLifecycle(),
+        agreements: .builtIn,
+        grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
+        metering: MeteringPolicy(),
+        usageCommitter: UsageCommitter(database: dependencies.database, log: dependencies.log, directory: dependencies.grantDirectory),
+        settlements: SettlementDesk(database: dependencies.database, log: dependencies.log, policy: configuration.settlement,
+                                    random: dependencies.random),
+        settlementPolicy: configuration.settlement,
+        log: dependencies.log,
+        clock: dependencies.clock,
+        random: dependencies.random,
+        readiness: Readiness(log: dependencies.log),
+        metrics: MetricsExposition(registry: dependencies.metrics),
+        serverMetrics: metrics,
+        clockStore: dependencies.clockStore)
+    if directUsageRoute {
+        router.middlewares.add(UsageRoute(api: api))
+    }
+    router.middlewares.add(SettlementReportRoute(api: api))
+    try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
+        AuthorizationMiddleware(),
+        IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
+    ])
+    return router
+}
+
+/// Builds the application on `dependencies`; the composition root of the HTTP server.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    dependencies: ServerDependencies,
+    logger: Logger
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+    let server: HTTPServerBuilder = if let files = configuration.tls {
+        try .tls(.http1WithProblems(), tlsConfiguration: try files.serverConfiguration())
+    } else {
+        .http1WithProblems()
+    }
+    return Application(
+        router: router,
+        server: server,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pdx"),
+        logger: logger)
+}
+
+/// With a test clock shared through the database, another instance may have moved it: read it
+/// before each request.
+struct TestClockSyncMiddleware<Context: RequestContext>: RouterMiddleware {
+    let clock: ServerClock
+    let store: any TestClockStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let stored = try await store.loadTestClock() { clock.observe(stored) }
+        return try await next(request, context)
+    }
+}
+
+extension TLSFiles {
+    /// The server's TLS settings: the chain and key read from their files, TLS 1.2 at least.
+    func serverConfiguration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateChain)
+            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+        } catch {
+            throw RuntimeError("cannot load the TLS certificate \(certificateChain) or key \(privateKey): \(error)")
+        }
+        guard !chain.isEmpty else { throw RuntimeError("\(certificateChain) holds no PEM certificate") }
+        var settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                               privateKey: .privateKey(key))
+        settings.minimumTLSVersion = .tlsv12
+        return settings
+    }
+}

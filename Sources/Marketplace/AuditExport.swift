@@ -1,0 +1,102 @@
+package import AuditLog
+package import Cryptography
+package import Foundation
+package import Logging
+package import Persistence
+
+/// What an export wrote.
+public struct ExportResult: Sendable {
+    public var size: UInt64
+    public var rootBase64: String
+}
+
+/// `pdx audit export`: signs a checkpoint for the log as it is now and writes exactly the entries it
+/// commits to as a C2SP tlog-tiles directory. Entries appended meanwhile by a running server are
+/// left for the next export.
+public func exportLog(from location: StoreLocation, to directory: String) async throws -> ExportResult {
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    do {
+        let summary = try await runtime.exportLog(to: directory)
+        await runtime.close()
+        return summary
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
+
+/// `pdx audit disclose`: writes what the personal-data store holds about `subject` (values and
+/// salts, and which values were erased) to `file`, a new file readable by its owner only.
+/// Returns how many values it disclosed.
+public func disclosePersonalData(from location: StoreLocation, subject: String, to file: String) async throws -> (values: Int, erased: Int) {
+    guard PersonalDatum.isSubject(subject) else {
+        throw RuntimeError("'\(subject)' is not a subject: use principal:<id> or operator:<id>")
+    }
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    do {
+        let data = try await runtime.database.read { try await $0.personalData(subject: subject) }
+        await runtime.close()
+        let disclosure = PersonalDataDisclosure(subject: subject, data: data)
+        try DataDirectory.createOwnerOnly(file, contents: String(decoding: try disclosure.rendered(), as: UTF8.self))
+        return (disclosure.values.count, disclosure.erased.count)
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
+
+extension Runtime {
+    /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
+    package func exportLog(to directory: String) async throws -> ExportResult {
+        guard integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
+        }
+        let note = try await log.signCheckpoint()
+        let checkpoint = try Checkpoint.parse(note.text)
+        let writer = try TlogTilesWriter(directory: directory)
+        var next: UInt64 = 0
+        while next < checkpoint.size {
+            let batch = try await log.entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
+            guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before the checkpoint's \(checkpoint.size)") }
+            for entry in batch {
+                try writer.append(entry: entry.body)
+            }
+            next += UInt64(batch.count)
+        }
+        try writer.finish(checkpoint: note, verifierKeys: try await verifierKeys())
+        return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
+    }
+
+    /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,
+    /// or two during a key rollover (the current key first).
+    package func verifierKeys() async throws -> [String] {
+        guard let keys = try await log.keys() else { return log.verifiers.map(\.verifierKey) }
+        return keys.active.map(\.verifierKey)
+    }
+}
+
+/// `pdx audit vkey`: the verifier keys in force, one per line (two during a key rollover).
+public func verifierKeys(of location: StoreLocation) async throws -> [String] {
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
+    do {
+        let keys = try await runtime.verifierKeys()
+        await runtime.close()
+        return keys
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
+
+/// Command-line tools print their results; the log speaks only of problems.
+private var toolLogger: Logger {
+    var logger = Logger(label: "pdx.audit")
+    logger.logLevel = .warning
+    return logger
+}

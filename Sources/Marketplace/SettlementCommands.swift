@@ -1,0 +1,51 @@
+package import AuditLog
+package import Foundation
+package import Logging
+public import Metering
+package import Persistence
+public import Settlement
+
+/// `pdx settlement close`: closes `period` on the marketplace at `location`, as `POST
+/// /v1/settlements/{period}/close` would. A marketplace on a test clock is closed at the test
+/// clock's stored time, so a demo walked through a month closes as its server would.
+public func closePeriod(_ period: Period, at location: StoreLocation, policy: SettlementPolicy) async throws -> ClosedPeriod {
+    try await withSettlementDesk(location, policy: policy) { runtime, desk in
+        guard runtime.integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so nothing is appended: \(runtime.integrity)")
+        }
+        let stored = try await runtime.database.read { try await $0.metaValue(forKey: ServerClock.metaKey) }.flatMap(RFC3339.parse)
+        return try await desk.close(period, actor: "system", at: stored ?? Date())
+    }
+}
+
+/// `pdx settlement export`: the closed report of `period` in `format` (the whole report, or one
+/// party's statement).
+public func exportReport(_ period: Period, format: ReportFormat, party: Party?, section: String?, at location: StoreLocation) async throws -> [UInt8] {
+    try await withSettlementDesk(location, policy: SettlementPolicy()) { _, desk in
+        guard let closed = try await desk.stored(period) else {
+            throw SettlementError(code: .periodNotClosed, detail: "\(period) is not closed (pdx settlement close --period \(period))")
+        }
+        let report = party.map(closed.report.statement(for:)) ?? closed.report
+        if format == .csv, section == "parties" { return report.partiesCSV() }
+        return report.rendered(as: format)
+    }
+}
+
+private func withSettlementDesk<T: Sendable>(
+    _ location: StoreLocation, policy: SettlementPolicy, _ work: (Runtime, SettlementDesk) async throws -> T
+) async throws -> T {
+    var options = Runtime.Options()
+    options.createIfMissing = false
+    var logger = Logger(label: "pdx.settlement")
+    logger.logLevel = .warning
+    let runtime = try await Runtime.open(location, options: options, logger: logger)
+    do {
+        let result = try await work(runtime, SettlementDesk(database: runtime.database, log: runtime.log, policy: policy,
+                                                                random: runtime.random))
+        await runtime.close()
+        return result
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}
