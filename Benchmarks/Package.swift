@@ -70,7 +70,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "APIServer", package: "pdx"),
+                .product(name: "Marketplace", package: "pdx"),
                 .product(name: "AuditLog", package: "pdx"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Licensing", package: "pdx"),

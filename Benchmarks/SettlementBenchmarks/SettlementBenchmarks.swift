@@ -1,4 +1,4 @@
-import APIServer
+import Marketplace
 import AuditLog
 import Benchmark
 import BenchmarkSupport
