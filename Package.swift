@@ -47,34 +47,37 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "Cryptography", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
-        .target(name: "AuditLog", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
-        .target(name: "Identity", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
+        .target(name: "Cryptography", dependencies: ["COpenSSL"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "AuditLog", dependencies: ["Cryptography"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "Identity", dependencies: ["AuditLog", "Cryptography"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "Vetting",
             dependencies: ["AuditLog"],
-            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            exclude: ["README.md", "README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Licensing",
             dependencies: ["AuditLog", "Vetting"],
-            exclude: ["README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
+            exclude: ["README.md", "README-actions.md"],  // the action catalog, copied into Contracts/audit-log.md
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Metering",
             dependencies: ["AuditLog", "Cryptography", "Licensing"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Settlement",
             dependencies: ["AuditLog", "Cryptography", "Licensing", "Metering"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Replay",
             dependencies: ["AuditLog", "Cryptography", "Vetting", "Licensing", "Metering", "Settlement"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(
@@ -91,6 +94,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         // The application layer: opening a marketplace, its services' transactions, the operations
@@ -103,6 +107,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -123,6 +128,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
@@ -139,6 +145,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -175,6 +182,14 @@ let package = Package(
         .testTarget(
             name: "PersistenceTests",
             dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Vetting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MarketplaceTests",
+            dependencies: [
+                "Marketplace", "AuditLog", "Cryptography", "Identity", "Licensing", "Persistence", "Vetting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),

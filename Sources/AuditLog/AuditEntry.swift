@@ -146,6 +146,25 @@ public struct AuditEntry: Sendable, Hashable {
     static let maxExactInteger: UInt64 = 1 << 53
 }
 
+/// RFC 3339 times as the API and the log write and read them: the one parser and formatter.
+public enum RFC3339 {
+    /// UTC with milliseconds, e.g. `2026-11-21T19:34:21.123Z`; digits below the millisecond are
+    /// dropped, not rounded, so a time never reads as later than it was.
+    public static func format(_ date: Date) -> String {
+        // Whole microseconds first: a time written with milliseconds is not exact in binary.
+        let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        return Timestamp.format(Int64((microseconds / 1000).rounded(.down)))
+    }
+
+    /// Parses RFC 3339 with or without fractional seconds and with any offset; the log's own form
+    /// (``Timestamp``) without Foundation.
+    public static func parse(_ text: String) -> Date? {
+        if let milliseconds = Timestamp.parse(text) { return Timestamp.date(milliseconds: milliseconds) }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}
+
 /// Entry times: RFC 3339 in UTC with exactly three fractional digits, e.g. `2026-11-21T19:34:21.123Z`,
 /// one fixed width so the text sorts like the time. Written by hand because Foundation's formatters
 /// are slow and locale-sensitive, and the log formats one per entry.

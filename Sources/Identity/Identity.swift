@@ -1,8 +1,10 @@
+public import AuditLog
 public import Cryptography
 public import Foundation
 
-// Who acts in the marketplace: principals, their roles and their API keys. Values only: no storage,
-// no HTTP. Imports Cryptography (key generation and hashing) and nothing else of PDX.
+// Who acts in the marketplace: principals, their roles and their API keys, and the audit records
+// of their creation and revocation. Values only: no storage, no HTTP. Imports Cryptography (key
+// generation and hashing) and AuditLog (records, commitments, coded errors).
 
 /// What a principal may do. The server's authorization table is written in these terms.
 public enum Role: String, Sendable, CaseIterable, Codable {
@@ -153,7 +155,7 @@ public protocol CredentialLookup: Sendable {
 }
 
 /// Why a principal cannot be created as asked.
-public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct IdentityError: CodedError {
     public enum Code: String, Sendable, CaseIterable {
         /// The name is blank, longer than 200 characters or holds control characters.
         case invalidName = "invalid_name"
@@ -174,7 +176,4 @@ public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible
         self.code = code
         self.detail = detail
     }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public var description: String { "\(code.rawValue): \(detail)" }
 }

@@ -32,14 +32,11 @@ extension Runtime {
             }
             let id = "pr_\(Hex.encode(try random.bytes(8)))"
             let now = clock.now()
-            let sealed = try await tx.insertPrincipal(Principal(
-                id: id, name: "bootstrap admin", role: .admin, keyID: key.keyID,
-                keyHash: key.secretHash, createdAt: now), random: random)
-            try await log.append(AuditRecord(
-                actor: "system", action: "principal.created", subjects: ["principal:\(id)"],
-                data: ["id": .string(id), "name": sealed.name?.json ?? .null, "email": .null, "role": .string(Role.admin.rawValue),
-                       "authority_id": .null, "key_id": .string(key.keyID)]
-            ), in: tx)
+            let admin = Principal(id: id, name: "bootstrap admin", role: .admin, keyID: key.keyID,
+                                  keyHash: key.secretHash, createdAt: now)
+            let sealed = try await tx.insertPrincipal(admin, random: random)
+            try await log.append(IdentityRecords.principalCreated(admin, name: sealed.name, email: nil, expiry: .omitted, by: "system"),
+                                 in: tx)
             // Written before commit: if this fails, the principal is rolled back. A pending file left
             // by a start that crashed before its commit holds a key that never worked: replaced.
             try dataDirectory.writePendingAdminToken(key.presented)

@@ -1,5 +1,6 @@
 public import Foundation
 import Synchronization
+import AuditLog
 
 /// The server's notion of now: the system clock, or with `--test-clock` a settable clock whose time is
 /// stored with the data (meta key `test_clock.now`) so it survives restarts and is shared by instances.
@@ -44,21 +45,6 @@ public final class ServerClock: Sendable {
         guard target >= current else {
             throw MarketplaceError(.clockBackwards, "The test clock only moves forward; it is at \(RFC3339.format(current)).")
         }
-    }
-}
-
-/// RFC 3339 timestamps as the API writes and reads them.
-public enum RFC3339 {
-    /// UTC with milliseconds, e.g. `2026-11-21T19:34:21.123Z`.
-    public static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
-            .timeSeparator(.colon).timeZone(separator: .omitted))
-    }
-
-    /// Parses RFC 3339 with or without fractional seconds and with any offset.
-    public static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
     }
 }
 

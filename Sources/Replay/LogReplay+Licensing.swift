@@ -210,7 +210,7 @@ extension LogReplay {
             to = .expired
             allowed = [.active, .suspended]
             if at < endsAt {
-                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339Text.format(at)), before its term ends at \(RFC3339Text.format(endsAt))"))
+                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
         case .datasetPublished, .datasetReclassified, .datasetRepriced, .grantRequested:
             return

@@ -67,7 +67,7 @@ extension LogReplay {
         }
         let closedAt = try data.time("closed_at")
         if closedAt < calendar.end(of: period) {
-            report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed at \(RFC3339Text.format(closedAt)), before it ended"))
+            report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed at \(RFC3339.format(closedAt)), before it ended"))
         }
         let input = PeriodCloseInput(
             period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),

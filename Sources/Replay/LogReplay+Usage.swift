@@ -50,16 +50,16 @@ extension LogReplay {
                 }
                 if time < periodStart || time >= periodEnd {
                     report(ReplayFinding(.usagePeriodMismatch, entry: seq,
-                                         "\(place) at \(RFC3339Text.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
+                                         "\(place) at \(RFC3339.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
                 }
                 let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: datasetID, unit: unit, time: time)
                 let checked = check(query)
                 if case .denied(let denial) = checked {
                     report(ReplayFinding(.usageWithoutGrant, entry: seq,
-                                         "\(place) at \(RFC3339Text.format(time)): the grant check says \(denial.rawValue)"))
+                                         "\(place) at \(RFC3339.format(time)): the grant check says \(denial.rawValue)"))
                 } else if activeUntil.map({ time >= $0 }) ?? true {
                     report(ReplayFinding(.usageOperatorNotActive, entry: seq,
-                                         "\(place) at \(RFC3339Text.format(time)): operator \(operatorID) was not approved then"))
+                                         "\(place) at \(RFC3339.format(time)): operator \(operatorID) was not approved then"))
                 }
                 let (sum, overflow) = counter.quantity.addingReportingOverflow(Int64(quantity))
                 if overflow {

@@ -273,7 +273,7 @@ public struct LogReplay: Sendable {
         guard principal.authorityID == authority else {
             return "\(reviewer) reviews for \(principal.authorityID ?? "no authority"), not for \(authority)"
         }
-        guard principal.isLive(at: at) else { return "\(reviewer)'s key was revoked or expired before \(RFC3339Text.format(at))" }
+        guard principal.isLive(at: at) else { return "\(reviewer)'s key was revoked or expired before \(RFC3339.format(at))" }
         return nil
     }
 }
@@ -339,26 +339,10 @@ extension ReplayFinding {
 extension Fields {
     /// A time as an admin gave it (`expires_at`): any RFC 3339 form.
     func rfc3339(_ key: String) throws(MalformedRecord) -> Date {
-        guard let text = members[key]?.stringValue, let date = RFC3339Text.parse(text) else {
+        guard let text = members[key]?.stringValue, let date = RFC3339.parse(text) else {
             throw MalformedRecord(reason: "\(path)\(key) is not an RFC 3339 time")
         }
         return date
     }
 }
 
-/// RFC 3339 in and out, for the few times the log writes in the API's form rather than with fixed
-/// milliseconds.
-enum RFC3339Text {
-    static func parse(_ text: String) -> Date? {
-        if let milliseconds = Timestamp.parse(text) { return Timestamp.date(milliseconds: milliseconds) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
-
-    static func format(_ date: Date) -> String {
-        Timestamp.format(Timestamp.milliseconds(date))
-    }
-}

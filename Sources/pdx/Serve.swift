@@ -1,3 +1,4 @@
+import AuditLog
 import APIServer
 import Marketplace
 import ArgumentParser

@@ -87,10 +87,10 @@ extension API {
     static func requiredReason(_ reason: String?) throws -> String {
         let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard !trimmed.isEmpty else {
-            throw Problem(.unprocessableContent, code: "reason_required", detail: "A non-blank 'reason' is required.")
+            throw Problem(.reasonRequired, "A non-blank 'reason' is required.")
         }
         guard trimmed.count <= 2000 else {
-            throw Problem(.unprocessableContent, code: "reason_too_long", detail: "'reason' is limited to 2000 characters.")
+            throw Problem(.reasonTooLong, "'reason' is limited to 2000 characters.")
         }
         return trimmed
     }

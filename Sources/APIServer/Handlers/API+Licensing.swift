@@ -76,7 +76,7 @@ extension API {
         let caller = try Authorization.require(.requestGrant)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         guard caller.operatorID != nil else {
-            throw Problem(.forbidden, code: "operator_required", detail: "This key has not applied as an operator yet (POST /v1/operators).")
+            throw Problem(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
         }
         let request = try GrantRequest(
             purpose: body.purpose, scenario: Scenario(body.scenario),
@@ -105,8 +105,8 @@ extension API {
             status: query.status.map(GrantStatus.init))
         if query.awaiting != nil {
             guard caller.role == .authorityReviewer else {
-                throw Problem(.unprocessableContent, code: "awaiting_needs_reviewer",
-                              detail: "awaiting=me is a reviewer's work queue; the role \(caller.role.rawValue) has none.")
+                throw Problem(.awaitingNeedsReviewer,
+                              "awaiting=me is a reviewer's work queue; the role \(caller.role.rawValue) has none.")
             }
             filter.awaitingAuthorityID = caller.authorityID ?? ""
         }
@@ -171,12 +171,12 @@ extension API {
     static func publishingAuthority(_ caller: Principal, named: String?) throws -> String {
         if let own = caller.authorityID {
             guard named == nil || named == own else {
-                throw Problem(.forbidden, code: "authority_not_allowed", detail: "A reviewer publishes for its own authority only.")
+                throw Problem(.authorityNotAllowed, "A reviewer publishes for its own authority only.")
             }
             return own
         }
         guard let named else {
-            throw Problem(.unprocessableContent, code: "authority_required", detail: "An admin names the providing authority in authority_id.")
+            throw Problem(.authorityRequired, "An admin names the providing authority in authority_id.")
         }
         return named
     }

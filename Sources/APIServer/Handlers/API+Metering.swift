@@ -61,7 +61,7 @@ extension API {
     func getUsageSummary(_ input: Operations.GetUsageSummary.Input) async throws -> Operations.GetUsageSummary.Output {
         let caller = try Authorization.require(.getUsageSummary)
         guard let period = Period(input.query.period) else {
-            throw Problem(.unprocessableContent, code: "invalid_period", detail: "A period is a month, YYYY-MM.")
+            throw Problem(.invalidPeriod, "A period is a month, YYYY-MM.")
         }
         var filter = UsageFilter(grantID: input.query.grantId)
         switch caller.role {
@@ -76,7 +76,7 @@ extension API {
         let counters = try await database.read { try await $0.usageCounters(period: period, filter: filter) }
         if input.query.by == .day {
             guard let grantID = input.query.grantId else {
-                throw Problem(.unprocessableContent, code: "grant_required", detail: "by=day needs grant_id.")
+                throw Problem(.grantRequired, "by=day needs grant_id.")
             }
             // The grant's counters say whether the caller may see it; its days are then read.
             guard let first = counters.first else { return .ok(.init(body: .json(.init(period: period.description, items: [])))) }

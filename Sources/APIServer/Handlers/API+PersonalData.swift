@@ -13,8 +13,8 @@ extension API {
         _ = try Authorization.require(.listPersonalData)
         let subject = input.query.subject
         guard PersonalDatum.isSubject(subject) else {
-            throw Problem(.unprocessableContent, code: "invalid_subject",
-                          detail: "'subject' must be principal:<id> or operator:<id>.")
+            throw Problem(.invalidSubject,
+                          "'subject' must be principal:<id> or operator:<id>.")
         }
         let data = try await database.read { try await $0.personalData(subject: subject) }
         return .ok(.init(body: .json(.init(items: data.map(Self.view)))))

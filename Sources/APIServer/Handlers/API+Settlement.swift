@@ -96,7 +96,7 @@ extension API {
         let period = try Self.period(text)
         let requested = try text2.map { text -> Party in
             guard let party = Party(text) else {
-                throw Problem(.unprocessableContent, code: "invalid_party", detail: "A party is authority:<id>, platform or operator:<id>.")
+                throw Problem(.invalidParty, "A party is authority:<id>, platform or operator:<id>.")
             }
             return party
         }
@@ -106,7 +106,7 @@ extension API {
             party = requested
         case .operator:
             guard let own = caller.operatorID else {
-                throw Problem(.forbidden, code: "operator_required", detail: "This key has not applied as an operator yet (POST /v1/operators).")
+                throw Problem(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
             }
             party = .operator(own)
         case .authorityReviewer:

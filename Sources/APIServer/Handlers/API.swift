@@ -36,19 +36,12 @@ struct API: APIProtocol {
 
     // MARK: services: the transactions the handlers ask for
 
-    var identity: IdentityService { IdentityService(database: database, log: log, clock: clock, random: random) }
-    var grantService: GrantService {
-        GrantService(database: database, log: log, clock: clock, random: random, lifecycle: grants, agreements: agreements)
-    }
-    var catalogService: CatalogService {
-        CatalogService(database: database, log: log, clock: clock, catalog: catalog, grants: grantService)
-    }
-    var usage: UsageService {
-        UsageService(committer: usageCommitter, policy: metering, clock: clock, random: random)
-    }
-    var vettingService: VettingService {
-        VettingService(database: database, log: log, clock: clock, random: random, lifecycle: vetting, grants: grantService)
-    }
+    var context: ServiceContext { ServiceContext(database: database, log: log, clock: clock, random: random) }
+    var identity: IdentityService { IdentityService(context) }
+    var grantService: GrantService { GrantService(context, lifecycle: grants, agreements: agreements) }
+    var catalogService: CatalogService { CatalogService(context, catalog: catalog, grants: grantService) }
+    var usage: UsageService { UsageService(committer: usageCommitter, policy: metering, clock: clock, random: random) }
+    var vettingService: VettingService { VettingService(context, lifecycle: vetting, grants: grantService) }
 
     // MARK: health
 
@@ -107,7 +100,7 @@ struct API: APIProtocol {
         let treeSize = try await resolvedTreeSize(input.query.treeSize)
         let hashes = try await log.inclusionProof(leafIndex: UInt64(index), treeSize: treeSize)
         guard let entry = try await log.entries(start: UInt64(index), limit: 1).first else {
-            throw Problem(.unprocessableContent, code: "index_out_of_range", detail: "No entry \(index).")
+            throw Problem(.indexOutOfRange, "No entry \(index).")
         }
         return .ok(.init(body: .json(.init(
             leafIndex: index, treeSize: Int64(treeSize), leafHash: Base64.encode(entry.leafHash.bytes),

@@ -82,8 +82,8 @@ enum Authorization {
             throw Problem.forbidden("The role \(principal.role.rawValue) may not call \(operation.rawValue).")
         }
         if principal.operatorBlocked, !allowedWhileBlocked.contains(operation) {
-            throw Problem(.forbidden, code: "operator_suspended",
-                          detail: "The operator this key acts for is suspended or revoked.")
+            throw Problem(.operatorSuspended,
+                          "The operator this key acts for is suspended or revoked.")
         }
         return principal
     }

@@ -21,52 +21,25 @@ enum DomainErrors {
             return Problem(.unprocessableContent, code: error.code.rawValue, detail: error.detail)
         case let refusal as OperatorRefusal:
             let first = refusal.first
-            let status: HTTPResponse.Status = switch first.code {
-            case .selfReview, .reviewerWithoutAuthority, .suspendedByOther: .forbidden
-            case .duplicateReviewer, .invalidTransition, .applicationExists, .secondAuthorityRequired: .conflict
-            case .reasonRequired, .reasonTooLong, .criteriaNotMet: .unprocessableContent
-            }
-            return Problem(status, code: first.code.rawValue, detail: first.detail,
+            return Problem(first.code.status, code: first.code.rawValue, detail: first.detail,
                            reasons: refusal.reasons.map { ($0.code.rawValue, $0.detail) })
         case let refusal as GrantRefusal:
             let first = refusal.first
-            let status: HTTPResponse.Status = switch first.code {
-            case .reviewerWithoutAuthority, .authorityNotParty, .suspendedByOther: .forbidden
-            case .invalidTransition, .alreadyDecided: .conflict
-            default: .unprocessableContent
-            }
-            return Problem(status, code: first.code.rawValue, detail: first.detail,
+            return Problem(first.code.status, code: first.code.rawValue, detail: first.detail,
                            reasons: refusal.reasons.map { ($0.code.rawValue, $0.detail) })
         case let error as MerkleError:
             return Problem(.unprocessableContent, code: error.code, detail: error.detail)
         case let error as VettingError:
-            let status: HTTPResponse.Status = switch error.code {
-            case .concurrentUpdate, .operatorExists: .conflict
-            case .operatorNotFound: .notFound
-            case .replayFailed: .internalServerError
-            default: error.code.rawValue == "authority_exists" ? .conflict : .unprocessableContent
-            }
-            return Problem(status, code: error.code.rawValue, detail: error.detail)
+            return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as LicensingError:
-            let status: HTTPResponse.Status = switch error.code {
-            case .concurrentUpdate, .datasetExists, .grantExists: .conflict
-            case .grantNotFound: .notFound
-            case .replayFailed: .internalServerError
-            default: .unprocessableContent
-            }
-            return Problem(status, code: error.code.rawValue, detail: error.detail)
+            return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as SettlementError:
-            let status: HTTPResponse.Status = switch error.code {
-            case .periodNotEnded, .earlierPeriodOpen, .periodClosed: .conflict
-            case .periodNotClosed: .notFound
-            default: error.code.rawValue == "invalid_report" ? .internalServerError : .unprocessableContent
-            }
-            return Problem(status, code: error.code.rawValue, detail: error.detail)
+            return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case is IdempotentRequestAnswered:
             // Caught by IdempotencyMiddleware, which replays the answer; should its read fail, the
             // retry gets it.
-            return Problem(.conflict, code: "idempotency_in_progress",
-                           detail: "Another run of this request has answered it; retry to get its answer.", retryAfter: 1)
+            return Problem(.idempotencyInProgress,
+                           "Another run of this request has answered it; retry to get its answer.", retryAfter: 1)
         case let error as StorageError:
             switch error.code {
             case .databaseUnavailable:
@@ -79,10 +52,13 @@ enum DomainErrors {
                 return Problem(.serviceUnavailable, code: error.code.rawValue,
                                detail: "The database refuses writes; nothing was written. Retry later.", retryAfter: 30)
             case .uniqueViolation:
-                return Problem(.conflict, code: "conflict", detail: "The resource already exists.")
+                return Problem(.conflict, "The resource already exists.")
             case .serializationFailure:
-                return Problem(.serviceUnavailable, code: "retry", detail: "A concurrent change won; retry.", retryAfter: 1)
-            default:
+                return Problem(.retry, "A concurrent change won; retry.", retryAfter: 1)
+            case .databaseCorrupt, .foreignKeyViolation, .notNullViolation, .checkViolation, .constraintViolation,
+                 .transactionAborted, .transactionClosed, .unexpectedData, .migrationFailed, .invalidConfiguration,
+                 .queryFailed:
+                // The server's own failure: answered 500 `internal_error`, the detail kept in the log.
                 return nil
             }
         default:
@@ -106,6 +82,79 @@ enum DomainErrors {
         case .logReadOnly, .logInconsistent, .logCorrupt, .logRolledBack, .signingKeyRetired, .signingKeyMismatch: .serviceUnavailable
         case .keyRotationInProgress, .noKeyRotation: .conflict
         case .malformedEntry, .invalidConfiguration, .signingFailed: .internalServerError
+        }
+    }
+}
+
+// The status of every domain code, each an exhaustive switch: a code added to a module does not
+// compile until it has a status here.
+
+extension VettingError.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .concurrentUpdate, .operatorExists, .authorityExists: .conflict
+        case .operatorNotFound: .notFound
+        case .replayFailed: .internalServerError
+        case .usccLength, .usccLowercase, .usccForbiddenCharacter, .usccRegionCode, .usccCheckCharacter,
+             .legalNameRequired, .legalNameTooLong, .legalNameInvalid, .mlpsLevelOutOfRange,
+             .securityOfficerNameRequired, .securityOfficerNameInvalid, .securityOfficerEmailInvalid,
+             .certificationInvalid, .certificationDuplicate, .tooManyCertifications, .documentsRequired,
+             .documentNameInvalid, .documentDigestInvalid, .documentDuplicate, .tooManyDocuments,
+             .applicantRequired, .invalidAuthorityID, .invalidName, .invalidRegion, .invalidCursor:
+            .unprocessableContent
+        }
+    }
+}
+
+extension VettingReason.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .selfReview, .reviewerWithoutAuthority, .suspendedByOther: .forbidden
+        case .duplicateReviewer, .invalidTransition, .applicationExists, .secondAuthorityRequired: .conflict
+        case .reasonRequired, .reasonTooLong, .criteriaNotMet: .unprocessableContent
+        }
+    }
+}
+
+extension LicensingError.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .concurrentUpdate, .datasetExists, .grantExists: .conflict
+        case .grantNotFound: .notFound
+        case .replayFailed: .internalServerError
+        case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
+             .duplicateField, .tooManyFields, .invalidFieldType, .unitsRequired, .unknownUnit, .duplicateUnit,
+             .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .reasonRequired,
+             .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
+             .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
+             .invalidCursor:
+            .unprocessableContent
+        }
+    }
+}
+
+extension GrantReason.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .reviewerWithoutAuthority, .authorityNotParty, .suspendedByOther: .forbidden
+        case .invalidTransition, .alreadyDecided: .conflict
+        case .operatorNotActive, .tierInsufficient, .gradeCore, .opennessClosed, .priceAboveCeiling,
+             .publicInterestPriced, .termTooLong, .termEnded, .unknownField, .unitNotOffered, .approvalRequired,
+             .periodAmountLimit, .operatorAmountLimit, .reasonRequired, .reasonTooLong:
+            .unprocessableContent
+        }
+    }
+}
+
+extension SettlementError.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .periodNotEnded, .earlierPeriodOpen, .periodClosed: .conflict
+        case .periodNotClosed: .notFound
+        case .invalidReport: .internalServerError
+        case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .invalidReason,
+             .amountOverflow:
+            .unprocessableContent
         }
     }
 }

@@ -78,10 +78,10 @@ public struct Problem: Error, Sendable, Equatable {
 }
 
 extension Problem {
-    static func invalidRequest(_ detail: String) -> Problem { Problem(.badRequest, code: "invalid_request", detail: detail) }
-    static func notFound(_ detail: String) -> Problem { Problem(.notFound, code: "not_found", detail: detail) }
-    static func forbidden(_ detail: String) -> Problem { Problem(.forbidden, code: "forbidden", detail: detail) }
+    static func invalidRequest(_ detail: String) -> Problem { Problem(.invalidRequest, detail) }
+    static func notFound(_ detail: String) -> Problem { Problem(.notFound, detail) }
+    static func forbidden(_ detail: String) -> Problem { Problem(.forbidden, detail) }
     static func unauthenticated(_ detail: String) -> Problem {
-        Problem(.unauthorized, code: "unauthenticated", detail: detail)
+        Problem(.unauthenticated, detail)
     }
 }

@@ -82,8 +82,8 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         let client = Self.address(of: context)
         if case .refused(let retryAfter) = failedAuthentications.peek(client) {
             metrics.rateLimited.increment()
-            throw Problem(.tooManyRequests, code: "authentication_rate_limited",
-                          detail: "Too many failed authentications from this address; retry after \(retryAfter) s.",
+            throw Problem(.authenticationRateLimited,
+                          "Too many failed authentications from this address; retry after \(retryAfter) s.",
                           retryAfter: retryAfter)
         }
         guard let header = request.headers[.authorization] else {
@@ -105,8 +105,8 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         RequestRecord.current?.principalID = principal.id
         if case .refused(let retryAfter) = rateLimiter.acquire(key.keyID) {
             metrics.rateLimited.increment()
-            throw Problem(.tooManyRequests, code: "rate_limited",
-                          detail: "Too many requests for this API key; retry after \(retryAfter) s.", retryAfter: retryAfter)
+            throw Problem(.rateLimited,
+                          "Too many requests for this API key; retry after \(retryAfter) s.", retryAfter: retryAfter)
         }
         return try await RequestPrincipal.$current.withValue(principal) {
             try await next(request, context)

@@ -28,6 +28,6 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private static func tooLarge(_ limit: Int) -> Problem {
-        Problem(.contentTooLarge, code: "payload_too_large", detail: "The request body is larger than \(limit) bytes.")
+        Problem(.payloadTooLarge, "The request body is larger than \(limit) bytes.")
     }
 }

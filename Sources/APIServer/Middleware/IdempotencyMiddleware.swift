@@ -58,11 +58,11 @@ struct IdempotencyMiddleware: ServerMiddleware {
         case .replay(let answer):
             return Self.response(answer, replayed: true)
         case .mismatch:
-            throw Problem(.unprocessableContent, code: "idempotency_key_reused",
-                          detail: "This Idempotency-Key was used for a different request.")
+            throw Problem(.idempotencyKeyReused,
+                          "This Idempotency-Key was used for a different request.")
         case .inProgress:
-            throw Problem(.conflict, code: "idempotency_in_progress",
-                          detail: "A request with this Idempotency-Key is still running.", retryAfter: 1)
+            throw Problem(.idempotencyInProgress,
+                          "A request with this Idempotency-Key is still running.", retryAfter: 1)
         case .new:
             break
         }

@@ -86,8 +86,7 @@ final class ParseErrorProblemHandler: ChannelDuplexHandler, RemovableChannelHand
                     + "non-Latin text, is sent as %XX (RFC 3986).")
         case .headerOverflow:
             // The parser counts the request target toward the same limit, and cannot tell which overflowed.
-            return Problem(.init(code: 431, reasonPhrase: "Request Header Fields Too Large"), code: "headers_too_large",
-                           detail: "The request target and header fields together are larger than the server accepts.")
+            return Problem(.headersTooLarge, "The request target and header fields together are larger than the server accepts.")
         case .invalidHeaderToken, .invalidCharactersUsed, .lfExpected:
             return .invalidRequest("The request is not well-formed HTTP/1.1: a request or header line is malformed.")
         case .invalidContentLength, .unexpectedContentLength:

@@ -57,7 +57,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return ParseErrorProblemHandler.problem(for: error)
         default:
             if let mapped = DomainErrors.problem(for: error) { return mapped }
-            return Problem(.internalServerError, code: "internal_error", detail: "The server could not complete the request.")
+            return Problem(.internalError, "The server could not complete the request.")
         }
     }
 
@@ -86,20 +86,21 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// A problem for a bare status, with the code the contract gives that status.
     static func problem(status: HTTPResponse.Status, detail: String) -> Problem {
-        let code: String = switch status.code {
-        case 400: "invalid_request"
-        case 401: "unauthenticated"
-        case 403: "forbidden"
-        case 404: "not_found"
-        case 405: "method_not_allowed"
-        case 406: "not_acceptable"
-        case 413: "payload_too_large"
-        case 415: "unsupported_media_type"
-        case 429: "rate_limited"
-        case 503: "service_unavailable"
-        default: status.kind == .clientError ? "invalid_request" : "internal_error"
+        let code: ServerCode = switch status.code {
+        case 400: .invalidRequest
+        case 401: .unauthenticated
+        case 403: .forbidden
+        case 404: .notFound
+        case 405: .methodNotAllowed
+        case 406: .notAcceptable
+        case 413: .payloadTooLarge
+        case 415: .unsupportedMediaType
+        case 429: .rateLimited
+        case 503: .serviceUnavailable
+        // Statuses are open-ended: any other keeps its number under the code of its class.
+        default: status.kind == .clientError ? .invalidRequest : .internalError
         }
-        return Problem(status, code: code, detail: detail)
+        return Problem(status, code: code.rawValue, detail: detail)
     }
 
     /// A readable sentence for a JSON decoding failure: where, and what.

@@ -1,3 +1,4 @@
+import AuditLog
 import Identity
 import Foundation
 public import Marketplace

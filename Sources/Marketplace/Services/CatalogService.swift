@@ -7,17 +7,13 @@ public import Vetting
 /// The catalog: publishing datasets and changing their classification or prices, with what a
 /// stricter change does to the grants that use them. Each method is one transaction.
 public struct CatalogService: Sendable {
-    public let database: any Database
-    public let log: TransparencyLog
-    public let clock: ServerClock
+    public let context: ServiceContext
     public let catalog: Catalog
     /// What a stricter change does to the grants.
     public let grants: GrantService
 
-    public init(database: any Database, log: TransparencyLog, clock: ServerClock, catalog: Catalog, grants: GrantService) {
-        self.database = database
-        self.log = log
-        self.clock = clock
+    public init(_ context: ServiceContext, catalog: Catalog, grants: GrantService) {
+        self.context = context
         self.catalog = catalog
         self.grants = grants
     }
@@ -27,14 +23,14 @@ public struct CatalogService: Sendable {
         _ draft: DatasetDraft, id: String, authorityID: String, by reviewer: Reviewer,
         alsoInTransaction finish: AlsoInTransaction<Dataset> = nothingMore
     ) async throws -> Dataset {
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard try await tx.authority(id: authorityID) != nil else {
                 throw MarketplaceError(.authorityNotFound, "No authority '\(authorityID)'.")
             }
             let change = try catalog.publish(draft, id: id, authorityID: authorityID, by: reviewer, at: now)
             try await tx.insertDataset(change.updated)
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             try await finish(change.updated, tx)
             return change.updated
         }
@@ -43,15 +39,15 @@ public struct CatalogService: Sendable {
     /// Changes dataset `id`'s openness, grade or ceiling prices; a stricter change suspends or ends
     /// the grants it no longer allows. Returns the change and the grants it changed.
     public func update(_ id: String, with update: DatasetUpdate, by reviewer: Reviewer) async throws -> (change: CatalogChange, affected: [Grant]) {
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard let current = try await tx.dataset(id: id) else { throw MarketplaceError(.notFound, "No dataset '\(id)'.") }
             if let authority = reviewer.authorityID, authority != current.authorityID {
                 throw MarketplaceError(.authorityNotParty, "Only a reviewer of authority '\(current.authorityID)' may change this dataset.")
             }
             let change = try catalog.update(current, with: update, by: reviewer, at: now)
             try await tx.updateDataset(change.updated)
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             guard change.isStricter else { return (change, []) }
             let reason = "dataset \(id) \(change.records[0].action == "dataset.reclassified" ? "reclassified" : "repriced"): "
                 + (TextRules.trimmed(update.reason) ?? "")

@@ -13,19 +13,12 @@ public import Vetting
 /// writes grants after (locking the grant generation). Every writer taking the two in the same order
 /// is what keeps concurrent writers on PostgreSQL from deadlocking.
 public struct GrantService: Sendable {
-    public let database: any Database
-    public let log: TransparencyLog
-    public let clock: ServerClock
-    public let random: any RandomSource
+    public let context: ServiceContext
     public let lifecycle: GrantLifecycle
     public let agreements: AgreementCatalog
 
-    public init(database: any Database, log: TransparencyLog, clock: ServerClock, random: any RandomSource,
-                lifecycle: GrantLifecycle, agreements: AgreementCatalog) {
-        self.database = database
-        self.log = log
-        self.clock = clock
-        self.random = random
+    public init(_ context: ServiceContext, lifecycle: GrantLifecycle, agreements: AgreementCatalog) {
+        self.context = context
         self.lifecycle = lifecycle
         self.agreements = agreements
     }
@@ -43,9 +36,9 @@ public struct GrantService: Sendable {
             throw LicensingError(code: .unknownAgreement,
                                  detail: "no agreement template '\(request.agreementID)' version '\(request.agreementVersion)' (GET /v1/agreements)")
         }
-        let id = "gr_\(Hex.encode(try random.bytes(8)))"
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let id = "gr_\(Hex.encode(try context.random.bytes(8)))"
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard let owner = try await tx.operatorByID(operatorID) else {
                 throw MarketplaceError(.operatorRequired, "The operator this key acts for does not exist.")
             }
@@ -59,7 +52,7 @@ public struct GrantService: Sendable {
                 .reduce(Int128(0)) { $0 + $1.periodAmountBound }
             let change = try lifecycle.request(request, id: id, operator: owner, requestedBy: caller.id,
                                                datasets: datasets, agreement: agreement, at: now, committedPeriodMinor: committed)
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             try await tx.insertGrant(change.updated)
             try await finish(change.updated, tx)
             return change.updated
@@ -97,14 +90,14 @@ public struct GrantService: Sendable {
         _ decide: @Sendable (Grant, Reviewer, Operator, [String: Dataset], Date) -> GrantOutcome
     ) async throws -> Grant {
         let actor = Reviewer(principal: caller)
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard let current = try await tx.grant(id: id), Self.mayRead(current, caller) else {
                 throw MarketplaceError(.notFound, "No grant '\(id)'.")
             }
             let (owner, datasets) = try await Self.context(of: current, in: tx)
             let change = try decide(current, actor, owner, datasets, now).accepted()
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             try await tx.updateGrant(change.updated)
             return change.updated
         }
@@ -122,7 +115,7 @@ public struct GrantService: Sendable {
             let (_, datasets) = try await Self.context(of: grant, in: tx)
             guard let step = lifecycle.operatorChanged(grant, cascade: change.cascade, operator: owner, datasets: datasets,
                                                        reason: reason, at: now) else { continue }
-            _ = try await log.append(step.records, in: tx)
+            _ = try await context.log.append(step.records, in: tx)
             try await tx.updateGrant(step.updated)
         }
     }
@@ -136,7 +129,7 @@ public struct GrantService: Sendable {
             let (owner, datasets) = try await Self.context(of: grant, in: tx, replacing: dataset)
             guard let cascade = lifecycle.datasetChanged(grant, datasets: datasets, operator: owner, by: reviewer,
                                                          reason: reason, at: now) else { continue }
-            _ = try await log.append(cascade.records, in: tx)
+            _ = try await context.log.append(cascade.records, in: tx)
             try await tx.updateGrant(cascade.updated)
             affected.append(cascade.updated)
         }

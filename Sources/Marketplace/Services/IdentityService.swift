@@ -8,16 +8,10 @@ public import Vetting
 /// Authorities, principals and the personal-data store: who the marketplace knows and who may act.
 /// Each method is one transaction: it writes the change and its log entries together, or nothing.
 public struct IdentityService: Sendable {
-    public let database: any Database
-    public let log: TransparencyLog
-    public let clock: ServerClock
-    public let random: any RandomSource
+    public let context: ServiceContext
 
-    public init(database: any Database, log: TransparencyLog, clock: ServerClock, random: any RandomSource) {
-        self.database = database
-        self.log = log
-        self.clock = clock
-        self.random = random
+    public init(_ context: ServiceContext) {
+        self.context = context
     }
 
     /// Registers an authority (`authority.created`).
@@ -26,13 +20,12 @@ public struct IdentityService: Sendable {
         alsoInTransaction finish: AlsoInTransaction<Authority> = nothingMore
     ) async throws -> Authority {
         try Authority.validate(id: id, name: name, region: region)
-        let authority = Authority(id: id, name: name, region: region, createdAt: clock.now())
-        return try await database.transaction { tx in
+        let authority = Authority(id: id, name: name, region: region, createdAt: context.clock.now())
+        return try await context.database.transaction { tx in
             try await tx.insertAuthority(authority)
-            _ = try await log.append(AuditRecord(
-                actor: admin.id, action: "authority.created", subjects: ["authority:\(authority.id)"],
-                data: ["id": .string(authority.id), "name": .string(authority.name), "region": .string(authority.region)]
-            ), in: tx)
+            _ = try await context.log.append(
+                IdentityRecords.authorityCreated(id: authority.id, name: authority.name, region: authority.region, by: admin.id),
+                in: tx)
             try await finish(authority, tx)
             return authority
         }
@@ -75,29 +68,23 @@ public struct IdentityService: Sendable {
         if let email = new.email, !EmailAddress.isWellFormed(email) {
             throw IdentityError(.invalidEmail, "'email' is not an e-mail address.")
         }
-        let now = clock.now()
+        let now = context.clock.now()
         if let expiresAt = new.expiresAt, expiresAt <= now {
             throw IdentityError(.expiryInPast, "'expires_at' must be in the future.")
         }
-        let key = try APIKey.generate(using: random)
-        let id = "pr_\(Hex.encode(try random.bytes(8)))"
+        let key = try APIKey.generate(using: context.random)
+        let id = "pr_\(Hex.encode(try context.random.bytes(8)))"
         let principal = Principal(
             id: id, name: name, role: new.role, authorityID: new.authorityID, keyID: key.keyID,
             keyHash: key.secretHash, createdAt: now, expiresAt: new.expiresAt, email: new.email)
-        let stored: Principal = try await database.transaction { tx in
+        let stored: Principal = try await context.database.transaction { tx in
             if let authorityID = new.authorityID, try await tx.authority(id: authorityID) == nil {
                 throw MarketplaceError(.authorityNotFound, "No authority '\(authorityID)'.")
             }
             // Name and e-mail are logged as commitments: the values stay in the personal-data store.
-            let sealed = try await tx.insertPrincipal(principal, random: random)
-            _ = try await log.append(AuditRecord(
-                actor: admin.id, action: "principal.created", subjects: ["principal:\(id)"],
-                data: ["id": .string(id), "name": sealed.name?.json ?? .null, "email": sealed.email?.json ?? .null,
-                       "role": .string(new.role.rawValue),
-                       "authority_id": new.authorityID.map(JSONValue.string) ?? .null,
-                       "expires_at": new.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
-                       "key_id": .string(key.keyID)]
-            ), in: tx)
+            let sealed = try await tx.insertPrincipal(principal, random: context.random)
+            _ = try await context.log.append(IdentityRecords.principalCreated(
+                principal, name: sealed.name, email: sealed.email, expiry: .recorded(new.expiresAt), by: admin.id), in: tx)
             try await finish(principal, tx)
             return principal
         }
@@ -106,8 +93,8 @@ public struct IdentityService: Sendable {
 
     /// Revokes a principal's key (`principal.revoked`); an admin cannot revoke its own.
     public func revokePrincipal(id: String, reason: String, by admin: Principal) async throws -> Principal {
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard let existing = try await tx.principal(id: id) else {
                 throw MarketplaceError(.notFound, "No principal '\(id)'.")
             }
@@ -118,25 +105,22 @@ public struct IdentityService: Sendable {
                 throw MarketplaceError(.selfRevocation, "An admin cannot revoke its own key.")
             }
             _ = try await tx.revokePrincipal(id: id, at: now)
-            _ = try await log.append(AuditRecord(
-                actor: admin.id, action: "principal.revoked", subjects: ["principal:\(id)"],
-                data: ["id": .string(id), "reason": .string(reason)]
-            ), in: tx)
+            _ = try await context.log.append(IdentityRecords.principalRevoked(id, reason: reason, by: admin.id), in: tx)
             return try await tx.principal(id: id) ?? existing
         }
     }
 
     /// Erases one stored personal value (`personal_data.erased`); its commitment stays in the log.
     public func erasePersonalDatum(id: String, reason: String, by admin: Principal) async throws -> PersonalDatum {
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard PersonalDataCommitment.isValidID(id), let existing = try await tx.personalDatum(id: id) else {
                 throw MarketplaceError(.notFound, "No personal data '\(id)'.")
             }
             guard try await tx.erasePersonalDatum(id: id, by: admin.id, reason: reason, at: now) else {
                 throw MarketplaceError(.alreadyErased, "The value was erased before.")
             }
-            _ = try await log.append(AuditRecord(
+            _ = try await context.log.append(AuditRecord(
                 actor: admin.id, action: "personal_data.erased",
                 subjects: ["personal_data:\(id)", existing.subject],
                 data: ["personal_data_id": .string(id), "subject": .string(existing.subject),

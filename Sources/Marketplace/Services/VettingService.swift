@@ -9,20 +9,13 @@ public import Vetting
 /// Operators: applications, reviews, suspension, reinstatement, revocation, and what each does to
 /// the operator's keys and grants. Each method is one transaction.
 public struct VettingService: Sendable {
-    public let database: any Database
-    public let log: TransparencyLog
-    public let clock: ServerClock
-    public let random: any RandomSource
+    public let context: ServiceContext
     public let lifecycle: OperatorLifecycle
     /// What an operator's change does to its grants.
     public let grants: GrantService
 
-    public init(database: any Database, log: TransparencyLog, clock: ServerClock, random: any RandomSource,
-                lifecycle: OperatorLifecycle, grants: GrantService) {
-        self.database = database
-        self.log = log
-        self.clock = clock
-        self.random = random
+    public init(_ context: ServiceContext, lifecycle: OperatorLifecycle, grants: GrantService) {
+        self.context = context
         self.lifecycle = lifecycle
         self.grants = grants
     }
@@ -58,14 +51,14 @@ public struct VettingService: Sendable {
         _ application: Application, by applicant: Principal,
         alsoInTransaction finish: AlsoInTransaction<(Operator, [String: PersonalDatum])> = nothingMore
     ) async throws -> (operator: Operator, personal: [String: PersonalDatum]) {
-        let id = "op_\(Hex.encode(try random.bytes(8)))"
-        let now = clock.now()
+        let id = "op_\(Hex.encode(try context.random.bytes(8)))"
+        let now = context.clock.now()
         // Sealing first keeps the validation order of the body's fields.
         let officer = [
             try PersonalDatum.seal(application.officerName, subject: "operator:\(id)", field: "security_officer.name",
-                                   at: now, random: random),
+                                   at: now, random: context.random),
             try PersonalDatum.seal(application.officerEmail, subject: "operator:\(id)", field: "security_officer.email",
-                                   at: now, random: random),
+                                   at: now, random: context.random),
         ]
         let checked = try OperatorApplication(
             legalName: application.legalName, uscc: application.uscc, mlpsLevel: application.mlpsLevel,
@@ -76,14 +69,14 @@ public struct VettingService: Sendable {
             documents: application.documents,
             applicant: applicant.id)
         let personal = Dictionary(uniqueKeysWithValues: officer.map { ($0.id, $0) })
-        let created: Operator = try await database.transaction { tx in
+        let created: Operator = try await context.database.transaction { tx in
             let existing = [try await tx.latestOperator(appliedBy: applicant.id), try await tx.latestOperator(uscc: checked.uscc)]
                 .compactMap { $0 }
             let change = try lifecycle.submit(checked, id: id, existing: existing, at: now).accepted()
             try await tx.insert(change.updated)
             try await tx.insertPersonalData(officer)
             try await tx.bindPrincipal(id: applicant.id, toOperator: id)
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             try await finish((change.updated, personal), tx)
             return change.updated
         }
@@ -115,20 +108,19 @@ public struct VettingService: Sendable {
     /// Reads the operator, asks the lifecycle for the change, and stores it with its log entries and
     /// its cascade in one transaction. A refusal writes nothing.
     private func change(_ id: String, _ step: @Sendable (Operator, Date) -> LifecycleOutcome) async throws -> Operator {
-        let now = clock.now()
-        return try await database.transaction { tx in
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
             guard let current = try await tx.operatorByID(id) else { throw MarketplaceError(.notFound, "No operator '\(id)'.") }
             let change = try step(current, now).accepted()
             try await tx.update(change.updated)
-            _ = try await log.append(change.records, in: tx)
+            _ = try await context.log.append(change.records, in: tx)
             switch change.cascade {
             case .revoke:
                 // Its keys die with it; its grants follow below.
                 let revoked = try await tx.revokePrincipals(boundToOperator: id, at: now)
                 if !revoked.isEmpty {
-                    _ = try await log.append(revoked.map {
-                        AuditRecord(actor: "system", action: "principal.revoked", subjects: ["principal:\($0)", "operator:\(id)"],
-                                    data: ["id": .string($0), "reason": .string("operator \(id) revoked")])
+                    _ = try await context.log.append(revoked.map {
+                        IdentityRecords.principalRevoked($0, reason: "operator \(id) revoked", by: "system", also: ["operator:\(id)"])
                     }, in: tx)
                 }
             case .suspend, .reinstate, .none:
