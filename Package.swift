@@ -192,6 +192,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ReplayTests",
+            dependencies: [
+                "Replay", "Demo", "Marketplace", "AuditLog", "Licensing", "Metering",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditLogTests",

@@ -1,0 +1,104 @@
+import AuditLog
+import Demo
+import Foundation
+import Logging
+import Marketplace
+import Licensing
+import Metering
+import Replay
+import Testing
+
+/// `Contracts/vectors/replay/demo-log.jsonl`: the whole log of the seed-1 demo, one entry a line.
+enum GoldenLog {
+    static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Contracts/vectors/replay/demo-log.jsonl").path
+
+    /// Each line's bytes: the entry exactly as hashed.
+    static func entries() throws -> [[UInt8]] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map { Array($0.utf8) }
+    }
+
+    static func replayed() throws -> LogReplay {
+        var replay = LogReplay()
+        for (seq, bytes) in try entries().enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
+        replay.finish()
+        return replay
+    }
+}
+
+@Suite("Replay of the golden log")
+struct GoldenLogTests {
+    @Test("the golden log replays without a finding and rebuilds the marketplace it records")
+    func lawful() throws {
+        let entries = try GoldenLog.entries()
+        let replay = try GoldenLog.replayed()
+        #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        #expect(replay.state.entryCount == UInt64(entries.count))
+        #expect(replay.state.authorities.count == 3)
+        #expect(replay.state.operatorRecords.count == 5)
+        #expect(replay.state.grants.count == 7)
+        #expect(replay.state.datasets.count == 9)
+        #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
+        // Both erasures are known to the replay as commitments whose values are gone from the log.
+        #expect(replay.state.personalData.count >= 2)
+    }
+
+    @Test("the counters the replay rebuilds are the sums of the usage entries, counted independently")
+    func counters() throws {
+        var sums: [String: (quantity: Int64, events: Int64)] = [:]
+        for bytes in try GoldenLog.entries() {
+            let entry = try JSONValue.parse(bytes)
+            guard entry["action"]?.stringValue == "usage.recorded", case .array(let usage)? = entry["data"]?["usage"] else { continue }
+            for item in usage {
+                let key = ["grant_id", "dataset_id", "unit", "period"].compactMap { item[$0]?.stringValue }.joined(separator: "/")
+                guard case .array(let events)? = item["events"] else { continue }
+                for event in events {
+                    guard let quantity = event[1]?.integerValue.map(Int64.init) else { continue }
+                    sums[key, default: (0, 0)].quantity += quantity
+                    sums[key, default: (0, 0)].events += 1
+                }
+            }
+        }
+        let replay = try GoldenLog.replayed()
+        var rebuilt: [String: (quantity: Int64, events: Int64)] = [:]
+        for (key, counter) in replay.state.counters {
+            rebuilt["\(key.grantID)/\(key.datasetID)/\(key.unit.rawValue)/\(key.period)"] = (counter.quantity, counter.events)
+        }
+        #expect(!sums.isEmpty)
+        #expect(rebuilt.keys.sorted() == sums.keys.sorted())
+        for (key, sum) in sums {
+            #expect(rebuilt[key]?.quantity == sum.quantity && rebuilt[key]?.events == sum.events, "\(key)")
+        }
+        #expect(replay.state.eventCount == sums.values.reduce(0) { $0 + $1.events })
+    }
+
+    @Test("the seed-1 demo writes the golden log byte for byte: the code paths behind the API have not changed")
+    func demoMatchesTheGoldenLog() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-golden-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let summary = try await DemoMarketplace.run(out: root, seed: 1, events: 100)
+        var options = Runtime.Options()
+        options.createIfMissing = false
+        let runtime = try await Runtime.open(StoreLocation(dataDirectory: summary.paths.data), options: options,
+                                             logger: Logger(label: "pdx.test"))
+        let golden = try GoldenLog.entries()
+        var written: [[UInt8]] = []
+        do {
+            while written.count < golden.count + 1 {
+                let page = try await runtime.log.entries(start: UInt64(written.count), limit: 1000)
+                if page.isEmpty { break }
+                written += page.map(\.body)
+            }
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        #expect(written.count == golden.count)
+        for (seq, (mine, theirs)) in zip(written, golden).enumerated() where mine != theirs {
+            Issue.record("entry \(seq) differs:\n\(String(decoding: mine, as: UTF8.self))\n\(String(decoding: theirs, as: UTF8.self))")
+            break
+        }
+    }
+}
