@@ -29,6 +29,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
@@ -153,6 +155,8 @@ let package = Package(
             dependencies: [
                 "APIServer", "AuditLog", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -176,7 +180,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXCommandTests",
-            dependencies: ["pdx", "pdx-verify", "AuditLog", "Cryptography"],
+            dependencies: [
+                "pdx", "pdx-verify", "APIServer", "AuditLog", "Cryptography", "Marketplace", "Settlement",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -29,7 +29,7 @@ struct Audit: AsyncParsableCommand {
         var out: String
 
         func run() async throws {
-            let written = try await disclosePersonalData(from: storage.store, subject: subject, to: out)
+            let written = try await disclosePersonalData(from: try await storage.store(), subject: subject, to: out)
             print("disclosed \(written.values) values of \(subject) to \(out) (\(written.erased) erased, named only)")
             print("check with: pdx-verify <export> --vkey <key file> --disclosure \(out)")
         }
@@ -47,7 +47,7 @@ struct Audit: AsyncParsableCommand {
         var out: String
 
         func run() async throws {
-            let summary = try await exportLog(from: storage.store, to: out)
+            let summary = try await exportLog(from: try await storage.store(), to: out)
             print("exported \(summary.size) entries to \(out)")
             print("checkpoint root \(summary.rootBase64)")
             print("verify with: pdx-verify \(out) --vkey <the key you got out of band>")
@@ -64,7 +64,7 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            for key in try await verifierKeys(of: storage.store) { print(key) }
+            for key in try await verifierKeys(of: try await storage.store()) { print(key) }
         }
     }
 
@@ -84,7 +84,7 @@ struct Audit: AsyncParsableCommand {
             @OptionGroup var storage: StorageOptions
 
             func run() async throws {
-                for line in try await beginKeyRotation(at: storage.store).lines { print(line) }
+                for line in try await beginKeyRotation(at: try await storage.store()).lines { print(line) }
             }
         }
 
@@ -101,7 +101,7 @@ struct Audit: AsyncParsableCommand {
             @OptionGroup var storage: StorageOptions
 
             func run() async throws {
-                for line in try await finishKeyRotation(at: storage.store).lines { print(line) }
+                for line in try await finishKeyRotation(at: try await storage.store()).lines { print(line) }
             }
         }
     }

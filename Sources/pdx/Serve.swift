@@ -43,10 +43,6 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"), help: "Seconds a stop (SIGTERM/SIGINT) may take: requests in flight and the final checkpoint; then the process exits (status 70) whatever is pending. Env: PDX_SHUTDOWN_TIMEOUT. Default: 30")
     var shutdownTimeout: Int?
 
-    var resolvedShutdownTimeout: Int {
-        shutdownTimeout ?? ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"].flatMap(Int.init) ?? 30
-    }
-
     @Option(name: .customLong("rate-limit"), help: "Sustained requests per second per API key, per process; 0 turns the limit off. Env: PDX_RATE_LIMIT. Default: 100")
     var rateLimit: Double?
 
@@ -59,47 +55,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert. Env: PDX_TLS_KEY")
     var tlsKey: String?
 
-    var resolvedTLS: (certificate: String, key: String)?? {
-        let environment = ProcessInfo.processInfo.environment
-        let certificate = tlsCertificate ?? environment["PDX_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
-        let key = tlsKey ?? environment["PDX_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        switch (certificate, key) {
-        case (nil, nil): return .some(nil)
-        case (let certificate?, let key?): return (certificate, key)
-        default: return nil
-        }
-    }
-
     @Option(name: .customLong("log-format"), help: "json (one object per line) or text. Env: PDX_LOG_FORMAT. Default: json")
     var logFormat: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Env: PDX_LOG_LEVEL. Default: info")
     var logLevel: String?
 
-    /// Flag, then environment, then default; nil when the value given does not parse.
-    private func resolved<T>(_ flag: T?, _ variable: String, _ parse: (String) -> T?, default value: T) -> T? {
-        if let flag { return flag }
-        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return value }
-        return parse(text)
-    }
-
-    var resolvedRateLimit: Double? { resolved(rateLimit, "PDX_RATE_LIMIT", { Double($0) }, default: 100) }
-    var resolvedRateLimitBurst: Int? { resolved(rateLimitBurst, "PDX_RATE_LIMIT_BURST", { Int($0) }, default: 200) }
-    var resolvedLogFormat: LogFormat? {
-        resolved(logFormat.map { LogFormat(rawValue: $0) }, "PDX_LOG_FORMAT", { LogFormat(rawValue: $0) }, default: .json) ?? nil
-    }
-    var resolvedLogLevel: Logger.Level? {
-        resolved(logLevel.map { Logger.Level(rawValue: $0) }, "PDX_LOG_LEVEL", { Logger.Level(rawValue: $0) }, default: .info) ?? nil
-    }
-
-    var resolvedHost: String { host ?? ProcessInfo.processInfo.environment["PDX_HOST"] ?? "127.0.0.1" }
-
+    /// Checks what the flags alone decide; values that may come from the environment or the
+    /// config file are checked in `run`, once every source is read.
     func validate() throws {
-        if let value = ProcessInfo.processInfo.environment["PDX_PORT"], port == nil, Int(value) == nil {
-            throw ValidationError("PDX_PORT must be a port number, got '\(value)'")
-        }
-        let port = resolvedPort
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard checkpointEntries >= 1 else { throw ValidationError("--checkpoint-entries must be at least 1") }
         if let testClockStart {
             guard testClock else { throw ValidationError("--test-clock-start needs --test-clock") }
@@ -108,50 +72,56 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard checkpointSeconds >= 1 else { throw ValidationError("--checkpoint-seconds must be at least 1") }
-        if let value = ProcessInfo.processInfo.environment["PDX_SHUTDOWN_TIMEOUT"], shutdownTimeout == nil, Int(value) == nil {
-            throw ValidationError("PDX_SHUTDOWN_TIMEOUT must be a number of seconds, got '\(value)'")
-        }
-        guard (1...3600).contains(resolvedShutdownTimeout) else { throw ValidationError("--shutdown-timeout must be 1…3600 seconds") }
-        guard let rate = resolvedRateLimit, rate.isFinite, rate >= 0 else {
-            throw ValidationError("--rate-limit / PDX_RATE_LIMIT must be a number of requests per second, 0 or more")
-        }
-        guard let burst = resolvedRateLimitBurst, burst >= 1 else {
-            throw ValidationError("--rate-limit-burst / PDX_RATE_LIMIT_BURST must be at least 1")
-        }
-        guard let tls = resolvedTLS else {
-            throw ValidationError("--tls-cert and --tls-key (PDX_TLS_CERT, PDX_TLS_KEY) go together: give both or neither")
-        }
-        if let tls {
-            for path in [tls.certificate, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
-                throw ValidationError("cannot read \(path)")
-            }
-        }
-        guard resolvedLogFormat != nil else { throw ValidationError("--log-format / PDX_LOG_FORMAT must be json or text") }
-        guard resolvedLogLevel != nil else {
-            throw ValidationError("--log-level / PDX_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical")
-        }
     }
 
-    var resolvedPort: Int { port ?? ProcessInfo.processInfo.environment["PDX_PORT"].flatMap(Int.init) ?? 8080 }
+    /// The flags given, by settings key.
+    var flags: [String: String?] {
+        ["host": host, "port": port.map(String.init), "shutdown-timeout": shutdownTimeout.map(String.init),
+         "rate-limit": rateLimit.map { String($0) }, "rate-limit-burst": rateLimitBurst.map(String.init),
+         "tls-cert": tlsCertificate, "tls-key": tlsKey, "log-format": logFormat, "log-level": logLevel]
+    }
 
-    func run() async throws {
-        var configuration = ServerConfiguration(store: storage.store)
-        configuration.host = resolvedHost
-        configuration.port = resolvedPort
+    /// The server's configuration: flags, then environment, then config file, then defaults.
+    func configuration(_ settings: Settings) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration(store: try storage.store(settings))
+        configuration.host = settings.text("host") ?? "127.0.0.1"
+        configuration.port = try settings.value("port", default: 8080, "a port number, 0…65535") {
+            Int($0).flatMap { (0...65535).contains($0) ? $0 : nil }
+        }
         configuration.testClock = testClock
         configuration.testClockStart = testClockStart.flatMap(RFC3339.parse)
         configuration.checkpointEntries = checkpointEntries
         configuration.checkpointInterval = .seconds(checkpointSeconds)
         configuration.logOrigin = logOrigin
-        configuration.shutdownTimeout = .seconds(resolvedShutdownTimeout)
-        configuration.settlement = settlement.policy
-        configuration.rateLimit = resolvedRateLimit ?? 100
-        configuration.rateLimitBurst = resolvedRateLimitBurst ?? 200
-        configuration.logFormat = resolvedLogFormat ?? .json
-        configuration.logLevel = resolvedLogLevel ?? .info
-        if case .some(.some(let tls)) = resolvedTLS {
-            configuration.tls = TLSFiles(certificateChain: tls.certificate, privateKey: tls.key)
+        configuration.shutdownTimeout = .seconds(try settings.value("shutdown-timeout", default: 30, "a number of seconds, 1…3600") {
+            Int($0).flatMap { (1...3600).contains($0) ? $0 : nil }
+        })
+        configuration.settlement = try settlement.policy(settings)
+        configuration.rateLimit = try settings.value("rate-limit", default: 100, "a number of requests per second, 0 or more") {
+            Double($0).flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
         }
-        try await runServer(configuration)
+        configuration.rateLimitBurst = try settings.value("rate-limit-burst", default: 200, "at least 1") {
+            Int($0).flatMap { $0 >= 1 ? $0 : nil }
+        }
+        switch (settings.text("tls-cert"), settings.text("tls-key")) {
+        case (nil, nil):
+            break
+        case (let certificate?, let key?):
+            for path in [certificate, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw ValidationError("cannot read \(path)")
+            }
+            configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
+        default:
+            throw ValidationError("--tls-cert and --tls-key (PDX_TLS_CERT, PDX_TLS_KEY) go together: give both or neither")
+        }
+        configuration.logFormat = try settings.value("log-format", default: .json, "json or text") { LogFormat(rawValue: $0) }
+        configuration.logLevel = try settings.value(
+            "log-level", default: .info, "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0) }
+        return configuration
+    }
+
+    func run() async throws {
+        let settings = try await storage.settings(more: flags.merging(settlement.flags) { $1 })
+        try await runServer(try configuration(settings))
     }
 }

@@ -13,21 +13,21 @@ struct SettlementOptions: ParsableArguments {
     @Option(name: .customLong("settlement-grace-hours"), help: "Hours after a period's end before it may close. Env: PDX_SETTLEMENT_GRACE_HOURS. Default: 24")
     var graceHours: Int?
 
-    func validate() throws {
-        let environment = ProcessInfo.processInfo.environment
-        for (name, value) in [("PDX_PLATFORM_FEE_BPS", environment["PDX_PLATFORM_FEE_BPS"]), ("PDX_SETTLEMENT_GRACE_HOURS", environment["PDX_SETTLEMENT_GRACE_HOURS"])] {
-            if let value, Int(value) == nil { throw ValidationError("\(name) must be an integer, got '\(value)'") }
-        }
-        guard (0...10_000).contains(policy.platformFeeBPS) else { throw ValidationError("--platform-fee-bps must be 0…10000") }
-        guard (0...24 * 366).contains(Int(policy.grace / 3600)) else { throw ValidationError("--settlement-grace-hours must be 0…8784") }
+    /// The flags given, by settings key.
+    var flags: [String: String?] {
+        ["platform-fee-bps": platformFeeBPS.map(String.init), "settlement-grace-hours": graceHours.map(String.init)]
     }
 
-    /// Flag, then environment, then default.
-    var policy: SettlementPolicy {
-        let environment = ProcessInfo.processInfo.environment
+    /// The policy the settings say: flag, then environment, then config file, then default.
+    func policy(_ settings: Settings) throws -> SettlementPolicy {
         var policy = SettlementPolicy()
-        if let fee = platformFeeBPS ?? environment["PDX_PLATFORM_FEE_BPS"].flatMap(Int.init) { policy.platformFeeBPS = fee }
-        if let hours = graceHours ?? environment["PDX_SETTLEMENT_GRACE_HOURS"].flatMap(Int.init) { policy.grace = TimeInterval(hours) * 3600 }
+        policy.platformFeeBPS = try settings.value("platform-fee-bps", default: policy.platformFeeBPS, "an integer 0…10000") {
+            Int($0).flatMap { (0...10_000).contains($0) ? $0 : nil }
+        }
+        let hours = try settings.value("settlement-grace-hours", default: Int(policy.grace / 3600), "an integer 0…8784") {
+            Int($0).flatMap { (0...24 * 366).contains($0) ? $0 : nil }
+        }
+        policy.grace = TimeInterval(hours) * 3600
         return policy
     }
 }
@@ -58,7 +58,8 @@ struct SettlementCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let period = Period(period) else { return }
-            let closed = try await closePeriod(period, at: storage.store, policy: settlement.policy)
+            let settings = try await storage.settings(more: settlement.flags)
+            let closed = try await closePeriod(period, at: try storage.store(settings), policy: try settlement.policy(settings))
             let totals = closed.report.totals
             let currency = closed.report.currency
             print(closed.wasClosed ? "\(period) was already closed; nothing changed" : "closed \(period)")
@@ -98,7 +99,7 @@ struct SettlementCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let period = Period(period), let format = ReportFormat(rawValue: format) else { return }
-            let bytes = try await exportReport(period, format: format, party: party.flatMap(Party.init), section: section, at: storage.store)
+            let bytes = try await exportReport(period, format: format, party: party.flatMap(Party.init), section: section, at: try await storage.store())
             if out == "-" {
                 FileHandle.standardOutput.write(Data(bytes))
             } else {

@@ -1,0 +1,66 @@
+import APIServer
+import ArgumentParser
+import Marketplace
+import Settlement
+import Foundation
+@testable import pdx
+import Testing
+
+/// `--config FILE`: one reader for flags, environment, file and defaults, shared by `serve` and
+/// `settlement`.
+@Suite("Settings: flags, environment, config file, defaults")
+struct SettingsTests {
+    /// A config file in a new temporary directory.
+    static func file(_ json: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-settings-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("pdx.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("serve reads the file; a flag overrides it; what neither sets keeps its default")
+    func serveFromFile() async throws {
+        let path = try Self.file("""
+            {"data-dir": "/srv/pdx", "database-url": "postgres://pdx@db/pdx", "host": "0.0.0.0", "port": 8443,
+             "platform-fee-bps": 300, "rate-limit": 2.5, "log-format": "text"}
+            """)
+        let serve = try Serve.parse(["--config", path, "--port", "9000"])
+        let settings = try await serve.storage.settings(more: serve.flags.merging(serve.settlement.flags) { $1 })
+        let configuration = try serve.configuration(settings)
+        #expect(configuration.store.dataDirectory == "/srv/pdx")
+        #expect(configuration.store.databaseURL == "postgres://pdx@db/pdx")
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9000, "the flag wins over the file")
+        #expect(configuration.settlement.platformFeeBPS == 300)
+        #expect(configuration.rateLimit == 2.5)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.rateLimitBurst == 200 && configuration.shutdownTimeout == .seconds(30), "defaults")
+    }
+
+    @Test("settlement close reads the same keys as serve")
+    func settlementSharesTheKeys() async throws {
+        let path = try Self.file(#"{"data-dir": "/srv/pdx", "platform-fee-bps": 250, "settlement-grace-hours": 48}"#)
+        let close = try SettlementCommand.Close.parse(["--config", path, "--period", "2026-10"])
+        let settings = try await close.storage.settings(more: close.settlement.flags)
+        let policy = try close.settlement.policy(settings)
+        #expect(policy.platformFeeBPS == 250 && policy.grace == 48 * 3600)
+        #expect(try close.storage.store(settings).dataDirectory == "/srv/pdx")
+    }
+
+    @Test("a bad value is refused naming its key and variable, wherever it was set")
+    func badValues() async throws {
+        let path = try Self.file(#"{"port": 70000, "database-url": "mysql://x"}"#)
+        let serve = try Serve.parse(["--config", path])
+        let settings = try await serve.storage.settings(more: serve.flags)
+        #expect(throws: ValidationError.self) { _ = try serve.configuration(settings) }
+        do {
+            _ = try serve.configuration(settings)
+        } catch {
+            #expect("\(error)".contains("PDX_DATABASE_URL") || "\(error)".contains("PDX_PORT"))
+        }
+        let broken = try Self.file(#"{"port": "#)
+        await #expect(throws: ValidationError.self) { _ = try await Settings.load(file: broken, flags: [:]) }
+        await #expect(throws: ValidationError.self) { _ = try await Settings.load(file: "/nonexistent/pdx.json", flags: [:]) }
+    }
+}
