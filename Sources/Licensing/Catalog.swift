@@ -231,13 +231,12 @@ public struct Catalog: Sendable {
     }
 
     static func reason(_ text: String?, maxLength: Int) throws(LicensingError) -> String {
-        guard let reason = TextRules.trimmed(text) else {
-            throw LicensingError(code: .reasonRequired, detail: "a change to a dataset needs a reason")
+        switch TextRules.reasonProblem(text, maxLength: maxLength) {
+        case .missing: throw LicensingError(code: .reasonRequired, detail: "a change to a dataset needs a reason")
+        case .tooLong(let problem): throw LicensingError(code: .reasonTooLong, detail: "reason \(problem)")
+        case .invalid(let problem): throw LicensingError(code: .invalidReason, detail: "reason \(problem)")
+        case nil: return TextRules.trimmed(text) ?? ""
         }
-        if let problem = TextRules.problem(in: reason, maxLength: maxLength, allowsLineBreaks: true) {
-            throw LicensingError(code: .invalidReason, detail: "reason \(problem)")
-        }
-        return reason
     }
 }
 

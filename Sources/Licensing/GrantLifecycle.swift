@@ -314,13 +314,12 @@ public struct GrantLifecycle: Sendable {
 
     /// The reason trimmed, or why it is refused: missing when `required`, too long, control characters.
     private func checkedReason(_ text: String?, required: Bool) -> (String?, GrantReason?) {
-        guard let trimmed = TextRules.trimmed(text) else {
-            return (nil, required ? GrantReason(.reasonRequired, "a reason is required") : nil)
+        switch TextRules.reasonProblem(text, maxLength: policy.maxReasonLength) {
+        case .missing: return (nil, required ? GrantReason(.reasonRequired, "a reason is required") : nil)
+        case .tooLong(let problem): return (nil, GrantReason(.reasonTooLong, "reason \(problem)"))
+        case .invalid(let problem): return (nil, GrantReason(.invalidReason, "reason \(problem)"))
+        case nil: return (TextRules.trimmed(text), nil)
         }
-        if let problem = TextRules.problem(in: trimmed, maxLength: policy.maxReasonLength, allowsLineBreaks: true) {
-            return (nil, GrantReason(.reasonTooLong, "reason \(problem)"))
-        }
-        return (trimmed, nil)
     }
 }
 

@@ -45,6 +45,8 @@ public struct LicensingError: CodedError {
         case reasonRequired = "reason_required"
         /// A reason longer than allowed, or with control characters other than line feeds.
         case invalidReason = "invalid_reason"
+        /// A reason is longer than the policy allows.
+        case reasonTooLong = "reason_too_long"
         /// A change that changes nothing.
         case noChange = "no_change"
 
@@ -145,6 +147,8 @@ public struct GrantReason: Sendable, Hashable, CustomStringConvertible {
         case reasonRequired = "reason_required"
         /// A reason longer than ``GrantPolicy/maxReasonLength`` characters or with control characters.
         case reasonTooLong = "reason_too_long"
+        /// A reason holds a control character.
+        case invalidReason = "invalid_reason"
         /// The step is not allowed from the grant's status.
         case invalidTransition = "invalid_transition"
         /// Only a reviewer of an authority may decide on a grant.

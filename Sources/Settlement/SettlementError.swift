@@ -23,6 +23,8 @@ public struct SettlementError: CodedError {
         case reasonRequired = "reason_required"
         /// A reason longer than 2000 characters or holding control characters.
         case invalidReason = "invalid_reason"
+        /// A reason is longer than 2000 characters.
+        case reasonTooLong = "reason_too_long"
         /// An amount that does not fit 64 bits of minor units.
         case amountOverflow = "amount_overflow"
         /// A report (JSON or CSV) that is malformed, misses a member or column, or whose amounts do not reconcile.

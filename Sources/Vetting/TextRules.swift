@@ -32,6 +32,22 @@ package enum TextRules {
         return nil
     }
 
+    /// What is wrong with a reason, one rule a code across the modules: missing (`reason_required`),
+    /// longer than `maxLength` characters (`reason_too_long`), or holding a control character
+    /// (`invalid_reason`); nil when it is fine. `reason` is trimmed first (``trimmed(_:)``).
+    package enum ReasonProblem: Sendable, Equatable {
+        case missing
+        case tooLong(String)
+        case invalid(String)
+    }
+
+    package static func reasonProblem(_ reason: String?, maxLength: Int) -> ReasonProblem? {
+        guard let reason = trimmed(reason) else { return .missing }
+        if reason.count > maxLength { return .tooLong("has \(reason.count) characters, over \(maxLength)") }
+        if let problem = problem(in: reason, maxLength: maxLength, allowsLineBreaks: true) { return .invalid(problem) }
+        return nil
+    }
+
     /// `reason` with outer white space removed, or nil when nothing is left.
     package static func trimmed(_ reason: String?) -> String? {
         guard let reason else { return nil }

@@ -239,7 +239,10 @@ struct SettlementFlowTests {
             #expect(try noReason.problem()["code"] as? String == "reason_required")
             let longReason = try await client.request(.post, "/v1/settlements/2999-01/adjustments", key: actors["fin"],
                                                       body: #"{"corrects":"2026-01/g/d/call","amount_minor":5,"reason":"\#(String(repeating: "x", count: 2001))"}"#)
-            #expect(try longReason.problem()["code"] as? String == "invalid_reason")
+            #expect(try longReason.problem()["code"] as? String == "reason_too_long")
+            let controlReason = try await client.request(.post, "/v1/settlements/2999-01/adjustments", key: actors["fin"],
+                                                         body: #"{"corrects":"2026-01/g/d/call","amount_minor":5,"reason":"a\u0007b"}"#)
+            #expect(try controlReason.problem()["code"] as? String == "invalid_reason")
             let unknown = try await client.request(.put, "/v1/operators/op_nobody/revenue-cap", key: actors["fin"],
                                                    body: #"{"year":2026,"amount_minor":5,"reason":"x"}"#)
             #expect(unknown.status == .notFound)

@@ -155,11 +155,12 @@ extension API {
 
     /// A reason as every settlement step requires it: not blank, printable, at most 2000 characters.
     static func settlementReason(_ text: String) throws(SettlementError) -> String {
-        guard let reason = TextRules.trimmed(text) else { throw SettlementError(code: .reasonRequired, detail: "a reason is required") }
-        if let problem = TextRules.problem(in: reason, maxLength: 2000, allowsLineBreaks: true) {
-            throw SettlementError(code: .invalidReason, detail: "the reason \(problem)")
+        switch TextRules.reasonProblem(text, maxLength: 2000) {
+        case .missing: throw SettlementError(code: .reasonRequired, detail: "a reason is required")
+        case .tooLong(let problem): throw SettlementError(code: .reasonTooLong, detail: "the reason \(problem)")
+        case .invalid(let problem): throw SettlementError(code: .invalidReason, detail: "the reason \(problem)")
+        case nil: return TextRules.trimmed(text) ?? ""
         }
-        return reason
     }
 
     static func settlement(_ closed: ClosedPeriod, alreadyClosed: Bool?) -> Components.Schemas.Settlement {

@@ -125,7 +125,7 @@ extension LicensingError.Code {
         case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
              .duplicateField, .tooManyFields, .invalidFieldType, .unitsRequired, .unknownUnit, .duplicateUnit,
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .reasonRequired,
-             .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
+             .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
              .invalidCursor:
             .unprocessableContent
@@ -140,7 +140,7 @@ extension GrantReason.Code {
         case .invalidTransition, .alreadyDecided: .conflict
         case .operatorNotActive, .tierInsufficient, .gradeCore, .opennessClosed, .priceAboveCeiling,
              .publicInterestPriced, .termTooLong, .termEnded, .unknownField, .unitNotOffered, .approvalRequired,
-             .periodAmountLimit, .operatorAmountLimit, .reasonRequired, .reasonTooLong:
+             .periodAmountLimit, .operatorAmountLimit, .reasonRequired, .reasonTooLong, .invalidReason:
             .unprocessableContent
         }
     }
@@ -152,7 +152,7 @@ extension SettlementError.Code {
         case .periodNotEnded, .earlierPeriodOpen, .periodClosed: .conflict
         case .periodNotClosed: .notFound
         case .invalidReport: .internalServerError
-        case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .invalidReason,
+        case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .reasonTooLong, .invalidReason,
              .amountOverflow:
             .unprocessableContent
         }
