@@ -175,16 +175,16 @@ struct UsageScannerTests {
 struct UsageRouteTests {
     /// Runs `body` with two clients on one runtime: the router with the direct usage route, and the
     /// router without it.
-    func withBothRoutes(_ market: Marketplace,
+    func withBothRoutes(_ market: TestMarketplace,
                         _ body: @Sendable (_ direct: any TestClientProtocol, _ generated: any TestClientProtocol) async throws -> Void) async throws {
         let runtime = try await market.open()
         do {
             let dependencies = try runtime.serverDependencies(metrics: PrometheusCollectorRegistry())
             let direct = Application(router: try buildRouter(configuration: market.configuration, dependencies: dependencies),
-                                     logger: Marketplace.logger)
+                                     logger: TestMarketplace.logger)
             let generated = Application(
                 router: try buildRouter(configuration: market.configuration, dependencies: dependencies, directUsageRoute: false),
-                logger: Marketplace.logger)
+                logger: TestMarketplace.logger)
             try await direct.test(.router) { directClient in
                 try await generated.test(.router) { generatedClient in
                     try await body(directClient, generatedClient)
@@ -199,7 +199,7 @@ struct UsageRouteTests {
 
     @Test("the same status, headers and bytes for good, bad and refused batches", arguments: Backend.available)
     func sameAnswers(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await withBothRoutes(market) { direct, generated in
             let u = try await UsageMarket.setUp(market, direct)

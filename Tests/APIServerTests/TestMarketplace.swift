@@ -23,7 +23,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 /// A fresh marketplace for one test: its own data directory and, on PostgreSQL, its own schema.
-struct Marketplace: Sendable {
+struct TestMarketplace: Sendable {
     let location: StoreLocation
     var configuration: ServerConfiguration
 
