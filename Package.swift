@@ -158,10 +158,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Shared by the test targets: the storage back ends and sample values.
+        .target(
+            name: "PDXTesting",
+            dependencies: ["AuditLog", "Cryptography", "Vetting"],
+            path: "Tests/PDXTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Replay", "Settlement", "Vetting",
+                "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Persistence",
+                "Replay", "Settlement", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -174,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography"], swiftSettings: swiftSettings),
@@ -183,10 +191,14 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog", "Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VettingTests",
+            dependencies: ["Vetting", "AuditLog", "Cryptography", "PDXTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LicensingTests",
-            dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography"],
+            dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography", "PDXTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -196,7 +208,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXVerifyTests",
-            dependencies: ["pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "Replay", "Settlement", "Vetting"],
+            dependencies: [
+                "pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Replay", "Settlement", "Vetting",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

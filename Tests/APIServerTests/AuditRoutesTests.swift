@@ -6,6 +6,7 @@ import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 

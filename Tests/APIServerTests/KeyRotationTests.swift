@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 @testable import Persistence
+import PDXTesting
 import Replay
 import Testing
 

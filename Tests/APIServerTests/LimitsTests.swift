@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import PDXTesting
 import Persistence
 import Prometheus
 import Synchronization

@@ -7,6 +7,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Licensing
 import Metering
+import PDXTesting
 import Persistence
 import Testing
 

@@ -3,6 +3,7 @@ import Identity
 @testable import Marketplace
 import Foundation
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 #if canImport(Glibc)

@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Licensing
 import Metering
 import NIOCore
+import PDXTesting
 import Persistence
 import Replay
 import Settlement

@@ -5,6 +5,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 /// Who may undo a suspension, who may revoke an operator, and who is party to an application.

@@ -5,6 +5,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 @Suite("HTTP: a reviewer's work queue")

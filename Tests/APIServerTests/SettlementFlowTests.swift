@@ -8,6 +8,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Metering
 import NIOCore
+import PDXTesting
 import Persistence
 import Settlement
 import Testing

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Metering
+import PDXTesting
 import Settlement
 import Testing
 

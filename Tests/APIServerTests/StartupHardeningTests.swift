@@ -4,6 +4,7 @@ import Identity
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 #if canImport(Glibc)

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 @testable import Persistence
+import PDXTesting
 import Testing
 
 @Suite("HTTP: the test clock")

@@ -10,6 +10,7 @@ import AuditLog
 import Licensing
 import Metering
 import NIOCore
+import PDXTesting
 import Prometheus
 import Testing
 
