@@ -158,7 +158,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared by the test targets: the storage back ends and sample values.
+        // Shared by the test targets: the storage back ends, sample values and TCP proxies.
         .target(
             name: "PDXTesting",
             dependencies: ["AuditLog", "Cryptography", "Vetting"],
@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXCommandTests",
-            dependencies: ["pdx", "pdx-verify", "AuditLog", "Cryptography"],
+            dependencies: ["pdx", "pdx-verify", "AuditLog", "Cryptography", "PDXTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

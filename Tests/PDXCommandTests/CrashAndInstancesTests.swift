@@ -1,6 +1,7 @@
 import AuditLog
 import Cryptography
 import Foundation
+import PDXTesting
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import PDXTesting
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import PDXTesting
 import Testing
 
 /// The storage arguments of a fresh marketplace under `root`: SQLite, or a new schema on PostgreSQL.
