@@ -158,7 +158,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared by the test targets: the storage back ends, sample values and TCP proxies.
+        // Shared by the test targets: the storage back ends, sample values, TCP proxies, and the
+        // built executables run as child processes.
         .target(
             name: "PDXTesting",
             dependencies: ["AuditLog", "Cryptography", "Vetting"],
