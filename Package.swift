@@ -203,6 +203,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeteringTests",
+            dependencies: ["Metering", "Licensing", "AuditLog", "Cryptography"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SettlementTests",
             dependencies: ["Settlement", "Licensing", "Metering", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
