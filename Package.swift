@@ -169,10 +169,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Shared by the test targets: the storage back ends, sample values, TCP proxies, and the
+        // built executables run as child processes.
+        .target(
+            name: "PDXTesting",
+            dependencies: ["AuditLog", "Cryptography", "Vetting"],
+            path: "Tests/PDXTesting",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "Persistence", "Replay", "Settlement", "Vetting",
+                "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Persistence",
+                "Replay", "Settlement", "Vetting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -181,20 +190,20 @@ let package = Package(
         .testTarget(
             name: "PDXCommandTests",
             dependencies: [
-                "pdx", "pdx-verify", "APIServer", "AuditLog", "Cryptography", "Marketplace", "Settlement",
+                "pdx", "pdx-verify", "APIServer", "AuditLog", "Cryptography", "Marketplace", "PDXTesting", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MarketplaceTests",
             dependencies: [
-                "Marketplace", "AuditLog", "Cryptography", "Identity", "Licensing", "Persistence", "Vetting",
+                "Marketplace", "AuditLog", "Cryptography", "Identity", "Licensing", "PDXTesting", "Persistence", "Vetting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -213,10 +222,19 @@ let package = Package(
             dependencies: ["AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VettingTests", dependencies: ["Vetting", "AuditLog", "Cryptography"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VettingTests",
+            dependencies: ["Vetting", "AuditLog", "Cryptography", "PDXTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LicensingTests",
-            dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography"],
+            dependencies: ["Licensing", "Vetting", "AuditLog", "Cryptography", "PDXTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeteringTests",
+            dependencies: ["Metering", "Licensing", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -226,7 +244,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PDXVerifyTests",
-            dependencies: ["pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "Replay", "Settlement", "Vetting"],
+            dependencies: [
+                "pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Replay", "Settlement", "Vetting",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -6,6 +6,7 @@ import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 
@@ -27,7 +28,7 @@ struct AuditRoutesTests {
 
     @Test(arguments: Backend.available)
     func checkpointIsASignedNoteOfTheLogKey(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             try await Self.append(5, to: runtime)
@@ -47,7 +48,7 @@ struct AuditRoutesTests {
 
     @Test(arguments: Backend.available)
     func entriesAreExactCanonicalTextHashingToTheirLeaves(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             try await Self.append(10, to: runtime)
@@ -76,7 +77,7 @@ struct AuditRoutesTests {
 
     @Test(arguments: Backend.available)
     func inclusionAndConsistencyProofsVerifyAgainstCheckpoints(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let key = try market.adminToken
@@ -106,7 +107,7 @@ struct AuditRoutesTests {
 
     @Test(arguments: Backend.available)
     func badProofAndPageParametersAreProblems(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let key = try market.adminToken

@@ -4,6 +4,7 @@ import Identity
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 struct AuthenticationLimitTests {
     @Test("after 20 failed guesses of a key an address waits, even with a good key; the wait is said", arguments: Backend.available)
     func failuresAreLimitedPerAddress(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let clock = ManualClock()
         clock.freeze()
@@ -37,7 +38,7 @@ struct AuthenticationLimitTests {
 
     @Test("a key that is not shaped like one is refused without the database", arguments: Backend.available)
     func malformedKeysNeedNoDatabase(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             await runtime.database.close()

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Metering
+import PDXTesting
 import Persistence
 import Testing
 
@@ -79,7 +80,7 @@ struct FaultTests {
         // Long enough that setting up the marketplace through the forwarder does not time out while
         // the whole suite shares two cores; the bounds below scale with it.
         let timeout = Duration.seconds(5)
-        let market = try Marketplace(.postgres, databasePort: forwarder.port, databaseTimeout: timeout)
+        let market = try TestMarketplace(.postgres, databasePort: forwarder.port, databaseTimeout: timeout)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -151,7 +152,7 @@ struct FaultTests {
 
     @Test("SQLite full: 503 storage_full, the batch absent, earlier entries intact; with space back it is stored, the log verifies")
     func sqliteFull() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let database = try #require(runtime.database as? SQLiteDatabase)
@@ -189,7 +190,7 @@ struct FaultTests {
 
     @Test("SQLite read-only: writes answer 503 storage_read_only, reads work; writable again, the retry is stored once")
     func sqliteReadOnly() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let database = try #require(runtime.database as? SQLiteDatabase)

@@ -8,6 +8,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Metering
 import NIOCore
+import PDXTesting
 import Persistence
 import Settlement
 import Testing
@@ -25,7 +26,7 @@ struct IdempotencyTests {
 
     @Test(arguments: Backend.available)
     func retriesReplayTheFirstAnswerAndCreateNothing(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let admin = try market.adminToken
@@ -59,7 +60,7 @@ struct IdempotencyTests {
 
     @Test(arguments: Backend.available)
     func aReplayedPrincipalNeverShowsTheKeyAgain(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let admin = try market.adminToken
@@ -129,7 +130,7 @@ struct IdempotencyTests {
 
     @Test("a retried grant request makes one grant and gets the same answer", arguments: Backend.available)
     func grantRequest(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -149,7 +150,7 @@ struct IdempotencyTests {
 
     @Test("a retried dataset publication publishes once and gets the same answer", arguments: Backend.available)
     func datasetPublication(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var actors = Actors(admin: try market.adminToken)
@@ -173,7 +174,7 @@ struct IdempotencyTests {
     @Test("a retried usage batch is answered as the first time (accepted, not duplicate) and counted once",
           arguments: Backend.available)
     func usageBatch(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -198,7 +199,7 @@ struct IdempotencyTests {
 
     @Test("a retried adjustment books the money once and gets the same answer", arguments: Backend.available)
     func adjustment(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let s = try await SettlementMarket.setUp(market, client)
@@ -227,7 +228,7 @@ struct IdempotencyTests {
 
     @Test("a key whose request died is refused as in progress, then free again after 30 s", arguments: Backend.available)
     func abandonedReservation(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -269,7 +270,7 @@ struct IdempotencyTests {
     @Test("a key is answered only with the writes it answers; a second run of the request cannot commit",
           arguments: Backend.available)
     func answerCommitsWithTheWrites(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let runtime = try await market.open()
         do {

@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 @testable import Persistence
+import PDXTesting
 import Replay
 import Testing
 
@@ -23,7 +24,7 @@ private func appendAndSign(_ runtime: Runtime, _ label: String) async throws -> 
 struct KeyRotationRuntimeTests {
     @Test(arguments: Backend.available)
     func beginSignWithBothFinishAndInstallOnAnotherDirectory(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         await (try await market.open()).close()
         let directory = DataDirectory(path: market.location.dataDirectory)
@@ -89,7 +90,7 @@ struct KeyRotationRuntimeTests {
 
     @Test(arguments: Backend.available)
     func aDataDirectoryWithAnotherSigningKeyIsRefusedAtStart(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         await (try await market.open()).close()
         let directory = DataDirectory(path: market.location.dataDirectory)
@@ -98,7 +99,7 @@ struct KeyRotationRuntimeTests {
         await #expect(throws: KeyFileError(.signingKeyUnknown, "")) { try await market.open() }
 
         // An unannounced next key beside the right one is refused as well.
-        let other = try Marketplace(backend)
+        let other = try TestMarketplace(backend)
         defer { other.removeFiles() }
         await (try await other.open()).close()
         let otherDirectory = DataDirectory(path: other.location.dataDirectory)
@@ -110,7 +111,7 @@ struct KeyRotationRuntimeTests {
 @Suite("A restored old backup is noticed at start")
 struct RollbackWitnessTests {
     /// Adds an authority over HTTP and signs a checkpoint covering it.
-    private func addAuthority(_ market: Marketplace, id: String) async throws {
+    private func addAuthority(_ market: TestMarketplace, id: String) async throws {
         try await market.withServer { runtime, client in
             let created = try await client.request(.post, "/v1/authorities", key: try market.adminToken,
                                                    body: #"{"id":"\#(id)","name":"\#(id)","region":"\#(id)"}"#)
@@ -126,7 +127,7 @@ struct RollbackWitnessTests {
 
     @Test(arguments: Backend.available)
     func anOlderDatabaseThanTheWitnessRefusesWrites(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let directory = DataDirectory(path: market.location.dataDirectory)
         try await addAuthority(market, id: "bj")
@@ -193,7 +194,7 @@ struct RollbackWitnessTests {
 
     @Test(arguments: Backend.available)
     func aDirectoryWithoutAWitnessStartsAndGetsOne(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await addAuthority(market, id: "bj")
         let directory = DataDirectory(path: market.location.dataDirectory)

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Licensing
+import PDXTesting
 import Persistence
 import Testing
 
@@ -16,7 +17,7 @@ struct LicensingMarket {
     /// Operator ids by actor name.
     var operators: [String: String] = [:]
 
-    static func setUp(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> LicensingMarket {
+    static func setUp(_ market: TestMarketplace, _ client: any TestClientProtocol) async throws -> LicensingMarket {
         var actors = Actors(admin: try market.adminToken)
         actors.keys["admin"] = actors.admin
         for id in ["bj", "tj", "hb"] { try await Actors.authority(id, client, admin: actors.admin) }
@@ -97,7 +98,7 @@ func reasonCodes(_ grant: [String: Any]) -> [String] {
 struct LicensingFlowTests {
     @Test("Beijing and Tianjin datasets: pending until both authorities approve", arguments: Backend.available)
     func coApproval(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -140,7 +141,7 @@ struct LicensingFlowTests {
 
     @Test("one rejection denies a co-approved grant, with its reason", arguments: Backend.available)
     func oneRejectionDenies(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -163,7 +164,7 @@ struct LicensingFlowTests {
 
     @Test("every policy refusal is a denied grant with its reason code", arguments: Backend.available)
     func policyRefusals(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -195,7 +196,7 @@ struct LicensingFlowTests {
 
     @Test("malformed grant requests are 422 with a code and write nothing", arguments: Backend.available)
     func malformedRequests(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -226,7 +227,7 @@ struct LicensingFlowTests {
 
     @Test("a reclassification visibly suspends the grants it no longer allows", arguments: Backend.available)
     func reclassificationSuspends(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -281,7 +282,7 @@ struct LicensingFlowTests {
 
     @Test("an operator's suspension, reinstatement and revocation cascade to its grants", arguments: Backend.available)
     func operatorCascade(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -315,7 +316,7 @@ struct LicensingFlowTests {
 
     @Test("operators see only their own grants; reviewers those of their authority", arguments: Backend.available)
     func visibility(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -341,7 +342,7 @@ struct LicensingFlowTests {
 
     @Test("the catalog validates, filters, searches and pages", arguments: Backend.available)
     func catalog(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -385,7 +386,7 @@ struct LicensingFlowTests {
 
     @Test("grants past their end are recorded as expired when the test clock passes it", arguments: Backend.available)
     func expiry(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -406,7 +407,7 @@ struct LicensingFlowTests {
 
     @Test("the grant check sees a change made through another instance sharing the store", arguments: Backend.available)
     func grantCheckAcrossInstances(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let m = try await LicensingMarket.setUp(market, client)

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import PDXTesting
 import Persistence
 import Prometheus
 import Synchronization
@@ -40,7 +41,7 @@ struct RateLimitTests {
     @Test("a key's burst passes, the next request is 429 with Retry-After and writes nothing, other keys and health routes go on, time refills it",
           arguments: Backend.available)
     func perKeyLimit(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let clock = ManualClock()
         // Half a request a second: one token takes two seconds.
@@ -89,7 +90,7 @@ struct RateLimitTests {
 
     @Test("requests without a valid key are answered 401 and take nothing from any bucket", arguments: Backend.available)
     func unauthenticatedRequestsAreNotCounted(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let clock = ManualClock()
         clock.freeze()
@@ -111,7 +112,7 @@ struct RateLimitTests {
 
     @Test("rate 0 turns the limit off", arguments: Backend.available)
     func zeroDisables(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let clock = ManualClock()
         clock.freeze()
@@ -125,7 +126,7 @@ struct RateLimitTests {
 
     @Test("the server's own limiter follows the configuration")
     func configuredLimiter() async throws {
-        var configured = try Marketplace(.sqlite)
+        var configured = try TestMarketplace(.sqlite)
         // A token every 100 s: the test cannot be slow enough to see one come back.
         configured.configuration.rateLimit = 0.01
         configured.configuration.rateLimitBurst = 2
@@ -166,7 +167,7 @@ struct RateLimitTests {
 struct SizeLimitTests {
     @Test("every list route refuses a page size outside its range with 400 invalid_request", arguments: Backend.available)
     func pageSizes(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let admin = try market.adminToken
@@ -193,7 +194,7 @@ struct SizeLimitTests {
 
     @Test("a batch over 10,000 events is refused whole with 422 batch_too_large, on both usage routes", arguments: Backend.available)
     func batchSize(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)

@@ -7,6 +7,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Licensing
 import Metering
+import PDXTesting
 import Persistence
 import Testing
 
@@ -28,7 +29,7 @@ struct MoneyLimitTests {
 
     /// The settlement market with `bj-premium` beside it: an open dataset whose authority allows a
     /// high price, so that any grant of it is approved at once.
-    static func premiumMarket(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
+    static func premiumMarket(_ market: TestMarketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
         let s = try await SettlementMarket.setUp(market, client)
         #expect(try await s.m.publish("bj-premium", by: "bj-a", ceiling: "1000", client).status == .created)
         return s
@@ -43,7 +44,7 @@ struct MoneyLimitTests {
 
     @Test("a huge quota is denied at request time, usage stops at the quota, and the period still closes", arguments: Backend.available)
     func attack(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let s = try await Self.premiumMarket(market, client)
@@ -90,7 +91,7 @@ struct MoneyLimitTests {
 
     @Test("a grant made before the limit existed: usage past the money limit is refused with its own code", arguments: Backend.available)
     func legacyGrant(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let s = try await Self.premiumMarket(market, client)

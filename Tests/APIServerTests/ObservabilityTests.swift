@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import PDXTesting
 import Persistence
 import Logging
 import Prometheus
@@ -113,7 +114,7 @@ struct AccessLogTests {
     @Test("one line per request with route template, status, principal and request id; never a key, a secret or a body",
           arguments: Backend.available)
     func accessLines(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let capture = LogCapture()
         let admin = try await market.withServer(logger: capture.logger()) { runtime, client in
@@ -174,7 +175,7 @@ struct AccessLogTests {
 
     @Test("above info nothing is written for a request")
     func quietAboveInfo() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         let capture = LogCapture()
         try await market.withServer(logger: capture.logger(level: .notice)) { _, client in
@@ -198,7 +199,7 @@ extension HTTPFields {
 struct MetricsTests {
     @Test("a scrape shows requests by route template, usage outcomes by code and the log's gauges", arguments: Backend.available)
     func scrape(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let registry = PrometheusCollectorRegistry()
         try await market.withServer(registry: registry) { runtime, client in
@@ -239,7 +240,7 @@ struct MetricsTests {
     func sharedRegistry() async throws {
         let registry = PrometheusCollectorRegistry()
         for _ in 0..<2 {
-            let market = try Marketplace(.sqlite)
+            let market = try TestMarketplace(.sqlite)
             defer { market.removeFiles() }
             try await market.withServer(registry: registry) { _, client in
                 let admin = try market.adminToken
@@ -254,7 +255,7 @@ struct MetricsTests {
 
     @Test("with the database closed /readyz is 503 naming the database; /healthz stays 200", arguments: Backend.available)
     func readinessFollowsTheDatabase(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             #expect(try await client.request(.get, "/readyz").status == .ok)

@@ -5,13 +5,14 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 
 @Suite("HTTP: operator vetting")
 struct OperatorFlowTests {
     /// Two authorities, two reviewers of Beijing, one of Tianjin, two operator principals.
-    static func setUp(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> Actors {
+    static func setUp(_ market: TestMarketplace, _ client: any TestClientProtocol) async throws -> Actors {
         var actors = Actors(admin: try market.adminToken)
         try await Actors.authority("bj", client, admin: actors.admin)
         try await Actors.authority("tj", client, admin: actors.admin)
@@ -25,7 +26,7 @@ struct OperatorFlowTests {
 
     @Test(arguments: Backend.available)
     func enhancedNeedsTwoDistinctReviewersAndEveryStepIsLogged(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let actors = try await Self.setUp(market, client)
@@ -62,7 +63,7 @@ struct OperatorFlowTests {
 
     @Test(arguments: Backend.available)
     func refusalsAreExplainedAndWriteNothing(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let actors = try await Self.setUp(market, client)
@@ -107,7 +108,7 @@ struct OperatorFlowTests {
 
     @Test(arguments: Backend.available)
     func suspensionBlocksKeysRevocationKillsThemAndTenantsAreSeparate(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let actors = try await Self.setUp(market, client)

@@ -3,6 +3,7 @@ import Identity
 @testable import Marketplace
 import Foundation
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 #if canImport(Glibc)
@@ -75,7 +76,7 @@ struct ParseErrorTests {
 
     @Test("raw UTF-8 in the request target is a 400 problem saying it must be percent-encoded")
     func rawUTF8InTarget() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
             let admin = try market.adminToken
@@ -94,7 +95,7 @@ struct ParseErrorTests {
 
     @Test("a malformed or folded header line, a bad Content-Length or chunk, a bad version or HTTP/2 are 400 problems")
     func malformedRequests() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
             let admin = try market.adminToken
@@ -118,7 +119,7 @@ struct ParseErrorTests {
 
     @Test("headers or a request target over the limit are a 431 problem")
     func oversizedHeaders() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
             let admin = try market.adminToken

@@ -6,6 +6,7 @@ import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Replay
 import Testing
@@ -63,7 +64,7 @@ struct PersonalDataTests {
     @Test("no exported file holds a name or e-mail address of a person; the log holds commitments that replay",
           arguments: Backend.available)
     func exportHoldsNoPersonalData(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let scenario = try await ReplayScenario.run(market, runtime, client)
@@ -107,7 +108,7 @@ struct PersonalDataTests {
     @Test("erasure removes the value and salt, logs personal_data.erased, and leaves the log verifiable",
           arguments: Backend.available)
     func erasure(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var m = try await LicensingMarket.setUp(market, client)
@@ -202,7 +203,7 @@ struct PersonalDataTests {
 
     @Test("a disclosure opens the log's commitments; a changed value or salt is a mismatch", arguments: Backend.available)
     func disclosure(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var m = try await LicensingMarket.setUp(market, client)

@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Licensing
 import Metering
 import NIOCore
+import PDXTesting
 import Persistence
 import Replay
 import Settlement
@@ -25,7 +26,7 @@ struct ReplayScenario {
     /// Every entry of the log.
     var entries: [AuditEntry]
 
-    static func run(_ market: Marketplace, _ runtime: Runtime, _ client: any TestClientProtocol) async throws -> ReplayScenario {
+    static func run(_ market: TestMarketplace, _ runtime: Runtime, _ client: any TestClientProtocol) async throws -> ReplayScenario {
         let s = try await SettlementMarket.setUp(market, client)
         let m = s.m
         #expect(try await m.publish("bj-cond", by: "bj-a", openness: "conditional", client).status == .created)
@@ -101,7 +102,7 @@ struct ReplayScenario {
 struct ReplayTests {
     @Test("replaying the log gives the live state: grants, operators, counters, settlements", arguments: Backend.available)
     func replayEqualsLiveState(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let scenario = try await ReplayScenario.run(market, runtime, client)
@@ -141,7 +142,7 @@ struct ReplayTests {
 
     @Test("every kind of unlawful entry is found, at its entry", arguments: Backend.available)
     func craftedLogs(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let scenario = try await ReplayScenario.run(market, runtime, client)
@@ -316,7 +317,7 @@ struct ReplayTests {
 
     @Test("reports are confirmed against the log, and an edited one is refused at its line", arguments: Backend.available)
     func reports(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let scenario = try await ReplayScenario.run(market, runtime, client)

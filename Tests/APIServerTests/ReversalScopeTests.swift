@@ -5,6 +5,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 /// Who may undo a suspension, who may revoke an operator, and who is party to an application.
@@ -12,7 +13,7 @@ import Testing
 struct ReversalScopeTests {
     @Test("a grant suspended by one party is reinstated by that party or an admin only", arguments: Backend.available)
     func grantReinstatement(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var u = try await UsageMarket.setUp(market, client)
@@ -39,7 +40,7 @@ struct ReversalScopeTests {
 
     @Test("an operator suspended by Beijing is reinstated by Beijing or an admin only", arguments: Backend.available)
     func operatorReinstatement(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -58,7 +59,7 @@ struct ReversalScopeTests {
 
     @Test("revoking an operator takes two authorities or an admin", arguments: Backend.available)
     func revocation(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -92,7 +93,7 @@ struct ReversalScopeTests {
 
     @Test("naming a reviewer's e-mail as security officer does not keep that reviewer out", arguments: Backend.available)
     func officerAddressDoesNotSteerReview(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var m = try await LicensingMarket.setUp(market, client)

@@ -5,6 +5,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 @Suite("HTTP: a reviewer's work queue")
@@ -29,7 +30,7 @@ struct ReviewQueueTests {
 
     @Test("awaiting=me lists the pending grants that still need the reviewer's authority, page by page", arguments: Backend.available)
     func queue(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let m = try await LicensingMarket.setUp(market, client)
@@ -83,7 +84,7 @@ struct ReviewQueueTests {
 
     @Test("only a reviewer has a work queue", arguments: Backend.available)
     func otherRoles(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var actors = Actors(admin: try market.adminToken)

@@ -6,6 +6,7 @@ import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
 struct ServerTests {
     @Test(arguments: Backend.available)
     func healthReadinessAndMetricsNeedNoKey(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let health = try await client.request(.get, "/healthz")
@@ -30,7 +31,7 @@ struct ServerTests {
 
     @Test(arguments: Backend.available)
     func v1RoutesRefuseMissingOrInvalidKeys(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let routes = ["/v1/audit/checkpoint", "/v1/audit/entries", "/v1/audit/proofs/inclusion?index=0",
@@ -51,7 +52,7 @@ struct ServerTests {
 
     @Test(arguments: Backend.available)
     func expiredAndRevokedKeysAreRefused(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let expired = try APIKey.generate()
@@ -79,7 +80,7 @@ struct ServerTests {
 
     @Test(arguments: Backend.available)
     func unknownRoutesAndMethodsAreProblems(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let key = try market.adminToken
@@ -94,7 +95,7 @@ struct ServerTests {
 
     @Test(arguments: Backend.available)
     func firstStartCreatesOwnerOnlyKeyAndTokenOnce(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let directory = DataDirectory(path: market.location.dataDirectory)
         let first = try await market.open()
@@ -124,7 +125,7 @@ struct ServerTests {
 
     @Test(arguments: Backend.available)
     func oversizedBodiesAreRefusedBeforeAnyHandler(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true, maxBodyBytes: 256)
+        let market = try TestMarketplace(backend, testClock: true, maxBodyBytes: 256)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let key = try market.adminToken

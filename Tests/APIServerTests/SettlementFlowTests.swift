@@ -8,6 +8,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Metering
 import NIOCore
+import PDXTesting
 import Persistence
 import Settlement
 import Testing
@@ -22,7 +23,7 @@ struct SettlementMarket {
     /// The test clock at set-up, in whole seconds.
     var start: Date
 
-    static func setUp(_ market: Marketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
+    static func setUp(_ market: TestMarketplace, _ client: any TestClientProtocol) async throws -> SettlementMarket {
         var m = try await LicensingMarket.setUp(market, client)
         try await m.actors.principal("fin", role: .finance, client)
         try await m.actors.principal("aud", role: .auditor, client)
@@ -72,7 +73,7 @@ func lines(_ report: [String: Any]) -> [[String: Any]] { report["lines"] as? [[S
 struct SettlementFlowTests {
     @Test("a month from usage to a closed period, its reports, an adjustment and the revenue cap", arguments: Backend.available)
     func month(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let s = try await SettlementMarket.setUp(market, client)
@@ -216,7 +217,7 @@ struct SettlementFlowTests {
 
     @Test("bad periods, formats and parties are refused with their codes", arguments: Backend.available)
     func badInput(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             var actors = Actors(admin: try market.adminToken)

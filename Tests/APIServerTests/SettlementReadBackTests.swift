@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Metering
+import PDXTesting
 import Settlement
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
 struct SettlementReadBackTests {
     @Test("the adjustments of a period, oldest first, as their bookings answered", arguments: Backend.available)
     func adjustments(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let s = try await SettlementMarket.setUp(market, client)
@@ -68,7 +69,7 @@ struct SettlementReadBackTests {
 
     @Test("an operator's cap for a year, every cap of a year, and no cap", arguments: Backend.available)
     func revenueCaps(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var m = try await LicensingMarket.setUp(market, client)

@@ -6,6 +6,7 @@ import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 @Suite("HTTP: an instance with another signing key")
@@ -15,7 +16,7 @@ struct SigningKeyTests {
     /// and writes nothing; the log is unchanged when the right key is back.
     @Test(arguments: Backend.available)
     func anotherKeyIsRefusedAndWritesNothing(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let (size, checkpoints) = try await market.withServer { runtime, _ in
             _ = try await runtime.log.signCheckpoint()

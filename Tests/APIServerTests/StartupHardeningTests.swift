@@ -4,6 +4,7 @@ import Identity
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Testing
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Darwin
 struct StartupHardeningTests {
     @Test("a crash between the admin's commit and the key file's rename loses no key", arguments: Backend.available)
     func bootstrapKeySurvivesACrash(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let first = try await market.open()
         await first.close()
@@ -38,7 +39,7 @@ struct StartupHardeningTests {
 
     @Test("a pending key whose principal never committed is replaced, not trusted", arguments: Backend.available)
     func stalePendingKeyIsReplaced(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let directory = DataDirectory(path: market.location.dataDirectory)
         try directory.create()
@@ -53,7 +54,7 @@ struct StartupHardeningTests {
 
     @Test("a data directory open to group or others is made owner-only at start")
     func dataDirectoryIsTightened() async throws {
-        let market = try Marketplace(.sqlite)
+        let market = try TestMarketplace(.sqlite)
         defer { market.removeFiles() }
         let path = market.location.dataDirectory
         #expect(mkdir(path, 0o755) == 0)
@@ -70,7 +71,7 @@ struct StartupHardeningTests {
 
     @Test("--test-clock is refused on a marketplace that has run on real time", arguments: Backend.available)
     func testClockOnlyOnAFreshDatabase(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         let real = try await market.open()
         await real.close()
@@ -82,7 +83,7 @@ struct StartupHardeningTests {
             "\(error)".contains("created without --test-clock")
         }
         // A marketplace that started on a test clock keeps it.
-        let test = try Marketplace(backend, testClock: true)
+        let test = try TestMarketplace(backend, testClock: true)
         defer { test.removeFiles() }
         await (try await test.open()).close()
         let again = try await test.open()

@@ -6,13 +6,14 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 @testable import Persistence
+import PDXTesting
 import Testing
 
 @Suite("HTTP: the test clock")
 struct TestClockTests {
     @Test(arguments: Backend.available)
     func withoutTheFlagTheRouteDoesNotExist(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let response = try await client.request(.post, "/v1/test-clock", key: try market.adminToken,
@@ -24,7 +25,7 @@ struct TestClockTests {
 
     @Test(arguments: Backend.available)
     func movesForwardOnlyIsLoggedAndSurvivesRestart(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let key = try market.adminToken
@@ -66,7 +67,7 @@ struct TestClockTests {
 struct IntegrityTests {
     @Test(arguments: Backend.available)
     func aLogThatFailsItsCheckRefusesWritesAndIsNotReady(backend: Backend) async throws {
-        let market = try Marketplace(backend, testClock: true)
+        let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         let first = try await market.open()
         // One changed byte in a stored entry: the entries no longer hash to the signed root.

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Metering
+import PDXTesting
 import Persistence
 import Testing
 
@@ -35,7 +36,7 @@ struct UsageMarket {
     var m: LicensingMarket
     var grant: String
 
-    static func setUp(_ market: Marketplace, _ client: any TestClientProtocol, quota: Int = 1_000_000) async throws -> UsageMarket {
+    static func setUp(_ market: TestMarketplace, _ client: any TestClientProtocol, quota: Int = 1_000_000) async throws -> UsageMarket {
         let m = try await LicensingMarket.setUp(market, client)
         try await m.publish("bj-open", by: "bj-a", client)
         try await m.publish("bj-other", by: "bj-a", client)
@@ -54,7 +55,7 @@ struct UsageMarket {
 struct UsageFlowTests {
     @Test("accepted, then duplicate; the same id with other content is a conflict; counted once", arguments: Backend.available)
     func idempotency(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -107,7 +108,7 @@ struct UsageFlowTests {
 
     @Test("every rejection has its code", arguments: Backend.available)
     func rejections(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -150,7 +151,7 @@ struct UsageFlowTests {
 
     @Test("a hard quota: the excess is rejected, the rest fits exactly", arguments: Backend.available)
     func quota(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let u = try await UsageMarket.setUp(market, client, quota: 10)
@@ -169,7 +170,7 @@ struct UsageFlowTests {
 
     @Test("concurrent batches cannot overshoot a quota or count an id twice", arguments: Backend.available)
     func concurrency(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             let u = try await UsageMarket.setUp(market, client, quota: 25)
@@ -198,7 +199,7 @@ struct UsageFlowTests {
 
     @Test("a closed period refuses late events; a duplicate stays a duplicate", arguments: Backend.available)
     func closedPeriod(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -214,7 +215,7 @@ struct UsageFlowTests {
 
     @Test("bad batches are refused whole and write nothing", arguments: Backend.available)
     func badBatches(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
@@ -241,7 +242,7 @@ struct UsageFlowTests {
 
     @Test("the summary: own usage for operators, the authority's for reviewers, all for finance; by day", arguments: Backend.available)
     func summaryVisibility(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var u = try await UsageMarket.setUp(market, client)

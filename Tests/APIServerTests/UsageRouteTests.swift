@@ -10,6 +10,7 @@ import AuditLog
 import Licensing
 import Metering
 import NIOCore
+import PDXTesting
 import Prometheus
 import Testing
 
@@ -134,23 +135,6 @@ struct UsageScannerTests {
         }
     }
 
-    @Test("a batch parses each event as UsageEvent does alone, times shared or not")
-    func batchEvents() throws {
-        let times = ["2026-11-21T10:00:00.000Z", "2026-11-21T10:00:00.000Z", "2026-11-21T18:00:00+08:00", "2026-11-30T16:00:00.0005Z",
-                     "2026-11-30T16:00:00.0005Z", "2026-11-30T15:59:59.999Z", "2026-12-31T16:00:00Z"]
-        let raws = times.enumerated().map { offset, time in
-            RawUsageEvent(id: "e-\(offset)", grantID: offset % 2 == 0 ? "gr_a" : "gr_b", datasetID: "d", unit: offset == 3 ? "byte" : "call",
-                          quantity: Int64(offset + 1), time: time)
-        }
-        let batch = UsageBatch(raws, operatorID: "op", at: Date(timeIntervalSince1970: 1_900_000_000))
-        for (raw, result) in zip(raws, batch.parsed) {
-            let milliseconds = try #require(Timestamp.parseRFC3339(raw.time))
-            let alone = UsageEvent(id: raw.id, grantID: raw.grantID, datasetID: raw.datasetID, unit: try #require(MeteringUnit(rawValue: raw.unit)),
-                                   quantity: raw.quantity, time: Timestamp.date(milliseconds: milliseconds), calendar: MarketCalendar())
-            #expect(try result.get() == alone)
-        }
-    }
-
     @Test("writes the bytes JSONEncoder writes for the generated answer")
     func sameAnswer() throws {
         let ids = ["e-1", "a/b", "", "x\"y", "back\\slash", "tab\tnew\nline\r", "\u{01}\u{08}\u{0C}\u{1F}", "é漢字🙂", "e-2"]
@@ -175,16 +159,16 @@ struct UsageScannerTests {
 struct UsageRouteTests {
     /// Runs `body` with two clients on one runtime: the router with the direct usage route, and the
     /// router without it.
-    func withBothRoutes(_ market: Marketplace,
+    func withBothRoutes(_ market: TestMarketplace,
                         _ body: @Sendable (_ direct: any TestClientProtocol, _ generated: any TestClientProtocol) async throws -> Void) async throws {
         let runtime = try await market.open()
         do {
             let dependencies = try runtime.serverDependencies(metrics: PrometheusCollectorRegistry())
             let direct = Application(router: try buildRouter(configuration: market.configuration, dependencies: dependencies),
-                                     logger: Marketplace.logger)
+                                     logger: TestMarketplace.logger)
             let generated = Application(
                 router: try buildRouter(configuration: market.configuration, dependencies: dependencies, directUsageRoute: false),
-                logger: Marketplace.logger)
+                logger: TestMarketplace.logger)
             try await direct.test(.router) { directClient in
                 try await generated.test(.router) { generatedClient in
                     try await body(directClient, generatedClient)
@@ -199,7 +183,7 @@ struct UsageRouteTests {
 
     @Test("the same status, headers and bytes for good, bad and refused batches", arguments: Backend.available)
     func sameAnswers(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await withBothRoutes(market) { direct, generated in
             let u = try await UsageMarket.setUp(market, direct)

@@ -5,6 +5,7 @@ import AuditLog
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PDXTesting
 import Persistence
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 struct IdentityRoutesTests {
     @Test(arguments: Backend.available)
     func authoritiesAndPrincipalsAreCreatedLoggedAndRefusedPrecisely(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { runtime, client in
             let admin = try market.adminToken
@@ -124,7 +125,7 @@ struct AuthorizationTableTests {
 
     @Test(arguments: Backend.available)
     func everyRouteTimesEveryRole(backend: Backend) async throws {
-        let market = try Marketplace(backend)
+        let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer { _, client in
             var actors = Actors(admin: try market.adminToken)

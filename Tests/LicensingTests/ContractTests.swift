@@ -2,6 +2,7 @@ import AuditLog
 import Cryptography
 import Foundation
 @testable import Licensing
+import PDXTesting
 import Testing
 import Vetting
 

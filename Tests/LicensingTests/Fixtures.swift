@@ -1,6 +1,7 @@
 import Cryptography
 import AuditLog
 import Foundation
+import PDXTesting
 import Licensing
 import Testing
 import Vetting
@@ -248,21 +249,4 @@ func thrownCode<T>(_ body: () throws -> T, sourceLocation: SourceLocation = #_so
 /// The actions of `records`, in order.
 func actions(_ records: [AuditRecord]) -> [String] {
     records.map(\.action)
-}
-
-extension PersonalDataCommitment {
-    /// A well-formed commitment with reference number `n`, for records built without a store.
-    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
-        let digits = String(n, radix: 16)
-        return PersonalDataCommitment(
-            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
-            commitment: SHA256.hash(Array("sample \(n)".utf8)))
-    }
-}
-
-extension SecurityOfficer {
-    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
-    static func sample(_ n: Int = 0) -> SecurityOfficer {
-        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
-    }
 }

@@ -4,18 +4,9 @@ import Foundation
 import Identity
 import Logging
 import Marketplace
+import PDXTesting
 import Persistence
 import Testing
-
-/// The storage back ends a test runs on: SQLite always, PostgreSQL when `PDX_TEST_POSTGRES_URL` is set.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    static let postgresURL = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
-    var testDescription: String { rawValue }
-}
 
 /// A fresh marketplace opened as `pdx serve` opens it, with its services and no HTTP: a data
 /// directory of its own and, on PostgreSQL, a schema of its own.

@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import Licensing
 import Marketplace
+import PDXTesting
 import Persistence
 import Testing
 import Vetting

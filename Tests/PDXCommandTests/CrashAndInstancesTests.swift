@@ -1,6 +1,7 @@
 import AuditLog
 import Cryptography
 import Foundation
+import PDXTesting
 import Synchronization
 import Testing
 
@@ -57,7 +58,7 @@ struct CrashAndInstancesTests {
             }
             group.addTask {
                 try await Self.waitUntil(timeout: .seconds(20)) { ledger.acknowledged.count >= 10 }
-                b.kill()
+                await b.kill()
                 return true
             }
             return try await group.reduce(false) { $0 || $1 }
@@ -118,8 +119,8 @@ struct CrashAndInstancesTests {
         #expect(checked >= 2)
 
         // Both stop at the same moment, each signing its final checkpoint.
-        async let stoppedA = a.stopGracefully()
-        async let stoppedB = restartedB.stopGracefully()
+        async let stoppedA = a.stopped()
+        async let stoppedB = restartedB.stopped()
         let statuses = await (stoppedA, stoppedB)
         #expect(statuses.0 == 0, "\(a.output.suffix(2000))")
         #expect(statuses.1 == 0, "\(restartedB.output.suffix(2000))")
@@ -178,8 +179,8 @@ struct CrashAndInstancesTests {
 
             // A first, then B with the database gone under it.
             let started = ContinuousClock.now
-            let stoppedA = await a.stopGracefully()
-            async let stoppedB = b.stopGracefully()
+            let stoppedA = await a.stopped()
+            async let stoppedB = b.stopped()
             try await Task.sleep(for: .milliseconds(50 * round))
             database.cut()
             let statusB = await stoppedB
@@ -236,7 +237,7 @@ struct CrashAndInstancesTests {
                     try await Self.waitUntil(timeout: .seconds(25)) { ledger.acknowledged.count >= threshold }
                     try await Task.sleep(for: .milliseconds(delay))
                     let server = current.withLock { $0 }
-                    server.kill()
+                    await server.kill()
                     let next = try server.restarted()
                     current.withLock { $0 = next }
                     kills.withLock { $0 += 1 }
@@ -268,7 +269,7 @@ struct CrashAndInstancesTests {
         #expect(counted.quantity == (batches.count * 25 + 5) * 2, "seed \(seed)")
 
         _ = try await Self.exportAndVerify(storage, into: root.appendingPathComponent("export").path, root: root)
-        #expect(await server.stopGracefully() == 0)
+        #expect(await server.stopped() == 0)
     }
 
     // MARK: Support

@@ -1,169 +1,7 @@
 import Cryptography
 import Foundation
+import PDXTesting
 import Testing
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The built executables, found beside the test bundle.
-enum Executables {
-    static func url(_ name: String) -> URL? {
-        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }
-            .map { $0.bundleURL.deletingLastPathComponent() }
-        directories.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        directories.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug"))
-        return directories.map { $0.appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
-
-    struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    /// ``run(_:_:)`` on a thread of its own: waiting for a process does not hold one of the few
-    /// threads every other test's tasks run on.
-    static func launch(_ name: String, _ arguments: [String]) async throws -> Run {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try run(name, arguments) }) }
-        }
-    }
-
-    static func run(_ name: String, _ arguments: [String]) throws -> Run {
-        try runTool(try #require(url(name), "\(name) is not built").path, arguments)
-    }
-
-    /// ``runTool(_:_:)`` on a thread of its own, for async tests (see ``launch(_:_:)``).
-    static func launchTool(_ path: String, _ arguments: [String]) async throws -> Run {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try runTool(path, arguments) }) }
-        }
-    }
-
-    /// Runs the program at `path` to its end and collects what it printed.
-    static func runTool(_ path: String, _ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                   error: String(decoding: err, as: UTF8.self))
-    }
-}
-
-/// A `pdx serve` process, on a free port unless given one.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    let log: URL
-    /// The arguments after `serve --port N`, for ``restarted()``.
-    let arguments: [String]
-
-    init(arguments: [String], port: Int? = nil) throws {
-        self.port = try port ?? Self.freePort()
-        self.arguments = arguments
-        log = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-serve-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = try #require(Executables.url("pdx"), "pdx is not built")
-        process.arguments = ["serve", "--port", String(self.port)] + arguments
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    /// Waits until `path` (`/healthz`: the process answers; `/readyz`: its log passed the start-up
-    /// check and the database answers) says 200, up to `timeout`.
-    func waitUntilReady(_ path: String = "/healthz", timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let (status, _) = try? await get(path), status == 200 { return }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("pdx serve did not become ready: \(output)")
-        throw CancellationError()
-    }
-
-    /// What the process wrote so far.
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-    /// Sends SIGTERM and waits for a graceful exit without holding a thread.
-    func stopGracefully() async -> Int32 {
-        process.terminate()
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
-    }
-
-    /// Sends SIGKILL — no shutdown, no final checkpoint, transactions cut wherever they are — and
-    /// waits until the process is gone.
-    func kill() {
-        #if canImport(Glibc)
-        _ = Glibc.kill(process.processIdentifier, SIGKILL)
-        #else
-        _ = Darwin.kill(process.processIdentifier, SIGKILL)
-        #endif
-        process.waitUntilExit()
-    }
-
-    /// A new process with the same arguments on the same port (this one must have exited).
-    func restarted() throws -> ServerProcess {
-        try ServerProcess(arguments: arguments, port: port)
-    }
-
-    func get(_ path: String, key: String? = nil) async throws -> (Int, String) {
-        let (status, data) = try await HTTP.send("GET", port: port, path, key: key)
-        return (status, String(decoding: data, as: UTF8.self))
-    }
-
-    /// ``stop()`` on a thread of its own, for async tests (see `Executables.launch`).
-    func stopped() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.stop()) }
-        }
-    }
-
-    /// Sends SIGTERM and waits for a graceful exit.
-    func stop() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(at: log)
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw CancellationError() }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
 
 @Suite("The README's flow, with the real executables", .serialized)
 struct EndToEndTests {
@@ -241,10 +79,10 @@ struct EndToEndTests {
     }
 
     @Test("serve refuses limit and log settings it cannot use")
-    func serveValidatesItsSettings() throws {
+    func serveValidatesItsSettings() async throws {
         for (arguments, flag) in [(["--rate-limit", "-1"], "--rate-limit"), (["--rate-limit-burst", "0"], "--rate-limit-burst"),
                                   (["--log-format", "xml"], "--log-format"), (["--log-level", "loud"], "--log-level")] {
-            let result = try Executables.run("pdx", ["serve", "--data-dir", "/nonexistent/pdx"] + arguments)
+            let result = try await Executables.launch("pdx", ["serve", "--data-dir", "/nonexistent/pdx"] + arguments)
             #expect(result.status != 0)
             #expect(result.error.contains(flag), "\(result.error)")
         }
@@ -283,9 +121,9 @@ struct EndToEndTests {
         #expect(bad.status != 0)
     }
 
-    @Test func auditCommandsRefuseAMissingDataDirectory() throws {
+    @Test func auditCommandsRefuseAMissingDataDirectory() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-missing-\(UUID().uuidString)").path
-        let run = try Executables.run("pdx", ["audit", "vkey", "--data-dir", missing])
+        let run = try await Executables.launch("pdx", ["audit", "vkey", "--data-dir", missing])
         #expect(run.status != 0)
         #expect(run.error.contains("no PDX data directory"))
         #expect(!FileManager.default.fileExists(atPath: missing))

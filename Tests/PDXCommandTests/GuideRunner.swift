@@ -1,4 +1,5 @@
 import Foundation
+import PDXTesting
 import Testing
 
 /// A guide of `README.md` or `Docs/`, as the harness reads it: its shell blocks in order.
@@ -123,7 +124,7 @@ enum GuideRunner {
     }
 
     /// Runs `guide` in a new directory under the temporary directory, on a free port.
-    static func run(_ guide: Guide) throws -> GuideRun {
+    static func run(_ guide: Guide) async throws -> GuideRun {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-guide-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work.appendingPathComponent("outputs"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -132,29 +133,21 @@ enum GuideRunner {
         let outputs = work.appendingPathComponent("outputs").path
         let text = script(for: guide, port: try ServerProcess.freePort(), bin: bin, outputs: outputs)
         try text.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        // Descriptor 3 is where the script reports; 1 and 2 go to each block's output file.
-        process.arguments = ["-c", "exec 3>&1; bash \(scriptPath)"]
         let home = work.appendingPathComponent("reader")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        process.currentDirectoryURL = home
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let report = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // Descriptor 3 is where the script reports; 1 and 2 go to each block's output file.
+        let ran = try await Executables.launchTool("/bin/bash", ["-c", "exec 3>&1; bash \(scriptPath)"], in: home)
+        let report = ran.output + ran.error
         var printed: [Int: String] = [:]
         for index in guide.blocks.indices {
             printed[index] = try? String(contentsOfFile: outputs + "/\(index)", encoding: .utf8)
         }
-        let failed = process.terminationStatus != 0 || !report.contains("guide passed")
+        let failed = ran.status != 0 || !report.contains("guide passed")
         var failure: String?
         if failed {
             let last = printed.keys.max().flatMap { printed[$0] } ?? ""
             failure = "\(guide.path): \(report.trimmingCharacters(in: .whitespacesAndNewlines))\nthe block printed:\n\(last.suffix(3000))"
         }
-        return GuideRun(outputs: printed, failure: failure, status: process.terminationStatus)
+        return GuideRun(outputs: printed, failure: failure, status: ran.status)
     }
 }

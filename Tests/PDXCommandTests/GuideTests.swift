@@ -14,11 +14,7 @@ struct GuideTests {
     }
 
     static func run(_ guide: Guide) async throws -> GuideRun {
-        try await withCheckedThrowingContinuation { continuation in
-            // On a thread of its own: the guide's processes are waited for without holding one of the
-            // few threads the other tests' tasks run on.
-            Thread.detachNewThread { continuation.resume(with: Result { try GuideRunner.run(guide) }) }
-        }
+        try await GuideRunner.run(guide)
     }
 
     @Test("every shell block of the guide runs, in order, and prints what the guide shows", arguments: guides)

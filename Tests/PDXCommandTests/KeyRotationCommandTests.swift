@@ -1,4 +1,5 @@
 import Foundation
+import PDXTesting
 import Testing
 
 #if canImport(FoundationNetworking)

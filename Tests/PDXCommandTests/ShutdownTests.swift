@@ -1,4 +1,5 @@
 import Foundation
+import PDXTesting
 import Testing
 
 /// The storage arguments of a fresh marketplace under `root`: SQLite, or a new schema on PostgreSQL.
@@ -79,13 +80,13 @@ struct ShutdownTests {
             .flatMap { Int(Double($0.split(separator: " ")[1]) ?? -1) })
         #expect(checkpointSize == logSize, "the final checkpoint covers every acknowledged batch")
         #expect(logSize > batches, "the batches' entries are in the log")
-        #expect(again.stop() == 0)
+        #expect(await again.stopped() == 0)
     }
 
     @Test("an unusable data directory: one line naming the path and the reason, a non-zero exit", arguments: [
         "file", "parent-file", "read-only",
     ])
-    func unusableDataDirectory(kind: String) throws {
+    func unusableDataDirectory(kind: String) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-unusable-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -97,7 +98,7 @@ struct ShutdownTests {
         // sysfs refuses new directories even to root, who ignores file modes.
         default: ("/sys/pdx-\(UUID().uuidString.prefix(8))", "Operation not permitted")
         }
-        let run = try Executables.run("pdx", ["serve", "--port", "0", "--data-dir", path])
+        let run = try await Executables.launch("pdx", ["serve", "--port", "0", "--data-dir", path])
         #expect(run.status != 0)
         let lines = run.error.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         #expect(lines.count == 1, "\(run.error)")

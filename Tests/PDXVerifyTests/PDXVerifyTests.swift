@@ -1,20 +1,12 @@
 import AuditLog
 import Cryptography
 import Foundation
+import PDXTesting
 import Testing
 
 /// The built `pdx-verify`, run as an auditor would run it.
 enum Tool {
-    static let executable: URL? = {
-        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }
-            .map { $0.bundleURL.deletingLastPathComponent() }
-        // On Linux the test bundle is itself the running executable, beside the products.
-        directories.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        directories.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug"))
-        return directories.map { $0.appendingPathComponent("pdx-verify") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
+    static let executable: URL? = Executables.url("pdx-verify")
 
     struct Run {
         var status: Int32
@@ -24,22 +16,10 @@ enum Tool {
 
     struct NotBuilt: Error {}
 
-    static func run(_ arguments: [String]) throws -> Run {
+    static func run(_ arguments: [String]) async throws -> Run {
         guard let executable else { throw NotBuilt() }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        // Read before waiting: a full pipe would otherwise block the child forever.
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, standardOutput: String(decoding: out, as: UTF8.self),
-                   standardError: String(decoding: err, as: UTF8.self))
+        let run = try await Executables.launchTool(executable.path, arguments)
+        return Run(status: run.status, standardOutput: run.output, standardError: run.error)
     }
 }
 
@@ -89,9 +69,9 @@ private final class Export {
 
 @Suite struct PDXVerifyCommandTests {
     @Test(arguments: [0, 300])
-    func aGoodExportWithAPinnedKeyExitsZeroWithASummary(size: Int) throws {
+    func aGoodExportWithAPinnedKeyExitsZeroWithASummary(size: Int) async throws {
         let export = try Export(size: size)
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile])
         #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
         let lines = run.standardOutput.split(separator: "\n")
         #expect(lines.count == 2)
@@ -107,27 +87,27 @@ private final class Export {
     }
 
     @Test(arguments: [0, 300])
-    func withoutVkeyTheOwnKeyIsUsedSaidSoAndTheExitIsThree(size: Int) throws {
+    func withoutVkeyTheOwnKeyIsUsedSaidSoAndTheExitIsThree(size: Int) async throws {
         let export = try Export(size: size)
         for extra in [[], ["--integrity-only"]] {
-            let run = try Tool.run([export.directory] + extra)
+            let run = try await Tool.run([export.directory] + extra)
             #expect(run.status == 3, "\(extra) \(run.standardOutput)\(run.standardError)")
             #expect(run.standardOutput.contains("using the export's own vkey (not pinned)"))
             #expect(run.standardOutput.contains("the exit status is 3, not 0"))
         }
     }
 
-    @Test func aForgedExportWithItsOwnKeyNeverExitsZero() throws {
+    @Test func aForgedExportWithItsOwnKeyNeverExitsZero() async throws {
         let export = try Export(size: 20)
         // The forger signs with a key of its own and ships that key as the export's vkey.
         let forger = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
         try export.replaceCheckpoint(size: 20, signer: forger)
         try (forger.verifierKey + "\n").write(toFile: export.directory + "/vkey", atomically: true, encoding: .utf8)
-        #expect(try Tool.run([export.directory]).status == 3)
-        #expect(try Tool.run([export.directory, "--vkey", export.keyFile]).status == 1)
+        #expect(try await Tool.run([export.directory]).status == 3)
+        #expect(try await Tool.run([export.directory, "--vkey", export.keyFile]).status == 1)
     }
 
-    @Test func aTamperedExportExitsOneNamingTheFirstBadEntry() throws {
+    @Test func aTamperedExportExitsOneNamingTheFirstBadEntry() async throws {
         let export = try Export(size: 300)
         let path = export.directory + "/tile/entries/000"
         var bundle = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -139,34 +119,34 @@ private final class Export {
         bundle.replaceSubrange((start + length)..<(start + 2 * length), with: first)
         try Data(bundle).write(to: URL(fileURLWithPath: path))
 
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile])
         #expect(run.status == 1)
         #expect(run.standardOutput.split(separator: "\n").count == 1)
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL entry_sequence_mismatch at entry 10: "))
     }
 
-    @Test func aCheckpointByAnotherKeyFailsAgainstThePinnedKey() throws {
+    @Test func aCheckpointByAnotherKeyFailsAgainstThePinnedKey() async throws {
         let export = try Export(size: 20)
         let impostor = try NoteSigner(name: "pdx.example/audit", key: Ed25519PrivateKey())
         try export.replaceCheckpoint(size: 20, signer: impostor)
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile])
         #expect(run.status == 1)
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL checkpoint_key_unknown at checkpoint: "))
     }
 
-    @Test func anOlderCheckpointOverANewerExportFails() throws {
+    @Test func anOlderCheckpointOverANewerExportFails() async throws {
         let export = try Export(size: 300)
         try export.replaceCheckpoint(size: 200, signer: export.signer)
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile])
         #expect(run.status == 1)
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL unexpected_file at tile/"))
     }
 
     @Test(arguments: [(40, 300), (300, 300), (0, 3)])
-    func anExportExtendingThePreviousOneSaysSo(previousSize: Int, size: Int) throws {
+    func anExportExtendingThePreviousOneSaysSo(previousSize: Int, size: Int) async throws {
         let export = try Export(size: size)
         let previous = try Export(size: previousSize, signer: export.signer)
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", previous.directory])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile, "--previous", previous.directory])
         #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
         // The export's line, then the replay's.
         #expect(run.standardOutput.split(separator: "\n").count == 2)
@@ -177,41 +157,41 @@ private final class Export {
         if previousSize == size { #expect(run.standardOutput.contains("(it is the same tree).\n")) }
     }
 
-    @Test func withoutVkeyThePreviousExportsOwnKeyIsUsedAndSaidSo() throws {
+    @Test func withoutVkeyThePreviousExportsOwnKeyIsUsedAndSaidSo() async throws {
         let export = try Export(size: 300)
         let previous = try Export(size: 256, signer: export.signer)
-        let run = try Tool.run([export.directory, "--previous", previous.directory])
+        let run = try await Tool.run([export.directory, "--previous", previous.directory])
         #expect(run.status == 3, "\(run.standardOutput)\(run.standardError)")
         #expect(run.standardOutput.contains("using that export's own vkey (not pinned) (consistency proof from 256 to 300 entries verified)."))
     }
 
-    @Test func aRewrittenHistoryExitsOneNamingTheEntry() throws {
+    @Test func aRewrittenHistoryExitsOneNamingTheEntry() async throws {
         let export = try Export(size: 300)
         let forked = try Export(size: 40, signer: export.signer, forking: 17)
-        let alone = try Tool.run([forked.directory, "--vkey", export.keyFile])
+        let alone = try await Tool.run([forked.directory, "--vkey", export.keyFile])
         #expect(alone.status == 0, "the fork verifies on its own")
 
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", forked.directory])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile, "--previous", forked.directory])
         #expect(run.status == 1)
         #expect(run.standardOutput.split(separator: "\n").count == 1)
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL history_rewritten at entry 17: the previous export's entry 17 "
             + "differs from this export's; the log was rewritten after the previous checkpoint (size 40, root "))
     }
 
-    @Test func aPreviousExportThatIsLargerOrBrokenExitsOne() throws {
+    @Test func aPreviousExportThatIsLargerOrBrokenExitsOne() async throws {
         let export = try Export(size: 30)
         let larger = try Export(size: 31, signer: export.signer)
-        let run = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
+        let run = try await Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
         #expect(run.status == 1)
         #expect(run.standardOutput.hasPrefix("pdx-verify: FAIL previous_larger at previous: checkpoint: "))
 
         try FileManager.default.removeItem(atPath: larger.directory + "/tile/entries/000.p/31")
-        let broken = try Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
+        let broken = try await Tool.run([export.directory, "--vkey", export.keyFile, "--previous", larger.directory])
         #expect(broken.status == 1)
         #expect(broken.standardOutput.hasPrefix("pdx-verify: FAIL bundle_missing at previous: tile/entries/000.p/31: "))
     }
 
-    @Test func usageErrorsExitTwo() throws {
+    @Test func usageErrorsExitTwo() async throws {
         let export = try Export(size: 0)
         let garbage = export.directory + "/../pdx-verify-garbage-\(UUID().uuidString)"
         try "not a key\n".write(toFile: garbage, atomically: true, encoding: .utf8)
@@ -222,12 +202,12 @@ private final class Export {
             [export.directory, "--previous", export.directory + "/missing"], [export.directory, "--previous", garbage],
             [export.directory, "--previous"],
         ] {
-            let run = try Tool.run(arguments)
+            let run = try await Tool.run(arguments)
             #expect(run.status == 2, "\(arguments)")
             #expect(run.standardOutput.isEmpty, "\(arguments)")
             #expect(run.standardError.contains("pdx-verify <directory> [--vkey <file>]"), "\(arguments)")
         }
-        let help = try Tool.run(["--help"])
+        let help = try await Tool.run(["--help"])
         #expect(help.status == 0)
         #expect(help.standardOutput.contains("--vkey"))
         #expect(help.standardOutput.contains("--previous <directory>"))

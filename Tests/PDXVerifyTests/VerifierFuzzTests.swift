@@ -1,6 +1,7 @@
 import AuditLog
 import Cryptography
 import Foundation
+import PDXTesting
 @testable import pdx_verify
 import Replay
 import Settlement
@@ -305,19 +306,19 @@ struct VerifierFuzzTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-fuzz-exe-\(UUID().uuidString)").path
             guard let export = try SignedExport.write(mutator.mutate(base), to: directory) else { continue }
             defer { export.remove() }
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = [export.directory, "--vkey", export.keyFile]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(120)
-            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            let timedOut = process.isRunning
-            if timedOut { process.terminate(); process.waitUntilExit() }
+            let child = ChildProcess()
+            child.process.executableURL = executable
+            child.process.arguments = [export.directory, "--vkey", export.keyFile]
+            child.process.standardOutput = FileHandle.nullDevice
+            child.process.standardError = FileHandle.nullDevice
+            try child.run()
+            let exited = await child.exit(within: .seconds(120))
+            let timedOut = exited == nil
+            if timedOut { child.terminate() }
+            let exit = await child.exit()
             #expect(!timedOut, "seed \(seed): still running after two minutes")
-            #expect(process.terminationReason == .exit, "seed \(seed): ended by signal \(process.terminationStatus)")
-            #expect((0...3).contains(process.terminationStatus), "seed \(seed): exit \(process.terminationStatus)")
+            #expect(exit.reason == .exit, "seed \(seed): ended by signal \(exit.status)")
+            #expect((0...3).contains(exit.status), "seed \(seed): exit \(exit.status)")
         }
     }
 

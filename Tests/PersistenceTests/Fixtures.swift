@@ -3,20 +3,8 @@ import AuditLog
 import Cryptography
 import Foundation
 @testable import Persistence
+import PDXTesting
 import Testing
-
-/// A database engine under test. PostgreSQL runs only when `PDX_TEST_POSTGRES_URL` names a server.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    static let postgresURL = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-
-    /// The engines this run can test.
-    static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
-
-    var testDescription: String { rawValue }
-}
 
 /// A fresh, empty database for one test (a file in a new directory, or a new PostgreSQL schema),
 /// opened as many times as the test wants, like several processes would.

@@ -3,6 +3,7 @@ import AuditLog
 import Foundation
 import Licensing
 @testable import Persistence
+import PDXTesting
 import Testing
 import Vetting
 

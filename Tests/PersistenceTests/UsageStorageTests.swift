@@ -5,6 +5,7 @@ import Foundation
 import Licensing
 import Metering
 @testable import Persistence
+import PDXTesting
 import Testing
 import Vetting
 

@@ -2,6 +2,7 @@ import Identity
 import AuditLog
 import Cryptography
 import Foundation
+import PDXTesting
 @testable import Persistence
 import Testing
 import Vetting
@@ -103,23 +104,6 @@ func allPages<Item>(
         try #require(pages.count <= maxPages, "the listing does not end")
     } while cursor != nil
     return pages
-}
-
-extension PersonalDataCommitment {
-    /// A well-formed commitment with reference number `n`, for records built without a store.
-    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
-        let digits = String(n, radix: 16)
-        return PersonalDataCommitment(
-            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
-            commitment: SHA256.hash(Array("sample \(n)".utf8)))
-    }
-}
-
-extension SecurityOfficer {
-    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
-    static func sample(_ n: Int = 0) -> SecurityOfficer {
-        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
-    }
 }
 
 extension Principal {

@@ -3,6 +3,7 @@ import AuditLog
 import Cryptography
 import Foundation
 @testable import Persistence
+import PDXTesting
 import Testing
 import Vetting
 

@@ -1,4 +1,5 @@
 import AuditLog
+import PDXTesting
 import Testing
 import Vetting
 

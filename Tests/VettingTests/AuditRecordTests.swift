@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import PDXTesting
 import Testing
 import Vetting
 

@@ -1,6 +1,7 @@
 import Cryptography
 import AuditLog
 import Foundation
+import PDXTesting
 import Testing
 import Vetting
 
@@ -149,22 +150,5 @@ struct Scenario {
             lifecycle.review(current, by: reviewer, decision: .approve, reason: nil, at: clock.now),
             sourceLocation: sourceLocation
         )
-    }
-}
-
-extension PersonalDataCommitment {
-    /// A well-formed commitment with reference number `n`, for records built without a store.
-    static func sample(_ n: Int = 0) -> PersonalDataCommitment {
-        let digits = String(n, radix: 16)
-        return PersonalDataCommitment(
-            id: "pd_" + String(repeating: "0", count: 32 - digits.count) + digits,
-            commitment: SHA256.hash(Array("sample \(n)".utf8)))
-    }
-}
-
-extension SecurityOfficer {
-    /// An officer whose commitments are ``PersonalDataCommitment/sample(_:)`` `n` and `n + 1`.
-    static func sample(_ n: Int = 0) -> SecurityOfficer {
-        SecurityOfficer(name: .sample(n), email: .sample(n + 1))
     }
 }

@@ -8,22 +8,13 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import PDXTesting
 import Persistence
 import Prometheus
 import Testing
 
-/// The storage back ends a test runs on: SQLite always, PostgreSQL when `PDX_TEST_POSTGRES_URL` is set.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    static let postgresURL = ProcessInfo.processInfo.environment["PDX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
-    var testDescription: String { rawValue }
-}
-
 /// A fresh marketplace for one test: its own data directory and, on PostgreSQL, its own schema.
-struct Marketplace: Sendable {
+struct TestMarketplace: Sendable {
     let location: StoreLocation
     var configuration: ServerConfiguration
 

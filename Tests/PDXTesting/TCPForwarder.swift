@@ -1,4 +1,3 @@
-import Identity
 import Foundation
 import Synchronization
 
@@ -16,9 +15,9 @@ import Darwin
 /// same at an exact point of the conversation: when the client sends a statement containing some
 /// text, so a test can lose the connection in the middle of a transaction, not just around it.
 /// Blocking sockets on threads: the traffic of one test is small.
-final class TCPForwarder: Sendable {
+package final class TCPForwarder: Sendable {
     /// The port to connect to instead of the server's.
-    let port: Int
+    package let port: Int
 
     private struct State {
         var isCut = false
@@ -33,7 +32,7 @@ final class TCPForwarder: Sendable {
     private let target: sockaddr_in
     private let state = Mutex(State())
 
-    init(toPort targetPort: Int, host: String = "127.0.0.1") throws {
+    package init(toPort targetPort: Int, host: String = "127.0.0.1") throws {
         var target = sockaddr_in()
         target.sin_family = sa_family_t(AF_INET)
         target.sin_addr.s_addr = inet_addr(host)
@@ -61,7 +60,7 @@ final class TCPForwarder: Sendable {
     }
 
     /// Shuts down every open connection and refuses new ones until ``restore()``.
-    func cut() {
+    package func cut() {
         let sockets = state.withLock { state in
             state.isCut = true
             state.trigger = nil
@@ -73,20 +72,20 @@ final class TCPForwarder: Sendable {
     /// Cuts (see ``cut()``) once clients have sent each of `texts` in turn (each in a later chunk than
     /// the one before): before forwarding the chunk with the last, or just after it when
     /// `afterForwarding` (the server then has it, the client never hears back).
-    func cut(whenClientSends texts: String..., afterForwarding: Bool = false) {
+    package func cut(whenClientSends texts: String..., afterForwarding: Bool = false) {
         state.withLock { $0.trigger = (texts.map { Array($0.utf8) }, afterForwarding) }
     }
 
     /// True once a cut happened (by ``cut()`` or its trigger) and before ``restore()``.
-    var isCut: Bool { state.withLock { $0.isCut } }
+    package var isCut: Bool { state.withLock { $0.isCut } }
 
     /// Accepts and forwards connections again.
-    func restore() {
+    package func restore() {
         state.withLock { $0.isCut = false }
     }
 
     /// Stops listening and cuts every connection.
-    func stop() {
+    package func stop() {
         // Once only: a second `close` of the listener's number would close whatever descriptor the
         // process opened under that number since.
         let first = state.withLock { state in
@@ -205,7 +204,8 @@ final class TCPForwarder: Sendable {
     }
 }
 
-struct ForwarderError: Error, CustomStringConvertible {
-    let description: String
+/// Why a forwarder could not start.
+package struct ForwarderError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }

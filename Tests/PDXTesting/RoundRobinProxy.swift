@@ -12,8 +12,9 @@ import Darwin
 /// it when a backend refuses the connection (a killed instance). Bytes are copied both ways by two
 /// blocking threads per connection; when either side closes or fails, both are shut down, so a
 /// client whose backend died sees its connection end and retries.
-final class RoundRobinProxy: Sendable {
-    let port: Int
+package final class RoundRobinProxy: Sendable {
+    /// The port clients connect to.
+    package let port: Int
     private let listener: Int32
     private let backends: [Int]
     private let next = Mutex(0)
@@ -26,7 +27,7 @@ final class RoundRobinProxy: Sendable {
     /// server's socket in another test, which then fails with EBADF.
     private let stopped = Mutex(false)
 
-    init(backends: [Int]) throws {
+    package init(backends: [Int]) throws {
         // A write to a socket whose peer is gone must fail with EPIPE, not end the test process.
         signal(SIGPIPE, SIG_IGN)
         self.backends = backends
@@ -51,7 +52,7 @@ final class RoundRobinProxy: Sendable {
     }
 
     /// Stops accepting; connections already made run until either side closes.
-    func stop() {
+    package func stop() {
         let first = stopped.withLock { stopped in
             defer { stopped = true }
             return !stopped
@@ -62,13 +63,13 @@ final class RoundRobinProxy: Sendable {
     }
 
     /// Stops accepting and ends every connection at once, as a backend that went away would.
-    func cut() {
+    package func cut() {
         stop()
         for pair in pairs.withLock({ $0 }) { pair.sever() }
     }
 
     /// How many connections each backend port was given so far.
-    var connectionsPerBackend: [Int: Int] { handed.withLock { $0 } }
+    package var connectionsPerBackend: [Int: Int] { handed.withLock { $0 } }
 
     private func acceptLoop() {
         while true {
@@ -186,7 +187,8 @@ private final class SocketPair: Sendable {
     }
 }
 
-struct ProxyError: Error, CustomStringConvertible {
-    let description: String
+/// Why a proxy or a request through one failed.
+package struct ProxyError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
