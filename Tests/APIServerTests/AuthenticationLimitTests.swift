@@ -36,6 +36,28 @@ struct AuthenticationLimitTests {
         }
     }
 
+    @Test("one address's failed guesses hold back that address only", arguments: Backend.available)
+    func anotherAddressIsNotHeldBack(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        let clock = ManualClock()
+        clock.freeze()
+        let limiter = RateLimiter(rate: 1, burst: 20, now: clock.now)
+        try await market.withServer(live: true, failedAuthentications: limiter) { _, client in
+            let port = try #require(client.port)
+            let admin = try market.adminToken
+            let wrong = APIKey(keyID: "0123456789abcdef", secret: String(repeating: "x", count: 43)).presented
+            for _ in 0..<20 {
+                #expect(try await HTTP.send("GET", port: port, "/v1/authorities", key: wrong, from: "127.0.0.3").0 == 401)
+            }
+            #expect(try await HTTP.send("GET", port: port, "/v1/authorities", key: admin, from: "127.0.0.3").0 == 429)
+            // Another client, on another address, is not held back by the first one's guesses.
+            #expect(try await HTTP.send("GET", port: port, "/v1/authorities", key: admin, from: "127.0.0.4").0 == 200)
+            // Nor are its own well-formed failures counted against the first.
+            #expect(try await HTTP.send("GET", port: port, "/v1/authorities", key: wrong, from: "127.0.0.4").0 == 401)
+        }
+    }
+
     @Test("a key that is not shaped like one is refused without the database", arguments: Backend.available)
     func malformedKeysNeedNoDatabase(backend: Backend) async throws {
         let market = try TestMarketplace(backend)

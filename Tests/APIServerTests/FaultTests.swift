@@ -82,7 +82,10 @@ struct FaultTests {
         let timeout = Duration.seconds(5)
         let market = try TestMarketplace(.postgres, databasePort: forwarder.port, databaseTimeout: timeout)
         defer { market.removeFiles() }
-        try await market.withServer { runtime, client in
+        // `/readyz` keeps its answer for a second; here every probe must ask the database, or a
+        // ready answer from before a cut would pass for readiness after it. A running manual clock
+        // is an hour later at every reading.
+        try await market.withServer(probeNow: ManualClock().now) { runtime, client in
             let u = try await UsageMarket.setUp(market, client)
             let t = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
             #expect(try await u.report(usageEvents("a", 3, grant: u.grant, time: t), client).status == .ok)

@@ -276,6 +276,36 @@ struct MetricsTests {
         }
     }
 
+    @Test("/readyz and /metrics ask the database at most once a second, however often they are called", arguments: Backend.available)
+    func probesAreKeptForASecond(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        let clock = ManualClock()
+        clock.freeze()
+        try await market.withServer(probeNow: clock.now) { runtime, client in
+            let admin = try market.adminToken
+            func entries() async throws -> String? {
+                let text = try await client.request(.get, "/metrics").text
+                return text.split(separator: "\n").first { $0.hasPrefix("pdx_log_entries ") }.map(String.init)
+            }
+            let before = try #require(try await entries())
+            // A new entry is not seen before the second is over: the gauges were read once.
+            let created = try await client.request(.post, "/v1/authorities", key: admin,
+                                                   body: #"{"id":"gz","name":"广州市数据局","region":"440100"}"#)
+            #expect(created.status == .created)
+            #expect(try await entries() == before)
+            clock.advance(seconds: 1.001)
+            #expect(try await entries() != before)
+
+            #expect(try await client.request(.get, "/readyz").status == .ok)
+            await runtime.database.close()
+            // Within the second the kept answer stands; after it, the database is asked again.
+            #expect(try await client.request(.get, "/readyz").status == .ok)
+            clock.advance(seconds: 1.001)
+            #expect(try await client.request(.get, "/readyz").status == .serviceUnavailable)
+        }
+    }
+
     @Test("a throttled probe asks once an interval, however often it is called")
     func throttle() async {
         let clock = ManualClock()

@@ -63,6 +63,7 @@ struct TestMarketplace: Sendable {
     /// - Parameters:
     ///   - rateLimiter: replaces the one the configuration makes (e.g. on a hand-moved clock).
     ///   - failedAuthentications: likewise, the per-address limiter of failed authentications.
+    ///   - probeNow: the clock `/readyz` and `/metrics` keep their answers for a second by.
     ///   - registry: where the server's metrics go, for tests that scrape `/metrics`.
     ///   - logger: the application's logger, for tests that read what the server logs.
     ///   - live: serve on a real port of 127.0.0.1 with the server's own HTTP/1 channel, for tests of
@@ -70,6 +71,7 @@ struct TestMarketplace: Sendable {
     func withServer<T: Sendable>(live: Bool = false,
                                  rateLimiter: RateLimiter? = nil,
                                  failedAuthentications: RateLimiter? = nil,
+                                 probeNow: (@Sendable () -> UInt64)? = nil,
                                  registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                                  logger: Logger = Self.logger,
                                  _ body: @Sendable (Runtime, any TestClientProtocol) async throws -> T) async throws -> T {
@@ -78,6 +80,7 @@ struct TestMarketplace: Sendable {
             var dependencies = runtime.serverDependencies(metrics: registry)
             dependencies.rateLimiter = rateLimiter
             dependencies.failedAuthenticationLimiter = failedAuthentications
+            dependencies.probeNow = probeNow
             let router = try buildRouter(configuration: configuration, dependencies: dependencies)
             let app = Application(router: router, server: live ? .http1WithProblems() : .http1(),
                                   configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)

@@ -17,7 +17,11 @@ package enum HTTP {
     package static let timeoutSeconds = 60
 
     /// Sends a request; throws ``NoAnswer`` only when no HTTP answer came (refused, reset, timed out).
-    package static func send(_ method: String, port: Int, _ path: String, key: String?, body: String? = nil) async throws -> (Int, Data) {
+    ///
+    /// - Parameter source: the loopback address the connection comes from (any of 127.0.0.0/8 on
+    ///   Linux), for tests of what the server counts per client address; nil lets the system choose.
+    package static func send(_ method: String, port: Int, _ path: String, key: String?, body: String? = nil,
+                             from source: String? = nil) async throws -> (Int, Data) {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let key { head += "Authorization: Bearer \(key)\r\n" }
         let payload = Array((body ?? "").utf8)
@@ -27,7 +31,7 @@ package enum HTTP {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread {
-                    continuation.resume(with: Result { try exchange(request, port: port) })
+                    continuation.resume(with: Result { try exchange(request, port: port, from: source) })
                 }
             }
         } catch {
@@ -44,10 +48,18 @@ package enum HTTP {
     }
 
     /// Writes `request` on a new connection and reads the answer to its end.
-    private static func exchange(_ request: [UInt8], port: Int) throws -> (Int, Data) {
+    private static func exchange(_ request: [UInt8], port: Int, from source: String?) throws -> (Int, Data) {
         let fd = socket(AF_INET, RoundRobinProxy.streamType, 0)
         guard fd >= 0 else { throw ProxyError("socket: errno \(errno)") }
         defer { close(fd) }
+        if let source {
+            var local = RoundRobinProxy.loopback(port: 0)
+            guard inet_pton(AF_INET, source, &local.sin_addr) == 1 else { throw ProxyError("not an IPv4 address: \(source)") }
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            guard bound else { throw ProxyError("bind \(source): errno \(errno)") }
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

@@ -37,6 +37,8 @@ public struct ServerDependencies: Sendable {
     var rateLimiter: RateLimiter?
     /// The per-address limiter of failed authentications; nil makes one from the configuration.
     var failedAuthenticationLimiter: RateLimiter?
+    /// The clock `/readyz` and `/metrics` keep their answers for a second by; nil for the system's.
+    var probeNow: (@Sendable () -> UInt64)?
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
@@ -102,8 +104,9 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         log: dependencies.log,
         clock: dependencies.clock,
         random: dependencies.random,
-        readiness: Readiness(log: dependencies.log),
-        metrics: MetricsExposition(registry: dependencies.metrics),
+        readiness: Readiness(log: dependencies.log, throttle: dependencies.probeNow.map { Throttle(now: $0) } ?? Throttle()),
+        metrics: MetricsExposition(registry: dependencies.metrics,
+                                   throttle: dependencies.probeNow.map { Throttle(now: $0) } ?? Throttle()),
         serverMetrics: metrics,
         clockStore: dependencies.clockStore)
     if directUsageRoute {

@@ -33,14 +33,15 @@ final class Throttle<Value: Sendable>: Sendable {
 /// `/metrics`: the Prometheus registry, plus gauges of the log read at scrape time.
 struct MetricsExposition: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let refreshed = Throttle<Bool>()
+    private let refreshed: Throttle<Bool>
     private let logEntries: Gauge
     private let checkpointSize: Gauge
     private let checkpointAge: Gauge
     private let readOnly: Gauge
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, throttle: Throttle<Bool> = Throttle()) {
         self.registry = registry
+        self.refreshed = throttle
         func gauge(_ name: String, unit: String = "", _ help: String) -> Gauge {
             registry.makeGauge(descriptor: MetricNameDescriptor(
                 namespace: "pdx", subsystem: "log", metricName: name, unitName: unit, helpText: help))
