@@ -145,11 +145,11 @@ public struct ExportVerifier: Sendable {
             return (checkpoint, signers)
         } catch {
             let code = switch error.code {
-            case "bad_signature": "checkpoint_signature_invalid"
-            case "no_known_signature": "checkpoint_key_unknown"
-            case "ambiguous_verifier": "checkpoint_key_ambiguous"
-            case "origin_mismatch": "origin_mismatch"
-            default: "checkpoint_malformed"
+            case .badSignature: "checkpoint_signature_invalid"
+            case .noKnownSignature: "checkpoint_key_unknown"
+            case .ambiguousVerifier: "checkpoint_key_ambiguous"
+            case .originMismatch: "origin_mismatch"
+            case .malformedNote, .malformedVkey, .invalidKeyName, .signingFailed, .malformedCheckpoint: "checkpoint_malformed"
             }
             let keys = verifiers.map(\.keyDescription).joined(separator: ", ")
             let reason = code == "checkpoint_key_unknown" ? "\(error.detail); expected \(keys.isEmpty ? "a known key" : keys)" : error.detail

@@ -131,7 +131,7 @@ struct CanonicalJSONChecker {
         skipWhitespace()
         guard offset == count else { throw invalid("unexpected data after the value", at: offset) }
         if firstNonCanonical != Int.max {
-            throw CanonicalJSONError(code: "not_canonical", detail: "at byte \(firstNonCanonical): \(nonCanonicalReason)")
+            throw CanonicalJSONError(code: .notCanonical, detail: "at byte \(firstNonCanonical): \(nonCanonicalReason)")
         }
     }
 
@@ -281,7 +281,7 @@ struct CanonicalJSONChecker {
         depth += 1
         guard depth <= JSONValue.maximumDepth else {
             throw CanonicalJSONError(
-                code: "too_deep", detail: "at byte \(offset): more than \(JSONValue.maximumDepth) nested arrays and objects")
+                code: .tooDeep, detail: "at byte \(offset): more than \(JSONValue.maximumDepth) nested arrays and objects")
         }
     }
 
@@ -547,7 +547,7 @@ struct CanonicalJSONChecker {
             throw invalid("unreadable number", at: start)
         }
         guard value.isFinite else {
-            throw CanonicalJSONError(code: "non_finite_number", detail: "at byte \(start): number beyond the range of a double")
+            throw CanonicalJSONError(code: .nonFiniteNumber, detail: "at byte \(start): number beyond the range of a double")
         }
         if value.rounded(.towardZero) == value && value.magnitude <= Double(CanonicalNumberText.exactIntegerLimit) {
             lastInteger = Int64(value)
@@ -591,11 +591,11 @@ struct CanonicalJSONChecker {
     }
 
     private func invalid(_ reason: String, at position: Int) -> CanonicalJSONError {
-        CanonicalJSONError(code: "invalid_json", detail: "at byte \(position): \(reason)")
+        CanonicalJSONError(code: .invalidJson, detail: "at byte \(position): \(reason)")
     }
 
     private func duplicate(at position: Int) -> CanonicalJSONError {
-        CanonicalJSONError(code: "duplicate_key", detail: "at byte \(position): member name repeats an earlier one")
+        CanonicalJSONError(code: .duplicateKey, detail: "at byte \(position): member name repeats an earlier one")
     }
 }
 

@@ -144,7 +144,7 @@ enum JSONNumberFormat {
 
     static func append(_ value: Double, to output: inout [UInt8]) throws(CanonicalJSONError) {
         guard value.isFinite else {
-            throw CanonicalJSONError(code: "non_finite_number", detail: "\(value) has no JSON form")
+            throw CanonicalJSONError(code: .nonFiniteNumber, detail: "\(value) has no JSON form")
         }
         // Integers are the common case (sequence numbers, amounts in minor units) and need no digit search.
         if value.magnitude <= exactIntegerLimit, value.rounded(.towardZero) == value {

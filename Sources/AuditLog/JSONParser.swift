@@ -32,7 +32,7 @@ struct JSONParser {
         do throws(CanonicalJSONError) {
             let value = try parser.parseDocument()
             if let (offset, reason) = parser.firstNonCanonical {
-                return .failure(CanonicalJSONError(code: "not_canonical", detail: "at byte \(offset): \(reason)"))
+                return .failure(CanonicalJSONError(code: .notCanonical, detail: "at byte \(offset): \(reason)"))
             }
             return .success(value)
         } catch {
@@ -100,7 +100,7 @@ struct JSONParser {
             skipWhitespace()
             let value = try parseValue()
             if members.updateValue(value, forKey: key) != nil {
-                throw CanonicalJSONError(code: "duplicate_key", detail: "at byte \(keyOffset): member name repeats an earlier one")
+                throw CanonicalJSONError(code: .duplicateKey, detail: "at byte \(keyOffset): member name repeats an earlier one")
             }
             if checkingCanonicalForm, let previousKey, !JSONKeyOrder.precedes(previousKey, key) {
                 noteNonCanonical("member names not in UTF-16 order", at: keyOffset)
@@ -150,7 +150,7 @@ struct JSONParser {
     private mutating func enterContainer() throws(CanonicalJSONError) {
         depth += 1
         guard depth <= JSONValue.maximumDepth else {
-            throw CanonicalJSONError(code: "too_deep", detail: "at byte \(offset): more than \(JSONValue.maximumDepth) nested arrays and objects")
+            throw CanonicalJSONError(code: .tooDeep, detail: "at byte \(offset): more than \(JSONValue.maximumDepth) nested arrays and objects")
         }
     }
 
@@ -361,7 +361,7 @@ struct JSONParser {
             value = parsed
         }
         guard value.isFinite else {
-            throw CanonicalJSONError(code: "non_finite_number", detail: "at byte \(start): number beyond the range of a double")
+            throw CanonicalJSONError(code: .nonFiniteNumber, detail: "at byte \(start): number beyond the range of a double")
         }
 
         if checkingCanonicalForm {
@@ -409,7 +409,7 @@ struct JSONParser {
     }
 
     private func invalid(_ reason: String, at position: Int) -> CanonicalJSONError {
-        CanonicalJSONError(code: "invalid_json", detail: "at byte \(position): \(reason)")
+        CanonicalJSONError(code: .invalidJson, detail: "at byte \(position): \(reason)")
     }
 
     private func hex(_ byte: UInt8) -> String {

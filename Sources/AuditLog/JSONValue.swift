@@ -19,23 +19,23 @@ public indirect enum JSONValue: Sendable, Hashable {
 }
 
 /// A value that cannot be put into canonical form, or text that is not valid JSON.
-public struct CanonicalJSONError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable code: `invalid_json`, `duplicate_key`, `too_deep`, `non_finite_number`, `not_canonical`.
-    public var code: String
+public struct CanonicalJSONError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        case invalidJson = "invalid_json"
+        case duplicateKey = "duplicate_key"
+        case tooDeep = "too_deep"
+        case nonFiniteNumber = "non_finite_number"
+        case notCanonical = "not_canonical"
+    }
+
+    public var code: Code
     /// What is wrong and where (byte offset when parsing).
     public var detail: String
 
-    /// Creates an error with a stable `code` and a human-readable `detail`.
-    public init(code: String, detail: String) {
+    public init(code: Code, detail: String) {
         self.code = code
         self.detail = detail
     }
-
-    /// Errors are equal when their codes are: the detail is for people, not for branching.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-
-    /// `code: detail`.
-    public var description: String { "\(code): \(detail)" }
 }
 
 extension JSONValue {

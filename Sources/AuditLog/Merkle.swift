@@ -116,11 +116,11 @@ public struct MerkleProofPlan: Sendable {
     /// Builds the proof path from fetched hashes, hashing with `hasher`; throws if one is missing.
     public func assemble(_ fetched: [MerkleNodeID: SHA256Digest], using hasher: SHA256) throws(MerkleError) -> [SHA256Digest] {
         guard runs.reduce(0, +) == nodes.count else {
-            throw MerkleError(code: "missing_node", detail: "the plan's node list was changed after planning")
+            throw MerkleError(code: .missingNode, detail: "the plan's node list was changed after planning")
         }
         func hash(_ id: MerkleNodeID) throws(MerkleError) -> SHA256Digest {
             guard let hash = fetched[id] else {
-                throw MerkleError(code: "missing_node", detail: "no hash for level \(id.level) index \(id.index)")
+                throw MerkleError(code: .missingNode, detail: "no hash for level \(id.level) index \(id.index)")
             }
             return hash
         }
@@ -146,30 +146,29 @@ public struct MerkleProofPlan: Sendable {
     public func assembleRoot(_ fetched: [MerkleNodeID: SHA256Digest], using hasher: SHA256 = SHA256()) throws(MerkleError) -> SHA256Digest {
         let folded = try assemble(fetched, using: hasher)
         guard folded.count == 1 else {
-            throw MerkleError(code: "invalid_proof", detail: "the plan is for a proof of \(folded.count) hashes, not a root")
+            throw MerkleError(code: .invalidProof, detail: "the plan is for a proof of \(folded.count) hashes, not a root")
         }
         return folded[0]
     }
 }
 
 /// A proof request that does not fit the tree, or a proof that does not verify.
-public struct MerkleError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable code: `index_out_of_range`, `size_out_of_range`, `missing_node`, `invalid_proof`.
-    public var code: String
+public struct MerkleError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        case indexOutOfRange = "index_out_of_range"
+        case sizeOutOfRange = "size_out_of_range"
+        case missingNode = "missing_node"
+        case invalidProof = "invalid_proof"
+    }
+
+    public var code: Code
     /// What went wrong, for people.
     public var detail: String
 
-    /// Creates an error with a stable `code` and a human-readable `detail`.
-    public init(code: String, detail: String) {
+    public init(code: Code, detail: String) {
         self.code = code
         self.detail = detail
     }
-
-    /// Errors are equal when their codes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-
-    /// `code: detail`.
-    public var description: String { "\(code): \(detail)" }
 }
 
 /// RFC 9162 §2.1.3 and §2.1.4 proofs.
@@ -187,7 +186,7 @@ public enum MerkleProof {
     /// the half not holding the leaf; the path lists them from the leaf upwards.
     public static func inclusionPlan(leafIndex: UInt64, treeSize: UInt64) throws(MerkleError) -> MerkleProofPlan {
         guard leafIndex < treeSize else {
-            throw MerkleError(code: "index_out_of_range", detail: "leaf \(leafIndex) is not in a tree of \(treeSize) leaves")
+            throw MerkleError(code: .indexOutOfRange, detail: "leaf \(leafIndex) is not in a tree of \(treeSize) leaves")
         }
         var siblings: [(start: UInt64, end: UInt64)] = []
         var start: UInt64 = 0
@@ -210,7 +209,7 @@ public enum MerkleProof {
     /// RFC 9162 §2.1.4.1 PROOF(m, D[n]) = SUBPROOF(m, D[n], true); the proof is empty when m == n.
     public static func consistencyPlan(oldSize: UInt64, newSize: UInt64) throws(MerkleError) -> MerkleProofPlan {
         guard oldSize > 0, oldSize <= newSize else {
-            throw MerkleError(code: "size_out_of_range", detail: "no consistency proof from size \(oldSize) to size \(newSize)")
+            throw MerkleError(code: .sizeOutOfRange, detail: "no consistency proof from size \(oldSize) to size \(newSize)")
         }
         // SUBPROOF appends each level's hash after the deeper ones: collect top-down, then reverse.
         var siblings: [(start: UInt64, end: UInt64)] = []

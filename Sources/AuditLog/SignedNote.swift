@@ -1,26 +1,31 @@
 public import Cryptography
 
 /// A failure to parse, sign or verify a note, checkpoint or verifier key.
-public struct NoteError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable code: `malformed_note`, `malformed_vkey`, `invalid_key_name`, `signing_failed`,
-    /// `no_known_signature`, `bad_signature`, `ambiguous_verifier`, `malformed_checkpoint`,
-    /// `origin_mismatch`.
-    public var code: String
+public struct NoteError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        case malformedNote = "malformed_note"
+        case malformedVkey = "malformed_vkey"
+        case invalidKeyName = "invalid_key_name"
+        case signingFailed = "signing_failed"
+        case noKnownSignature = "no_known_signature"
+        case badSignature = "bad_signature"
+        case ambiguousVerifier = "ambiguous_verifier"
+        case malformedCheckpoint = "malformed_checkpoint"
+        case originMismatch = "origin_mismatch"
+    }
+
+    public var code: Code
     /// What is wrong; never holds key material.
     public var detail: String
-    /// Creates an error with a stable `code` and a human-readable `detail`.
-    public init(code: String, detail: String) {
+
+    public init(code: Code, detail: String) {
         self.code = code
         self.detail = detail
     }
-    /// Errors are equal when their codes are: the detail is for people, not for matching.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    /// `code: detail`.
-    public var description: String { "\(code): \(detail)" }
 
-    static func malformedNote(_ detail: String) -> Self { Self(code: "malformed_note", detail: detail) }
-    static func malformedVerifierKey(_ detail: String) -> Self { Self(code: "malformed_vkey", detail: detail) }
-    static func malformedCheckpoint(_ detail: String) -> Self { Self(code: "malformed_checkpoint", detail: detail) }
+    static func malformedNote(_ detail: String) -> Self { Self(code: .malformedNote, detail: detail) }
+    static func malformedVerifierKey(_ detail: String) -> Self { Self(code: .malformedVkey, detail: detail) }
+    static func malformedCheckpoint(_ detail: String) -> Self { Self(code: .malformedCheckpoint, detail: detail) }
 }
 
 /// The rules signed-note v1.0.0 shares between signers, verifiers and parsers.
@@ -92,7 +97,7 @@ public struct NoteSigner: Sendable {
     /// space or `+`.
     public init(name: String, key: Ed25519PrivateKey) throws(NoteError) {
         guard NoteFormat.isValidKeyName(name) else {
-            throw NoteError(code: "invalid_key_name", detail: "a key name must be non-empty, without white space or '+'")
+            throw NoteError(code: .invalidKeyName, detail: "a key name must be non-empty, without white space or '+'")
         }
         self.name = name
         self.key = key
@@ -167,7 +172,7 @@ public struct NoteVerifier: Sendable, Equatable {
     /// A verifier for `publicKey` under `name`; throws `invalid_key_name` for a bad name.
     public init(name: String, publicKey: Ed25519PublicKey) throws(NoteError) {
         guard NoteFormat.isValidKeyName(name) else {
-            throw NoteError(code: "invalid_key_name", detail: "a key name must be non-empty, without white space or '+'")
+            throw NoteError(code: .invalidKeyName, detail: "a key name must be non-empty, without white space or '+'")
         }
         self.name = name
         self.publicKey = publicKey
@@ -258,7 +263,7 @@ public struct SignedNote: Sendable, Equatable {
             do {
                 bytes = try signer.key.signature(for: text)
             } catch {
-                throw NoteError(code: "signing_failed", detail: error.description)
+                throw NoteError(code: .signingFailed, detail: error.description)
             }
             signatures.append(Signature(name: signer.name, keyID: signer.keyID, signature: bytes))
         }
@@ -329,19 +334,19 @@ public struct SignedNote: Sendable, Equatable {
             guard let verifier = matches.first else { continue }
             // Two different keys under one name and ID: the verifier list itself cannot be trusted.
             guard matches.count == 1 else {
-                throw NoteError(code: "ambiguous_verifier",
+                throw NoteError(code: .ambiguousVerifier,
                                 detail: "more than one known key is \(signature.keyDescription)")
             }
             guard signature.signature.count == 64,
                   verifier.publicKey.isValidSignature(signature.signature, for: text)
             else {
-                throw NoteError(code: "bad_signature", detail: "the signature by \(signature.keyDescription) is not valid")
+                throw NoteError(code: .badSignature, detail: "the signature by \(signature.keyDescription) is not valid")
             }
             if !signers.contains(verifier) { signers.append(verifier) }
         }
         guard !signers.isEmpty else {
             let found = signatures.map(\.keyDescription).joined(separator: ", ")
-            throw NoteError(code: "no_known_signature",
+            throw NoteError(code: .noKnownSignature,
                             detail: "no signature by a known key (signed by \(found.isEmpty ? "nobody" : found))")
         }
         return signers
@@ -388,7 +393,7 @@ extension SignedNote {
         let signers = try verify(with: verifiers)
         let checkpoint = try Checkpoint.parse(text)
         guard signers.contains(where: { $0.name == checkpoint.origin }) else {
-            throw NoteError(code: "origin_mismatch",
+            throw NoteError(code: .originMismatch,
                             detail: "the checkpoint's origin \(checkpoint.origin) is not the name of the key that signed it (\(signers[0].name))")
         }
         return (checkpoint, signers)

@@ -13,23 +13,28 @@ public enum ExportLayout {
 }
 
 /// A failure to write an export.
-public struct ExportError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable code: `directory_not_empty`, `io_failed`, `entry_too_large`, `writer_closed`,
-    /// `checkpoint_invalid`, `vkey_invalid`, `size_mismatch`, `root_mismatch`.
-    public var code: String
+public struct ExportError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        case directoryNotEmpty = "directory_not_empty"
+        case ioFailed = "io_failed"
+        case entryTooLarge = "entry_too_large"
+        case writerClosed = "writer_closed"
+        case checkpointInvalid = "checkpoint_invalid"
+        case vkeyInvalid = "vkey_invalid"
+        case sizeMismatch = "size_mismatch"
+        case rootMismatch = "root_mismatch"
+    }
+
+    public var code: Code
     /// What went wrong and where.
     public var detail: String
-    /// Creates an error with a stable `code`.
-    public init(code: String, detail: String) {
+
+    public init(code: Code, detail: String) {
         self.code = code
         self.detail = detail
     }
-    /// Errors are equal when their codes are.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    /// `code: detail`.
-    public var description: String { "\(code): \(detail)" }
 
-    static func io(_ error: FileSystemError) -> Self { Self(code: "io_failed", detail: error.description) }
+    static func io(_ error: FileSystemError) -> Self { Self(code: .ioFailed, detail: error.description) }
 }
 
 /// Writes a log as a C2SP tlog-tiles directory, streaming: entries go in one at a time, in order,
@@ -61,18 +66,18 @@ public final class TlogTilesWriter {
             let names: [String]
             do { names = try FileSystem.contents(ofDirectory: directory) } catch { throw .io(error) }
             guard names.isEmpty else {
-                throw ExportError(code: "directory_not_empty", detail: "\(directory) already holds files; an export goes into an empty directory")
+                throw ExportError(code: .directoryNotEmpty, detail: "\(directory) already holds files; an export goes into an empty directory")
             }
         case .regularFile, .other:
-            throw ExportError(code: "io_failed", detail: "\(directory) exists and is not a directory")
+            throw ExportError(code: .ioFailed, detail: "\(directory) exists and is not a directory")
         }
     }
 
     /// Appends the next entry (at most 65,535 bytes).
     public func append(entry: [UInt8]) throws(ExportError) {
-        guard !closed else { throw ExportError(code: "writer_closed", detail: "the export is finished or failed") }
+        guard !closed else { throw ExportError(code: .writerClosed, detail: "the export is finished or failed") }
         guard entry.count <= ExportLayout.maximumEntrySize else {
-            throw ExportError(code: "entry_too_large",
+            throw ExportError(code: .entryTooLarge,
                               detail: "entry \(size) is \(entry.count) bytes; a bundle holds entries of at most 65,535")
         }
         do {
@@ -93,26 +98,26 @@ public final class TlogTilesWriter {
     /// As ``finish(checkpoint:verifierKey:)`` with every key in force (two during a key rollover),
     /// one per line in `vkey`; the checkpoint must carry a valid signature by at least one of them.
     public func finish(checkpoint: SignedNote, verifierKeys: [String]) throws(ExportError) {
-        guard !closed else { throw ExportError(code: "writer_closed", detail: "the export is finished or failed") }
+        guard !closed else { throw ExportError(code: .writerClosed, detail: "the export is finished or failed") }
         var verifiers: [NoteVerifier] = []
         do {
             for key in verifierKeys { verifiers.append(try NoteVerifier(verifierKey: key)) }
         } catch {
-            throw ExportError(code: "vkey_invalid", detail: error.description)
+            throw ExportError(code: .vkeyInvalid, detail: error.description)
         }
-        guard !verifiers.isEmpty else { throw ExportError(code: "vkey_invalid", detail: "no verifier key") }
+        guard !verifiers.isEmpty else { throw ExportError(code: .vkeyInvalid, detail: "no verifier key") }
         let signed: Checkpoint
         do {
             signed = try checkpoint.verifiedCheckpoint(with: verifiers).checkpoint
         } catch {
-            throw ExportError(code: "checkpoint_invalid", detail: error.description)
+            throw ExportError(code: .checkpointInvalid, detail: error.description)
         }
         guard signed.size == size else {
-            throw ExportError(code: "size_mismatch", detail: "the checkpoint covers \(signed.size) entries, the export holds \(size)")
+            throw ExportError(code: .sizeMismatch, detail: "the checkpoint covers \(signed.size) entries, the export holds \(size)")
         }
         let root = builder.root()
         guard signed.rootHash == root else {
-            throw ExportError(code: "root_mismatch", detail: "the checkpoint's root \(signed.rootHash) is not the root \(root) of the entries written")
+            throw ExportError(code: .rootMismatch, detail: "the checkpoint's root \(signed.rootHash) is not the root \(root) of the entries written")
         }
         do {
             if let bundle {

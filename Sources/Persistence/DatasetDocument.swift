@@ -82,7 +82,7 @@ enum DatasetDocument {
         do {
             value = try JSONValue.parse(Array(text.utf8))
         } catch {
-            throw StorageError.unexpected("a \(what) is not JSON: \(error.code)")
+            throw StorageError.unexpected("a \(what) is not JSON: \(error.code.rawValue)")
         }
         return try JSONMembers(value, at: what)
     }

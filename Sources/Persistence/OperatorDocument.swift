@@ -74,7 +74,7 @@ enum OperatorDocument {
         do {
             value = try JSONValue.parse(Array(text.utf8))
         } catch {
-            throw StorageError.unexpected("an operator document is not JSON: \(error.code)")
+            throw StorageError.unexpected("an operator document is not JSON: \(error.code.rawValue)")
         }
         var root = try JSONMembers(value, at: "operator document")
         let version = try root.integer("version")

@@ -12,7 +12,7 @@ private func checkCode(_ text: [UInt8]) -> String? {
             try CanonicalJSON.check(buffer)
             return nil
         } catch {
-            return error.code
+            return error.code.rawValue
         }
     }
 }
@@ -23,7 +23,7 @@ private func validateCode(_ text: [UInt8]) -> String? {
         _ = try CanonicalJSON.validate(text)
         return nil
     } catch {
-        return error.code
+        return error.code.rawValue
     }
 }
 
@@ -205,7 +205,7 @@ private let sampleEntries: [String] = [
 
     @Test func emptyBufferIsInvalid() throws {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        #expect(throws: CanonicalJSONError(code: "invalid_json", detail: "")) { try CanonicalJSON.check(empty) }
+        #expect(throws: CanonicalJSONError(code: .invalidJson, detail: "")) { try CanonicalJSON.check(empty) }
     }
 
     @Test func reportsTheEarliestDepartureAndItsOffset() {
@@ -218,7 +218,7 @@ private let sampleEntries: [String] = [
                 return error
             }
         }
-        #expect(error?.code == "not_canonical")
+        #expect(error?.code.rawValue == "not_canonical")
         #expect(error?.detail.hasPrefix("at byte 7") == true, "\(String(describing: error))")
     }
 
@@ -254,9 +254,9 @@ private let sampleEntries: [String] = [
     }
 
     @Test func throwsInsteadOfAnsweringForNonCanonicalEntries() {
-        #expect(throws: CanonicalJSONError(code: "not_canonical", detail: "")) { try entrySeq(bytes(#"{"seq":1.0}"#)).get() }
-        #expect(throws: CanonicalJSONError(code: "not_canonical", detail: "")) { try entrySeq(bytes(#"{"seq": 1}"#)).get() }
-        #expect(throws: CanonicalJSONError(code: "duplicate_key", detail: "")) { try entrySeq(bytes(#"{"seq":1,"seq":2}"#)).get() }
+        #expect(throws: CanonicalJSONError(code: .notCanonical, detail: "")) { try entrySeq(bytes(#"{"seq":1.0}"#)).get() }
+        #expect(throws: CanonicalJSONError(code: .notCanonical, detail: "")) { try entrySeq(bytes(#"{"seq": 1}"#)).get() }
+        #expect(throws: CanonicalJSONError(code: .duplicateKey, detail: "")) { try entrySeq(bytes(#"{"seq":1,"seq":2}"#)).get() }
     }
 
     @Test func readsMembersOfAnyNameThatNeedsNoEscape() throws {

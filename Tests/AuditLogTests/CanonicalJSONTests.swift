@@ -43,7 +43,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
         #expect(try value.canonicalBytes() == expected)
         // The expected form is itself canonical and means the same value; the pretty input is not.
         #expect(try CanonicalJSON.validate(expected) == value)
-        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(input) }?.code == "not_canonical")
+        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(input) }?.code.rawValue == "not_canonical")
     }
 
     @Test func appendixBNumbers() throws {
@@ -52,7 +52,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
         for (bits, expected) in vectors {
             let value = JSONValue.number(Double(bitPattern: bits))
             if expected.isEmpty {
-                #expect(throws: CanonicalJSONError(code: "non_finite_number", detail: "")) { try value.canonicalBytes() }
+                #expect(throws: CanonicalJSONError(code: .nonFiniteNumber, detail: "")) { try value.canonicalBytes() }
             } else {
                 #expect(try canonical(value) == expected, "bits \(String(bits, radix: 16))")
             }
@@ -93,7 +93,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
     @Test(arguments: [Double.nan, .infinity, -.infinity, .signalingNaN])
     func nonFiniteNumbersAreRefusedAnywhere(number: Double) {
         let nested: JSONValue = ["a": [1, .object(["b": .number(number)])]]
-        #expect(throws: CanonicalJSONError(code: "non_finite_number", detail: "")) { try nested.canonicalBytes() }
+        #expect(throws: CanonicalJSONError(code: .nonFiniteNumber, detail: "")) { try nested.canonicalBytes() }
     }
 
     @Test func stringsEscapeOnlyWhatRFC8785Requires() throws {
@@ -185,7 +185,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
         ("1e400", "non_finite_number"), ("-1e400", "non_finite_number"),
     ])
     func rejects(text: String, code: String) {
-        #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(bytes(text)) }?.code == code, "\(text)")
+        #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(bytes(text)) }?.code.rawValue == code, "\(text)")
     }
 
     @Test(arguments: [
@@ -205,7 +205,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
             let body: [UInt8] = (escaped ? bytes("\\n") : []) + sequence
             let text = bytes("[\"") + body + bytes("\"]")
             let error = caught { () throws(CanonicalJSONError) in try JSONValue.parse(text) }
-            #expect(error?.code == "invalid_json")
+            #expect(error?.code.rawValue == "invalid_json")
             #expect(error?.detail.contains("at byte \(2 + (escaped ? 2 : 0))") == true, "\(String(describing: error))")
         }
     }
@@ -220,11 +220,11 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
     @Test func refusesNestingBeyondTheLimit() {
         for opener in ["[", "{\"k\":"] {
             let text = String(repeating: opener, count: JSONValue.maximumDepth + 1)
-            #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(bytes(text)) }?.code == "too_deep")
+            #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(bytes(text)) }?.code.rawValue == "too_deep")
         }
         // Deep hostile input is refused without exhausting the stack.
         let hostile = [UInt8](repeating: UInt8(ascii: "["), count: 1_000_000)
-        #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(hostile) }?.code == "too_deep")
+        #expect(caught { () throws(CanonicalJSONError) in try JSONValue.parse(hostile) }?.code.rawValue == "too_deep")
     }
 
     @Test func parsesNonContiguousCollections() throws {
@@ -249,12 +249,12 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
         "\"\\u000a\"", "\"\\u001F\"", "\"\\ud83d\\ude00\"", "\"\\u00e9\"",
     ])
     func refusesNonCanonicalText(text: String) {
-        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes(text)) }?.code == "not_canonical")
+        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes(text)) }?.code.rawValue == "not_canonical")
     }
 
     @Test func invalidTextKeepsItsOwnErrorEvenIfAlsoNotCanonical() {
-        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes(" [1,]")) }?.code == "invalid_json")
-        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes("{\"b\":1, \"b\":2}")) }?.code == "duplicate_key")
+        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes(" [1,]")) }?.code.rawValue == "invalid_json")
+        #expect(caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(bytes("{\"b\":1, \"b\":2}")) }?.code.rawValue == "duplicate_key")
     }
 
     @Test func reportsTheEarliestDeparture() {
@@ -276,7 +276,7 @@ private func numberVectors(_ file: String) throws -> [(bits: UInt64, expected: S
             let spaced = insertingWhitespace(into: text, using: &random)
             #expect(try JSONValue.parse(spaced).canonicalBytes() == text)
             let error = caught { () throws(CanonicalJSONError) in try CanonicalJSON.validate(spaced) }
-            #expect(error?.code == "not_canonical")
+            #expect(error?.code.rawValue == "not_canonical")
         }
     }
 

@@ -219,16 +219,16 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
     }
 
     @Test func requestsOutsideTheTreeAreRefusedWithStableCodes() {
-        #expect(throws: MerkleError(code: "index_out_of_range", detail: "")) {
+        #expect(throws: MerkleError(code: .indexOutOfRange, detail: "")) {
             try MerkleProof.inclusionPlan(leafIndex: 5, treeSize: 5)
         }
-        #expect(throws: MerkleError(code: "index_out_of_range", detail: "")) {
+        #expect(throws: MerkleError(code: .indexOutOfRange, detail: "")) {
             try MerkleProof.inclusionPlan(leafIndex: 0, treeSize: 0)
         }
-        #expect(throws: MerkleError(code: "size_out_of_range", detail: "")) {
+        #expect(throws: MerkleError(code: .sizeOutOfRange, detail: "")) {
             try MerkleProof.consistencyPlan(oldSize: 0, newSize: 5)
         }
-        #expect(throws: MerkleError(code: "size_out_of_range", detail: "")) {
+        #expect(throws: MerkleError(code: .sizeOutOfRange, detail: "")) {
             try MerkleProof.consistencyPlan(oldSize: 6, newSize: 5)
         }
     }
@@ -237,8 +237,8 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
         var nodes = Self.tree.nodes
         let plan = try MerkleProof.inclusionPlan(leafIndex: 3, treeSize: 7)
         nodes[plan.nodes[1]] = nil
-        #expect(throws: MerkleError(code: "missing_node", detail: "")) { try plan.assemble(nodes) }
-        #expect(throws: MerkleError(code: "missing_node", detail: "")) { try plan.assemble([:]) }
+        #expect(throws: MerkleError(code: .missingNode, detail: "")) { try plan.assemble(nodes) }
+        #expect(throws: MerkleError(code: .missingNode, detail: "")) { try plan.assemble([:]) }
     }
 
     @Test func emptyTreeAndEqualSizes() throws {
@@ -424,7 +424,7 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
             #expect(Set(plan.nodes).count == plan.nodes.count)
         }
         for entry in try #require(vectors["inclusionErrors"]?.arrayValue) {
-            #expect(throws: MerkleError(code: "index_out_of_range", detail: "")) {
+            #expect(throws: MerkleError(code: .indexOutOfRange, detail: "")) {
                 try MerkleProof.inclusionPlan(leafIndex: try size(entry["leafIndex"]), treeSize: try size(entry["treeSize"]))
             }
         }
@@ -437,7 +437,7 @@ private func sampledIndices(below n: Int, using random: inout SplitMix64) -> [In
             #expect(Set(plan.nodes).count == plan.nodes.count)
         }
         for entry in try #require(vectors["consistencyErrors"]?.arrayValue) {
-            #expect(throws: MerkleError(code: "size_out_of_range", detail: "")) {
+            #expect(throws: MerkleError(code: .sizeOutOfRange, detail: "")) {
                 try MerkleProof.consistencyPlan(oldSize: try size(entry["oldSize"]), newSize: try size(entry["newSize"]))
             }
         }

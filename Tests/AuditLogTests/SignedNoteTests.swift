@@ -43,7 +43,7 @@ private func code(of body: () throws -> Void) -> String? {
         try body()
         return nil
     } catch let error as NoteError {
-        return error.code
+        return error.code.rawValue
     } catch {
         return "unexpected \(error)"
     }

@@ -215,7 +215,7 @@ func naiveRoot(_ leaves: ArraySlice<SHA256Digest>) -> SHA256Digest {
                 try writer.finish(checkpoint: note, verifierKey: vkey)
                 return nil
             } catch {
-                return error.code
+                return error.code.rawValue
             }
         }
         var short = right
@@ -239,7 +239,7 @@ func naiveRoot(_ leaves: ArraySlice<SHA256Digest>) -> SHA256Digest {
             "tile/entries/001.p/44", "vkey",
         ])
         #expect(try String(contentsOfFile: "\(directory)/vkey", encoding: .utf8) == signer.verifierKey + "\n")
-        #expect(throws: ExportError(code: "writer_closed", detail: "")) { try writer.append(entry: TestExports.entry(300)) }
+        #expect(throws: ExportError(code: .writerClosed, detail: "")) { try writer.append(entry: TestExports.entry(300)) }
     }
 
     @Test func entriesOverTheBundleLimitAreRefused() throws {
@@ -247,7 +247,7 @@ func naiveRoot(_ leaves: ArraySlice<SHA256Digest>) -> SHA256Digest {
         defer { TestExports.remove(directory) }
         let writer = try TlogTilesWriter(directory: directory)
         try writer.append(entry: [UInt8](repeating: 0x20, count: 65535))
-        #expect(throws: ExportError(code: "entry_too_large", detail: "")) {
+        #expect(throws: ExportError(code: .entryTooLarge, detail: "")) {
             try writer.append(entry: [UInt8](repeating: 0x20, count: 65536))
         }
         #expect(writer.size == 1)
@@ -259,7 +259,7 @@ func naiveRoot(_ leaves: ArraySlice<SHA256Digest>) -> SHA256Digest {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = try TlogTilesWriter(directory: directory)
         #expect(FileManager.default.createFile(atPath: "\(directory)/stray", contents: Data()))
-        #expect(throws: ExportError(code: "directory_not_empty", detail: "")) {
+        #expect(throws: ExportError(code: .directoryNotEmpty, detail: "")) {
             _ = try TlogTilesWriter(directory: directory)
         }
     }

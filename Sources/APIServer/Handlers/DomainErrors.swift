@@ -28,7 +28,7 @@ enum DomainErrors {
             return Problem(first.code.status, code: first.code.rawValue, detail: first.detail,
                            reasons: refusal.reasons.map { ($0.code.rawValue, $0.detail) })
         case let error as MerkleError:
-            return Problem(.unprocessableContent, code: error.code, detail: error.detail)
+            return Problem(.unprocessableContent, code: error.code.rawValue, detail: error.detail)
         case let error as VettingError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as LicensingError:
