@@ -64,6 +64,15 @@ public enum FieldType: String, Sendable, Hashable, CaseIterable {
     case datetime
     case geometry
     case binary
+
+    /// True for the types whose values compare by equality as text once normalized: the ones a field
+    /// may be `filterable` in.
+    public var isFilterable: Bool {
+        switch self {
+        case .string, .integer, .boolean, .date: true
+        case .decimal, .datetime, .geometry, .binary: false
+        }
+    }
 }
 
 /// Why a grant is sought (应用场景).

@@ -8,13 +8,26 @@ public struct DatasetField: Sendable, Hashable {
     public let type: FieldType
     /// True for personal or otherwise sensitive data: a grant asking for it is flagged to reviewers.
     public let sensitive: Bool
+    /// True when the data API may filter a release's records by equality on it; such a field is
+    /// indexed when a release is loaded. Only ``FieldType/filterable`` types may be.
+    public let filterable: Bool
 
-    /// Creates a field; ``CatalogPolicy/validate(_:)`` checks a dataset's fields.
-    public init(name: String, type: FieldType, sensitive: Bool) {
+    /// Creates a field; ``Catalog`` checks a dataset's fields.
+    public init(name: String, type: FieldType, sensitive: Bool, filterable: Bool = false) {
         self.name = name
         self.type = type
         self.sensitive = sensitive
+        self.filterable = filterable
     }
+}
+
+/// How a dataset's data reaches operators, and so who counts its use.
+public enum Delivery: String, Sendable, Hashable, CaseIterable {
+    /// PDX serves its releases through the data API and meters every call itself; operators may not
+    /// declare usage of it. The default for new datasets.
+    case gateway
+    /// Delivered outside PDX; operators declare their usage through `POST /v1/usage`.
+    case declared
 }
 
 /// A dataset in the catalog: what an authority provides, how openly, at what ceiling price.
@@ -34,6 +47,8 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     public let theme: String
     /// How openly it may be used.
     public internal(set) var openness: Openness
+    /// How its data reaches operators: through PDX (metered at the source) or outside it (declared).
+    public internal(set) var delivery: Delivery
     /// Its GB/T 43697-2024 grade.
     public internal(set) var grade: Grade
     /// Its fields, in published order.
@@ -58,7 +73,8 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     public init(
         id: String, title: String, description: String, authorityID: String, theme: String,
         openness: Openness, grade: Grade, fields: [DatasetField], units: [MeteringUnit], currency: Currency,
-        ceilingPrices: [MeteringUnit: UnitPrice], revenueShareBPS: Int, version: Int, publishedAt: Date, updatedAt: Date
+        ceilingPrices: [MeteringUnit: UnitPrice], revenueShareBPS: Int, version: Int, publishedAt: Date, updatedAt: Date,
+        delivery: Delivery = .declared
     ) {
         self.id = id
         self.title = title
@@ -66,6 +82,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         self.authorityID = authorityID
         self.theme = theme
         self.openness = openness
+        self.delivery = delivery
         self.grade = grade
         self.fields = fields
         self.units = units

@@ -24,6 +24,16 @@ public struct RawUsageEvent: Sendable, Hashable {
     }
 }
 
+/// Who counted a usage event.
+public enum UsageSource: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// The operator declared it through `POST /v1/usage`.
+    case declared
+    /// PDX generated it for a call it served through the data API (metered at the source).
+    case gateway
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
 /// Why an event is rejected; the raw values are the codes a batch answers with.
 public enum UsageRejection: String, Sendable, Hashable, CaseIterable {
     /// The id is empty, longer than ``MeteringPolicy/maxEventIDLength``, or has a character outside
@@ -52,6 +62,9 @@ public enum UsageRejection: String, Sendable, Hashable, CaseIterable {
     case grantNotActive = "grant_not_active"
     /// Accepting it would take the period's use of the unit beyond the grant's quota.
     case quotaExceeded = "quota_exceeded"
+    /// The dataset is delivered through PDX, which counts its use itself: an operator may not
+    /// declare it.
+    case meteredAtSource = "metered_at_source"
     /// Accepting it would take the period's amount of the unit under the grant past the money one
     /// grant may charge in a period (``MoneyLimits/grantPeriodMinor``), which would stop the close.
     case amountLimitExceeded = "amount_limit_exceeded"

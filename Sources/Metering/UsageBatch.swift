@@ -14,10 +14,14 @@ public struct UsageBatch: Sendable {
     public let parsed: [Result<UsageEvent, UsageRejectionError>]
     /// The operator reporting.
     public let operatorID: String
+    /// Who counted the events: the operator (declared) or PDX itself (gateway).
+    public let source: UsageSource
 
-    /// Parses `events` reported by `operatorID` at `now`.
-    public init(_ events: [RawUsageEvent], operatorID: String, at now: Date, policy: MeteringPolicy = MeteringPolicy()) {
+    /// Parses `events` reported by `operatorID` at `now`, counted by `source`.
+    public init(_ events: [RawUsageEvent], operatorID: String, at now: Date, policy: MeteringPolicy = MeteringPolicy(),
+                source: UsageSource = .declared) {
         self.operatorID = operatorID
+        self.source = source
         let latest = now.addingTimeInterval(policy.maxFutureSkew)
         // Per batch, not per event: one hasher and one buffer for the content digests, and the
         // previous event's time, parsed and placed in its period and day, since events of one batch
