@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -34,8 +34,11 @@ extension LogReplay {
     static func dataset(_ fields: Fields, version: Int, at: Date) throws(MalformedRecord) -> Dataset {
         var datasetFields: [DatasetField] = []
         for field in try fields.objects("fields") {
+            // Logs written before fields could be filterable do not say so.
+            let filterable = field.members["filterable"] == nil ? false : try field.bool("filterable")
             datasetFields.append(DatasetField(
-                name: try field.string("name"), type: try field.raw("type", as: FieldType.self), sensitive: try field.bool("sensitive")))
+                name: try field.string("name"), type: try field.raw("type", as: FieldType.self), sensitive: try field.bool("sensitive"),
+                filterable: filterable))
         }
         var units: [MeteringUnit] = []
         for name in try fields.strings("units") {
@@ -48,7 +51,9 @@ extension LogReplay {
             openness: try fields.raw("openness", as: Openness.self), grade: try fields.raw("grade", as: Grade.self),
             fields: datasetFields, units: units, currency: try fields.currency("currency"),
             ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
-            version: version, publishedAt: at, updatedAt: at)
+            version: version, publishedAt: at, updatedAt: at,
+            // Datasets published before delivery modes were all declared by their operators.
+            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self))
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -61,6 +66,8 @@ extension LogReplay {
         var openness = old.openness
         var grade = old.grade
         var prices = old.ceilingPrices
+        var delivery = old.delivery
+        if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: DeliveryMode.self) }
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
         if changes.members["ceiling_prices"] != nil {
@@ -76,7 +83,7 @@ extension LogReplay {
             id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
             openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"))
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery)
     }
 
     // MARK: grants
@@ -212,7 +219,7 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .grantRequested:
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .grantRequested:
             return
         }
         if !allowed.contains(from) {

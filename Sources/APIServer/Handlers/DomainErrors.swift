@@ -123,7 +123,7 @@ extension LicensingError.Code {
         case .grantNotFound: .notFound
         case .replayFailed: .internalServerError
         case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
-             .duplicateField, .tooManyFields, .invalidFieldType, .unitsRequired, .unknownUnit, .duplicateUnit,
+             .duplicateField, .tooManyFields, .invalidFieldType, .fieldNotFilterable, .unitsRequired, .unknownUnit, .duplicateUnit,
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
