@@ -15,8 +15,8 @@ import Vetting
 @Suite("Loading a release from the command line", .serialized)
 struct DatasetLoadCommandTests {
     /// A marketplace with authority `bj`, a reviewer of it, and dataset `bj-flow`; the reviewer's id.
-    static func prepare(_ data: String) async throws -> String {
-        let runtime = try await Runtime.open(StoreLocation(dataDirectory: data), logger: Logger(label: "pdx.test"))
+    static func prepare(_ location: StoreLocation) async throws -> String {
+        let runtime = try await Runtime.open(location, logger: Logger(label: "pdx.test"))
         do {
             try await runtime.bootstrapAdmin(logger: Logger(label: "pdx.test"))
             let admin = try #require(try await runtime.database.read { try await $0.principals() }.first { $0.role == .admin })
@@ -39,18 +39,27 @@ struct DatasetLoadCommandTests {
         }
     }
 
-    @Test func loadsAFileAndRefusesABadOne() async throws {
+    @Test(arguments: Backend.available)
+    func loadsAFileAndRefusesABadOne(backend: Backend) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-load-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("data").path
-        let reviewer = try await Self.prepare(data)
+        var storage = ["--data-dir", data]
+        var url: String?
+        if backend == .postgres, let base = Backend.postgresURL {
+            let schema = "load_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+            url = base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+            storage += ["--database-url", url!]
+        }
+        let location = StoreLocation(dataDirectory: data, databaseURL: url)
+        let reviewer = try await Self.prepare(location)
         let good = root.appendingPathComponent("flow.csv").path
         var text = "station,hour\n"
         for n in 1...500 { text += "S\(n),\(n % 24)\n" }
         try text.write(toFile: good, atomically: true, encoding: .utf8)
 
-        let loaded = try await Executables.launch("pdx", ["dataset", "load", "--data-dir", data, "--dataset", "bj-flow",
+        let loaded = try await Executables.launch("pdx", ["dataset", "load"] + storage + ["--dataset", "bj-flow",
                                                           "--version", "2026-12", "--as", reviewer, good])
         #expect(loaded.status == 0, "\(loaded.error)")
         #expect(loaded.output.contains("published bj-flow release 2026-12: 500 rows"), "\(loaded.output)")
@@ -60,17 +69,17 @@ struct DatasetLoadCommandTests {
 
         let bad = root.appendingPathComponent("bad.ndjson").path
         try "{\"station\":\"A\",\"hour\":1}\n{\"station\":\"B\",\"hour\":\"two\"}\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let refused = try await Executables.launch("pdx", ["dataset", "load", "--data-dir", data, "--dataset", "bj-flow",
+        let refused = try await Executables.launch("pdx", ["dataset", "load"] + storage + ["--dataset", "bj-flow",
                                                            "--version", "2026-12b", "--as", reviewer, bad])
         #expect(refused.status != 0)
         #expect(refused.error.contains("invalid_value") && refused.error.contains("row 2, column 'hour'"), "\(refused.error)")
 
-        let again = try await Executables.launch("pdx", ["dataset", "load", "--data-dir", data, "--dataset", "bj-flow",
+        let again = try await Executables.launch("pdx", ["dataset", "load"] + storage + ["--dataset", "bj-flow",
                                                          "--version", "2026-12", "--as", reviewer, good])
         #expect(again.status != 0)
         #expect(again.error.contains("release_exists"), "\(again.error)")
 
-        let runtime = try await Runtime.open(StoreLocation(dataDirectory: data), logger: Logger(label: "pdx.test"))
+        let runtime = try await Runtime.open(location, logger: Logger(label: "pdx.test"))
         let releases = try await runtime.database.read { try await $0.releases(datasetID: "bj-flow") }
         await runtime.close()
         #expect(releases.map(\.version) == ["2026-12"])
