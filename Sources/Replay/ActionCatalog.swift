@@ -74,6 +74,12 @@ public enum ActionCatalog {
                 Member("personal_data_id", .string), Member("subject", .string), Member("field", .string),
                 Member("commitment", .string), Member("reason", .string), Member("at", .time),
             ],
+            // The Delivery module's one action (a dataset release was loaded and published).
+            "dataset.release_published": [
+                Member("dataset_id", .string), Member("authority_id", .string), Member("release", .string),
+                Member("media_type", .string), Member("sha256", .string), Member("rows", .integer), Member("bytes", .integer),
+                Member("fields", .strings), Member("at", .time),
+            ],
         ]
         let operatorCommon = [Member("operator_id", .string), Member("revision", .integer), Member("at", .time)]
         for action in VettingAction.allCases { actions[action.rawValue] = operatorCommon + members(of: action) }
