@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOEmbedded
+import Synchronization
 
 /// How `pdx demo` talks to the marketplace: every request goes through the router that
 /// ``buildRouter(configuration:dependencies:directUsageRoute:)`` builds for `pdx serve` — its
@@ -32,6 +33,9 @@ struct DemoClient: Sendable {
     }
 
     private let responder: RouterResponder<PDXRequestContext>
+    /// Numbers the requests: each is sent with `X-Request-ID: demo-<n>`, so the ids the server
+    /// derives from it (a metered call's usage events) are the same for the same seed.
+    private let sequence = Sequence()
     /// Contexts need a channel; nothing reads or writes it.
     private let channel: NIOAsyncTestingChannel
     private let logger: Logger
@@ -43,12 +47,14 @@ struct DemoClient: Sendable {
     }
 
     /// Sends one request with `key` as its bearer API key.
-    func send(_ method: HTTPRequest.Method, _ path: String, key: String?, body: [UInt8]? = nil) async throws -> Answer {
+    func send(_ method: HTTPRequest.Method, _ path: String, key: String?, body: [UInt8]? = nil,
+              contentType: String = "application/json") async throws -> Answer {
         var headers = HTTPFields()
         if let key { headers[.authorization] = "Bearer \(key)" }
+        headers[HTTPField.Name("X-Request-ID")!] = "demo-\(sequence.next())"
         var requestBody = RequestBody(buffer: ByteBuffer())
         if let body {
-            headers[.contentType] = "application/json"
+            headers[.contentType] = contentType
             headers[.contentLength] = String(body.count)
             requestBody = RequestBody(buffer: ByteBuffer(bytes: body))
         }
@@ -71,6 +77,13 @@ struct DemoClient: Sendable {
             throw DemoError("\(method) \(path) answered \(answer.status.code), expected \(expected.code): \(answer.text.prefix(500))")
         }
         return answer.body.isEmpty ? .null : try answer.json()
+    }
+
+    /// A counter shared by the copies of a client.
+    private final class Sequence: Sendable {
+        private let value = Atomic<Int>(0)
+
+        func next() -> Int { value.add(1, ordering: .relaxed).newValue }
     }
 
     /// Accumulates a response body.

@@ -168,6 +168,16 @@ public struct DemoSummary: Sendable {
         public var lateAccepted = 0
         /// Distinct event ids accepted (operator and id), from the answers.
         public var distinctAccepted = 0
+        /// Data API calls made to datasets PDX serves.
+        public var calls = 0
+        /// Calls served, each metered at the source.
+        public var served = 0
+        /// Records those calls served.
+        public var records = 0
+        /// The usage events PDX generated for the calls it served.
+        public var gatewayEvents = 0
+        /// Refused calls by problem code (nothing served, nothing metered).
+        public var refused: [String: Int] = [:]
     }
 
     /// A closed period as its close answered.

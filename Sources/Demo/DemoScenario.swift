@@ -53,6 +53,8 @@ struct DemoScenario {
     private var summary: DemoSummary
     /// Events each company has not sent yet, and those it holds back to send late.
     private var outbox: [String: [Event]] = [:]
+    /// Data API calls each company will make at the day's end: the stream and the records it asks for.
+    private var calls: [String: [(Stream, Int)]] = [:]
     private var lateBox: [String: [Event]] = [:]
     private var lastBatch: [String: [Event]] = [:]
     /// The last events accepted from each company: what a retry resends.
@@ -61,6 +63,9 @@ struct DemoScenario {
     private var sequence: [String: Int] = [:]
     private var accepted: [Period: Set<String>] = [:]
     private var capMinor: Int64 = 0
+    private var releaseLines: [String] = []
+    /// Where each company's reading of a served dataset has got to: the next page's cursor.
+    private var cursors: [String: String] = [:]
     private var adjustment = ""
 
     init(client: DemoClient, runtime: Runtime, paths: DemoSummary.Paths, random: DemoRandom, events: Int,
@@ -106,6 +111,7 @@ struct DemoScenario {
 
     mutating func play() async throws -> DemoSummary {
         try await setUpCatalog()
+        try await loadReleases()
         try await advance(to: "2026-09-29T10:00:00+08:00")
         try await vetOperators()
         try await eraseRejectedOfficer()
@@ -170,15 +176,48 @@ struct DemoScenario {
             let body: JSONValue = [
                 "id": .string(id), "title": .string(title), "description": .string("\(title)（演示数据）"),
                 "theme": .string(theme), "openness": .string(openness), "grade": .string(grade),
-                "fields": .array(fields.map { ["name": .string($0.0), "type": .string($0.1), "sensitive": .bool($0.2)] }),
+                "fields": .array(fields.map {
+                    ["name": .string($0.0), "type": .string($0.1), "sensitive": .bool($0.2),
+                     "filterable": .bool(Self.filterable.contains($0.0))]
+                }),
                 "units": .array(ceilings.map { .string($0.0) }), "currency": "CNY",
                 "ceiling_prices": .object(Dictionary(uniqueKeysWithValues: ceilings.map { ($0.0, JSONValue.string($0.1)) })),
                 "revenue_share_bps": .number(Double(share)),
-                "delivery": "declared",
+                "delivery": .string(Self.served.contains(id) ? "gateway" : "declared"),
             ]
             _ = try await client.expect(.created, .post, "/v1/datasets", key: keys[reviewer], json: body)
             datasetCounts.openness[openness, default: 0] += 1
             datasetCounts.grade[grade, default: 0] += 1
+        }
+    }
+
+    /// The releases of the datasets PDX serves, as their authorities load them: synthetic, from the
+    /// seed's randomness, as CSV.
+    private mutating func loadReleases() async throws {
+        var traffic = "road_id,hour,flow,plate\r\n"
+        for road in 1...40 {
+            for hour in 0..<24 {
+                let flow = random.int(in: 200...2400) * (hour >= 7 && hour <= 19 ? 3 : 1)
+                let plate = random.chance(0.1) ? "京A\(random.int(in: 10000...99999))" : ""
+                traffic += "R\(road < 10 ? "0" : "")\(road),2026-09-27T\(hour < 10 ? "0" : "")\(hour):00:00+08:00,\(flow),\(plate)\r\n"
+            }
+        }
+        var port = "berth,day,vessels\n"
+        for berth in 1...40 {
+            for day in 1...30 {
+                port += "北疆港区-\(berth < 10 ? "0" : "")\(berth),2026-09-\(day < 10 ? "0" : "")\(day),\(random.int(in: 0...6))\n"
+            }
+        }
+        for (dataset, reviewer, version, csv) in [("bj-traffic-flow", "bj-zhang", "2026-09-27", traffic),
+                                                  ("tj-port-traffic", "tj-wang", "2026-09", port)] {
+            let answer = try await client.send(.put, "/v1/datasets/\(dataset)/releases/\(version)", key: keys[reviewer],
+                                               body: Array(csv.utf8), contentType: "text/csv")
+            guard answer.status == .created else {
+                throw DemoError("loading release \(version) of \(dataset) answered \(answer.status.code): \(answer.text.prefix(300))")
+            }
+            let release = try answer.json()
+            releaseLines.append("\(dataset) \(version): \(release["rows"]?.integerValue ?? 0) rows, sha256 "
+                                + String(try Self.string(release, "sha256").prefix(16)) + "…")
         }
     }
 
@@ -243,7 +282,8 @@ struct DemoScenario {
         let term = (starts: "2026-10-01T00:00:00+08:00", ends: "2027-03-31T23:59:59+08:00")
         // Quotas and price steps follow the demo's size, so that a small demo still runs out of
         // quota and still reaches the second price step.
-        let portQuota = Int(Double(events) * Self.share("jinjin", "tj-port-traffic") * 10.5 * 0.7)
+        // The port data is read through the data API, one call at a time: 70 % of the calls expected.
+        let portQuota = Int(Double(events) * Self.share("jinjin", "tj-port-traffic") * 0.7)
         let healthCalls = Double(events) * Self.share("jiyun", "bj-health-records") * 6.5
         let firstStep = max(100, Int(healthCalls * 0.5) / 100 * 100)
 
@@ -408,12 +448,18 @@ struct DemoScenario {
                 // Rounded at random, so that a small demo's thin streams still get their share.
                 let expected = base * (0.5 + random.unit())
                 let count = Int(expected) + (random.chance(expected - expected.rounded(.down)) ? 1 : 0)
+                if Self.served.contains(stream.dataset) {
+                    calls[stream.company, default: []] += (0..<count).map { _ in (stream, random.int(in: stream.quantity)) }
+                    continue
+                }
                 for _ in 0..<count {
                     // 00:00 to 23:50, before the evening send.
                     let time = midnight.addingTimeInterval(Double(random.int(in: 0...(23 * 3600 + 50 * 60 - 1))))
                     let event = Event(id: nextID(stream.company, period), grant: stream.grant, dataset: stream.dataset,
                                       unit: stream.unit, quantity: random.int(in: stream.quantity), time: time)
-                    if random.chance(0.02) {
+                    // Now and then an event is held back and sent after the period, within the
+                    // grace; on the period's last day every company holds back its first.
+                    if random.chance(0.05) || (day == days && lateBox[stream.company] == nil) {
                         lateBox[stream.company, default: []].append(event)
                     } else {
                         outbox[stream.company, default: []].append(event)
@@ -421,6 +467,12 @@ struct DemoScenario {
                 }
             }
             try await advance(to: max(now, midnight.addingTimeInterval(23 * 3600 + 55 * 60)))
+            // Reading served data: a suspended company tries too, and is refused at the source.
+            for company in Self.companies.map(\.0) {
+                for (stream, limit) in calls.removeValue(forKey: company) ?? [] {
+                    try await read(stream, limit: limit, period: period)
+                }
+            }
             for company in Self.companies.map(\.0) where !suspended.contains(company) {
                 let waiting = (outbox.removeValue(forKey: company) ?? []).sorted { ($0.time, $0.id) < ($1.time, $1.id) }
                 for batch in stride(from: 0, to: waiting.count, by: 1000).map({ Array(waiting[$0..<min($0 + 1000, waiting.count)]) }) {
@@ -443,7 +495,7 @@ struct DemoScenario {
             var batch = (lateBox.removeValue(forKey: company) ?? []).sorted { ($0.time, $0.id) < ($1.time, $1.id) }
             let recent = recentlyAccepted[company] ?? []
             batch += recent.suffix(20)
-            if conflict, company == "jinjin", var reused = recent.first {
+            if conflict, company == "jiyun", var reused = recent.first {
                 reused.quantity += 1
                 batch.append(reused)
             }
@@ -452,15 +504,15 @@ struct DemoScenario {
         }
     }
 
-    /// After `period` closed: three events of it that the logistics company found too late.
+    /// After `period` closed: three events of it that the health analytics company found too late.
     private mutating func sendStraggler(_ period: Period) async throws {
         let noon = calendar.end(of: period).addingTimeInterval(-12 * 3600)
-        guard let stream = streams().first(where: { $0.company == "jinjin" }) else { return }
+        guard let stream = streams().first(where: { $0.company == "jiyun" }) else { return }
         let batch = (0..<3).map { offset in
-            Event(id: nextID("jinjin", period), grant: stream.grant, dataset: stream.dataset, unit: stream.unit,
+            Event(id: nextID("jiyun", period), grant: stream.grant, dataset: stream.dataset, unit: stream.unit,
                   quantity: 1 + offset, time: noon.addingTimeInterval(Double(offset) * 60))
         }
-        try await send(batch, as: "jinjin", period: period)
+        try await send(batch, as: "jiyun", period: period)
     }
 
     private mutating func send(_ batch: [Event], as company: String, period: Period, late: Bool = false) async throws {
@@ -488,6 +540,43 @@ struct DemoScenario {
             }
         }
         summary.usage[index].distinctAccepted = accepted[period]?.count ?? 0
+    }
+
+    /// One data API call: the next page of the stream's dataset (one call in five filtered to one
+    /// road or berth), metered by PDX before it answers.
+    private mutating func read(_ stream: Stream, limit: Int, period: Period) async throws {
+        guard let index = summary.usage.firstIndex(where: { $0.period == period }) else {
+            throw DemoError("no tally for \(period)")
+        }
+        var path = "/v1/data/\(stream.dataset)/records?grant_id=\(stream.grant)&limit=\(limit)"
+        let key = "\(stream.company)/\(stream.dataset)"
+        let filter = random.chance(0.2) ? Self.filterable.sorted().first(where: Self.fields(of: stream.dataset).contains) : nil
+        if let filter {
+            let value = filter == "road_id" ? "R0\(random.int(in: 1...9))" : "北疆港区-0\(random.int(in: 1...9))"
+            path += "&\(filter)=\(value.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? value)"
+        } else if let cursor = cursors[key] {
+            path += "&cursor=\(cursor)"
+        }
+        summary.usage[index].calls += 1
+        let answer = try await client.send(.get, path, key: keys[stream.company])
+        guard answer.status == .ok else {
+            let code = (try? answer.json())?["code"]?.stringValue ?? "status_\(answer.status.code)"
+            summary.usage[index].refused[code, default: 0] += 1
+            return
+        }
+        let page = try answer.json()
+        summary.usage[index].served += 1
+        summary.usage[index].records += page["records"]?.arrayValue?.count ?? 0
+        summary.usage[index].gatewayEvents += page["usage"]?["units"]?.objectValue?.count ?? 0
+        // Paging on from where the unfiltered reading got to; after the last page, from the start.
+        if filter == nil { cursors[key] = page["next_cursor"]?.stringValue }
+    }
+
+    /// What a query value may hold unencoded (RFC 3986's unreserved characters).
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    static func fields(of dataset: String) -> [String] {
+        datasets.first { $0.0 == dataset }?.6.map(\.0) ?? []
     }
 
     private mutating func nextID(_ company: String, _ period: Period) -> String {
@@ -581,7 +670,15 @@ struct DemoScenario {
         out += operatorLines.map { "  " + $0 }
         out.append("Grants       " + ["active", "denied"].map { "\($0) \(grantCounts[$0] ?? 0)" }.joined(separator: ", "))
         out += grantLines.map { "  " + $0 }
-        out.append("Usage events (each answered per event by POST /v1/usage)")
+        out.append("Releases     " + releaseLines.joined(separator: "; "))
+        out.append("Data API (bj-traffic-flow and tj-port-traffic are served by PDX and metered at the source)")
+        for usage in summary.usage {
+            let refused = usage.refused.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            out.append("  \(usage.period): calls \(usage.calls), served \(usage.served) (\(usage.records) records, "
+                       + "\(usage.gatewayEvents) usage events), refused \(usage.refused.values.reduce(0, +))"
+                       + (refused.isEmpty ? "" : " (\(refused))"))
+        }
+        out.append("Usage events (declared datasets; each answered per event by POST /v1/usage)")
         for usage in summary.usage {
             let rejected = usage.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             out.append("  \(usage.period): sent \(usage.sent), accepted \(usage.accepted) (\(usage.lateAccepted) of them late, within the grace), "
@@ -676,7 +773,7 @@ struct DemoScenario {
         ("bj-census-microdata", "bj-liu", "北京市人口普查个体数据", "population", "closed", "core",
          [("person_id", "string", true), ("district", "string", false)], [("record", "0.01")], 3000),
         ("tj-port-traffic", "tj-wang", "天津港船舶靠泊", "transport", "open", "general",
-         [("berth", "string", false), ("vessels", "integer", false)], [("call", "0.03")], 2500),
+         [("berth", "string", false), ("day", "date", false), ("vessels", "integer", false)], [("call", "0.03")], 2500),
         ("tj-enterprise-registry", "tj-wang", "天津市企业登记信息", "enterprise", "conditional", "general",
          [("company", "string", false), ("status", "string", false), ("legal_person", "string", true)], [("record", "0.002")], 2500),
         ("tj-water-network", "tj-wang", "天津市供水管网", "utilities", "closed", "important",
@@ -697,6 +794,12 @@ struct DemoScenario {
         ("civic", "civic", "he-weather-stations", "call", 0.08, 1...60),
         ("bohai", "port", "tj-port-traffic", "call", 0.14, 1...30),
     ]
+
+    /// The datasets PDX serves (delivery `gateway`); the others are delivered outside it and their
+    /// usage declared.
+    static let served: Set<String> = ["bj-traffic-flow", "tj-port-traffic"]
+    /// The fields the data API may filter on.
+    static let filterable: Set<String> = ["road_id", "berth"]
 
     static func share(_ company: String, _ dataset: String) -> Double {
         streams.first { $0.0 == company && $0.2 == dataset }?.4 ?? 0

@@ -170,7 +170,7 @@ struct DemoTests {
             throw error
         }
         await runtime.close()
-        #expect(state.eventCount == Int64(run.summary.usage.reduce(0) { $0 + $1.accepted }))
+        #expect(state.eventCount == Int64(run.summary.usage.reduce(0) { $0 + $1.accepted + $1.gatewayEvents }))
         for (name, bytes) in try run.reports() where !name.hasSuffix("-parties.csv") {
             switch replay.checkReport(bytes, name: name) {
             case .success(let confirmation): #expect(confirmation.digestLogged == !name.contains("statement"), "\(name)")
@@ -234,12 +234,20 @@ struct DemoTests {
             #expect(usage.duplicates > 0)
             #expect(usage.lateAccepted > 0)
             #expect(usage.distinctAccepted == usage.accepted)
-            #expect(closed.totals.eventCount == Int64(usage.distinctAccepted))
+            #expect(closed.totals.eventCount == Int64(usage.distinctAccepted + usage.gatewayEvents))
             #expect(usage.sent == usage.accepted + usage.duplicates + usage.rejected.values.reduce(0, +))
+            #expect(usage.calls == usage.served + usage.refused.values.reduce(0, +))
+            #expect(usage.served > 0 && usage.records > 0)
+            // The served datasets' grants price calls only: one event a served call.
+            #expect(usage.gatewayEvents == usage.served)
         }
         let october = run.summary.usage[0]
-        for code in ["quota_exceeded", "grant_not_active", "conflict", "period_closed"] {
+        for code in ["conflict", "period_closed"] {
             #expect(october.rejected[code, default: 0] > 0, "\(code)")
+        }
+        // At the source: the port quota runs out, and a suspended operator is refused.
+        for code in ["quota_exceeded", "operator_suspended"] {
+            #expect(october.refused[code, default: 0] > 0, "\(code)")
         }
     }
 

@@ -46,6 +46,7 @@ struct API: APIProtocol {
     var usage: UsageService { UsageService(committer: usageCommitter, policy: metering, clock: clock, random: random) }
     var vettingService: VettingService { VettingService(context, lifecycle: vetting, grants: grantService) }
     var releaseService: ReleaseService { ReleaseService(context, policy: releasePolicy) }
+    var dataService: DataService { DataService(context, usage: usage, checker: grantChecker) }
 
     // MARK: health
 

@@ -18,6 +18,7 @@ enum Operation: String, CaseIterable, Sendable {
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
     case loadRelease, listReleases
+    case readRecords
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -70,6 +71,7 @@ enum Authorization {
         .listRevenueCaps: [.finance, .admin, .auditor],
         .loadRelease: [.authorityReviewer, .admin],
         .listReleases: everyone,
+        .readRecords: [.operator],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.

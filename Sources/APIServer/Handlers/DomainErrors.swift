@@ -36,6 +36,8 @@ enum DomainErrors {
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as SettlementError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
+        case let error as DataAccessError:
+            return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as ReleaseError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case is IdempotentRequestAnswered:
@@ -171,6 +173,19 @@ extension ReleaseError.Code {
         case .releaseTooLarge: .contentTooLarge
         case .releaseExists, .loadSuperseded: .conflict
         case .unsupportedMediaType: .unsupportedMediaType
+        }
+    }
+}
+
+extension DataAccessError.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .grantRequired, .unknownField, .invalidFields, .filterNotAllowed, .invalidFilter, .invalidCursor: .badRequest
+        case .fieldNotGranted, .grantNotOwned, .datasetNotInGrant, .unitNotGranted, .grantNotStarted, .grantExpired,
+             .grantNotActive, .operatorNotActive, .quotaExceeded, .amountLimitExceeded: .forbidden
+        case .grantNotFound, .releaseNotFound, .datasetNotFound: .notFound
+        case .datasetNotServed, .periodClosed: .conflict
+        case .meteringConflict: .serviceUnavailable
         }
     }
 }

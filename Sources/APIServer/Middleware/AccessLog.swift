@@ -8,9 +8,16 @@ import Prometheus
 import Synchronization
 
 /// What inner middleware learns about a request that the access log reports after it: the
-/// authenticated principal. Bound as a task local for the request's task.
+/// authenticated principal; and the request's id, which names a metered call's usage events. Bound as
+/// a task local for the request's task.
 final class RequestRecord: Sendable {
     @TaskLocal static var current: RequestRecord?
+
+    let requestID: String
+
+    init(requestID: String) {
+        self.requestID = requestID
+    }
 
     private let principal = Mutex<String?>(nil)
 
@@ -37,7 +44,7 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let requestID = Self.requestID(from: request.headers[Self.requestIDHeader])
         var context = context
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
-        let record = RequestRecord()
+        let record = RequestRecord(requestID: requestID)
         metrics.activeRequests.increment(by: 1)
         defer { metrics.activeRequests.decrement(by: 1) }
         var response: Response

@@ -114,6 +114,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
+        router.middlewares.add(DataRoute(api: api))
     }
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [

@@ -1,0 +1,378 @@
+public import AuditLog
+import Cryptography
+internal import Delivery
+public import Foundation
+public import Identity
+public import Licensing
+public import Metering
+import Persistence
+
+/// What an operator asks of the data API: a page of a release's records under one of its grants.
+public struct DataQuery: Sendable {
+    public var datasetID: String
+    /// The grant the call is made under; required.
+    public var grantID: String?
+    /// The fields wanted, in order; nil for every granted field.
+    public var fields: [String]?
+    /// The most records wanted.
+    public var limit: Int
+    /// A `next_cursor` of an earlier page.
+    public var cursor: String?
+    /// The release; nil for the latest (or the cursor's).
+    public var release: String?
+    /// Equality filters, field → value as received.
+    public var filters: [(field: String, value: String)]
+
+    public init(datasetID: String, grantID: String?, fields: [String]?, limit: Int, cursor: String?, release: String?,
+                filters: [(field: String, value: String)]) {
+        self.datasetID = datasetID
+        self.grantID = grantID
+        self.fields = fields
+        self.limit = limit
+        self.cursor = cursor
+        self.release = release
+        self.filters = filters
+    }
+}
+
+/// A page served and metered: the records as JSON text, and the usage committed for them.
+public struct DataPage: Sendable {
+    public let datasetID: String
+    public let release: String
+    /// The JSON array of the records, `[{"field":value,…},…]`, fields in the order asked.
+    public let records: [UInt8]
+    public let recordCount: Int
+    /// The cursor of the next page; nil on the last.
+    public let nextCursor: String?
+    /// The call's id: each unit's usage event is `<eventID>.<unit>`.
+    public let eventID: String
+    /// What the call was metered, per unit.
+    public let units: [MeteringUnit: Int64]
+}
+
+/// Why the data API refuses a call; nothing is served or metered.
+public struct DataAccessError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        /// `grant_id` is missing.
+        case grantRequired = "grant_required"
+        /// A field asked for (or filtered on) is not one of the dataset's.
+        case unknownField = "unknown_field"
+        /// `fields` is empty or names a field twice.
+        case invalidFields = "invalid_fields"
+        /// A field asked for (or filtered on) is not granted: it is refused, never silently dropped.
+        case fieldNotGranted = "field_not_granted"
+        /// A filter on a field the dataset does not mark filterable.
+        case filterNotAllowed = "filter_not_allowed"
+        /// A filter value is not of its field's type, or a field is filtered twice.
+        case invalidFilter = "invalid_filter"
+        /// The cursor was not handed out by this listing.
+        case invalidCursor = "invalid_cursor"
+        /// No dataset has this id.
+        case datasetNotFound = "dataset_not_found"
+        /// The dataset is delivered outside PDX (`declared`): PDX does not serve it.
+        case datasetNotServed = "dataset_not_served"
+        /// The dataset has no published release of that version (or none at all).
+        case releaseNotFound = "release_not_found"
+        /// The grant check refused the call; the usage rejection codes, one for one.
+        case grantNotFound = "grant_not_found"
+        case grantNotOwned = "grant_not_owned"
+        case datasetNotInGrant = "dataset_not_in_grant"
+        case unitNotGranted = "unit_not_granted"
+        case grantNotStarted = "grant_not_started"
+        case grantExpired = "grant_expired"
+        case grantNotActive = "grant_not_active"
+        case operatorNotActive = "operator_not_active"
+        /// Serving the call would take a unit past the grant's quota for the period.
+        case quotaExceeded = "quota_exceeded"
+        /// Serving the call would take the grant's amount for the period past the money limit.
+        case amountLimitExceeded = "amount_limit_exceeded"
+        /// The period is closed for settlement.
+        case periodClosed = "period_closed"
+        /// The call's events could not be told apart from others: try again.
+        case meteringConflict = "metering_conflict"
+    }
+
+    public let code: Code
+    public let detail: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// The refusal of a metered call for `rejection`.
+    init(_ rejection: UsageRejection) {
+        switch rejection {
+        case .grantNotFound: self.init(.grantNotFound, "No grant has this id, or it was never in force.")
+        case .grantNotOwned: self.init(.grantNotOwned, "The grant belongs to another operator.")
+        case .datasetNotInGrant: self.init(.datasetNotInGrant, "The dataset is not in the grant.")
+        case .unitNotGranted: self.init(.unitNotGranted, "A unit the dataset is metered in is not granted.")
+        case .grantNotStarted: self.init(.grantNotStarted, "The grant's term has not started.")
+        case .grantExpired: self.init(.grantExpired, "The grant's term has ended.")
+        case .grantNotActive: self.init(.grantNotActive, "The grant is not in force: pending, suspended or revoked.")
+        case .operatorNotActive: self.init(.operatorNotActive, "The operator's approval is not in force.")
+        case .quotaExceeded: self.init(.quotaExceeded, "The grant's quota for this period is used up.")
+        case .amountLimitExceeded: self.init(.amountLimitExceeded, "The grant's amount for this period would pass the limit.")
+        case .periodClosed: self.init(.periodClosed, "The current period is closed for settlement.")
+        case .invalidID, .unknownUnit, .invalidQuantity, .invalidTime, .timeInFuture, .conflict, .meteredAtSource:
+            self.init(.meteringConflict, "The call could not be metered (\(rejection.rawValue)); try again.")
+        }
+    }
+}
+
+/// The data API: operators read releases of gateway datasets under their grants, and each call is
+/// metered by PDX, durably, before a byte is served.
+///
+/// Every check comes before any row is read: the dataset is served by PDX, the grant is the caller's,
+/// in force and covers the dataset, every field asked for or filtered on is granted. The page is
+/// cut to what the grant's quota still allows for records; the usage is then committed with the
+/// group committer, which decides it again against the quotas as they are when it commits (another
+/// call may have used them meanwhile): a refusal there serves nothing.
+public struct DataService: Sendable {
+    let context: ServiceContext
+    let usage: UsageService
+    let checker: GrantChecker
+    /// The most records one page holds.
+    public let maxLimit: Int
+
+    public init(_ context: ServiceContext, usage: UsageService, checker: GrantChecker, maxLimit: Int = 1000) {
+        self.context = context
+        self.usage = usage
+        self.checker = checker
+        self.maxLimit = maxLimit
+    }
+
+    /// One page of `query`, metered; `requestID` names the call in the log and the access log.
+    public func page(_ query: DataQuery, by caller: Principal, requestID: String) async throws -> DataPage {
+        let prepared = try await prepare(query, by: caller)
+        return try await meter(prepared, by: caller, requestID: requestID)
+    }
+
+    /// A page read and checked, not yet metered: nothing of it may reach the caller before
+    /// ``meter(_:by:requestID:)`` has committed its usage.
+    public struct PreparedPage: Sendable {
+        public let datasetID: String
+        public let grantID: String
+        public let release: String
+        public let records: [UInt8]
+        public let recordCount: Int
+        public let nextCursor: String?
+        public let units: [MeteringUnit: Int64]
+        let at: Date
+    }
+
+    /// Commits the usage of `prepared` with the group committer; returns the page once it is durable,
+    /// or throws the refusal (and nothing is counted).
+    public func meter(_ prepared: PreparedPage, by caller: Principal, requestID: String) async throws -> DataPage {
+        let eventID = "gw-\(requestID)-\(Hex.encode(try context.random.bytes(6)))"
+        let decision = try await usage.meter(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID,
+                                             eventID: eventID, by: caller, at: prepared.at)
+        if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
+            throw DataAccessError(refusal)
+        }
+        guard decision.accepted.count == prepared.units.count else {
+            throw DataAccessError(.meteringConflict, "The call could not be metered; try again.")
+        }
+        return DataPage(datasetID: prepared.datasetID, release: prepared.release, records: prepared.records,
+                        recordCount: prepared.recordCount, nextCursor: prepared.nextCursor, eventID: eventID, units: prepared.units)
+    }
+
+    /// Every check of `query` and the page's records, read; see the type's description.
+    public func prepare(_ query: DataQuery, by caller: Principal) async throws -> PreparedPage {
+        guard let operatorID = caller.operatorID else {
+            throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
+        }
+        guard let grantID = query.grantID, !grantID.isEmpty else {
+            throw DataAccessError(.grantRequired, "Name the grant the call is made under: grant_id=….")
+        }
+        let now = context.clock.now()
+        let period = usage.policy.calendar.period(of: now)
+        let cursor = try query.cursor.map { token throws(DataAccessError) in try DataCursor(token: token, datasetID: query.datasetID) }
+        if let cursor, let release = query.release, release != cursor.release {
+            throw DataAccessError(.invalidCursor, "The cursor is of release \(cursor.release), not \(release).")
+        }
+
+        let (dataset, release, snapshot, used) = try await context.database.read { tx in
+            try await tx.refresh(checker.directory)
+            guard let dataset = try await tx.dataset(id: query.datasetID) else {
+                throw DataAccessError(.datasetNotFound, "No dataset '\(query.datasetID)'.")
+            }
+            guard dataset.delivery == .gateway else {
+                throw DataAccessError(.datasetNotServed, "Dataset '\(dataset.id)' is delivered outside PDX; its usage is declared.")
+            }
+            let snapshot = checker.directory.snapshot(grantID)
+            let version = cursor?.release ?? query.release
+            let release: Release? = if let version {
+                try await tx.release(datasetID: dataset.id, version: version)
+            } else {
+                try await tx.latestRelease(datasetID: dataset.id)
+            }
+            var used: [CounterKey: Int64] = [:]
+            if let item = snapshot?.items[dataset.id] {
+                used = try await tx.usageQuantities(item.units.sorted().map {
+                    CounterKey(grantID: grantID, datasetID: dataset.id, unit: $0, period: period)
+                })
+            }
+            return (dataset, release, snapshot, used)
+        }
+
+        // The grant check, for every unit the grant meters the dataset in, before anything is read.
+        guard let snapshot else { throw DataAccessError(.grantNotFound, "No grant '\(grantID)' is or was in force.") }
+        let granted = snapshot.items[dataset.id]
+        let units: [MeteringUnit] = granted?.units.sorted() ?? [.call]
+        for unit in units {
+            let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: dataset.id, unit: unit, time: now)
+            if case .denied(let denial) = snapshot.check(query) {
+                throw DataAccessError(UsageRejection(rawValue: denial.rawValue) ?? .grantNotFound)
+            }
+        }
+        guard let granted else { throw DataAccessError(.datasetNotInGrant, "The dataset is not in the grant.") }
+
+        // Fields: those asked for, each the dataset's and granted; by default every granted field.
+        let grantedFields = Set(granted.fields)
+        let names = query.fields ?? dataset.fields.map(\.name).filter(grantedFields.contains)
+        guard !names.isEmpty else { throw DataAccessError(.invalidFields, "Ask for at least one field.") }
+        var columns: [(name: String, index: Int)] = []
+        for name in names {
+            guard dataset.field(named: name) != nil else {
+                throw DataAccessError(.unknownField, "Dataset '\(dataset.id)' has no field '\(name)'.")
+            }
+            guard grantedFields.contains(name) else {
+                throw DataAccessError(.fieldNotGranted, "Field '\(name)' is not granted by \(grantID).")
+            }
+            guard !columns.contains(where: { $0.name == name }) else {
+                throw DataAccessError(.invalidFields, "Field '\(name)' is asked for twice.")
+            }
+            columns.append((name, -1))
+        }
+        var filters: [(field: String, value: String)] = []
+        for filter in query.filters {
+            guard let field = dataset.field(named: filter.field) else {
+                throw DataAccessError(.unknownField, "Dataset '\(dataset.id)' has no field '\(filter.field)' to filter on.")
+            }
+            guard grantedFields.contains(field.name) else {
+                throw DataAccessError(.fieldNotGranted, "Field '\(field.name)' is not granted by \(grantID): it may not be filtered on.")
+            }
+            guard field.filterable else {
+                throw DataAccessError(.filterNotAllowed, "Field '\(field.name)' is not filterable.")
+            }
+            guard !filters.contains(where: { $0.field == field.name }) else {
+                throw DataAccessError(.invalidFilter, "Field '\(field.name)' is filtered twice.")
+            }
+            guard let key = ReleaseValue.filterKey(for: field.type, text: filter.value) else {
+                throw DataAccessError(.invalidFilter, "'\(filter.value)' is not a \(field.type.rawValue) value for '\(field.name)'.")
+            }
+            filters.append((field.name, key))
+        }
+        guard let release else {
+            throw DataAccessError(.releaseNotFound, query.release.map { "Dataset '\(dataset.id)' has no release '\($0)'." }
+                ?? "Dataset '\(dataset.id)' has no release yet.")
+        }
+        // A stored row holds its values in the order of the release's fields.
+        columns = columns.map { ($0.name, release.fields.firstIndex(of: $0.name) ?? -1) }
+
+        // The quota left for records cuts the page; with none left for a call, nothing is read.
+        func left(_ unit: MeteringUnit) -> Int64? {
+            guard let quota = granted.quotas[unit] else { return nil }
+            let limit = min(quota, granted.amountLimits[unit] ?? .max)
+            return limit - (used[CounterKey(grantID: grantID, datasetID: dataset.id, unit: unit, period: period)] ?? 0)
+        }
+        if let calls = left(.call), calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
+        var limit = query.limit
+        if let records = left(.record) {
+            guard records >= 1 else { throw DataAccessError(UsageRejection.quotaExceeded) }
+            limit = Int(min(Int64(limit), records))
+        }
+
+        let rows = try await context.database.read { tx in
+            try await tx.releaseRows(datasetID: dataset.id, version: release.version, after: cursor?.row ?? 0,
+                                     limit: limit + 1, filters: filters)
+        }
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { DataCursor(datasetID: dataset.id, release: release.version, row: $0.rowNumber).token } : nil
+        let records = Self.json(page.map(\.document), columns: columns.map { ($0.name, $0.index) })
+
+        var metered: [MeteringUnit: Int64] = [:]
+        for unit in units {
+            switch unit {
+            case .call: metered[.call] = 1
+            case .record: metered[.record] = Int64(page.count)
+            case .byte: metered[.byte] = Int64(records.count)
+            }
+        }
+        return PreparedPage(datasetID: dataset.id, grantID: grantID, release: release.version, records: records,
+                            recordCount: page.count, nextCursor: next, units: metered.filter { $0.value > 0 }, at: now)
+    }
+
+    /// `[{"name":value,…},…]` from stored rows, taking each column's fragment.
+    static func json(_ documents: [String], columns: [(name: String, index: Int)]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(documents.count * (columns.count * 24 + 2) + 2)
+        let keys = columns.map { Array("\"\($0.name)\":".utf8) }
+        for (offset, document) in documents.enumerated() {
+            if offset > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            let fragments = ReleaseRow.fragments(of: document)
+            for (position, column) in columns.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: keys[position])
+                if column.index >= 0, column.index < fragments.count {
+                    out.append(contentsOf: fragments[column.index].utf8)
+                } else {
+                    out.append(contentsOf: "null".utf8)
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+}
+
+/// Where the next page of a release starts: the dataset, its release and the last row served, as an
+/// opaque token (base64url of `data1`, the dataset id, the release and the row, separated by line
+/// feeds). Naming the dataset makes a cursor of one dataset useless for another.
+struct DataCursor: Equatable {
+    var datasetID: String
+    var release: String
+    var row: Int64
+
+    init(datasetID: String, release: String, row: Int64) {
+        self.datasetID = datasetID
+        self.release = release
+        self.row = row
+    }
+
+    var token: String {
+        var text = Base64.encode(Array("data1\n\(datasetID)\n\(release)\n\(row)".utf8))
+        while text.last == "=" { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    /// Reads `token`; throws `invalid_cursor` for anything this listing did not hand out.
+    init(token: String, datasetID: String) throws(DataAccessError) {
+        let invalid = DataAccessError(.invalidCursor, "The cursor was not handed out by this listing.")
+        guard (1...512).contains(token.utf8.count), token.utf8.allSatisfy(Self.isBase64url) else { throw invalid }
+        var text = String(token.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while text.utf8.count % 4 != 0 { text.append("=") }
+        guard let bytes = Base64.decode(text), let decoded = String(validating: bytes, as: UTF8.self) else { throw invalid }
+        let parts = decoded.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts[0] == "data1", parts[1] == datasetID, let row = Int64(parts[3]), row >= 1,
+              String(row) == parts[3], Self.isVersion(parts[2])
+        else { throw invalid }
+        self.init(datasetID: datasetID, release: parts[2], row: row)
+    }
+
+    private static func isBase64url(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"): true
+        default: false
+        }
+    }
+
+    /// 1–64 characters of `A-Z a-z 0-9 . _ -`: the form of a release version.
+    private static func isVersion(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { isBase64url($0) || $0 == UInt8(ascii: ".") }
+    }
+}
