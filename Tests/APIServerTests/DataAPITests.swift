@@ -274,4 +274,45 @@ struct DataAPITests {
             #expect(try await d.usage(client) == ["call": [3, 3], "record": [6, 3]], "no record counted for the refused call")
         }
     }
+
+    @Test("a whole release downloads as CSV of the granted fields, metered in records before the first byte", arguments: Backend.available)
+    func download(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { _, client in
+            let d = try await DataMarket.setUp(market, client, rows: 7, quotas: #"{"call":1000,"record":20}"#)
+            let path = "/v1/data/bj-roads/releases/2026-09/file?grant_id=\(d.grant)"
+            let file = try await client.request(.get, path + "&fields=flow,road_id", key: d.m.actors["acme"])
+            #expect(file.status == .ok, "\(file.text)")
+            #expect(file.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(file.headers[.contentDisposition] == #"attachment; filename="bj-roads-2026-09.csv""#)
+            #expect(file.headers[HTTPField.Name("X-PDX-Usage-Event")!]?.hasPrefix("gw-") == true)
+            let lines = file.text.components(separatedBy: "\r\n")
+            #expect(lines.first == "flow,road_id")
+            #expect(Array(lines.dropFirst().prefix(7)) == (1...7).map { "\($0),R\($0 % 3)" })
+            #expect(try await d.usage(client) == ["call": [1, 1], "record": [7, 1]])
+
+            // The default is every granted field; the sensitive one never appears.
+            let all = try await client.request(.get, path, key: d.m.actors["acme"])
+            #expect(all.text.hasPrefix("road_id,hour,flow\r\nR1,2026-09-27T01:00:00+08:00,1\r\n"), "\(all.text.prefix(80))")
+            #expect(!all.text.contains("京A"))
+
+            // Six records of quota are left, the release has seven: refused whole, nothing counted.
+            let refused = try await client.request(.get, path, key: d.m.actors["acme"])
+            #expect(refused.status == .forbidden)
+            #expect(try refused.problem()["code"] as? String == "quota_exceeded")
+            #expect(try await d.usage(client) == ["call": [2, 2], "record": [14, 2]])
+            for (uri, status, code) in [
+                ("/v1/data/bj-roads/releases/2026-09/file", HTTPResponse.Status.badRequest, "grant_required"),
+                ("/v1/data/bj-roads/releases/2027-01/file?grant_id=\(d.grant)", .notFound, "release_not_found"),
+                (path + "&fields=plate", .forbidden, "field_not_granted"),
+            ] {
+                let answer = try await client.request(.get, uri, key: d.m.actors["acme"])
+                #expect(answer.status == status, "\(uri): \(answer.text)")
+                #expect(try answer.problem()["code"] as? String == code)
+            }
+            let other = try await client.request(.get, path, key: d.m.actors["big"])
+            #expect(try other.problem()["code"] as? String == "grant_not_owned")
+        }
+    }
 }

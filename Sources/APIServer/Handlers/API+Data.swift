@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import Marketplace
 import NIOCore
+import OpenAPIRuntime
 
 /// The data API: operators read releases of the datasets PDX serves, each call metered at the source.
 extension API {
@@ -25,5 +26,19 @@ extension API {
     func readRecords(_ query: DataQuery, caller: Principal, requestID: String) async throws -> DataPage {
         guard (1...1000).contains(query.limit) else { throw Problem.invalidRequest("'limit' must be 1…1000.") }
         return try await dataService.page(query, by: caller, requestID: requestID)
+    }
+}
+
+extension API {
+    func downloadReleaseFile(_ input: Operations.DownloadReleaseFile.Input) async throws -> Operations.DownloadReleaseFile.Output {
+        let caller = try Authorization.require(.downloadReleaseFile)
+        let fields = input.query.fields.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let prepared = try await dataService.prepareFile(
+            datasetID: input.path.datasetId, version: input.path.version, grantID: input.query.grantId, fields: fields, by: caller)
+        let eventID = try await dataService.meter(prepared, by: caller, requestID: RequestRecord.current?.requestID ?? "unknown")
+        let body = HTTPBody(dataService.file(prepared), length: .unknown, iterationBehavior: .single)
+        return .ok(.init(
+            headers: .init(xPDXUsageEvent: eventID),
+            body: .csv(body)))
     }
 }

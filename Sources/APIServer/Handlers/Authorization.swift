@@ -18,7 +18,7 @@ enum Operation: String, CaseIterable, Sendable {
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
     case loadRelease, listReleases
-    case readRecords
+    case readRecords, downloadReleaseFile
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -72,6 +72,7 @@ enum Authorization {
         .loadRelease: [.authorityReviewer, .admin],
         .listReleases: everyone,
         .readRecords: [.operator],
+        .downloadReleaseFile: [.operator],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.

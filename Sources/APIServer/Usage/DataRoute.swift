@@ -18,6 +18,14 @@ struct DataRoute<Context: RequestContext>: RouterMiddleware {
     let api: API
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method == .get, let (datasetID, version) = DataRequest.file(request.uri.path) {
+            // The generated server would percent-encode the header's quotes and spaces.
+            var response = try await next(request, context)
+            if response.status == .ok {
+                response.headers[.contentDisposition] = "attachment; filename=\"\(datasetID)-\(version).csv\""
+            }
+            return response
+        }
         guard request.method == .get, let datasetID = DataRequest.datasetID(request.uri.path),
               let caller = try? Authorization.require(.readRecords)
         else { return try await next(request, context) }
@@ -44,6 +52,17 @@ enum DataRequest {
         let id = path.dropFirst(prefix.count).dropLast(suffix.count)
         guard !id.contains("/") else { return nil }
         return String(id).removingPercentEncoding
+    }
+
+    /// The dataset id and version of `/v1/data/{dataset_id}/releases/{version}/file` when both are
+    /// plain (what a file name may hold), or nil.
+    static func file(_ path: String) -> (String, String)? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 7, parts[0].isEmpty, parts[1] == "v1", parts[2] == "data", parts[4] == "releases", parts[6] == "file",
+              parts[3].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }),
+              parts[5].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) })
+        else { return nil }
+        return (String(parts[3]), String(parts[5]))
     }
 
     /// The query as the service reads it; a reserved parameter given twice or a bad limit is 400.

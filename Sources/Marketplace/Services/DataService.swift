@@ -177,8 +177,56 @@ public struct DataService: Sendable {
                         recordCount: prepared.recordCount, nextCursor: prepared.nextCursor, eventID: eventID, units: prepared.units)
     }
 
+    /// What every check of a call established: what it may read and how much of the quota is left.
+    struct Authorized {
+        let dataset: Dataset
+        let release: Release
+        let grantID: String
+        let units: [MeteringUnit]
+        /// The columns served: each field's name and its index in the release's stored rows.
+        let columns: [(name: String, index: Int)]
+        let filters: [(field: String, value: String)]
+        let cursor: DataCursor?
+        /// Per unit, what the period's quota (or the grant's money limit) still allows; nil for no limit.
+        let left: [MeteringUnit: Int64]
+        let now: Date
+    }
+
     /// Every check of `query` and the page's records, read; see the type's description.
     public func prepare(_ query: DataQuery, by caller: Principal) async throws -> PreparedPage {
+        let call = try await authorize(query, by: caller)
+        let (dataset, release, grantID, units, columns, filters, cursor, now) =
+            (call.dataset, call.release, call.grantID, call.units, call.columns, call.filters, call.cursor, call.now)
+        // The quota left for records cuts the page; with none left for a call, nothing is read.
+        if let calls = call.left[.call], calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
+        var limit = query.limit
+        if let records = call.left[.record] {
+            guard records >= 1 else { throw DataAccessError(UsageRejection.quotaExceeded) }
+            limit = Int(min(Int64(limit), records))
+        }
+
+        let rows = try await context.database.read { tx in
+            try await tx.releaseRows(datasetID: dataset.id, version: release.version, after: cursor?.row ?? 0,
+                                     limit: limit + 1, filters: filters)
+        }
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { DataCursor(datasetID: dataset.id, release: release.version, row: $0.rowNumber).token } : nil
+        let records = Self.json(page.map(\.document), columns: columns.map { ($0.name, $0.index) })
+
+        var metered: [MeteringUnit: Int64] = [:]
+        for unit in units {
+            switch unit {
+            case .call: metered[.call] = 1
+            case .record: metered[.record] = Int64(page.count)
+            case .byte: metered[.byte] = Int64(records.count)
+            }
+        }
+        return PreparedPage(datasetID: dataset.id, grantID: grantID, release: release.version, records: records,
+                            recordCount: page.count, nextCursor: next, units: metered.filter { $0.value > 0 }, at: now)
+    }
+
+    /// The checks of a call, in order, before anything is read; throws the first refusal.
+    func authorize(_ query: DataQuery, by caller: Principal) async throws -> Authorized {
         guard let operatorID = caller.operatorID else {
             throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
         }
@@ -271,37 +319,116 @@ public struct DataService: Sendable {
         // A stored row holds its values in the order of the release's fields.
         columns = columns.map { ($0.name, release.fields.firstIndex(of: $0.name) ?? -1) }
 
-        // The quota left for records cuts the page; with none left for a call, nothing is read.
-        func left(_ unit: MeteringUnit) -> Int64? {
-            guard let quota = granted.quotas[unit] else { return nil }
-            let limit = min(quota, granted.amountLimits[unit] ?? .max)
-            return limit - (used[CounterKey(grantID: grantID, datasetID: dataset.id, unit: unit, period: period)] ?? 0)
-        }
-        if let calls = left(.call), calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
-        var limit = query.limit
-        if let records = left(.record) {
-            guard records >= 1 else { throw DataAccessError(UsageRejection.quotaExceeded) }
-            limit = Int(min(Int64(limit), records))
-        }
-
-        let rows = try await context.database.read { tx in
-            try await tx.releaseRows(datasetID: dataset.id, version: release.version, after: cursor?.row ?? 0,
-                                     limit: limit + 1, filters: filters)
-        }
-        let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { DataCursor(datasetID: dataset.id, release: release.version, row: $0.rowNumber).token } : nil
-        let records = Self.json(page.map(\.document), columns: columns.map { ($0.name, $0.index) })
-
-        var metered: [MeteringUnit: Int64] = [:]
+        var left: [MeteringUnit: Int64] = [:]
         for unit in units {
+            guard let quota = granted.quotas[unit] else { continue }
+            let limit = min(quota, granted.amountLimits[unit] ?? .max)
+            left[unit] = limit - (used[CounterKey(grantID: grantID, datasetID: dataset.id, unit: unit, period: period)] ?? 0)
+        }
+        return Authorized(dataset: dataset, release: release, grantID: grantID, units: units, columns: columns,
+                          filters: filters, cursor: cursor, left: left, now: now)
+    }
+
+    // MARK: a whole release as a file
+
+    /// A release checked for a whole-file download, not yet metered.
+    public struct PreparedFile: Sendable {
+        public let datasetID: String
+        public let grantID: String
+        public let release: String
+        public let rows: Int64
+        public let units: [MeteringUnit: Int64]
+        let columns: [Column]
+        let at: Date
+
+        struct Column: Sendable {
+            let name: String
+            let index: Int
+        }
+    }
+
+    /// Every check of a download of `version` (the page checks, with `limit` and `cursor` left out),
+    /// and what it will be metered: `call` 1, `record` every row of the release, `byte` the file's
+    /// length (counted by reading the release once before). A release larger than what the quota
+    /// still allows is refused whole.
+    public func prepareFile(datasetID: String, version: String, grantID: String?, fields: [String]?,
+                            by caller: Principal) async throws -> PreparedFile {
+        let query = DataQuery(datasetID: datasetID, grantID: grantID, fields: fields, limit: 1, cursor: nil, release: version,
+                              filters: [])
+        let call = try await authorize(query, by: caller)
+        let rows = call.release.rows
+        if let calls = call.left[.call], calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
+        if let records = call.left[.record], records < rows {
+            throw DataAccessError(.quotaExceeded, "The release has \(rows) records; the grant's quota allows \(max(0, records)) more this period.")
+        }
+        var prepared = PreparedFile(datasetID: call.dataset.id, grantID: call.grantID, release: call.release.version, rows: rows,
+                                    units: [:], columns: call.columns.map { .init(name: $0.name, index: $0.index) }, at: call.now)
+        var metered: [MeteringUnit: Int64] = [:]
+        for unit in call.units {
             switch unit {
             case .call: metered[.call] = 1
-            case .record: metered[.record] = Int64(page.count)
-            case .byte: metered[.byte] = Int64(records.count)
+            case .record: metered[.record] = rows
+            case .byte:
+                var bytes: Int64 = 0
+                for try await chunk in file(prepared) { bytes += Int64(chunk.count) }
+                metered[.byte] = bytes
             }
         }
-        return PreparedPage(datasetID: dataset.id, grantID: grantID, release: release.version, records: records,
-                            recordCount: page.count, nextCursor: next, units: metered.filter { $0.value > 0 }, at: now)
+        prepared = PreparedFile(datasetID: prepared.datasetID, grantID: prepared.grantID, release: prepared.release, rows: rows,
+                                units: metered.filter { $0.value > 0 }, columns: prepared.columns, at: prepared.at)
+        return prepared
+    }
+
+    /// Commits the download's usage; returns its event id once durable, or throws the refusal.
+    public func meter(_ prepared: PreparedFile, by caller: Principal, requestID: String) async throws -> String {
+        let eventID = "gw-\(requestID)-\(Hex.encode(try context.random.bytes(6)))"
+        let decision = try await usage.meter(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID,
+                                             eventID: eventID, by: caller, at: prepared.at)
+        if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
+            throw DataAccessError(refusal)
+        }
+        guard decision.accepted.count == prepared.units.count else {
+            throw DataAccessError(.meteringConflict, "The call could not be metered; try again.")
+        }
+        return eventID
+    }
+
+    /// The release as CSV (RFC 4180, CRLF, a header row of the columns), read in chunks of rows.
+    public func file(_ prepared: PreparedFile, rowsPerChunk: Int = 5000) -> AsyncThrowingStream<[UInt8], any Error> {
+        let database = context.database
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    continuation.yield(Array((prepared.columns.map { CSVCell.quoted($0.name) }.joined(separator: ",") + "\r\n").utf8))
+                    var after: Int64 = 0
+                    while true {
+                        let rows = try await database.read { tx in
+                            try await tx.releaseRows(datasetID: prepared.datasetID, version: prepared.release, after: after,
+                                                     limit: rowsPerChunk)
+                        }
+                        guard let last = rows.last else { break }
+                        var out: [UInt8] = []
+                        for row in rows {
+                            let fragments = ReleaseRow.fragments(of: row.document)
+                            for (position, column) in prepared.columns.enumerated() {
+                                if position > 0 { out.append(UInt8(ascii: ",")) }
+                                if column.index >= 0, column.index < fragments.count {
+                                    out.append(contentsOf: CSVCell.text(fromJSON: fragments[column.index]).utf8)
+                                }
+                            }
+                            out.append(contentsOf: [0x0D, 0x0A])
+                        }
+                        continuation.yield(out)
+                        after = last.rowNumber
+                        if rows.count < rowsPerChunk { break }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     /// `[{"name":value,…},…]` from stored rows, taking each column's fragment.
@@ -374,5 +501,24 @@ struct DataCursor: Equatable {
     /// 1–64 characters of `A-Z a-z 0-9 . _ -`: the form of a release version.
     private static func isVersion(_ text: String) -> Bool {
         (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { isBase64url($0) || $0 == UInt8(ascii: ".") }
+    }
+}
+
+/// A value as a CSV cell: quoted when it holds a comma, a quote or a line break.
+enum CSVCell {
+    static func quoted(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The cell for a stored value's JSON text: a string's text, a number's or boolean's as written,
+    /// nothing for null.
+    static func text(fromJSON fragment: Substring) -> String {
+        guard let first = fragment.first else { return "" }
+        if first == "\"" {
+            guard let value = try? JSONValue.parse(Array(fragment.utf8)), let text = value.stringValue else { return "" }
+            return quoted(text)
+        }
+        return fragment == "null" ? "" : String(fragment)
     }
 }
