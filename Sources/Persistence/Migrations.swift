@@ -348,6 +348,16 @@ enum Migrations {
                 ("ALTER TABLE principals DROP COLUMN email", []),
             ]
         },
+        // 9 is the release tables of the data API, on its own branch: versions need only grow, and
+        // each migration is applied once whatever the order it arrives in.
+        Migration(version: 10, name: "usage counters split by source") { d in
+            [
+                // How much of each counter PDX metered itself (gateway); the rest was declared. Every
+                // row before this was declared usage, so the split starts at zero.
+                ("ALTER TABLE usage_counters ADD COLUMN gateway_quantity \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_quantity >= 0)", []),
+                ("ALTER TABLE usage_counters ADD COLUMN gateway_events \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_events >= 0)", []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

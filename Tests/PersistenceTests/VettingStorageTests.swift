@@ -482,6 +482,7 @@ struct VettingMigrationTests {
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
                     "UPDATE principals SET name = 'Ops Person', email = 'ops@example.cn' WHERE id = 'p-op'",
                     "UPDATE principals SET name = 'Admin Person' WHERE id = 'p-admin'",
+                    "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "DELETE FROM schema_migrations WHERE version >= 7",
                 ] {
                     try await transaction.context.execute(statement)
