@@ -42,13 +42,15 @@ extension LogReplay {
             guard let unit = MeteringUnit(rawValue: name) else { throw MalformedRecord(reason: "dataset.units holds an unknown unit") }
             units.append(unit)
         }
+        // Absent in records written before datasets had a delivery mode: those were all declared.
+        let delivery: Delivery = try fields.members["delivery"] == nil ? .declared : fields.raw("delivery", as: Delivery.self)
         return Dataset(
             id: try fields.string("id"), title: try fields.string("title"), description: try fields.string("description"),
             authorityID: try fields.string("authority_id"), theme: try fields.string("theme"),
             openness: try fields.raw("openness", as: Openness.self), grade: try fields.raw("grade", as: Grade.self),
             fields: datasetFields, units: units, currency: try fields.currency("currency"),
             ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
-            version: version, publishedAt: at, updatedAt: at)
+            version: version, publishedAt: at, updatedAt: at, delivery: delivery)
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -63,6 +65,8 @@ extension LogReplay {
         var prices = old.ceilingPrices
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
+        var delivery = old.delivery
+        if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: Delivery.self) }
         if changes.members["ceiling_prices"] != nil {
             let changed = try changes.object("ceiling_prices")
             for name in changed.members.keys {
@@ -76,7 +80,7 @@ extension LogReplay {
             id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
             openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"))
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery)
     }
 
     // MARK: grants

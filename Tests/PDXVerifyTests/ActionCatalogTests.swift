@@ -64,7 +64,8 @@ private enum ContractCatalogue {
         text.split(separator: "`", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }
             .map { String($0.element) }
-            .filter { !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0 == "_" || $0 == "." } }
+            // A name starts with a letter and may hold digits (`sha256`).
+            .filter { ($0.first?.isLetter ?? false) && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } }
     }
 }
 
