@@ -70,6 +70,13 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        // Dataset releases: the streaming reader and the stored row form.
+        .target(
+            name: "Delivery",
+            dependencies: ["AuditLog", "Cryptography", "Licensing"],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Settlement",
             dependencies: ["AuditLog", "Cryptography", "Licensing", "Metering"],
@@ -91,6 +98,7 @@ let package = Package(
             name: "Persistence",
             dependencies: [
                 "AuditLog", "Cryptography", "CSQLite", "Identity", "Licensing", "Metering", "Settlement", "Vetting",
+                "Delivery",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -105,6 +113,7 @@ let package = Package(
             name: "Marketplace",
             dependencies: [
                 "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "Persistence", "Settlement", "Vetting",
+                "Delivery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +125,7 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence", "Settlement", "Vetting",
+                "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -154,6 +164,7 @@ let package = Package(
             name: "pdx",
             dependencies: [
                 "APIServer", "AuditLog", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
+                "Delivery", "Persistence", "Vetting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -181,7 +192,7 @@ let package = Package(
             name: "APIServerTests",
             dependencies: [
                 "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Persistence",
-                "Replay", "Settlement", "Vetting",
+                "Replay", "Settlement", "Vetting", "Delivery",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -191,19 +202,22 @@ let package = Package(
             name: "PDXCommandTests",
             dependencies: [
                 "pdx", "pdx-verify", "APIServer", "AuditLog", "Cryptography", "Marketplace", "PDXTesting", "Settlement",
+                "Delivery", "Identity", "Licensing", "Persistence", "Vetting",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting", "Delivery"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MarketplaceTests",
             dependencies: [
                 "Marketplace", "AuditLog", "Cryptography", "Identity", "Licensing", "PDXTesting", "Persistence", "Vetting",
+                "Delivery",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -247,6 +261,11 @@ let package = Package(
             dependencies: [
                 "pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Replay", "Settlement", "Vetting",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "Licensing", "AuditLog", "Cryptography"],
             swiftSettings: swiftSettings
         ),
     ]

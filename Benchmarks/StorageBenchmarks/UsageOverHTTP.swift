@@ -117,7 +117,7 @@ final class UsageServer: @unchecked Sendable {
         _ = try await post("/v1/operators/\(applied["id"] as? String ?? "")/reviews", reviewer, #"{"decision":"approve"}"#)
         _ = try await post("/v1/datasets", reviewer, """
             {"id":"bj-traffic-flow","title":"Traffic","theme":"traffic","openness":"open","grade":"general",
-             "fields":[{"name":"flow","type":"integer"}],"units":["call"],"ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000}
+             "fields":[{"name":"flow","type":"integer"}],"units":["call"],"ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000,"delivery":"declared"}
             """)
         let start = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-86_400))
         let end = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300 * 86_400))

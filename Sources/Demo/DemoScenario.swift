@@ -174,6 +174,7 @@ struct DemoScenario {
                 "units": .array(ceilings.map { .string($0.0) }), "currency": "CNY",
                 "ceiling_prices": .object(Dictionary(uniqueKeysWithValues: ceilings.map { ($0.0, JSONValue.string($0.1)) })),
                 "revenue_share_bps": .number(Double(share)),
+                "delivery": "declared",
             ]
             _ = try await client.expect(.created, .post, "/v1/datasets", key: keys[reviewer], json: body)
             datasetCounts.openness[openness, default: 0] += 1

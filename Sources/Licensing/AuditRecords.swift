@@ -7,6 +7,7 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     case datasetPublished = "dataset.published"
     case datasetReclassified = "dataset.reclassified"
     case datasetRepriced = "dataset.repriced"
+    case datasetDeliveryChanged = "dataset.delivery_changed"
     case grantRequested = "grant.requested"
     case grantDecided = "grant.decided"
     case grantActivated = "grant.activated"
@@ -45,7 +46,16 @@ public enum LicensingRecords {
             ]
         }
         if !prices.isEmpty { changes["ceiling_prices"] = .object(prices) }
-        let action: LicensingAction = changes["openness"] != nil || changes["grade"] != nil ? .datasetReclassified : .datasetRepriced
+        if old.delivery != new.delivery {
+            changes["delivery"] = ["from": .string(old.delivery.rawValue), "to": .string(new.delivery.rawValue)]
+        }
+        let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil {
+            .datasetReclassified
+        } else if !prices.isEmpty {
+            .datasetRepriced
+        } else {
+            .datasetDeliveryChanged
+        }
         return datasetRecord(new, action, actor: actor, [
             "authority_id": .string(new.authorityID),
             "changes": .object(changes),
@@ -203,8 +213,12 @@ extension Dataset {
             "theme": .string(theme),
             "openness": .string(openness.rawValue),
             "grade": .string(grade.rawValue),
+            "delivery": .string(delivery.rawValue),
             "fields": .array(fields.map {
-                ["name": .string($0.name), "type": .string($0.type.rawValue), "sensitive": .bool($0.sensitive)]
+                [
+                    "name": .string($0.name), "type": .string($0.type.rawValue), "sensitive": .bool($0.sensitive),
+                    "filterable": .bool($0.filterable),
+                ]
             }),
             "units": .array(units.map { .string($0.rawValue) }),
             "currency": .string(currency.code),

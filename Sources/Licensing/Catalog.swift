@@ -42,23 +42,28 @@ public struct DatasetDraft: Sendable, Hashable {
     /// Unit → price text.
     public var ceilingPrices: [String: String]
     public var revenueShareBPS: Int
+    /// How its data reaches operators; new datasets are served by PDX unless the publisher says otherwise.
+    public var delivery: DeliveryMode
 
     /// A field as received.
     public struct Field: Sendable, Hashable {
         public var name: String
         public var type: String
         public var sensitive: Bool
+        public var filterable: Bool
 
-        public init(name: String, type: String, sensitive: Bool) {
+        public init(name: String, type: String, sensitive: Bool, filterable: Bool = false) {
             self.name = name
             self.type = type
             self.sensitive = sensitive
+            self.filterable = filterable
         }
     }
 
     /// Creates a draft.
     public init(title: String, description: String, theme: String, openness: Openness, grade: Grade, fields: [Field],
-                units: [String], currency: String, ceilingPrices: [String: String], revenueShareBPS: Int) {
+                units: [String], currency: String, ceilingPrices: [String: String], revenueShareBPS: Int,
+                delivery: DeliveryMode = .gateway) {
         self.title = title
         self.description = description
         self.theme = theme
@@ -69,6 +74,7 @@ public struct DatasetDraft: Sendable, Hashable {
         self.currency = currency
         self.ceilingPrices = ceilingPrices
         self.revenueShareBPS = revenueShareBPS
+        self.delivery = delivery
     }
 }
 
@@ -78,14 +84,18 @@ public struct DatasetUpdate: Sendable, Hashable {
     public var grade: Grade?
     /// Unit → new ceiling price text; units not named keep their ceiling.
     public var ceilingPrices: [String: String]?
+    /// A new delivery mode.
+    public var delivery: DeliveryMode?
     /// Why; mandatory.
     public var reason: String?
 
     /// Creates an update.
-    public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil, reason: String?) {
+    public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil,
+                delivery: DeliveryMode? = nil, reason: String?) {
         self.openness = openness
         self.grade = grade
         self.ceilingPrices = ceilingPrices
+        self.delivery = delivery
         self.reason = reason
     }
 }
@@ -145,7 +155,8 @@ public struct Catalog: Sendable {
         let dataset = Dataset(
             id: id, title: draft.title, description: draft.description, authorityID: authorityID, theme: draft.theme,
             openness: draft.openness, grade: draft.grade, fields: fields, units: units, currency: policy.currency,
-            ceilingPrices: ceilings, revenueShareBPS: draft.revenueShareBPS, version: 1, publishedAt: now, updatedAt: now)
+            ceilingPrices: ceilings, revenueShareBPS: draft.revenueShareBPS, version: 1, publishedAt: now, updatedAt: now,
+            delivery: draft.delivery)
         return CatalogChange(updated: dataset, records: [LicensingRecords.published(dataset, by: actor.principalID)], isStricter: false)
     }
 
@@ -157,6 +168,7 @@ public struct Catalog: Sendable {
         var next = dataset
         if let openness = update.openness { next.openness = openness }
         if let grade = update.grade { next.grade = grade }
+        if let delivery = update.delivery { next.delivery = delivery }
         if let prices = update.ceilingPrices {
             let parsed = try Self.prices(prices)
             for (unit, price) in parsed {
@@ -194,7 +206,10 @@ public struct Catalog: Sendable {
             guard let type = FieldType(rawValue: draft.type) else {
                 throw LicensingError(code: .invalidFieldType, detail: "fields[\(index)].type is not one of \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            fields.append(DatasetField(name: draft.name, type: type, sensitive: draft.sensitive))
+            guard !draft.filterable || type.isFilterable else {
+                throw LicensingError(code: .fieldNotFilterable, detail: "fields[\(index)] is \(type.rawValue); only string, integer, boolean and date fields may be filterable")
+            }
+            fields.append(DatasetField(name: draft.name, type: type, sensitive: draft.sensitive, filterable: draft.filterable))
         }
         return fields
     }

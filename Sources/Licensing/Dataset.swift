@@ -22,7 +22,7 @@ public struct DatasetField: Sendable, Hashable {
 }
 
 /// How a dataset's data reaches operators, and so who counts its use.
-public enum Delivery: String, Sendable, Hashable, CaseIterable {
+public enum DeliveryMode: String, Sendable, Hashable, CaseIterable {
     /// PDX serves its releases through the data API and meters every call itself; operators may not
     /// declare usage of it. The default for new datasets.
     case gateway
@@ -48,7 +48,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     /// How openly it may be used.
     public internal(set) var openness: Openness
     /// How its data reaches operators: through PDX (metered at the source) or outside it (declared).
-    public internal(set) var delivery: Delivery
+    public internal(set) var delivery: DeliveryMode
     /// Its GB/T 43697-2024 grade.
     public internal(set) var grade: Grade
     /// Its fields, in published order.
@@ -74,7 +74,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         id: String, title: String, description: String, authorityID: String, theme: String,
         openness: Openness, grade: Grade, fields: [DatasetField], units: [MeteringUnit], currency: Currency,
         ceilingPrices: [MeteringUnit: UnitPrice], revenueShareBPS: Int, version: Int, publishedAt: Date, updatedAt: Date,
-        delivery: Delivery = .declared
+        delivery: DeliveryMode = .declared
     ) {
         self.id = id
         self.title = title

@@ -53,6 +53,8 @@ public struct GrantSnapshot: Sendable, Hashable {
         public let authorityID: String
         /// The units granted.
         public let units: Set<MeteringUnit>
+        /// The fields granted: the only ones the data API serves of the dataset under this grant.
+        public let fields: [String]
         /// The quota per unit per period.
         public let quotas: [MeteringUnit: Int64]
         /// The price per unit.
@@ -96,8 +98,8 @@ public struct GrantSnapshot: Sendable, Hashable {
             let limits = free ? [:] : item.highestPrices.compactMapValues {
                 MoneyLimits.quantity(within: MoneyLimits.grantPeriodMinor, price: $0, currency: currency)
             }
-            return (item.datasetID, Item(authorityID: item.authorityID, units: Set(item.unitPrices.keys), quotas: item.quotas,
-                                         unitPrices: item.unitPrices, amountLimits: limits))
+            return (item.datasetID, Item(authorityID: item.authorityID, units: Set(item.unitPrices.keys), fields: item.fields,
+                                         quotas: item.quotas, unitPrices: item.unitPrices, amountLimits: limits))
         }, uniquingKeysWith: { first, _ in first })
     }
 

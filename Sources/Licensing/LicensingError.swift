@@ -27,6 +27,8 @@ public struct LicensingError: CodedError {
         case tooManyFields = "too_many_fields"
         /// A field type outside ``FieldType``.
         case invalidFieldType = "invalid_field_type"
+        /// A field is marked filterable but its type cannot be compared by equality as text.
+        case fieldNotFilterable = "field_not_filterable"
         /// A dataset without metering units.
         case unitsRequired = "units_required"
         /// A unit outside `call`, `record`, `byte`.

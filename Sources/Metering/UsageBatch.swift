@@ -98,10 +98,14 @@ public struct UsageBatch: Sendable {
     ///   - quota: the quota of a counter's grant, dataset and unit per period.
     ///   - amountLimit: the most of a counter's unit a period may use before its amount passes the
     ///     money one grant may charge (``GrantSnapshot/Item/amountLimits``); nil for no such limit.
+    ///   - delivery: how a dataset is delivered; declared events of a `gateway` dataset are rejected
+    ///     with `metered_at_source`. nil for a dataset the caller does not know (the grant check
+    ///     refuses those first).
     public func decide(
         stored: [String: SHA256Digest], used: [CounterKey: Int64], closed: Set<Period>, operatorActiveUntil: Date?,
         check: (GrantCheckQuery) -> GrantCheckResult, quota: (CounterKey) -> Int64?,
-        amountLimit: (CounterKey) -> Int64? = { _ in nil }
+        amountLimit: (CounterKey) -> Int64? = { _ in nil },
+        delivery: (String) -> DeliveryMode? = { _ in nil }
     ) -> UsageDecision {
         var outcomes: [UsageOutcome] = []
         outcomes.reserveCapacity(parsed.count)
@@ -147,6 +151,11 @@ public struct UsageBatch: Sendable {
                 outcomes.append(.rejected(UsageRejection(denial)))
                 continue
             }
+            // What PDX serves it counts itself; the operator's own figure for it counts for nothing.
+            if source == .declared, delivery(event.datasetID) == .gateway {
+                outcomes.append(.rejected(.meteredAtSource))
+                continue
+            }
             guard let end = operatorActiveUntil, event.time < end else {
                 outcomes.append(.rejected(.operatorNotActive))
                 continue
@@ -173,6 +182,12 @@ public struct UsageBatch: Sendable {
             acceptedHere[event.id] = event.digest
             accepted.append(event)
             outcomes.append(.accepted)
+        }
+        // The events of one gateway call are one: the call is served only if all of them count, so
+        // if one is refused, all are, for the first refusal's reason.
+        if source == .gateway, accepted.count < parsed.count,
+           let refusal = outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
+            return UsageDecision(outcomes: outcomes.map { _ in .rejected(refusal) }, accepted: [], counterDeltas: [:], dayDeltas: [:])
         }
         return UsageDecision(outcomes: outcomes, accepted: accepted, counterDeltas: counters.finished(), dayDeltas: days.finished())
     }

@@ -25,7 +25,8 @@ extension UsageDecision {
     /// grant, dataset, unit, period, quantity, time), grouped by counter in order of first
     /// appearance, split into as many records as the entry size limit requires (`part` of `parts`).
     /// Empty when nothing was accepted.
-    public func records(operatorID: String, batchID: String, actor: String, at now: Date) -> [UsageRecord] {
+    public func records(operatorID: String, batchID: String, actor: String, at now: Date,
+                        source: UsageSource = .declared) -> [UsageRecord] {
         guard !accepted.isEmpty else { return [] }
         var chunks: [[(CounterKey, [UsageEvent])]] = []
         var current: [(CounterKey, [UsageEvent])] = []
@@ -50,6 +51,9 @@ extension UsageDecision {
         chunks.append(current)
         let at = JSONValue.string(Timestamp.format(Timestamp.milliseconds(now)))
         return chunks.enumerated().map { index, groups in
+            // Declared usage has no `source` member, as before there were two sources, so the logs
+            // of declared usage keep their bytes.
+            let sourceMember: [String: JSONValue] = source == .gateway ? ["source": .string(source.rawValue)] : [:]
             let usage: [JSONValue] = groups.map { key, events in
                 [
                     "grant_id": .string(key.grantID),
@@ -70,7 +74,7 @@ extension UsageDecision {
                     "parts": JSONValue(chunks.count),
                     "at": at,
                     "usage": .array(usage),
-                ])
+                ].merging(sourceMember) { $1 })
             return UsageRecord(record: record, counterKeys: Set(groups.map(\.0)))
         }
     }

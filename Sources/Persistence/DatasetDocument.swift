@@ -14,8 +14,9 @@ internal import Licensing
 /// Decoding is strict: a missing, mistyped or unknown member, an unknown enumeration value, or a
 /// price not in canonical form fails with `unexpected_data`.
 enum DatasetDocument {
-    /// The layout written into each document; a reader refuses others.
-    static let format = 1
+    /// The layout written into each document. Format 1, before datasets said how they are delivered,
+    /// is read too: its datasets are `declared` and none of its fields filterable, as they were.
+    static let format = 2
 
     /// The canonical JSON text of `dataset`.
     static func encode(_ dataset: Dataset) -> String {
@@ -33,7 +34,7 @@ enum DatasetDocument {
     static func decode(_ text: String) throws(StorageError) -> Dataset {
         var root = try root(text, "dataset document")
         let format = try root.integer("format")
-        guard format == Self.format else {
+        guard format == Self.format || format == 1 else {
             throw StorageError.unexpected("dataset document format \(format); this program reads \(Self.format)")
         }
         var fields: [DatasetField] = []
@@ -42,7 +43,8 @@ enum DatasetDocument {
             fields.append(DatasetField(
                 name: try members.string("name"),
                 type: try members.enumeration("type", FieldType.self),
-                sensitive: try members.bool("sensitive")
+                sensitive: try members.bool("sensitive"),
+                filterable: format == 1 ? false : try members.bool("filterable")
             ))
             try members.finish()
         }
@@ -68,7 +70,8 @@ enum DatasetDocument {
             revenueShareBPS: try root.integer("revenue_share_bps"),
             version: try root.integer("version"),
             publishedAt: try root.milliseconds("published_at"),
-            updatedAt: try root.milliseconds("updated_at")
+            updatedAt: try root.milliseconds("updated_at"),
+            delivery: format == 1 ? .declared : try root.enumeration("delivery", DeliveryMode.self)
         )
         try root.finish()
         return dataset

@@ -20,6 +20,20 @@ extension DatabaseReader {
         try await context.query(Self.selectDataset + " WHERE id = $1", [.text(id)]).first.map(Self.dataset)
     }
 
+    /// How each dataset among `ids` is delivered; ids of no dataset are left out. One statement.
+    public func deliveries(of ids: Set<String>) async throws -> [String: DeliveryMode] {
+        guard !ids.isEmpty else { return [:] }
+        let sorted = ids.sorted()
+        let placeholders = sorted.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+        let rows = try await context.query(Self.selectDataset + " WHERE id IN (\(placeholders))", sorted.map(SQLValue.text))
+        var deliveries: [String: DeliveryMode] = [:]
+        for row in rows {
+            let dataset = try Self.dataset(row)
+            deliveries[dataset.id] = dataset.delivery
+        }
+        return deliveries
+    }
+
     /// Up to `limit` datasets matching `filter`, in order of id, after `cursor` (a
     /// ``DatasetPage/nextCursor`` of this listing; anything else throws `LicensingError`
     /// `invalid_cursor`).

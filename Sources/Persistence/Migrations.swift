@@ -348,8 +348,53 @@ enum Migrations {
                 ("ALTER TABLE principals DROP COLUMN email", []),
             ]
         },
-        // 9 is the release tables of the data API, on its own branch: versions need only grow, and
-        // each migration is applied once whatever the order it arrives in.
+        Migration(version: 9, name: "dataset releases") { d in
+            [
+                // A release is loaded in chunks under a `loading` row (load_id says whose load it is,
+                // updated_at when it last made progress) and published by one short transaction;
+                // readers see published releases only.
+                ("""
+                CREATE TABLE releases (
+                    dataset_id TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('loading', 'published')),
+                    media_type TEXT NOT NULL,
+                    sha256 TEXT NULL,
+                    row_count \(d.bigint) NOT NULL DEFAULT 0,
+                    byte_count \(d.bigint) NOT NULL DEFAULT 0,
+                    fields TEXT NOT NULL,
+                    loaded_by TEXT NOT NULL,
+                    load_id TEXT NOT NULL,
+                    started_at \(d.bigint) NOT NULL,
+                    updated_at \(d.bigint) NOT NULL,
+                    published_at \(d.bigint) NULL,
+                    PRIMARY KEY (dataset_id, version)
+                )\(d.withoutRowID)
+                """, []),
+                ("CREATE INDEX releases_published ON releases (dataset_id, state, published_at)", []),
+                // One row per record: its values' JSON texts joined by 0x1F, in the release's field order.
+                ("""
+                CREATE TABLE release_rows (
+                    dataset_id TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    row_number \(d.bigint) NOT NULL,
+                    document TEXT NOT NULL,
+                    PRIMARY KEY (dataset_id, version, row_number)
+                )\(d.withoutRowID)
+                """, []),
+                // The equality index of filterable fields: one row per non-null value.
+                ("""
+                CREATE TABLE release_values (
+                    dataset_id TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    row_number \(d.bigint) NOT NULL,
+                    PRIMARY KEY (dataset_id, version, field, value, row_number)
+                )\(d.withoutRowID)
+                """, []),
+            ]
+        },
         Migration(version: 10, name: "usage counters split by source") { d in
             [
                 // How much of each counter PDX metered itself (gateway); the rest was declared. Every

@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -34,23 +34,26 @@ extension LogReplay {
     static func dataset(_ fields: Fields, version: Int, at: Date) throws(MalformedRecord) -> Dataset {
         var datasetFields: [DatasetField] = []
         for field in try fields.objects("fields") {
+            // Logs written before fields could be filterable do not say so.
+            let filterable = field.members["filterable"] == nil ? false : try field.bool("filterable")
             datasetFields.append(DatasetField(
-                name: try field.string("name"), type: try field.raw("type", as: FieldType.self), sensitive: try field.bool("sensitive")))
+                name: try field.string("name"), type: try field.raw("type", as: FieldType.self), sensitive: try field.bool("sensitive"),
+                filterable: filterable))
         }
         var units: [MeteringUnit] = []
         for name in try fields.strings("units") {
             guard let unit = MeteringUnit(rawValue: name) else { throw MalformedRecord(reason: "dataset.units holds an unknown unit") }
             units.append(unit)
         }
-        // Absent in records written before datasets had a delivery mode: those were all declared.
-        let delivery: Delivery = try fields.members["delivery"] == nil ? .declared : fields.raw("delivery", as: Delivery.self)
         return Dataset(
             id: try fields.string("id"), title: try fields.string("title"), description: try fields.string("description"),
             authorityID: try fields.string("authority_id"), theme: try fields.string("theme"),
             openness: try fields.raw("openness", as: Openness.self), grade: try fields.raw("grade", as: Grade.self),
             fields: datasetFields, units: units, currency: try fields.currency("currency"),
             ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
-            version: version, publishedAt: at, updatedAt: at, delivery: delivery)
+            version: version, publishedAt: at, updatedAt: at,
+            // Datasets published before delivery modes were all declared by their operators.
+            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self))
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -63,10 +66,10 @@ extension LogReplay {
         var openness = old.openness
         var grade = old.grade
         var prices = old.ceilingPrices
+        var delivery = old.delivery
+        if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: DeliveryMode.self) }
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
-        var delivery = old.delivery
-        if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: Delivery.self) }
         if changes.members["ceiling_prices"] != nil {
             let changed = try changes.object("ceiling_prices")
             for name in changed.members.keys {
@@ -216,7 +219,7 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .grantRequested:
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .grantRequested:
             return
         }
         if !allowed.contains(from) {

@@ -5,6 +5,6 @@ struct PDX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pdx",
         abstract: "PDX — Public Data Exchange: authorized operation of public data, on a verifiable audit log.",
-        subcommands: [Serve.self, Demo.self, SettlementCommand.self, Audit.self]
+        subcommands: [Serve.self, Demo.self, SettlementCommand.self, Audit.self, DatasetCommand.self]
     )
 }

@@ -49,6 +49,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-burst"), help: "Requests an API key may send at once. Env: PDX_RATE_LIMIT_BURST. Default: 200")
     var rateLimitBurst: Int?
 
+    @Option(name: .customLong("max-release-bytes"), help: "The largest dataset release an upload may be, in bytes. Env: PDX_MAX_RELEASE_BYTES. Default: 1073741824 (1 GiB)")
+    var maxReleaseBytes: Int64?
+
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key. Env: PDX_TLS_CERT")
     var tlsCertificate: String?
 
@@ -78,7 +81,8 @@ struct Serve: AsyncParsableCommand {
     var flags: [String: String?] {
         ["host": host, "port": port.map(String.init), "shutdown-timeout": shutdownTimeout.map(String.init),
          "rate-limit": rateLimit.map { String($0) }, "rate-limit-burst": rateLimitBurst.map(String.init),
-         "tls-cert": tlsCertificate, "tls-key": tlsKey, "log-format": logFormat, "log-level": logLevel]
+         "tls-cert": tlsCertificate, "tls-key": tlsKey, "log-format": logFormat, "log-level": logLevel,
+         "max-release-bytes": maxReleaseBytes.map(String.init)]
     }
 
     /// The server's configuration: flags, then environment, then config file, then defaults.
@@ -102,6 +106,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.rateLimitBurst = try settings.value("rate-limit-burst", default: 200, "at least 1") {
             Int($0).flatMap { $0 >= 1 ? $0 : nil }
+        }
+        configuration.maxReleaseBytes = try settings.value(
+            "max-release-bytes", default: configuration.maxReleaseBytes, "a number of bytes, at least 1") {
+            Int64($0).flatMap { $0 >= 1 ? $0 : nil }
         }
         switch (settings.text("tls-cert"), settings.text("tls-key")) {
         case (nil, nil):

@@ -160,7 +160,7 @@ struct IdempotencyTests {
                 """
                 {"id":"\(id)","title":"Traffic flow","description":"Hourly flow per road segment","theme":"traffic",
                  "openness":"open","grade":"general","fields":[{"name":"road_id","type":"string","sensitive":false}],
-                 "units":["call"],"currency":"CNY","ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000}
+                 "units":["call"],"currency":"CNY","ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000,"delivery":"declared"}
                 """
             }
             try await Self.expectOneEffectPerKey(

@@ -49,7 +49,7 @@ struct LicensingMarket {
     /// Publishes a dataset through `reviewer`; the body varies by openness, grade and ceiling.
     @discardableResult
     func publish(_ id: String, by reviewer: String, openness: String = "open", grade: String = "general",
-                 title: String? = nil, theme: String = "traffic", ceiling: String = "0.05",
+                 title: String? = nil, theme: String = "traffic", ceiling: String = "0.05", delivery: String = "declared",
                  _ client: any TestClientProtocol) async throws -> TestResponse {
         let body = """
         {"id":"\(id)","title":"\(title ?? "\(id) title")","description":"Hourly flow per road segment","theme":"\(theme)",
@@ -57,7 +57,7 @@ struct LicensingMarket {
          "fields":[{"name":"road_id","type":"string","sensitive":false},{"name":"flow","type":"integer"},
                    {"name":"plate","type":"string","sensitive":true}],
          "units":["call","record"],"currency":"CNY","ceiling_prices":{"call":"\(ceiling)","record":"0.001"},
-         "revenue_share_bps":3000}
+         "revenue_share_bps":3000,"delivery":"\(delivery)"}
         """
         let response = try await client.request(.post, "/v1/datasets", key: actors[reviewer], body: body)
         return response

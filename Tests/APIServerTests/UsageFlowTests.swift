@@ -106,6 +106,58 @@ struct UsageFlowTests {
         }
     }
 
+    @Test("usage of a dataset PDX serves is metered at the source: the operator's own figure is rejected, per event", arguments: Backend.available)
+    func meteredAtSource(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let u = try await UsageMarket.setUp(market, client)
+            let published = try await u.m.publish("bj-served", by: "bj-a", delivery: "gateway", client)
+            #expect(published.status == .created, "\(published.text)")
+            #expect(try published.json()["delivery"] as? String == "gateway")
+            let body = LicensingMarket.grantBody([("bj-served", "0.04")], startsAt: RFC3339.format(Date().addingTimeInterval(-86_400)))
+            let grant = try #require(try await u.m.requestGrant("acme", body, client)["id"] as? String)
+            let t = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up))
+            let answer = try await u.report([
+                usageEvent("own-1", grant: grant, dataset: "bj-served", time: t),
+                usageEvent("own-2", grant: u.grant, time: t),
+            ], client)
+            #expect(try answer.usageStatuses() == ["rejected:metered_at_source", "accepted"])
+
+            // Once the authority says the data reaches operators outside PDX, declared usage counts.
+            let before = try await runtime.log.head().size
+            let changed = try await client.request(.patch, "/v1/datasets/bj-served", key: u.m.actors["bj-a"],
+                                                   body: #"{"delivery":"declared","reason":"served by the bureau's own portal"}"#)
+            #expect(changed.status == .ok, "\(changed.text)")
+            let dataset = try #require(try changed.json()["dataset"] as? [String: Any])
+            #expect(dataset["delivery"] as? String == "declared")
+            #expect(dataset["version"] as? Int == 2)
+            let record = try AuditEntry(decoding: try #require(try await runtime.log.entries(start: before, limit: 1).first).body).record
+            #expect(record.action == "dataset.delivery_changed")
+            #expect(record.data["changes"] == ["delivery": ["from": "gateway", "to": "declared"]])
+            let again = try await u.report([usageEvent("own-1", grant: grant, dataset: "bj-served", time: t)], client)
+            #expect(try again.usageStatuses() == ["accepted"])
+
+            // A dataset published without saying is served by PDX.
+            let unsaid = try await client.request(.post, "/v1/datasets", key: u.m.actors["bj-a"], body: """
+                {"id":"bj-default","title":"Default","theme":"traffic","openness":"open","grade":"general",
+                 "fields":[{"name":"road_id","type":"string","filterable":true}],"units":["call"],
+                 "ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000}
+                """)
+            #expect(unsaid.status == .created, "\(unsaid.text)")
+            #expect(try unsaid.json()["delivery"] as? String == "gateway")
+            let fields = try #require(try unsaid.json()["fields"] as? [[String: Any]])
+            #expect(fields.first?["filterable"] as? Bool == true)
+            let refused = try await client.request(.post, "/v1/datasets", key: u.m.actors["bj-a"], body: """
+                {"id":"bj-blob","title":"Blob","theme":"traffic","openness":"open","grade":"general",
+                 "fields":[{"name":"shape","type":"geometry","filterable":true}],"units":["call"],
+                 "ceiling_prices":{"call":"0.05"},"revenue_share_bps":3000}
+                """)
+            #expect(refused.status == .unprocessableContent)
+            #expect(try refused.problem()["code"] as? String == "field_not_filterable")
+        }
+    }
+
     @Test("every rejection has its code", arguments: Backend.available)
     func rejections(backend: Backend) async throws {
         let market = try TestMarketplace(backend)

@@ -71,8 +71,9 @@ struct LicensingAuditRecordTests {
         let waiting = try market.request([item("bj-a"), item("tj-a")], id: "g-dataset-pending").updated
         let repriced = try Datasets.updated(bjA.updated, DatasetUpdate(ceilingPrices: ["call": "0.03"], reason: "cost"), at: Clock.day(5))
         let reclassified = try Datasets.updated(repriced.updated, DatasetUpdate(openness: .closed, reason: "withdrawn"), at: Clock.day(6))
-        records += repriced.records + reclassified.records
-        market.replace(reclassified.updated)
+        let redelivered = try Datasets.updated(reclassified.updated, DatasetUpdate(delivery: .declared, reason: "own portal"), at: Clock.day(6))
+        records += repriced.records + reclassified.records + redelivered.records
+        market.replace(redelivered.updated)
         for grant in [active, waiting] {
             let change = try #require(lifecycle.datasetChanged(grant, datasets: market.datasets, operator: market.op, by: People.bj,
                                                               reason: "withdrawn", at: Clock.day(6)))

@@ -160,10 +160,11 @@ struct CatalogPublishTests {
                 "theme": "traffic",
                 "openness": "open",
                 "grade": "general",
+                "delivery": "gateway",
                 "fields": [
-                    ["name": "road_id", "type": "string", "sensitive": false],
-                    ["name": "flow", "type": "integer", "sensitive": false],
-                    ["name": "plate_number", "type": "string", "sensitive": true],
+                    ["name": "road_id", "type": "string", "sensitive": false, "filterable": false],
+                    ["name": "flow", "type": "integer", "sensitive": false, "filterable": false],
+                    ["name": "plate_number", "type": "string", "sensitive": true, "filterable": false],
                 ],
                 "units": ["call", "record"],
                 "currency": "CNY",
@@ -248,6 +249,8 @@ struct CatalogUpdateTests {
         (.open, .important, DatasetUpdate(grade: .general, reason: "r"), false, "dataset.reclassified"),
         (.open, .general, DatasetUpdate(ceilingPrices: ["call": "0.06"], reason: "r"), false, "dataset.repriced"),
         (.conditional, .general, DatasetUpdate(openness: .open, ceilingPrices: ["call": "0.01"], reason: "r"), true, "dataset.reclassified"),
+        (.open, .general, DatasetUpdate(delivery: .declared, reason: "r"), false, "dataset.delivery_changed"),
+        (.open, .general, DatasetUpdate(grade: .important, delivery: .declared, reason: "r"), true, "dataset.reclassified"),
     ])
     func stricter(_ openness: Openness, _ grade: Grade, _ update: DatasetUpdate, _ stricter: Bool, _ action: String) throws {
         let dataset = try Datasets.published("bj-traffic-flow", openness: openness, grade: grade)
@@ -289,6 +292,43 @@ struct CatalogUpdateTests {
             "reason": "new rules",
             "stricter": true,
         ])
+    }
+
+    @Test("new datasets are served through PDX unless the publisher says otherwise; a change of delivery is logged with a reason")
+    func delivery() throws {
+        let dataset = try Datasets.published("bj-traffic-flow")
+        #expect(dataset.delivery == .gateway)
+        #expect(dataset.json["delivery"] == "gateway")
+        let change = try Datasets.updated(dataset, DatasetUpdate(delivery: .declared, reason: "served by the bureau's own portal"))
+        #expect(change.updated.delivery == .declared)
+        #expect(change.updated.version == dataset.version + 1)
+        let record = try #require(change.records.first)
+        #expect(record.action == "dataset.delivery_changed")
+        #expect(record.data["changes"] == ["delivery": ["from": "gateway", "to": "declared"]])
+        #expect(record.data["reason"] == "served by the bureau's own portal")
+        #expect(thrownCode { try Datasets.updated(dataset, DatasetUpdate(delivery: .gateway, reason: "r")) } == .noChange)
+        #expect(thrownCode { try Datasets.updated(dataset, DatasetUpdate(delivery: .declared, reason: nil)) } == .reasonRequired)
+    }
+
+    @Test("only string, integer, boolean and date fields may be filterable", arguments: FieldType.allCases)
+    func filterable(_ type: FieldType) throws {
+        var draft = Datasets.draft()
+        draft.fields = [.init(name: "key", type: type.rawValue, sensitive: false, filterable: true)]
+        let publisher = Reviewer(principalID: "principal-bj", authorityID: "bj")
+        let published = Result { () throws(LicensingError) -> Dataset in
+            try Catalog().publish(draft, id: "bj-keys", authorityID: "bj", by: publisher, at: Clock.start).updated
+        }
+        switch (type, published) {
+        case (.string, .success(let dataset)), (.integer, .success(let dataset)), (.boolean, .success(let dataset)),
+             (.date, .success(let dataset)):
+            #expect(dataset.fields.first?.filterable == true)
+            #expect(dataset.json["fields"]?[0]?["filterable"] == true)
+        case (_, .failure(let error)):
+            #expect(!type.isFilterable)
+            #expect(error.code == .fieldNotFilterable)
+        case (_, .success):
+            Issue.record("\(type.rawValue) was accepted as filterable")
+        }
     }
 
     @Test("the repriced record lists only the ceilings that changed")

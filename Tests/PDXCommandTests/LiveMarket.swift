@@ -31,7 +31,7 @@ struct LiveMarket: Sendable {
             {"id":"bj-open","title":"Road flow","description":"Hourly flow per road segment","theme":"traffic",
              "openness":"open","grade":"general","fields":[{"name":"road_id","type":"string","sensitive":false},
              {"name":"flow","type":"integer"}],"units":["call"],"currency":"CNY","ceiling_prices":{"call":"0.05"},
-             "revenue_share_bps":3000}
+             "revenue_share_bps":3000,"delivery":"declared"}
             """)
         let grant = try await HTTP.expect(201, "POST", port: port, "/v1/grants", key: operatorKey, body: """
             {"purpose":"Congestion forecasting for logistics routing","scenario":"industry",

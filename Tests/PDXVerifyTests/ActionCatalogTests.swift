@@ -59,13 +59,12 @@ private enum ContractCatalogue {
         return out
     }
 
-    /// The backticked names in `text`.
+    /// The backticked names in `text` (a letter, then letters, digits, `_` and `.`, e.g. `sha256`).
     static func names(_ text: String) -> [String] {
         text.split(separator: "`", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }
             .map { String($0.element) }
-            // A name starts with a letter and may hold digits (`sha256`).
-            .filter { ($0.first?.isLetter ?? false) && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } }
+            .filter { $0.first?.isLetter == true && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } }
     }
 }
 

@@ -22,7 +22,8 @@ struct LicensingDocumentTests {
         }
 
         let value = try JSONValue.parse(Array(DatasetDocument.encode(repriced).utf8))
-        #expect(value["format"] == 1)
+        #expect(value["format"] == 2)
+        #expect(value["delivery"] == "declared")
         #expect(value["version"] == 2)
         #expect(value["title"] == "北京市交通流量")
         #expect(value["openness"] == "conditional")
@@ -31,9 +32,32 @@ struct LicensingDocumentTests {
         #expect(value["currency"] == "CNY")
         #expect(value["ceiling_prices"] == ["call": "0.5", "record": "0.000125"])
         #expect(value["revenue_share_bps"] == 3000)
-        #expect(value["fields"]?[2] == ["name": "plate", "type": "string", "sensitive": true])
+        #expect(value["fields"]?[2] == ["name": "plate", "type": "string", "sensitive": true, "filterable": false])
         #expect(value["published_at"] == .number(Double(Timestamp.milliseconds(Samples.time(0.123)))))
         #expect(value["updated_at"] == .number(Double(Timestamp.milliseconds(Samples.time(60)))))
+    }
+
+    @Test("a document written before datasets had a delivery mode reads as declared, with no filterable field")
+    func formatOne() throws {
+        let dataset = try LicensingSamples.dataset("bj-traffic")
+        var root = try #require(try JSONValue.parse(Array(DatasetDocument.encode(dataset).utf8)).objectValue)
+        root["format"] = 1
+        root["delivery"] = nil
+        root["fields"] = .array(try #require(root["fields"]?.arrayValue).map { field in
+            var members = field.objectValue ?? [:]
+            members["filterable"] = nil
+            return .object(members)
+        })
+        let read = try DatasetDocument.decode(try JSONValue.object(root).canonicalString())
+        #expect(read == dataset)
+        #expect(read.delivery == .declared)
+        #expect(read.fields.allSatisfy { !$0.filterable })
+
+        // A format-1 document holding a member of format 2 is not what any version wrote.
+        root["delivery"] = "gateway"
+        #expect(throws: StorageError(code: .unexpectedData, detail: "")) {
+            try DatasetDocument.decode(try JSONValue.object(root).canonicalString())
+        }
     }
 
     @Test("a grant with every optional member set round-trips exactly")
@@ -116,7 +140,10 @@ struct LicensingDocumentTests {
     }
 
     @Test("a dataset document that is not exactly what the codec writes is unexpected_data", arguments: [
-        (["format"], JSONValue(2)),
+        (["format"], JSONValue(3)),
+        (["delivery"], "pigeon"),
+        (["delivery"], nil),
+        (["fields", "0", "filterable"], "yes"),
         (["id"], nil),
         (["extra"], "member"),
         (["openness"], "secret"),

@@ -35,7 +35,7 @@ enum LicensingSamples {
                 .init(name: "plate", type: "string", sensitive: true),
             ],
             units: ["record", "call"], currency: "CNY", ceilingPrices: ["call": "0.05", "record": "0.000125"],
-            revenueShareBPS: 3000)
+            revenueShareBPS: 3000, delivery: .declared)
         return try catalog.publish(draft, id: id, authorityID: authority, by: reviewer(authority), at: Samples.time(seconds)).updated
     }
 

@@ -388,6 +388,7 @@ struct UsageMigrationTests {
                     "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
                     "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
+                    "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "DELETE FROM schema_migrations WHERE version >= 5",
                 ] {
                     try await transaction.context.execute(statement)

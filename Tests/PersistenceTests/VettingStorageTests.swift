@@ -432,6 +432,7 @@ struct VettingMigrationTests {
                     "DROP TABLE grant_datasets", "DROP TABLE grants", "DROP TABLE datasets", "DROP TABLE grant_generation",
                     "DROP TABLE usage_events", "DROP TABLE usage_counters", "DROP TABLE usage_daily",
                     "DROP TABLE settlement_periods", "DROP TABLE settlement_reports", "DROP TABLE settlement_parties", "DROP TABLE settlement_adjustments", "DROP TABLE revenue_caps", 
+                    "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)
@@ -482,6 +483,7 @@ struct VettingMigrationTests {
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
                     "UPDATE principals SET name = 'Ops Person', email = 'ops@example.cn' WHERE id = 'p-op'",
                     "UPDATE principals SET name = 'Admin Person' WHERE id = 'p-admin'",
+                    "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "DELETE FROM schema_migrations WHERE version >= 7",
                 ] {

@@ -21,9 +21,12 @@ extension API {
             title: body.title, description: body.description ?? "", theme: body.theme,
             openness: Openness(body.openness),
             grade: Grade(body.grade),
-            fields: body.fields.map { .init(name: $0.name, type: $0._type, sensitive: $0.sensitive ?? false) },
+            fields: body.fields.map {
+                .init(name: $0.name, type: $0._type, sensitive: $0.sensitive ?? false, filterable: $0.filterable ?? false)
+            },
             units: body.units, currency: body.currency ?? catalog.policy.currency.code,
-            ceilingPrices: body.ceilingPrices.additionalProperties, revenueShareBPS: body.revenueShareBps)
+            ceilingPrices: body.ceilingPrices.additionalProperties, revenueShareBPS: body.revenueShareBps,
+            delivery: body.delivery.map(DeliveryMode.init) ?? .gateway)
         let published = try await catalogService.publish(draft, id: body.id, authorityID: authorityID, by: Self.reviewer(caller)) { dataset, tx in
             try await IdempotencyScope.recordJSON(.created, Self.view(dataset), in: tx)
         }
@@ -57,7 +60,8 @@ extension API {
         let update = DatasetUpdate(
             openness: body.openness.map(Openness.init),
             grade: body.grade.map(Grade.init),
-            ceilingPrices: body.ceilingPrices?.additionalProperties, reason: body.reason)
+            ceilingPrices: body.ceilingPrices?.additionalProperties,
+            delivery: body.delivery.map(DeliveryMode.init), reason: body.reason)
         let (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller))
         return .ok(.init(body: .json(.init(
             dataset: Self.view(change.updated), stricter: change.isStricter, affectedGrants: affected.map(view)))))
@@ -189,7 +193,10 @@ extension API {
             theme: dataset.theme,
             openness: dataset.openness.schema,
             grade: dataset.grade.schema,
-            fields: dataset.fields.map { .init(name: $0.name, _type: $0.type.rawValue, sensitive: $0.sensitive) },
+            delivery: dataset.delivery.schema,
+            fields: dataset.fields.map {
+                .init(name: $0.name, _type: $0.type.rawValue, sensitive: $0.sensitive, filterable: $0.filterable)
+            },
             units: dataset.units.map(\.rawValue), currency: dataset.currency.code,
             ceilingPrices: prices(dataset.ceilingPrices), revenueShareBps: dataset.revenueShareBPS,
             version: dataset.version, publishedAt: dataset.publishedAt, updatedAt: dataset.updatedAt)

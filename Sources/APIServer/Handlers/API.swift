@@ -10,6 +10,7 @@ import Metering
 import Persistence
 import Settlement
 import Vetting
+import Delivery
 
 /// The handlers of `Contracts/openapi.yaml`. Each checks the caller's role first, then calls the domain.
 struct API: APIProtocol {
@@ -33,6 +34,8 @@ struct API: APIProtocol {
     /// Request, usage and rate-limit counters.
     let serverMetrics: ServerMetrics
     let clockStore: (any TestClockStore)?
+    /// The limits of release uploads.
+    var releasePolicy = ReleasePolicy()
 
     // MARK: services: the transactions the handlers ask for
 
@@ -42,6 +45,7 @@ struct API: APIProtocol {
     var catalogService: CatalogService { CatalogService(context, catalog: catalog, grants: grantService) }
     var usage: UsageService { UsageService(committer: usageCommitter, policy: metering, clock: clock, random: random) }
     var vettingService: VettingService { VettingService(context, lifecycle: vetting, grants: grantService) }
+    var releaseService: ReleaseService { ReleaseService(context, policy: releasePolicy) }
 
     // MARK: health
 

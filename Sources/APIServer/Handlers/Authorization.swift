@@ -17,6 +17,7 @@ enum Operation: String, CaseIterable, Sendable {
     case reportUsage, getUsageSummary
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
+    case loadRelease, listReleases
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -67,12 +68,15 @@ enum Authorization {
         .listAdjustments: [.finance, .admin, .auditor],
         .getRevenueCap: [.finance, .admin, .auditor, .operator],
         .listRevenueCaps: [.finance, .admin, .auditor],
+        .loadRelease: [.authorityReviewer, .admin],
+        .listReleases: everyone,
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
         .listGrants, .getGrant, .getUsageSummary, .getSettlementReport, .getRevenueCap,
+        .listReleases,
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.

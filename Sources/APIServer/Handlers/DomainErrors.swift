@@ -6,6 +6,7 @@ import Licensing
 import Persistence
 import Settlement
 import Vetting
+import Delivery
 
 /// How the domain's errors read over HTTP: the status for each stable code. Domain modules know
 /// nothing of HTTP; this table is the only place their codes meet status codes.
@@ -34,6 +35,8 @@ enum DomainErrors {
         case let error as LicensingError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as SettlementError:
+            return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
+        case let error as ReleaseError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case is IdempotentRequestAnswered:
             // Caught by IdempotencyMiddleware, which replays the answer; should its read fail, the
@@ -123,7 +126,7 @@ extension LicensingError.Code {
         case .grantNotFound: .notFound
         case .replayFailed: .internalServerError
         case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
-             .duplicateField, .tooManyFields, .invalidFieldType, .unitsRequired, .unknownUnit, .duplicateUnit,
+             .duplicateField, .tooManyFields, .invalidFieldType, .fieldNotFilterable, .unitsRequired, .unknownUnit, .duplicateUnit,
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
@@ -155,6 +158,19 @@ extension SettlementError.Code {
         case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .reasonTooLong, .invalidReason,
              .amountOverflow:
             .unprocessableContent
+        }
+    }
+}
+
+extension ReleaseError.Code {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .invalidCSV, .invalidNDJSON, .unknownColumn, .missingColumn, .duplicateColumn, .invalidValue, .rowTooLong,
+             .emptyRelease, .invalidReleaseVersion:
+            .unprocessableContent
+        case .releaseTooLarge: .contentTooLarge
+        case .releaseExists, .loadSuperseded: .conflict
+        case .unsupportedMediaType: .unsupportedMediaType
         }
     }
 }

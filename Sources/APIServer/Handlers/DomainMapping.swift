@@ -54,6 +54,22 @@ extension ReviewDecision {
     }
 }
 
+extension DeliveryMode {
+    init(_ delivery: Components.Schemas.DeliveryMode) {
+        switch delivery {
+        case .gateway: self = .gateway
+        case .declared: self = .declared
+        }
+    }
+
+    var schema: Components.Schemas.DeliveryMode {
+        switch self {
+        case .gateway: .gateway
+        case .declared: .declared
+        }
+    }
+}
+
 extension Openness {
     init(_ openness: Components.Schemas.Openness) {
         switch openness {

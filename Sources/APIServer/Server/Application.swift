@@ -17,6 +17,7 @@ public import Persistence
 public import Licensing
 import Metering
 import Vetting
+import Delivery
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
 /// tests may make them from anything.
@@ -78,7 +79,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(BodyLimitMiddleware(
-        defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides))
+        defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides,
+        releaseLimit: configuration.maxReleaseBytes))
     if dependencies.clock.isTestClock, let store = dependencies.clockStore {
         router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
     }
@@ -108,13 +110,15 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         metrics: MetricsExposition(registry: dependencies.metrics,
                                    throttle: dependencies.probeNow.map { Throttle(now: $0) } ?? Throttle()),
         serverMetrics: metrics,
-        clockStore: dependencies.clockStore)
+        clockStore: dependencies.clockStore,
+        releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
     }
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
+        ReleaseUploadMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
     return router

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import Marketplace
 import Settlement
+import Delivery
 
 /// The PEM files HTTPS is served with.
 public struct TLSFiles: Sendable, Equatable {
@@ -63,6 +64,9 @@ public struct ServerConfiguration: Sendable {
     public var logFormat: LogFormat = .json
     /// `--log-level` / `PDX_LOG_LEVEL`: trace, debug, info (default), notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
+    /// `--max-release-bytes` / `PDX_MAX_RELEASE_BYTES`: the largest dataset release a
+    /// `PUT /v1/datasets/{id}/releases/{version}` may upload; 1 GiB by default.
+    public var maxReleaseBytes: Int64 = ReleasePolicy.defaultMaxBytes
 
     public init(store: StoreLocation) {
         self.store = store

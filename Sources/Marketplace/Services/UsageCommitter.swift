@@ -147,6 +147,7 @@ package final class UsageCommitter: Sendable {
                 activeUntil[operatorID] = owner?.status == .approved ? owner?.approvedUntil : nil
             }
             var used = try await tx.usageQuantities(Array(Set(group.flatMap(\.batch.counterKeys))).sorted())
+            let deliveries = try await tx.deliveries(of: Set(group.flatMap { $0.batch.counterKeys.map(\.datasetID) }))
             let closed = try await tx.closedPeriods(among: Array(Set(group.flatMap(\.batch.periods))).sorted())
 
             var decisions: [UsageDecision] = []
@@ -158,14 +159,16 @@ package final class UsageCommitter: Sendable {
                     operatorActiveUntil: activeUntil[operatorID] ?? nil,
                     check: directory.check,
                     quota: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.quotas[key.unit] },
-                    amountLimit: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.amountLimits[key.unit] })
+                    amountLimit: { key in directory.snapshot(key.grantID)?.items[key.datasetID]?.amountLimits[key.unit] },
+                    delivery: { deliveries[$0] })
                 // What the batches after this one must see.
                 if index < group.count - 1 {
                     for event in decision.accepted { stored[operatorID, default: [:]][event.id] = event.digest }
                     for (key, delta) in decision.counterDeltas { used[key, default: 0] += delta.quantity }
                 }
                 decisions.append(decision)
-                records.append(decision.records(operatorID: operatorID, batchID: job.batchID, actor: job.actor, at: job.now))
+                records.append(decision.records(operatorID: operatorID, batchID: job.batchID, actor: job.actor, at: job.now,
+                                                source: job.batch.source))
             }
 
             let entries = try await log.append(records.flatMap { $0.map(\.record) }, in: tx)

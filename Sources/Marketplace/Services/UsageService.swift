@@ -1,5 +1,8 @@
+import AuditLog
+public import Foundation
 public import Cryptography
 public import Identity
+package import Licensing
 public import Metering
 
 /// Usage reported by operators: each batch decided against the grants and quotas, and committed
@@ -33,5 +36,26 @@ public struct UsageService: Sendable {
         let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: policy)
         let batchID = "ub_\(Hex.encode(try random.bytes(8)))"
         return try await committer.commit(batch, batchID: batchID, actor: caller.id, at: now, idempotency: idempotency)
+    }
+
+    /// Meters one call PDX serves through the data API: an event per unit, with source `gateway`,
+    /// decided by the grant check and quotas and committed before the caller may send a byte. The
+    /// events are one: all of them count or none does (every outcome then names the first refusal).
+    ///
+    /// - Parameters:
+    ///   - units: the quantity of each unit; units with no quantity are left out.
+    ///   - eventID: the call's id; each unit's event is `<eventID>.<unit>`.
+    package func meter(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, eventID: String,
+                       by caller: Principal, at now: Date) async throws -> UsageDecision {
+        guard let operatorID = caller.operatorID else {
+            throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
+        }
+        let time = RFC3339.format(now)
+        let raw = units.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { unit, quantity in
+            RawUsageEvent(id: "\(eventID).\(unit.rawValue)", grantID: grantID, datasetID: datasetID, unit: unit.rawValue,
+                          quantity: quantity, time: time)
+        }
+        let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: policy, source: .gateway)
+        return try await committer.commit(batch, batchID: eventID, actor: caller.id, at: now)
     }
 }
