@@ -256,8 +256,16 @@ struct ReleaseReplayTests {
         #expect(replay.findings.first?.location == "entry \(log.entries.count - 1)")
     }
 
-    @Test("a release published by someone other than a live reviewer of the authority is reviewer_ineligible",
-          arguments: ["pr_admin", "pr_applicant", "pr_nobody"])
+    @Test("a release published by an admin is lawful")
+    func byAdmin() throws {
+        var log = try LogFixture(delivery: "gateway")
+        log.release("2026.10", at: Self.t, actor: "pr_admin")
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.isEmpty, "\(replay.findings)")
+    }
+
+    @Test("a release published by someone other than a live reviewer of the authority or an admin is reviewer_ineligible",
+          arguments: ["pr_applicant", "pr_nobody"])
     func ineligible(actor: String) throws {
         var log = try LogFixture(delivery: "gateway")
         log.release("2026.10", at: Self.t, actor: actor)
