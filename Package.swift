@@ -225,7 +225,7 @@ let package = Package(
         .testTarget(
             name: "ReplayTests",
             dependencies: [
-                "Replay", "Demo", "Marketplace", "AuditLog", "Licensing", "Metering",
+                "Replay", "Demo", "Marketplace", "AuditLog", "Licensing", "Metering", "Settlement",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -12,9 +12,13 @@ public struct UsageCounter: Sendable, Hashable {
     /// The first and last log index of the `usage.recorded` entries that added to it.
     public var firstLogIndex: UInt64
     public var lastLogIndex: UInt64
+    /// How much of ``quantity``, and how many of ``events``, PDX metered itself at the source
+    /// (``UsageSource/gateway``); the rest was declared by the operator. Quotas count both together.
+    public var gatewayQuantity: Int64
+    public var gatewayEvents: Int64
 
     public init(key: CounterKey, operatorID: String, authorityID: String, quantity: Int64, events: Int64,
-                firstLogIndex: UInt64, lastLogIndex: UInt64) {
+                firstLogIndex: UInt64, lastLogIndex: UInt64, gatewayQuantity: Int64 = 0, gatewayEvents: Int64 = 0) {
         self.key = key
         self.operatorID = operatorID
         self.authorityID = authorityID
@@ -22,7 +26,12 @@ public struct UsageCounter: Sendable, Hashable {
         self.events = events
         self.firstLogIndex = firstLogIndex
         self.lastLogIndex = lastLogIndex
+        self.gatewayQuantity = gatewayQuantity
+        self.gatewayEvents = gatewayEvents
     }
+
+    /// The part of ``quantity`` the operator declared.
+    public var declaredQuantity: Int64 { quantity - gatewayQuantity }
 }
 
 /// A day counter as a store keeps it.

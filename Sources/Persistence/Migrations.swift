@@ -395,6 +395,14 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 10, name: "usage counters split by source") { d in
+            [
+                // How much of each counter PDX metered itself (gateway); the rest was declared. Every
+                // row before this was declared usage, so the split starts at zero.
+                ("ALTER TABLE usage_counters ADD COLUMN gateway_quantity \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_quantity >= 0)", []),
+                ("ALTER TABLE usage_counters ADD COLUMN gateway_events \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_events >= 0)", []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -76,7 +76,8 @@ extension DatabaseReader {
         }
         return try await context.query(
             """
-            SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, quantity, events, log_first, log_last
+            SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, quantity, events, log_first, log_last,
+                gateway_quantity, gateway_events
             FROM usage_counters WHERE \(conditions.joined(separator: " AND ")) ORDER BY grant_id, dataset_id, unit
             """,
             binds
@@ -88,7 +89,9 @@ extension DatabaseReader {
                 quantity: try row.integer(6),
                 events: try row.integer(7),
                 firstLogIndex: try Self.unsigned(row.integer(8)),
-                lastLogIndex: try Self.unsigned(row.integer(9))
+                lastLogIndex: try Self.unsigned(row.integer(9)),
+                gatewayQuantity: try row.integer(10),
+                gatewayEvents: try row.integer(11)
             )
         }
     }
@@ -194,8 +197,9 @@ extension DatabaseTransaction {
         )
     }
 
-    /// Adds to the period counters: each counter's quantity and events are added to the stored
-    /// ones (a counter not stored yet starts at zero), its log range widened to cover both. A
+    /// Adds to the period counters: each counter's quantity and events, and their gateway parts, are
+    /// added to the stored ones (a counter not stored yet starts at zero), its log range widened to
+    /// cover both. A
     /// stored counter keeps its operator and authority. Counters with one key are added up first.
     public func addUsage(_ counters: [UsageCounter]) async throws {
         var merged: [CounterKey: UsageCounter] = [:]
@@ -208,6 +212,8 @@ extension DatabaseTransaction {
             sum.events += counter.events
             sum.firstLogIndex = min(sum.firstLogIndex, counter.firstLogIndex)
             sum.lastLogIndex = max(sum.lastLogIndex, counter.lastLogIndex)
+            sum.gatewayQuantity += counter.gatewayQuantity
+            sum.gatewayEvents += counter.gatewayEvents
             merged[counter.key] = sum
         }
         let d = context.dialect
@@ -216,17 +222,19 @@ extension DatabaseTransaction {
         try await context.insert(
             into: "usage_counters",
             columns: ["grant_id", "dataset_id", "unit", "period", "operator_id", "authority_id", "quantity", "events",
-                      "log_first", "log_last"],
+                      "log_first", "log_last", "gateway_quantity", "gateway_events"],
             rows: merged.values.sorted { $0.key < $1.key }.map { counter in
                 [.text(counter.key.grantID), .text(counter.key.datasetID), .text(counter.key.unit.rawValue),
                  .text(counter.key.period.description), .text(counter.operatorID), .text(counter.authorityID),
                  .integer(counter.quantity), .integer(counter.events), .integer(Int64(clamping: counter.firstLogIndex)),
-                 .integer(Int64(clamping: counter.lastLogIndex))]
+                 .integer(Int64(clamping: counter.lastLogIndex)), .integer(counter.gatewayQuantity), .integer(counter.gatewayEvents)]
             },
             conflict: """
                 ON CONFLICT (grant_id, dataset_id, unit, period) DO UPDATE SET \
                 quantity = usage_counters.quantity + excluded.quantity, \
                 events = usage_counters.events + excluded.events, \
+                gateway_quantity = usage_counters.gateway_quantity + excluded.gateway_quantity, \
+                gateway_events = usage_counters.gateway_events + excluded.gateway_events, \
                 log_first = \(d.least("usage_counters.log_first", "excluded.log_first")), \
                 log_last = \(d.greatest("usage_counters.log_last", "excluded.log_last"))
                 """

@@ -70,15 +70,14 @@ public enum ActionCatalog {
             "principal.revoked": [Member("id", .string), Member("reason", .string)],
             "authority.created": [Member("id", .string), Member("name", .string), Member("region", .string)],
             "test_clock.advanced": [Member("from", .nullable(.rfc3339)), Member("to", .rfc3339)],
-            PersonalDatum.erasedAction: [
-                Member("personal_data_id", .string), Member("subject", .string), Member("field", .string),
-                Member("commitment", .string), Member("reason", .string), Member("at", .time),
-            ],
-            // The Delivery module's one action (a dataset release was loaded and published).
-            "dataset.release_published": [
+            ReleaseAction.published: [
                 Member("dataset_id", .string), Member("authority_id", .string), Member("release", .string),
                 Member("media_type", .string), Member("sha256", .string), Member("rows", .integer), Member("bytes", .integer),
                 Member("fields", .strings), Member("at", .time),
+            ],
+            PersonalDatum.erasedAction: [
+                Member("personal_data_id", .string), Member("subject", .string), Member("field", .string),
+                Member("commitment", .string), Member("reason", .string), Member("at", .time),
             ],
         ]
         let operatorCommon = [Member("operator_id", .string), Member("revision", .integer), Member("at", .time)]
@@ -95,6 +94,8 @@ public enum ActionCatalog {
         case .recorded: [
             Member("operator_id", .string), Member("batch_id", .string), Member("part", .integer),
             Member("parts", .integer), Member("at", .time), Member("usage", .array),
+            // `gateway` for usage metered at the source; absent for declared usage.
+            Member("source", .string, mayBeAbsent: true),
         ]
         }
     }
@@ -116,6 +117,8 @@ public enum ActionCatalog {
         case .closed: [
             Member("period", .string), Member("currency", .string), Member("platform_fee_bps", .integer),
             Member("closed_at", .time), Member("totals", .object), Member("parties", .integer), Member("reports", .object),
+            // The report format; absent for closes in format 1.
+            Member("format_version", .integer, mayBeAbsent: true),
         ]
         }
     }

@@ -69,11 +69,19 @@ extension LogReplay {
         if closedAt < calendar.end(of: period) {
             report(ReplayFinding(.periodClosedOutOfOrder, entry: seq, "\(period) closed at \(RFC3339.format(closedAt)), before it ended"))
         }
+        // The close is recomputed in the report format it was made in: a close of format 1 leaves
+        // the member out, and its digests are of format 1's renderings.
+        let formatVersion = try data.members["format_version"] == nil ? 1 : Int(data.integer("format_version"))
+        guard SettlementReport.formatVersions.contains(formatVersion) else {
+            report(ReplayFinding(.settlementMismatch, entry: seq,
+                                 "\(period) was closed in report format \(formatVersion), which this verifier does not know (it knows \(SettlementReport.formatVersions.lowerBound)–\(SettlementReport.formatVersions.upperBound)); use a pdx-verify at least as new as the server that wrote the log"))
+            return
+        }
         let input = PeriodCloseInput(
             period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),
             usage: ratedUsage(in: period, seq: seq), adjustments: state.adjustments[period] ?? [],
             revenueCaps: revenueCapsByYear[period.year] ?? [:],
-            incomeBefore: income(before: period))
+            incomeBefore: income(before: period), formatVersion: formatVersion)
         let recomputed: SettlementReport
         do {
             recomputed = try PeriodClose.settle(input, closedAt: closedAt)
@@ -81,6 +89,11 @@ extension LogReplay {
             let code: ReplayFinding.Code = error.code == .amountOverflow ? .amountOverflow : .settlementMismatch
             report(ReplayFinding(code, entry: seq, "\(period) cannot be settled from the log: \(error.detail)"))
             return
+        }
+        let metered = recomputed.lines.filter { ($0.source ?? .declared) != .declared }.count
+        if formatVersion < 2, metered > 0 {
+            report(ReplayFinding(.settlementMismatch, entry: seq,
+                                 "\(period) was closed in report format 1, which cannot say where usage came from, but \(metered) of its lines hold usage metered at the source"))
         }
         var digests: ReportDigests = [:]
         for format in ReportFormat.allCases { digests[format.rawValue] = Hex.encode(SHA256.hash(recomputed.rendered(as: format)).bytes) }

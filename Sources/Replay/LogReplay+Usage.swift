@@ -15,6 +15,7 @@ extension LogReplay {
             report(ReplayFinding(.unknownSubject, entry: seq, "usage of operator \(operatorID), which never applied"))
         }
         let activeUntil = owner?.status == .approved ? owner?.approvedUntil : nil
+        let source = try Self.usageSource(data)
         for group in try data.objects("usage") {
             let grantID = try group.string("grant_id")
             let datasetID = try group.string("dataset_id")
@@ -27,6 +28,7 @@ extension LogReplay {
                 report(ReplayFinding(.periodChangedAfterClose, entry: seq,
                                      "usage of \(grantID)/\(datasetID)/\(unit.rawValue) in \(period), which was closed at entry \(state.settlements[period]?.seq ?? 0)"))
             }
+            checkSource(source, datasetID: datasetID, place: "\(grantID)/\(datasetID)/\(unit.rawValue) in \(period)", seq: seq)
             let quota = snapshot(grantID)?.items[datasetID]?.quotas[unit]
             var counter = state.counters[key] ?? UsageCounter(
                 key: key, operatorID: grant?.operatorID ?? operatorID,
@@ -75,6 +77,12 @@ extension LogReplay {
                     counter.quantity = sum
                 }
                 counter.events += 1
+                if source == .gateway {
+                    // Saturating like the quantity, so that the gateway part never exceeds it.
+                    let (gateway, overflow) = counter.gatewayQuantity.addingReportingOverflow(Int64(quantity))
+                    counter.gatewayQuantity = overflow ? .max : gateway
+                    counter.gatewayEvents += 1
+                }
                 if let quota, counter.quantity > quota, !quotaReported {
                     quotaReported = true
                     report(ReplayFinding(.usageOverQuota, entry: seq,
@@ -87,6 +95,32 @@ extension LogReplay {
                 countersByPeriod[period, default: []].append(key)
             }
             if periodsWithUsage.insert(period).inserted { openPeriodsWithUsage.insert(period) }
+        }
+    }
+}
+
+extension LogReplay {
+    /// Who counted a record's events: `source` is `gateway` for usage PDX metered at the source, and
+    /// absent for usage the operator declared; any other value is malformed.
+    static func usageSource(_ data: Fields) throws(MalformedRecord) -> UsageSource {
+        guard let value = data.members["source"] else { return .declared }
+        guard value.stringValue == UsageSource.gateway.rawValue else {
+            throw MalformedRecord(reason: "source is not \"gateway\", the only source a record names (declared usage leaves it out)")
+        }
+        return .gateway
+    }
+
+    /// Usage must come from where the dataset's delivery says its use is counted, at that point of
+    /// the log: PDX meters a gateway dataset itself and refuses declarations of it
+    /// (`metered_at_source`); it serves nothing of a declared one, so it cannot have metered it.
+    mutating func checkSource(_ source: UsageSource, datasetID: String, place: String, seq: UInt64) {
+        guard let delivery = state.datasets[datasetID]?.delivery else { return }
+        if source == .declared, delivery == .gateway {
+            report(ReplayFinding(.declaredUsageOnGatewayDataset, entry: seq,
+                                 "declared usage of \(place): dataset \(datasetID) is delivered through the gateway, which meters it at the source"))
+        } else if source == .gateway, delivery == .declared {
+            report(ReplayFinding(.gatewayUsageOnDeclaredDataset, entry: seq,
+                                 "usage of \(place) metered at the source, but dataset \(datasetID) is declared: the gateway does not serve it"))
         }
     }
 }

@@ -182,6 +182,8 @@ public struct LogReplay: Sendable {
             state.authorities[id] = try data.string("name")
         case "test_clock.advanced":
             break
+        case ReleaseAction.published:
+            try releasePublished(data, entry)
         case PersonalDatum.erasedAction:
             try erased(data, seq: seq)
         default:

@@ -37,6 +37,15 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         case usagePeriodMismatch = "usage_period_mismatch"
         /// A usage event id counted a second time for the same operator.
         case usageDuplicate = "usage_duplicate"
+        /// Usage the operator declared, of a dataset whose delivery was `gateway` then: PDX meters
+        /// such a dataset itself and refuses declarations of it (`metered_at_source`).
+        case declaredUsageOnGatewayDataset = "declared_usage_on_gateway_dataset"
+        /// Usage metered at the source (`source` `gateway`) of a dataset whose delivery was
+        /// `declared` then: the gateway does not serve such a dataset, so it cannot have metered it.
+        case gatewayUsageOnDeclaredDataset = "gateway_usage_on_declared_dataset"
+        /// A `dataset.release_published` that does not fit its dataset: another authority, fields
+        /// other than the dataset's, or a version published before.
+        case releaseInvalid = "release_invalid"
         /// Usage, an adjustment or a second close for a period after its `settlement.closed`.
         case periodChangedAfterClose = "period_changed_after_close"
         /// A period closed while an earlier period with usage was open, or before its end.

@@ -20,17 +20,18 @@ extension SettlementReport {
     /// The `settlement.closed` record: enough to check a report against the log (its digests) and
     /// to check a recomputation against the close (totals, fee, currency).
     public func closedRecord(digests: ReportDigests, actor: String) -> AuditRecord {
-        AuditRecord(
-            actor: actor, action: SettlementAction.closed.rawValue, subjects: ["period:\(period)"],
-            data: [
-                "period": .string(period.description),
-                "currency": .string(currency.code),
-                "platform_fee_bps": JSONValue(platformFeeBPS),
-                "closed_at": .string(Timestamp.format(Timestamp.milliseconds(closedAt))),
-                "totals": totals.json,
-                "parties": JSONValue(parties.count),
-                "reports": .object(digests.mapValues(JSONValue.string)),
-            ])
+        var data: [String: JSONValue] = [
+            "period": .string(period.description),
+            "currency": .string(currency.code),
+            "platform_fee_bps": JSONValue(platformFeeBPS),
+            "closed_at": .string(Timestamp.format(Timestamp.milliseconds(closedAt))),
+            "totals": totals.json,
+            "parties": JSONValue(parties.count),
+            "reports": .object(digests.mapValues(JSONValue.string)),
+        ]
+        // The format the digests are of; closes in format 1 leave it out, so their entries keep their bytes.
+        if formatVersion >= 2 { data["format_version"] = JSONValue(formatVersion) }
+        return AuditRecord(actor: actor, action: SettlementAction.closed.rawValue, subjects: ["period:\(period)"], data: data)
     }
 }
 

@@ -55,9 +55,13 @@ public struct PeriodCloseInput: Sendable {
     public var revenueCaps: [String: Int64]
     /// Each operator's net income in the earlier closed periods of the same year.
     public var incomeBefore: [String: Int64]
+    /// The report format to close in: the current one, or, to recompute an old close, its own.
+    public var formatVersion: Int
 
     public init(period: Period, currency: Currency, platformFeeBPS: Int, usage: [RatedUsage], adjustments: [Adjustment] = [],
-                revenueCaps: [String: Int64] = [:], incomeBefore: [String: Int64] = [:]) {
+                revenueCaps: [String: Int64] = [:], incomeBefore: [String: Int64] = [:],
+                formatVersion: Int = SettlementReport.currentFormatVersion) {
+        self.formatVersion = formatVersion
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
@@ -94,7 +98,9 @@ public enum PeriodClose {
                 authorityBPS: split.authorityBPS, platformBPS: split.platformBPS,
                 authorityMinor: parts.authority, platformMinor: parts.platform, operatorMinor: parts.operator,
                 eventCount: counter.events, logIndexFirst: counter.firstLogIndex, logIndexLast: counter.lastLogIndex,
-                corrects: nil, reason: nil))
+                corrects: nil, reason: nil,
+                source: LineSource(quantity: counter.quantity, gatewayQuantity: counter.gatewayQuantity),
+                gatewayQuantity: counter.gatewayQuantity))
         }
         for adjustment in input.adjustments.sorted(by: { $0.id < $1.id }) {
             let corrected = adjustment.corrected
@@ -111,7 +117,7 @@ public enum PeriodClose {
         lines += try clawbacks(of: lines, input: input)
         try checkFits(lines)
         return SettlementReport(period: input.period, currency: input.currency, platformFeeBPS: input.platformFeeBPS,
-                                closedAt: closedAt, lines: lines)
+                                closedAt: closedAt, lines: lines, formatVersion: input.formatVersion)
     }
 
     /// For every capped operator whose net income this year would pass its cap: the excess of this

@@ -3,7 +3,7 @@
 
 extension SettlementReport {
     func csvBytes() -> [UInt8] {
-        CSV.bytes(header: Self.lineColumns, rows: lineRows)
+        CSV.bytes(header: lineColumnNames, rows: lineRows)
     }
 
     /// Each party's total in the period as CSV (`period,currency,party,amount,amount_minor`), one

@@ -25,10 +25,13 @@ public struct SettlementClose: Sendable, Hashable {
     /// The lower-case hex SHA-256 of each rendering of the full report, by format name (`json`, `csv`,
     /// `xlsx`, `parties.csv`); empty when not known.
     public var digests: ReportDigests
+    /// The report format the period was closed in; its reports are in that format.
+    public var formatVersion: Int
 
     /// A close from its parts.
     public init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, totals: SettlementTotals,
-                partyCount: Int, digests: ReportDigests = [:]) {
+                partyCount: Int, digests: ReportDigests = [:], formatVersion: Int = SettlementReport.currentFormatVersion) {
+        self.formatVersion = formatVersion
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
@@ -41,7 +44,8 @@ public struct SettlementClose: Sendable, Hashable {
     /// The close of a full report (not of a statement, whose totals and parties are its party's only).
     public init(_ report: SettlementReport, digests: ReportDigests = [:]) {
         self.init(period: report.period, currency: report.currency, platformFeeBPS: report.platformFeeBPS,
-                  closedAt: report.closedAt, totals: report.totals, partyCount: report.parties.count, digests: digests)
+                  closedAt: report.closedAt, totals: report.totals, partyCount: report.parties.count, digests: digests,
+                  formatVersion: report.formatVersion)
     }
 
     /// Reads a `settlement.closed` record, as ``SettlementReport/closedRecord(digests:actor:)`` writes it:
@@ -50,8 +54,14 @@ public struct SettlementClose: Sendable, Hashable {
         guard record.action == SettlementAction.closed.rawValue else {
             throw SettlementError(code: .invalidReport, detail: "a \(record.action) entry, not \(SettlementAction.closed.rawValue)")
         }
-        let members: Set<String> = ["period", "currency", "platform_fee_bps", "closed_at", "totals", "parties", "reports"]
+        var members: Set<String> = ["period", "currency", "platform_fee_bps", "closed_at", "totals", "parties", "reports"]
+        // Closes in format 1 did not say so; later ones do.
+        if record.data["format_version"] != nil { members.insert("format_version") }
         let object = try ReportObject(.object(record.data), at: "settlement.closed", members: members)
+        var formatVersion = 1
+        if members.contains("format_version") {
+            formatVersion = Int(try object.integer("format_version", in: 2...Int64(SettlementReport.formatVersions.upperBound)))
+        }
         guard let period = Period(try object.string("period")) else { throw object.invalid("period", "not YYYY-MM") }
         guard let currency = Currency(code: try object.string("currency")) else {
             throw object.invalid("currency", "not a supported currency")
@@ -71,7 +81,8 @@ public struct SettlementClose: Sendable, Hashable {
                   platformFeeBPS: Int(try object.integer("platform_fee_bps", in: 0...10_000)),
                   closedAt: Timestamp.date(milliseconds: closedAt),
                   totals: try SettlementTotals(json: try object.member("totals"), at: "settlement.closed.totals"),
-                  partyCount: Int(try object.integer("parties", in: 0...MinorUnits.maximum)), digests: digests)
+                  partyCount: Int(try object.integer("parties", in: 0...MinorUnits.maximum)), digests: digests,
+                  formatVersion: formatVersion)
     }
 }
 
@@ -101,19 +112,21 @@ extension SettlementReport {
     public init(csv bytes: some Collection<UInt8>, close: SettlementClose, party: Party? = nil) throws(SettlementError) {
         let rows = try CSVReading.rows(Array(bytes))
         guard let header = rows.first else { throw CSVReading.invalid("the file is empty: no header row") }
-        guard header == Self.lineColumns else {
-            let common = min(header.count, Self.lineColumns.count)
-            let position = (0..<common).first { header[$0] != Self.lineColumns[$0] } ?? common
+        // The period's report is in the format it was closed in, and so is its header.
+        let columns = Self.lineColumns(version: close.formatVersion)
+        guard header == columns else {
+            let common = min(header.count, columns.count)
+            let position = (0..<common).first { header[$0] != columns[$0] } ?? common
             let found = position < header.count ? "\"\(header[position])\"" : "nothing"
-            let expected = position < Self.lineColumns.count ? Self.lineColumns[position] : "the end of the row"
-            throw CSVReading.invalid("row 1, field \(position + 1): the header has \(found) where the writer puts \(expected)")
+            let expected = position < columns.count ? columns[position] : "the end of the row"
+            throw CSVReading.invalid("row 1, field \(position + 1): the header has \(found) where the writer of report format \(close.formatVersion) puts \(expected)")
         }
         var lines: [SettlementLine] = []
         lines.reserveCapacity(rows.count - 1)
         for (offset, fields) in rows.dropFirst().enumerated() {
             let row = CSVLineRow(fields: fields, number: offset + 2, currency: close.currency)
-            guard fields.count == Self.lineColumns.count else {
-                throw row.invalid(nil, "\(fields.count) fields, the header has \(Self.lineColumns.count)")
+            guard fields.count == columns.count else {
+                throw row.invalid(nil, "\(fields.count) fields, the header has \(columns.count)")
             }
             let line = try SettlementLine(csv: row, close: close)
             if let party, !line.concerns(party) {
@@ -125,7 +138,7 @@ extension SettlementReport {
             throw CSVReading.invalid("row \(failure.line + 2), column \(failure.field): \(failure.problem)")
         }
         let report = SettlementReport(period: close.period, currency: close.currency, platformFeeBPS: close.platformFeeBPS,
-                                      closedAt: close.closedAt, lines: lines)
+                                      closedAt: close.closedAt, lines: lines, formatVersion: close.formatVersion)
         if let party {
             self = report.statement(for: party)
             return
@@ -179,6 +192,20 @@ extension SettlementLine {
         }
         let quantity = try row.integer("quantity", in: 0...MinorUnits.maximum)
         let tiers = try row.text("tiers").map { text throws(SettlementError) in try row.tiers(text, quantity: quantity) } ?? []
+        // Format 1 knew only declared usage.
+        var source: LineSource? = kind == .usage ? .declared : nil
+        var gatewayQuantity: Int64 = 0
+        if close.formatVersion >= 2 {
+            source = try row.text("source").map { text throws(SettlementError) in
+                guard let parsed = LineSource(rawValue: text) else { throw row.invalid("source", "not a line source") }
+                return parsed
+            }
+            if kind == .usage, source == nil { throw row.invalid("source", "empty, but a usage line has a source") }
+            gatewayQuantity = try row.integer("gateway_quantity", in: 0...MinorUnits.maximum)
+            guard try row.integer("declared_quantity", in: 0...MinorUnits.maximum) + gatewayQuantity == quantity else {
+                throw row.invalid("declared_quantity", "with gateway_quantity is not the line's quantity")
+            }
+        }
         self.init(
             id: id, kind: kind, grantID: try row.text("grant_id"), operatorID: try row.requiredText("operator_id"),
             datasetID: try row.text("dataset_id"), authorityID: try row.requiredText("authority_id"),
@@ -191,7 +218,8 @@ extension SettlementLine {
             operatorMinor: try row.amount("operator_minor", decimal: "operator_amount"),
             eventCount: try row.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try row.index("log_index_first"), logIndexLast: try row.index("log_index_last"),
-            corrects: try row.text("corrects"), reason: try row.text("reason"))
+            corrects: try row.text("corrects"), reason: try row.text("reason"),
+            source: source, gatewayQuantity: gatewayQuantity)
     }
 }
 

@@ -9,16 +9,19 @@ import Metering
 extension SettlementReport {
     /// The report as the JSON value `GET /v1/settlements/{period}/report?format=json` serves.
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "period": .string(period.description),
             "currency": .string(currency.code),
             "status": "closed",
             "closed_at": .string(Timestamp.format(Timestamp.milliseconds(closedAt))),
             "platform_fee_bps": JSONValue(platformFeeBPS),
-            "lines": .array(lines.map { $0.json(in: currency) }),
+            "lines": .array(lines.map { $0.json(in: currency, formatVersion: formatVersion) }),
             "parties": .array(parties.map { $0.json(in: currency) }),
             "totals": totals.json,
         ]
+        // Format 1 did not say its version: a report without it is of format 1.
+        if formatVersion >= 2 { members["format_version"] = JSONValue(formatVersion) }
+        return .object(members)
     }
 
     func jsonBytes() -> [UInt8] {
@@ -33,8 +36,8 @@ extension SettlementReport {
 
 extension SettlementLine {
     /// The line as the JSON report writes it: every member present, absent values as null.
-    func json(in currency: Currency) -> JSONValue {
-        [
+    func json(in currency: Currency, formatVersion: Int) -> JSONValue {
+        var members: [String: JSONValue] = [
             "line_id": .string(id),
             "kind": .string(kind.rawValue),
             "grant_id": JSONValue(orNull: grantID),
@@ -62,6 +65,12 @@ extension SettlementLine {
             "corrects": JSONValue(orNull: corrects),
             "reason": JSONValue(orNull: reason),
         ]
+        if formatVersion >= 2 {
+            members["source"] = JSONValue(orNull: source?.rawValue)
+            members["declared_quantity"] = JSONValue(declaredQuantity)
+            members["gateway_quantity"] = JSONValue(gatewayQuantity)
+        }
+        return .object(members)
     }
 }
 
@@ -110,7 +119,17 @@ extension SettlementReport {
         } catch {
             throw SettlementError(code: .invalidReport, detail: "not JSON: \(error.detail)")
         }
-        let root = try ReportObject(value, at: "report", members: ReportObject.reportMembers)
+        // The version decides the members: format 1 has no `format_version`, a later one says it.
+        let formatVersion: Int
+        if let stated = value["format_version"] {
+            guard let number = stated.integerValue, SettlementReport.formatVersions.contains(Int(number)), number >= 2 else {
+                throw SettlementError(code: .invalidReport, detail: "report.format_version: not a report format this verifier reads (\(SettlementReport.formatVersions.lowerBound + 1)...\(SettlementReport.formatVersions.upperBound); format 1 leaves it out)")
+            }
+            formatVersion = Int(number)
+        } else {
+            formatVersion = 1
+        }
+        let root = try ReportObject(value, at: "report", members: ReportObject.reportMembers(version: formatVersion))
         guard let period = Period(try root.string("period")) else { throw root.invalid("period", "not YYYY-MM") }
         guard let currency = Currency(code: try root.string("currency")) else {
             throw root.invalid("currency", "not a supported currency")
@@ -123,13 +142,13 @@ extension SettlementReport {
 
         var lines: [SettlementLine] = []
         for (index, element) in try root.array("lines").enumerated() {
-            lines.append(try SettlementLine(json: element, at: "lines[\(index)]", currency: currency))
+            lines.append(try SettlementLine(json: element, at: "lines[\(index)]", currency: currency, formatVersion: formatVersion))
         }
         if let failure = SettlementReport.reconciliationFailure(of: lines) {
             throw root.invalid("lines[\(failure.line)].\(failure.field)", failure.problem)
         }
         let derived = SettlementReport(period: period, currency: currency, platformFeeBPS: platformFeeBPS,
-                                       closedAt: Timestamp.date(milliseconds: closedAt), lines: lines)
+                                       closedAt: Timestamp.date(milliseconds: closedAt), lines: lines, formatVersion: formatVersion)
 
         let owed = Dictionary(uniqueKeysWithValues: derived.parties.map { ($0.party, $0.amountMinor) })
         var parties: [PartyAmount] = []
@@ -150,13 +169,13 @@ extension SettlementReport {
         guard totals == derived.totals else { throw root.invalid("totals", "are not the sums of the lines") }
 
         self.init(period: period, currency: currency, platformFeeBPS: platformFeeBPS, closedAt: derived.closedAt,
-                  lines: lines, parties: parties, totals: totals)
+                  lines: lines, parties: parties, totals: totals, formatVersion: formatVersion)
     }
 }
 
 extension SettlementLine {
-    fileprivate init(json: JSONValue, at path: String, currency: Currency) throws(SettlementError) {
-        let object = try ReportObject(json, at: path, members: ReportObject.lineMembers)
+    fileprivate init(json: JSONValue, at path: String, currency: Currency, formatVersion: Int) throws(SettlementError) {
+        let object = try ReportObject(json, at: path, members: ReportObject.lineMembers(version: formatVersion))
         let id = try object.string("line_id")
         guard let kind = LineKind(rawValue: try object.string("kind")) else { throw object.invalid("kind", "not a line kind") }
         let unit: MeteringUnit?
@@ -188,6 +207,21 @@ extension SettlementLine {
         let platform = try object.amount("platform_minor", currency: currency)
         let `operator` = try object.amount("operator_minor", currency: currency)
         let quantity = try object.integer("quantity", in: 0...MinorUnits.maximum)
+        // Format 1 knew only declared usage.
+        var source: LineSource? = kind == .usage ? .declared : nil
+        var gatewayQuantity: Int64 = 0
+        if formatVersion >= 2 {
+            source = try object.optionalString("source").map { text throws(SettlementError) in
+                guard let parsed = LineSource(rawValue: text) else { throw object.invalid("source", "not a line source") }
+                return parsed
+            }
+            if kind == .usage, source == nil { throw object.invalid("source", "null, but a usage line has a source") }
+            gatewayQuantity = try object.integer("gateway_quantity", in: 0...MinorUnits.maximum)
+            let declared = try object.integer("declared_quantity", in: 0...MinorUnits.maximum)
+            guard Int128(declared) + Int128(gatewayQuantity) == Int128(quantity) else {
+                throw object.invalid("declared_quantity", "with gateway_quantity is not the line's quantity")
+            }
+        }
 
         // Whether the parts and steps add up is checked with the other lines: SettlementReport.reconciliationFailure(of:).
         self.init(
@@ -197,7 +231,8 @@ extension SettlementLine {
             authorityBPS: authorityBPS, platformBPS: platformBPS, authorityMinor: authority, platformMinor: platform,
             operatorMinor: `operator`, eventCount: try object.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try object.optionalIndex("log_index_first"), logIndexLast: try object.optionalIndex("log_index_last"),
-            corrects: try object.optionalString("corrects"), reason: try object.optionalString("reason"))
+            corrects: try object.optionalString("corrects"), reason: try object.optionalString("reason"),
+            source: source, gatewayQuantity: gatewayQuantity)
     }
 }
 
@@ -233,6 +268,16 @@ struct ReportObject {
     static let reportMembers: Set<String> = [
         "period", "currency", "status", "closed_at", "platform_fee_bps", "lines", "parties", "totals",
     ]
+
+    /// A report's members in format `version`.
+    static func reportMembers(version: Int) -> Set<String> {
+        version >= 2 ? reportMembers.union(["format_version"]) : reportMembers
+    }
+
+    /// A line's members in format `version`.
+    static func lineMembers(version: Int) -> Set<String> {
+        version >= 2 ? lineMembers.union(["source", "declared_quantity", "gateway_quantity"]) : lineMembers
+    }
     static let totalsMembers: Set<String> = [
         "gross_minor", "authority_minor", "platform_minor", "operator_minor", "line_count", "event_count",
     ]

@@ -37,8 +37,24 @@ extension SettlementReport {
 }
 
 extension SettlementLine {
+    /// The first way the line's source disagrees with its kind and quantities, as (member or column,
+    /// problem); nil when it agrees: a usage line's source follows from how much of its quantity was
+    /// metered at the source, other lines have none.
+    var sourceFailure: (field: String, problem: String)? {
+        guard kind == .usage else {
+            if source != nil { return ("source", "only a usage line has a source") }
+            if gatewayQuantity != 0 { return ("gateway_quantity", "only a usage line has a quantity") }
+            return nil
+        }
+        if gatewayQuantity < 0 || gatewayQuantity > quantity { return ("gateway_quantity", "is not within the line's quantity") }
+        let expected = LineSource(quantity: quantity, gatewayQuantity: gatewayQuantity)
+        if source != expected { return ("source", "is not \(expected.rawValue), as its quantities say") }
+        return nil
+    }
+
     /// The first way this line does not add up, as (member or column, problem); nil when it does.
     var reconciliationFailure: (field: String, problem: String)? {
+        if let failure = sourceFailure { return failure }
         if authorityBPS + platformBPS > 10_000 { return ("platform_bps", "with authority_bps exceeds 10000") }
         if Int128(authorityMinor) + Int128(platformMinor) + Int128(operatorMinor) != Int128(amountMinor) {
             return ("amount_minor", "is not the sum of the authority, platform and operator parts")

@@ -27,21 +27,33 @@ enum ReportCell: Hashable {
 }
 
 extension SettlementReport {
-    /// The columns of the lines CSV and of the XLSX `Lines` sheet, in order.
-    static let lineColumns = [
+    /// The columns of the lines CSV and of the XLSX `Lines` sheet in the current format, in order.
+    static let lineColumns = lineColumns(version: currentFormatVersion)
+
+    /// The columns of format 1; later formats append theirs, so that a reader that finds columns
+    /// by position still finds the earlier ones where they were.
+    static let lineColumnsV1 = [
         "period", "currency", "line_id", "kind", "grant_id", "operator_id", "dataset_id", "authority_id", "unit",
         "scenario", "quantity", "unit_price", "tiers", "amount", "amount_minor", "authority_bps", "authority_amount",
         "authority_minor", "platform_bps", "platform_amount", "platform_minor", "operator_amount", "operator_minor",
         "event_count", "log_index_first", "log_index_last", "corrects", "reason",
     ]
 
+    /// The columns of format `version`, in order.
+    static func lineColumns(version: Int) -> [String] {
+        version >= 2 ? lineColumnsV1 + ["source", "declared_quantity", "gateway_quantity"] : lineColumnsV1
+    }
+
+    /// The columns of this report's format.
+    var lineColumnNames: [String] { Self.lineColumns(version: formatVersion) }
+
     /// The columns of the parties CSV and of the parties table on the `Summary` sheet.
     static let partyColumns = ["period", "currency", "party", "amount", "amount_minor"]
 
-    /// One row per line, in the report's order, cells as ``lineColumns`` names them.
+    /// One row per line, in the report's order, cells as ``lineColumnNames`` names them.
     var lineRows: [[ReportCell]] {
         lines.map { line in
-            [
+            var row: [ReportCell] = [
                 .text(period.description), .text(currency.code), .text(line.id), .text(line.kind.rawValue),
                 .text(line.grantID), .text(line.operatorID), .text(line.datasetID), .text(line.authorityID),
                 .text(line.unit?.rawValue), .text(line.scenario?.rawValue), .integer(line.quantity), .price(line.unitPrice),
@@ -53,6 +65,10 @@ extension SettlementReport {
                 .integer(line.eventCount), .index(line.logIndexFirst), .index(line.logIndexLast),
                 .text(line.corrects), .text(line.reason),
             ]
+            if formatVersion >= 2 {
+                row += [.text(line.source?.rawValue), .integer(line.declaredQuantity), .integer(line.gatewayQuantity)]
+            }
+            return row
         }
     }
 

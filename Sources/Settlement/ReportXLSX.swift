@@ -16,8 +16,8 @@ extension SettlementReport {
         archive.add("xl/styles.xml", Array(XLSX.styles(moneyFormat: moneyFormat).utf8))
         archive.add("xl/worksheets/sheet1.xml", Array(XLSX.sheet(summaryRows, widths: [18, 16, 16], frozenHeader: false).utf8))
         archive.add("xl/worksheets/sheet2.xml", Array(XLSX.sheet(
-            [Self.lineColumns.map(XLSX.Cell.header)] + lineRows.map { $0.map(XLSX.Cell.init) },
-            widths: Self.lineColumns.map(XLSX.width(ofColumn:)), frozenHeader: true).utf8))
+            [lineColumnNames.map(XLSX.Cell.header)] + lineRows.map { $0.map(XLSX.Cell.init) },
+            widths: lineColumnNames.map(XLSX.width(ofColumn:)), frozenHeader: true).utf8))
         return archive.bytes()
     }
 
@@ -193,7 +193,7 @@ enum XLSX {
     static func width(ofColumn name: String) -> Int {
         switch name {
         case "line_id", "corrects", "reason", "tiers": 40
-        case "period", "currency", "kind", "unit": 10
+        case "period", "currency", "kind", "unit", "source": 10
         default: 16
         }
     }

@@ -77,12 +77,19 @@ public struct SettlementLine: Sendable, Hashable {
     /// For an adjustment: the id of the line it corrects, and why.
     public let corrects: String?
     public let reason: String?
+    /// Who counted a usage line's quantity; nil for adjustments and clawbacks.
+    public let source: LineSource?
+    /// How much of ``quantity`` PDX metered at the source; 0 for adjustments and clawbacks.
+    public let gatewayQuantity: Int64
 
+    /// A line; a usage line whose `source` is not given is declared usage.
     public init(id: String, kind: LineKind, grantID: String?, operatorID: String, datasetID: String?, authorityID: String,
                 unit: MeteringUnit?, scenario: Scenario?, quantity: Int64, unitPrice: UnitPrice?, tiers: [TierCharge],
                 amountMinor: Int64, authorityBPS: Int, platformBPS: Int, authorityMinor: Int64, platformMinor: Int64,
                 operatorMinor: Int64, eventCount: Int64, logIndexFirst: UInt64?, logIndexLast: UInt64?,
-                corrects: String?, reason: String?) {
+                corrects: String?, reason: String?, source: LineSource? = nil, gatewayQuantity: Int64 = 0) {
+        self.source = source ?? (kind == .usage ? .declared : nil)
+        self.gatewayQuantity = gatewayQuantity
         self.id = id
         self.kind = kind
         self.grantID = grantID
@@ -169,10 +176,14 @@ public struct SettlementReport: Sendable, Hashable {
     /// Sorted by party.
     public let parties: [PartyAmount]
     public let totals: SettlementTotals
+    /// The report format it was closed in (``formatVersions``); every rendering follows it.
+    public let formatVersion: Int
 
     /// A report of `lines`; parties and totals are derived from them. `closedAt` is kept to the
     /// millisecond, as every rendering writes it, so a report equals the one read back from its JSON.
-    public init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine]) {
+    public init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine],
+                formatVersion: Int = SettlementReport.currentFormatVersion) {
+        self.formatVersion = formatVersion
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
@@ -189,15 +200,17 @@ public struct SettlementReport: Sendable, Hashable {
     /// The statement of one party: only the lines it has a part in, and only its own total.
     public func statement(for party: Party) -> SettlementReport {
         let own = SettlementReport(period: period, currency: currency, platformFeeBPS: platformFeeBPS, closedAt: closedAt,
-                                   lines: lines.filter { $0.concerns(party) })
+                                   lines: lines.filter { $0.concerns(party) }, formatVersion: formatVersion)
         return SettlementReport(period: period, currency: currency, platformFeeBPS: platformFeeBPS, closedAt: closedAt,
-                                lines: own.lines, parties: own.parties.filter { $0.party == party }, totals: own.totals)
+                                lines: own.lines, parties: own.parties.filter { $0.party == party }, totals: own.totals,
+                                formatVersion: formatVersion)
     }
 
     /// A report with parties and totals as given: a statement's, or one read back from its JSON
     /// after checking that they agree with the lines.
     init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine],
-         parties: [PartyAmount], totals: SettlementTotals) {
+         parties: [PartyAmount], totals: SettlementTotals, formatVersion: Int) {
+        self.formatVersion = formatVersion
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS

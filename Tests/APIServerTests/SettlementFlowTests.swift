@@ -142,6 +142,11 @@ struct SettlementFlowTests {
             #expect(acmeLine["amount_minor"] as? Int == 28)
             #expect([acmeLine["authority_minor"], acmeLine["platform_minor"], acmeLine["operator_minor"]].compactMap { $0 as? Int } == [9, 1, 18])
             #expect(acmeLine["event_count"] as? Int == 2)
+            // Declared through POST /v1/usage, all of it.
+            #expect(acmeLine["source"] as? String == "declared")
+            #expect(acmeLine["declared_quantity"] as? Int == 7)
+            #expect(acmeLine["gateway_quantity"] as? Int == 0)
+            #expect(entry.record.data["format_version"] == 2)
             let bigLine = try #require(all.first { $0["grant_id"] as? String == s.bigGrant })
             #expect((bigLine["tiers"] as? [[String: Any]])?.compactMap { $0["amount_minor"] as? Int } == [50, 45])
             #expect([bigLine["authority_minor"], bigLine["platform_minor"], bigLine["operator_minor"]].compactMap { $0 as? Int } == [28, 5, 62])

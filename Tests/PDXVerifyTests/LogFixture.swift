@@ -21,7 +21,9 @@ struct LogFixture {
     private(set) var current: Operator
     private var usageBatches = 0
 
-    init() throws {
+    /// `delivery`: the dataset's delivery as `dataset.published` writes it; nil leaves the member
+    /// out, as records written before datasets had one do.
+    init(delivery: String? = nil) throws {
         let start = Self.octoberStart.addingTimeInterval(-86_400)
         let application = try OperatorApplication(
             legalName: "京津冀交通数据有限公司", uscc: "91440300708461136T", mlpsLevel: 3, tier: .standard,
@@ -41,14 +43,15 @@ struct LogFixture {
         try step(lifecycle.review(current, by: reviewer, decision: .approve, reason: nil, at: start.addingTimeInterval(60)),
                  at: start.addingTimeInterval(60))
         let at = Timestamp.format(Timestamp.milliseconds(start))
+        var dataset: [String: JSONValue] = [
+            "id": .string(datasetID), "title": "Traffic", "description": "Road traffic counts", "authority_id": "bj",
+            "theme": "traffic", "openness": "open", "grade": "general",
+            "fields": [["name": "road", "type": "string", "sensitive": false]], "units": ["call"], "currency": "CNY",
+            "ceiling_prices": ["call": "0.05"], "revenue_share_bps": 3000,
+        ]
+        if let delivery { dataset["delivery"] = .string(delivery) }
         append("dataset.published", actor: reviewer.principalID, at: start, [
-            "dataset_id": .string(datasetID), "version": 1, "at": .string(at),
-            "dataset": [
-                "id": .string(datasetID), "title": "Traffic", "description": "Road traffic counts", "authority_id": "bj",
-                "theme": "traffic", "openness": "open", "grade": "general",
-                "fields": [["name": "road", "type": "string", "sensitive": false]], "units": ["call"], "currency": "CNY",
-                "ceiling_prices": ["call": "0.05"], "revenue_share_bps": 3000,
-            ],
+            "dataset_id": .string(datasetID), "version": 1, "at": .string(at), "dataset": .object(dataset),
         ])
         let grantAt = start.addingTimeInterval(120)
         let grantTime = JSONValue.string(Timestamp.format(Timestamp.milliseconds(grantAt)))
@@ -82,17 +85,20 @@ struct LogFixture {
         for record in change.records { records.append((time, record)) }
     }
 
-    /// A `usage.recorded` entry of the grant's operator: `events` as (id, quantity, time).
-    mutating func usage(_ events: [(String, Int, Date)], at time: Date) {
+    /// A `usage.recorded` entry of the grant's operator: `events` as (id, quantity, time); `source`
+    /// as the entry names it (nil: declared usage, which leaves the member out).
+    mutating func usage(_ events: [(String, Int, Date)], at time: Date, source: JSONValue? = nil) {
         usageBatches += 1
-        append("usage.recorded", actor: "pr_applicant", at: time, [
+        var data: [String: JSONValue] = [
             "operator_id": .string(operatorID), "batch_id": .string("ub_\(usageBatches)"), "part": 1, "parts": 1,
             "at": .string(Timestamp.format(Timestamp.milliseconds(time))),
             "usage": [[
                 "grant_id": .string(grantID), "dataset_id": .string(datasetID), "unit": "call", "period": "2026-10",
                 "events": .array(events.map { [.string($0.0), JSONValue($0.1), JSONValue(Int(Timestamp.milliseconds($0.2)))] }),
             ]],
-        ])
+        ]
+        if let source { data["source"] = source }
+        append("usage.recorded", actor: "pr_applicant", at: time, data)
     }
 
     /// A grant step (`grant.suspended`, `grant.reinstated`) by the admin.
@@ -104,6 +110,12 @@ struct LogFixture {
         ]
         if action == "grant.suspended" { data["reasons"] = [] }
         append(action, actor: admin.principalID, at: time, data)
+    }
+
+    /// Puts `record` in place of the last entry's record, keeping its time.
+    mutating func replaceLast(with record: AuditRecord) {
+        guard let last = records.popLast() else { return }
+        records.append((last.time, record))
     }
 
     /// The entries, numbered from 0.

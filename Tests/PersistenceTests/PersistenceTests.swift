@@ -254,7 +254,8 @@ struct LogStorageTests {
                 try await reader.context.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.integer(0) }
             }
             #expect(versions == Migrations.all.map { Int64($0.version) })
-            #expect(versions == Array(1...Int64(Migrations.all.count)))
+            // Versions grow but may leave gaps: a version taken on another branch arrives later.
+            #expect(zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 })
             #expect(try await handles[0].read { try await $0.head() } == .empty)
         }
     }

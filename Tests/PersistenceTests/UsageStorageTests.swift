@@ -29,9 +29,11 @@ enum UsageSamples {
     }
 
     static func counter(_ key: CounterKey, operator operatorID: String = "op-1", authority: String = "bj",
-                        quantity: Int64, events: Int64, log: ClosedRange<UInt64>) -> UsageCounter {
+                        quantity: Int64, events: Int64, log: ClosedRange<UInt64>,
+                        gateway: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
         UsageCounter(key: key, operatorID: operatorID, authorityID: authority, quantity: quantity, events: events,
-                     firstLogIndex: log.lowerBound, lastLogIndex: log.upperBound)
+                     firstLogIndex: log.lowerBound, lastLogIndex: log.upperBound,
+                     gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events)
     }
 
     static func day(_ day: String, grant: String = "gr-1", dataset: String = "bj-traffic", unit: MeteringUnit = .call,
@@ -192,6 +194,40 @@ struct UsageCounterStorageTests {
                 UsageSamples.counter(bytes, quantity: 1_000_024, events: 4, log: 6...8),
                 UsageSamples.counter(calls, quantity: 14, events: 4, log: 2...9),
             ])
+        }
+    }
+
+    @Test("the gateway's part of a counter adds up with it: declared and metered usage share one counter and its quota",
+          arguments: Backend.available)
+    func gatewayParts(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let database = try await fixture.open()
+            let calls = UsageSamples.key()
+            let records = UsageSamples.key(unit: .record)
+            try await database.transaction { transaction async throws in
+                try await transaction.addUsage([
+                    UsageSamples.counter(calls, quantity: 10, events: 2, log: 5...5),
+                    UsageSamples.counter(records, quantity: 7, events: 1, log: 5...5, gateway: (7, 1)),
+                ])
+            }
+            try await database.transaction { transaction async throws in
+                try await transaction.addUsage([
+                    // Two gateway batches of one group commit: added up before they are written.
+                    UsageSamples.counter(calls, quantity: 4, events: 1, log: 6...6, gateway: (4, 1)),
+                    UsageSamples.counter(calls, quantity: 3, events: 3, log: 7...7, gateway: (3, 3)),
+                ])
+            }
+            try await database.transaction { transaction async throws in
+                try await transaction.addUsage([UsageSamples.counter(records, quantity: 2, events: 2, log: 8...8)])
+            }
+            let counters = try await database.read { try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter()) }
+            #expect(counters == [
+                UsageSamples.counter(calls, quantity: 17, events: 6, log: 5...7, gateway: (7, 4)),
+                UsageSamples.counter(records, quantity: 9, events: 3, log: 5...8, gateway: (7, 1)),
+            ])
+            #expect(counters.map(\.declaredQuantity) == [10, 2])
+            // The quota reads the whole quantity, whoever counted it.
+            #expect(try await database.read { try await $0.usageQuantities([calls, records]) } == [calls: 17, records: 9])
         }
     }
 
@@ -381,6 +417,48 @@ struct UsageMigrationTests {
                 #expect(try await reader.dailyUsage(grantID: "gr-1", period: event.period).map(\.quantity) == [4])
                 #expect(try await reader.closedPeriods(among: [event.period, UsageSamples.february]) == [UsageSamples.february])
             }
+        }
+    }
+}
+
+@Suite("Schema upgrade for usage sources")
+struct UsageSourceMigrationTests {
+    @Test("a database before migration 10 keeps its counters, all of them declared, and then counts the gateway's part",
+          arguments: Backend.available)
+    func upgrade(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let current = try await fixture.open()
+            let calls = UsageSamples.key()
+            // Take the fresh database back to before the split, with a counter in it.
+            try await current.transaction { transaction async throws in
+                for statement in [
+                    "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
+                    "DELETE FROM schema_migrations WHERE version >= 10",
+                ] {
+                    try await transaction.context.execute(statement)
+                }
+                try await transaction.context.execute(
+                    """
+                    INSERT INTO usage_counters (grant_id, dataset_id, unit, period, operator_id, authority_id, quantity, events,
+                        log_first, log_last) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    """,
+                    [.text(calls.grantID), .text(calls.datasetID), .text(calls.unit.rawValue), .text(calls.period.description),
+                     .text("op-1"), .text("bj"), .integer(12), .integer(3), .integer(4), .integer(9)])
+            }
+            await current.close()
+
+            let upgraded = try await fixture.open()
+            let versions = try await upgraded.read { reader async throws in
+                try await reader.context.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.integer(0) }
+            }
+            #expect(versions == Migrations.all.map { Int64($0.version) })
+            #expect(try await upgraded.read { try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter()) }
+                    == [UsageSamples.counter(calls, quantity: 12, events: 3, log: 4...9)])
+            try await upgraded.transaction { transaction async throws in
+                try await transaction.addUsage([UsageSamples.counter(calls, quantity: 5, events: 1, log: 10...10, gateway: (5, 1))])
+            }
+            #expect(try await upgraded.read { try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter()) }
+                    == [UsageSamples.counter(calls, quantity: 17, events: 4, log: 4...10, gateway: (5, 1))])
         }
     }
 }

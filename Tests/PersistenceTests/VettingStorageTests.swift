@@ -484,6 +484,7 @@ struct VettingMigrationTests {
                     "UPDATE principals SET name = 'Ops Person', email = 'ops@example.cn' WHERE id = 'p-op'",
                     "UPDATE principals SET name = 'Admin Person' WHERE id = 'p-admin'",
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
+                    "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "DELETE FROM schema_migrations WHERE version >= 7",
                 ] {
                     try await transaction.context.execute(statement)

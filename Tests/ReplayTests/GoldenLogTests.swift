@@ -6,6 +6,7 @@ import Marketplace
 import Licensing
 import Metering
 import Replay
+import Settlement
 import Testing
 
 /// `Contracts/vectors/replay/demo-log.jsonl`: the whole log of the seed-1 demo, one entry a line.
@@ -13,15 +14,19 @@ enum GoldenLog {
     static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Contracts/vectors/replay/demo-log.jsonl").path
 
+    /// `demo-log-format-1.jsonl`: the same demo's log as servers wrote it before usage sources,
+    /// its periods closed in report format 1. Kept as it is: logs are forever.
+    static let formatOnePath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-1.jsonl").path
+
     /// Each line's bytes: the entry exactly as hashed.
-    static func entries() throws -> [[UInt8]] {
+    static func entries(at path: String = path) throws -> [[UInt8]] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         return text.split(separator: "\n", omittingEmptySubsequences: true).map { Array($0.utf8) }
     }
 
-    static func replayed() throws -> LogReplay {
+    static func replayed(at path: String = path) throws -> LogReplay {
         var replay = LogReplay()
-        for (seq, bytes) in try entries().enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
+        for (seq, bytes) in try entries(at: path).enumerated() { replay.apply(bytes: bytes, seq: UInt64(seq)) }
         replay.finish()
         return replay
     }
@@ -42,6 +47,22 @@ struct GoldenLogTests {
         #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
         // Both erasures are known to the replay as commitments whose values are gone from the log.
         #expect(replay.state.personalData.count >= 2)
+    }
+
+    @Test("the log written before usage sources still replays without a finding: its closes recompute in report format 1")
+    func formatOneLog() throws {
+        let replay = try GoldenLog.replayed(at: GoldenLog.formatOnePath)
+        #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
+        #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == 1 })
+        #expect(replay.state.settlements.values.allSatisfy { $0.report.lines.allSatisfy { $0.source == nil || $0.source == .declared } })
+        #expect(replay.state.counters.values.allSatisfy { $0.gatewayQuantity == 0 })
+    }
+
+    @Test("the golden log closes its periods in the current report format")
+    func currentFormat() throws {
+        let replay = try GoldenLog.replayed()
+        #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == SettlementReport.currentFormatVersion })
     }
 
     @Test("the counters the replay rebuilds are the sums of the usage entries, counted independently")
@@ -94,6 +115,11 @@ struct GoldenLogTests {
         } catch {
             await runtime.close()
             throw error
+        }
+        // After an intended change of what the demo logs: PDX_WRITE_GOLDEN_LOG=1 rewrites the file.
+        if ProcessInfo.processInfo.environment["PDX_WRITE_GOLDEN_LOG"] == "1" {
+            try Data(written.flatMap { $0 + [0x0A] }).write(to: URL(fileURLWithPath: GoldenLog.path))
+            return
         }
         #expect(written.count == golden.count)
         for (seq, (mine, theirs)) in zip(written, golden).enumerated() where mine != theirs {

@@ -17,10 +17,11 @@ enum SampleReport {
     static let closedAt = Timestamp.date(milliseconds: 1_793_671_200_000)
 
     static func counter(grant: String, dataset: String, unit: MeteringUnit, operator operatorID: String, authority: String,
-                        quantity: Int64, events: Int64, first: UInt64, last: UInt64) -> UsageCounter {
+                        quantity: Int64, events: Int64, first: UInt64, last: UInt64,
+                        gateway: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
         UsageCounter(key: CounterKey(grantID: grant, datasetID: dataset, unit: unit, period: period),
                      operatorID: operatorID, authorityID: authority, quantity: quantity, events: events,
-                     firstLogIndex: first, lastLogIndex: last)
+                     firstLogIndex: first, lastLogIndex: last, gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events)
     }
 
     /// The September line the adjustment corrects.
@@ -30,12 +31,19 @@ enum SampleReport {
         amountMinor: 123_500, authorityBPS: 2_000, platformBPS: 1_000, authorityMinor: 24_700, platformMinor: 12_350,
         operatorMinor: 86_450, eventCount: 310, logIndexFirst: 40, logIndexLast: 96, corrects: nil, reason: nil)
 
-    static var input: PeriodCloseInput {
-        PeriodCloseInput(
+    static var input: PeriodCloseInput { input(formatVersion: SettlementReport.currentFormatVersion) }
+
+    /// The inputs in report format `formatVersion`. From format 2 the lines have sources: line 1 is
+    /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`.
+    /// Format 1 had only declared usage.
+    static func input(formatVersion: Int) -> PeriodCloseInput {
+        let metered = formatVersion >= 2
+        return PeriodCloseInput(
             period: period, currency: .cny, platformFeeBPS: 1_000,
             usage: [
                 RatedUsage(counter: counter(grant: "grt_a1", dataset: "bj-traffic-flow", unit: .call, operator: "op_a",
-                                            authority: "bj", quantity: 12_345, events: 120, first: 110, last: 250),
+                                            authority: "bj", quantity: 12_345, events: 120, first: 110, last: 250,
+                                            gateway: metered ? (10_000, 100) : (0, 0)),
                            scenario: .industry, pricing: .perUnit(UnitPrice("0.04")!), revenueShareBPS: 3_000),
                 RatedUsage(counter: counter(grant: "grt_a1", dataset: "sh-weather", unit: .record, operator: "op_a",
                                             authority: "sh", quantity: 1_001, events: 7, first: 120, last: 236),
@@ -45,7 +53,8 @@ enum SampleReport {
                                                 PriceTier(upTo: nil, unitPrice: UnitPrice("0.005")!)]),
                            revenueShareBPS: 2_500),
                 RatedUsage(counter: counter(grant: "grt_b1", dataset: "bj-traffic-flow", unit: .call, operator: "op_b",
-                                            authority: "bj", quantity: 5_000, events: 50, first: 130, last: 260),
+                                            authority: "bj", quantity: 5_000, events: 50, first: 130, last: 260,
+                                            gateway: metered ? (5_000, 50) : (0, 0)),
                            scenario: .publicInterest, pricing: .perUnit(UnitPrice("0.04")!), revenueShareBPS: 3_000),
             ],
             adjustments: [
@@ -53,11 +62,11 @@ enum SampleReport {
                            reason: "retries counted twice, see \"ticket 4471\"; 重复计费", actor: "principal:fin_1",
                            at: Timestamp.date(milliseconds: 1_792_461_600_000)),
             ],
-            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000])
+            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000], formatVersion: formatVersion)
     }
 
-    static func report() throws -> SettlementReport {
-        try PeriodClose.settle(input, closedAt: closedAt)
+    static func report(formatVersion: Int = SettlementReport.currentFormatVersion) throws -> SettlementReport {
+        try PeriodClose.settle(input(formatVersion: formatVersion), closedAt: closedAt)
     }
 }
 

@@ -1,3 +1,4 @@
+import AuditLog
 import Cryptography
 import Foundation
 import Testing
@@ -16,34 +17,74 @@ struct ReportVectorTests {
         ("report.xlsx", { $0.rendered(as: .xlsx) }),
     ]
 
-    @Test("the sample report renders to the vectors byte for byte")
-    func vectors() throws {
-        let report = try SampleReport.report()
-        let directory = Vectors.root.appendingPathComponent("settlement")
+    /// The vectors of each report format: the current one in `settlement/`, earlier ones, which
+    /// closed periods keep for good, in `settlement/format-<n>/`.
+    static func directory(formatVersion: Int) -> String {
+        formatVersion == SettlementReport.currentFormatVersion ? "settlement" : "settlement/format-\(formatVersion)"
+    }
+
+    @Test("the sample report renders to the vectors byte for byte, in every report format",
+          arguments: Array(SettlementReport.formatVersions))
+    func vectors(formatVersion: Int) throws {
+        let report = try SampleReport.report(formatVersion: formatVersion)
+        let directory = Self.directory(formatVersion: formatVersion)
         if ProcessInfo.processInfo.environment["PDX_WRITE_SETTLEMENT_VECTORS"] == "1" {
             for (name, render) in Self.files {
-                try Data(render(report)).write(to: directory.appendingPathComponent(name))
+                try Data(render(report)).write(to: Vectors.root.appendingPathComponent(directory).appendingPathComponent(name))
             }
         }
         for (name, render) in Self.files {
-            #expect(try Vectors.bytes("settlement/\(name)") == render(report), "\(name)")
+            #expect(try Vectors.bytes("\(directory)/\(name)") == render(report), "\(directory)/\(name)")
         }
     }
 
-    @Test("the README records each vector's SHA-256, the digest a settlement.closed entry would hold")
-    func digests() throws {
+    @Test("the README records each vector's SHA-256, the digest a settlement.closed entry would hold",
+          arguments: Array(SettlementReport.formatVersions))
+    func digests(formatVersion: Int) throws {
         let readme = String(decoding: try Vectors.bytes("settlement/README.md"), as: UTF8.self)
-        let report = try SampleReport.report()
+        let report = try SampleReport.report(formatVersion: formatVersion)
+        let prefix = formatVersion == SettlementReport.currentFormatVersion ? "" : "format-\(formatVersion)/"
         for (name, render) in Self.files {
             let digest = SHA256.hash(render(report)).hex
-            let listed = readme.contains("\(digest)  \(name)")
-            #expect(listed, "the README lists \(digest)  \(name)")
+            let listed = readme.contains("\(digest)  \(prefix)\(name)")
+            #expect(listed, "the README lists \(digest)  \(prefix)\(name)")
         }
     }
 
-    @Test("the JSON vector reads back to the sample report")
-    func readBack() throws {
-        #expect(try SettlementReport(json: Vectors.bytes("settlement/report.json")) == SampleReport.report())
+    @Test("the JSON vector of every format reads back to the sample report in that format",
+          arguments: Array(SettlementReport.formatVersions))
+    func readBack(formatVersion: Int) throws {
+        let read = try SettlementReport(json: Vectors.bytes("\(Self.directory(formatVersion: formatVersion))/report.json"))
+        #expect(read == (try SampleReport.report(formatVersion: formatVersion)))
+        #expect(read.formatVersion == formatVersion)
+    }
+
+    @Test("the CSV vector of every format reads back against its close, and renders to the same bytes",
+          arguments: Array(SettlementReport.formatVersions))
+    func csvReadBack(formatVersion: Int) throws {
+        let sample = try SampleReport.report(formatVersion: formatVersion)
+        let bytes = try Vectors.bytes("\(Self.directory(formatVersion: formatVersion))/report.csv")
+        let read = try SettlementReport(csv: bytes, close: SettlementClose(sample))
+        #expect(read == sample)
+        #expect(read.rendered(as: .csv) == bytes)
+        #expect(read.rendered(as: .xlsx) == (try Vectors.bytes("\(Self.directory(formatVersion: formatVersion))/report.xlsx")))
+    }
+
+    @Test("the sample's lines say their sources: mixed, declared, gateway; adjustments and clawbacks none")
+    func sources() throws {
+        let report = try SampleReport.report()
+        #expect(report.lines.map(\.source) == [.mixed, .declared, .gateway, nil, nil, nil])
+        #expect(report.lines.map(\.gatewayQuantity) == [10_000, 0, 5_000, 0, 0, 0])
+        #expect(report.lines.map(\.declaredQuantity) == [2_345, 1_001, 0, 0, 0, 0])
+        let first = try #require(report.json["lines"]?[0])
+        #expect(first["source"] == "mixed")
+        #expect(first["declared_quantity"]?.integerValue == 2_345)
+        #expect(first["gateway_quantity"]?.integerValue == 10_000)
+        #expect(report.json["format_version"]?.integerValue == 2)
+        // Format 1 says none of it.
+        let old = try SampleReport.report(formatVersion: 1)
+        #expect(old.json["format_version"] == nil)
+        #expect(old.json["lines"]?[0]?["source"] == nil)
     }
 
     @Test("the XLSX vector's parts are the ones the tests check")

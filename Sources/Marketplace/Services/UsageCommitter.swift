@@ -180,7 +180,7 @@ package final class UsageCommitter: Sendable {
                 offset += batchRecords.count
                 try await tx.insertUsageEvents(decision.accepted, operatorID: job.batch.operatorID)
                 counters += Self.counters(decision, records: batchRecords, entries: batchEntries,
-                                          operatorID: job.batch.operatorID, directory: directory)
+                                          operatorID: job.batch.operatorID, source: job.batch.source, directory: directory)
                 days += decision.dayDeltas.map { DailyUsage(key: $0.key, quantity: $0.value.quantity, events: $0.value.events) }
             }
             if !counters.isEmpty {
@@ -204,9 +204,10 @@ package final class UsageCommitter: Sendable {
     }
 
     /// The counter increments of an accepted batch, each with the log indexes of the entries that
-    /// carry its events.
+    /// carry its events; a batch metered at the source adds all of its quantity to the gateway part.
     static func counters(
-        _ decision: UsageDecision, records: [UsageRecord], entries: [AuditEntry], operatorID: String, directory: GrantDirectory
+        _ decision: UsageDecision, records: [UsageRecord], entries: [AuditEntry], operatorID: String,
+        source: UsageSource = .declared, directory: GrantDirectory
     ) -> [UsageCounter] {
         var indexes: [CounterKey: (first: UInt64, last: UInt64)] = [:]
         for (record, entry) in zip(records, entries) {
@@ -220,7 +221,8 @@ package final class UsageCommitter: Sendable {
                 key: key, operatorID: operatorID,
                 authorityID: directory.snapshot(key.grantID)?.items[key.datasetID]?.authorityID ?? "",
                 quantity: delta.quantity, events: delta.events,
-                firstLogIndex: indexes[key]?.first ?? 0, lastLogIndex: indexes[key]?.last ?? 0)
+                firstLogIndex: indexes[key]?.first ?? 0, lastLogIndex: indexes[key]?.last ?? 0,
+                gatewayQuantity: source == .gateway ? delta.quantity : 0, gatewayEvents: source == .gateway ? delta.events : 0)
         }
     }
 }
