@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Settlement", targets: ["Settlement"]),
         .library(name: "Replay", targets: ["Replay"]),
+        .library(name: "Delivery", targets: ["Delivery"]),
         // For the benchmark suite, which drives the server's own code paths.
         .library(name: "Identity", targets: ["Identity"]),
         .library(name: "Marketplace", targets: ["Marketplace"]),

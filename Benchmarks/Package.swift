@@ -59,6 +59,7 @@ let package = Package(
                 .product(name: "Licensing", package: "pdx"),
                 .product(name: "Metering", package: "pdx"),
                 .product(name: "Persistence", package: "pdx"),
+                .product(name: "Delivery", package: "pdx"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "StorageBenchmarks",

@@ -85,6 +85,7 @@ let benchmarks: @Sendable () -> Void = {
     usageBenchmarks()
     usageOverHTTPBenchmarks()
     usageSummaryBenchmarks()
+    releaseBenchmarks()
 }
 
 /// Entry bytes and leaf hashes of one batch, computed before measuring.
