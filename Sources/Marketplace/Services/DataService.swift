@@ -164,15 +164,8 @@ public struct DataService: Sendable {
     /// Commits the usage of `prepared` with the group committer; returns the page once it is durable,
     /// or throws the refusal (and nothing is counted).
     public func meter(_ prepared: PreparedPage, by caller: Principal, requestID: String) async throws -> DataPage {
-        let eventID = "gw-\(requestID)-\(Hex.encode(try context.random.bytes(6)))"
-        let decision = try await usage.meter(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID,
-                                             eventID: eventID, by: caller, at: prepared.at)
-        if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
-            throw DataAccessError(refusal)
-        }
-        guard decision.accepted.count == prepared.units.count else {
-            throw DataAccessError(.meteringConflict, "The call could not be metered; try again.")
-        }
+        let eventID = try await commit(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID,
+                                       at: prepared.at, by: caller, requestID: requestID)
         return DataPage(datasetID: prepared.datasetID, release: prepared.release, records: prepared.records,
                         recordCount: prepared.recordCount, nextCursor: prepared.nextCursor, eventID: eventID, units: prepared.units)
     }
@@ -381,13 +374,20 @@ public struct DataService: Sendable {
 
     /// Commits the download's usage; returns its event id once durable, or throws the refusal.
     public func meter(_ prepared: PreparedFile, by caller: Principal, requestID: String) async throws -> String {
+        try await commit(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID, at: prepared.at,
+                         by: caller, requestID: requestID)
+    }
+
+    /// Commits a call's usage events (source gateway, all or none) and returns the call's event id,
+    /// or throws the refusal.
+    private func commit(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, at now: Date,
+                        by caller: Principal, requestID: String) async throws -> String {
         let eventID = "gw-\(requestID)-\(Hex.encode(try context.random.bytes(6)))"
-        let decision = try await usage.meter(prepared.units, grantID: prepared.grantID, datasetID: prepared.datasetID,
-                                             eventID: eventID, by: caller, at: prepared.at)
+        let decision = try await usage.meter(units, grantID: grantID, datasetID: datasetID, eventID: eventID, by: caller, at: now)
         if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
             throw DataAccessError(refusal)
         }
-        guard decision.accepted.count == prepared.units.count else {
+        guard decision.accepted.count == units.count else {
             throw DataAccessError(.meteringConflict, "The call could not be metered; try again.")
         }
         return eventID
