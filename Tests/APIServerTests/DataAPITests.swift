@@ -2,6 +2,7 @@ import Identity
 @testable import APIServer
 @testable import Marketplace
 import AuditLog
+import Cryptography
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -313,6 +314,29 @@ struct DataAPITests {
             }
             let other = try await client.request(.get, path, key: d.m.actors["big"])
             #expect(try other.problem()["code"] as? String == "grant_not_owned")
+        }
+    }
+
+    @Test("a call's event id is derived from its request id without holding its text", arguments: Backend.available)
+    func eventIDFromRequestID(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let d = try await DataMarket.setUp(market, client)
+            let before = try await runtime.log.head().size
+            var headers = HTTPFields()
+            headers[.authorization] = "Bearer \(d.m.actors["acme"])"
+            headers[HTTPField.Name("X-Request-ID")!] = "li-lei-laptop-7"
+            let answer = try await client.execute(uri: "/v1/data/bj-roads/records?grant_id=\(d.grant)&limit=1", method: .get,
+                                                  headers: headers, body: nil) { $0 }
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(answer.headers[HTTPField.Name("X-Request-ID")!] == "li-lei-laptop-7")
+            let eventID = try #require((try answer.json()["usage"] as? [String: Any])?["event_id"] as? String)
+            let digest = Hex.encode(Array(SHA256.hash(Array("li-lei-laptop-7".utf8)).bytes.prefix(8)))
+            #expect(eventID.hasPrefix("gw-\(digest)-"))
+            let logged = try await runtime.log.entries(start: before, limit: 10).map { String(decoding: $0.body, as: UTF8.self) }
+            #expect(logged.contains { $0.contains(eventID) })
+            #expect(!logged.contains { $0.contains("li-lei") })
         }
     }
 }

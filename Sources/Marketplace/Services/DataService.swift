@@ -382,7 +382,11 @@ public struct DataService: Sendable {
     /// or throws the refusal.
     private func commit(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, at now: Date,
                         by caller: Principal, requestID: String) async throws -> String {
-        let eventID = "gw-\(requestID)-\(Hex.encode(try context.random.bytes(6)))"
+        // Derived from the request id, which the access log carries, but never its text: a client may
+        // choose its own request id, and nothing a client writes freely goes into a log that cannot
+        // forget. The random part keeps two calls with one request id apart.
+        let digest = SHA256.hash(Array(requestID.utf8)).bytes.prefix(8)
+        let eventID = "gw-\(Hex.encode(Array(digest)))-\(Hex.encode(try context.random.bytes(6)))"
         let decision = try await usage.meter(units, grantID: grantID, datasetID: datasetID, eventID: eventID, by: caller, at: now)
         if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
             throw DataAccessError(refusal)
