@@ -24,6 +24,8 @@ let package = Package(
         // A plain HTTP/1.1 client for the load generator of the usage benchmark.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The server's metrics registry, for the data API benchmark's in-process server.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .target(
@@ -93,6 +95,24 @@ let package = Package(
             path: "LicensingBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "data-api-server",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "APIServer", package: "pdx"),
+                .product(name: "Marketplace", package: "pdx"),
+                .product(name: "Identity", package: "pdx"),
+                .product(name: "Licensing", package: "pdx"),
+                .product(name: "Cryptography", package: "pdx"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // Not directly under Benchmarks/: the benchmark plugin runs every executable target there.
+            path: "Tools/DataAPIServer",
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "make-export",

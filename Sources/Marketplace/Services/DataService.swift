@@ -142,6 +142,15 @@ public struct DataService: Sendable {
         self.maxLimit = maxLimit
     }
 
+    /// A data service with a usage committer of its own on `context`'s database and log, for callers
+    /// outside this package (the benchmarks' unmetered baseline reads through ``prepare(_:by:)``);
+    /// `directory` is the grant snapshots of the server it runs beside.
+    public init(_ context: ServiceContext, directory: GrantDirectory, maxLimit: Int = 1000) {
+        let committer = UsageCommitter(database: context.database, log: context.log, directory: directory)
+        self.init(context, usage: UsageService(committer: committer, policy: MeteringPolicy(), clock: context.clock, random: context.random),
+                  checker: GrantChecker(database: context.database, directory: directory), maxLimit: maxLimit)
+    }
+
     /// One page of `query`, metered; `requestID` names the call in the log and the access log.
     public func page(_ query: DataQuery, by caller: Principal, requestID: String) async throws -> DataPage {
         let prepared = try await prepare(query, by: caller)
