@@ -135,18 +135,26 @@ extension DatabaseTransaction {
     /// `load_superseded` when another load took the version over.
     public func appendReleaseRows(datasetID: String, version: String, loadID: String, rows: [ReleaseRow], at now: Date) async throws {
         try await claimLoad(datasetID: datasetID, version: version, loadID: loadID, at: now)
+        // By column, the dataset and version bound once: no per-value `SQLValue` arrays.
+        let shared: [SQLValue] = [.text(datasetID), .text(version)]
         try await context.insert(
-            into: "release_rows", columns: ["dataset_id", "version", "row_number", "document"],
-            rows: rows.map { [.text(datasetID), .text(version), .integer($0.number), .text($0.encoded)] })
-        var values: [[SQLValue]] = []
-        values.reserveCapacity(rows.count * (rows.first?.index.count ?? 0))
+            into: "release_rows", columns: ["dataset_id", "version", "row_number", "document"], shared: shared,
+            values: SQLColumns([.integer(rows.map(\.number)), .text(rows.map(\.encoded))]))
+        let entries = rows.reduce(0) { $0 + $1.index.count }
+        var fields: [String] = [], values: [String] = [], numbers: [Int64] = []
+        fields.reserveCapacity(entries)
+        values.reserveCapacity(entries)
+        numbers.reserveCapacity(entries)
         for row in rows {
             for entry in row.index {
-                values.append([.text(datasetID), .text(version), .text(entry.field), .text(entry.value), .integer(row.number)])
+                fields.append(entry.field)
+                values.append(entry.value)
+                numbers.append(row.number)
             }
         }
         try await context.insert(
-            into: "release_values", columns: ["dataset_id", "version", "field", "value", "row_number"], rows: values)
+            into: "release_values", columns: ["dataset_id", "version", "field", "value", "row_number"], shared: shared,
+            values: SQLColumns([.text(fields), .text(values), .integer(numbers)]))
     }
 
     /// Publishes the load `loadID` with its digest and counts; the caller appends

@@ -97,6 +97,37 @@ protocol SQLConnection: Sendable {
     /// empty, is an `ON CONFLICT` clause that ends every statement; a statement must then not hold
     /// two rows with one key (PostgreSQL refuses to update a row twice in one statement).
     func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String) async throws
+    /// Inserts `values.count` rows into `table` given by column: the leading `columns` take the
+    /// `shared` values in every row, the rest one ``SQLColumn`` each (all of `values.count` entries).
+    /// One prepared statement stepped per row on SQLite, one statement of arrays on PostgreSQL: no
+    /// per-value `SQLValue` and no statement text growing with the rows.
+    func insert(into table: String, columns: [String], shared: [SQLValue], values: SQLColumns) async throws
+}
+
+/// The values of one column of a columnar insert.
+enum SQLColumn: Sendable {
+    case text([String])
+    case integer([Int64])
+
+    var count: Int {
+        switch self {
+        case .text(let values): values.count
+        case .integer(let values): values.count
+        }
+    }
+}
+
+/// The per-row columns of a columnar insert, all of one length.
+struct SQLColumns: Sendable {
+    let columns: [SQLColumn]
+    let count: Int
+
+    init(_ columns: [SQLColumn]) {
+        let count = columns.first?.count ?? 0
+        precondition(columns.allSatisfy { $0.count == count }, "columns of different lengths")
+        self.columns = columns
+        self.count = count
+    }
 }
 
 /// One transaction's use of a connection: refuses use after the transaction ended, and remembers
@@ -136,6 +167,12 @@ final class SQLTransactionContext: Sendable {
     func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String = "") async throws {
         guard !rows.isEmpty else { return }
         try await run { try await connection.insert(into: table, columns: columns, rows: rows, conflict: conflict) }
+    }
+
+    func insert(into table: String, columns: [String], shared: [SQLValue], values: SQLColumns) async throws {
+        guard values.count > 0 else { return }
+        precondition(columns.count == shared.count + values.columns.count, "a column without values")
+        try await run { try await connection.insert(into: table, columns: columns, shared: shared, values: values) }
     }
 
     private func run<T>(_ work: () async throws -> T) async throws -> T {

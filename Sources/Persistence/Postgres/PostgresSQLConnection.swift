@@ -58,6 +58,39 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
+    /// The columnar insert as one statement: the shared values and one array per column,
+    /// `unnest`ed side by side into rows.
+    func insert(into table: String, columns: [String], shared: [SQLValue], values: SQLColumns) async throws {
+        var bindings = PostgresBindings(capacity: shared.count + values.columns.count)
+        var selected: [String] = []
+        for value in shared {
+            switch value {
+            case .null: bindings.appendNull(); selected.append("$\(selected.count + 1)")
+            case .integer(let integer): bindings.append(integer); selected.append("$\(selected.count + 1)::int8")
+            case .text(let text): bindings.append(text); selected.append("$\(selected.count + 1)::text")
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes)); selected.append("$\(selected.count + 1)::bytea")
+            }
+        }
+        var arrays: [String] = []
+        for column in values.columns {
+            let parameter = "$\(shared.count + arrays.count + 1)"
+            switch column {
+            case .integer(let integers): bindings.append(integers); arrays.append(parameter + "::int8[]")
+            case .text(let texts): bindings.append(texts); arrays.append(parameter + "::text[]")
+            }
+        }
+        let names = (0..<values.columns.count).map { "c\($0)" }
+        selected += names.map { "u.\($0)" }
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(selected.joined(separator: ", ")) "
+            + "FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(names.joined(separator: ", ")))"
+        do {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            for try await _ in rows {}
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
     static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds {
