@@ -8,6 +8,8 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     case datasetReclassified = "dataset.reclassified"
     case datasetRepriced = "dataset.repriced"
     case datasetDeliveryChanged = "dataset.delivery_changed"
+    /// Only the dataset's reconciliation tolerance changed.
+    case datasetToleranceChanged = "dataset.tolerance_changed"
     case grantRequested = "grant.requested"
     case grantDecided = "grant.decided"
     case grantActivated = "grant.activated"
@@ -49,12 +51,19 @@ public enum LicensingRecords {
         if old.delivery != new.delivery {
             changes["delivery"] = ["from": .string(old.delivery.rawValue), "to": .string(new.delivery.rawValue)]
         }
+        if old.reconciliationToleranceBPS != new.reconciliationToleranceBPS {
+            changes["reconciliation_tolerance_bps"] = [
+                "from": JSONValue(old.reconciliationToleranceBPS), "to": JSONValue(new.reconciliationToleranceBPS),
+            ]
+        }
         let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil {
             .datasetReclassified
         } else if !prices.isEmpty {
             .datasetRepriced
-        } else {
+        } else if changes["delivery"] != nil {
             .datasetDeliveryChanged
+        } else {
+            .datasetToleranceChanged
         }
         return datasetRecord(new, action, actor: actor, [
             "authority_id": .string(new.authorityID),
@@ -205,7 +214,7 @@ extension Dataset {
     /// The catalog entry as a JSON object with the API's field names, without version or times:
     /// what `dataset.published` logs and what a store keeps, so the two cannot drift apart.
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "id": .string(id),
             "title": .string(title),
             "description": .string(description),
@@ -225,5 +234,10 @@ extension Dataset {
             "ceiling_prices": LicensingRecords.prices(ceilingPrices),
             "revenue_share_bps": JSONValue(revenueShareBPS),
         ]
+        // Only when not the default, so datasets published before tolerances keep their bytes.
+        if reconciliationToleranceBPS != Dataset.defaultToleranceBPS {
+            members["reconciliation_tolerance_bps"] = JSONValue(reconciliationToleranceBPS)
+        }
+        return .object(members)
     }
 }

@@ -44,6 +44,8 @@ public struct DatasetDraft: Sendable, Hashable {
     public var revenueShareBPS: Int
     /// How its data reaches operators; new datasets are served by PDX unless the publisher says otherwise.
     public var delivery: DeliveryMode
+    /// The reconciliation tolerance, 0–10000 basis points.
+    public var reconciliationToleranceBPS: Int
 
     /// A field as received.
     public struct Field: Sendable, Hashable {
@@ -63,7 +65,8 @@ public struct DatasetDraft: Sendable, Hashable {
     /// Creates a draft.
     public init(title: String, description: String, theme: String, openness: Openness, grade: Grade, fields: [Field],
                 units: [String], currency: String, ceilingPrices: [String: String], revenueShareBPS: Int,
-                delivery: DeliveryMode = .gateway) {
+                delivery: DeliveryMode = .gateway, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS) {
+        self.reconciliationToleranceBPS = reconciliationToleranceBPS
         self.title = title
         self.description = description
         self.theme = theme
@@ -86,12 +89,15 @@ public struct DatasetUpdate: Sendable, Hashable {
     public var ceilingPrices: [String: String]?
     /// A new delivery mode.
     public var delivery: DeliveryMode?
+    /// A new reconciliation tolerance, 0–10000 basis points.
+    public var reconciliationToleranceBPS: Int?
     /// Why; mandatory.
     public var reason: String?
 
     /// Creates an update.
     public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil,
-                delivery: DeliveryMode? = nil, reason: String?) {
+                delivery: DeliveryMode? = nil, reconciliationToleranceBPS: Int? = nil, reason: String?) {
+        self.reconciliationToleranceBPS = reconciliationToleranceBPS
         self.openness = openness
         self.grade = grade
         self.ceilingPrices = ceilingPrices
@@ -152,11 +158,12 @@ public struct Catalog: Sendable {
         guard (0...10_000).contains(draft.revenueShareBPS) else {
             throw LicensingError(code: .revenueShareOutOfRange, detail: "revenue_share_bps is 0 to 10000")
         }
+        try Self.checkTolerance(draft.reconciliationToleranceBPS)
         let dataset = Dataset(
             id: id, title: draft.title, description: draft.description, authorityID: authorityID, theme: draft.theme,
             openness: draft.openness, grade: draft.grade, fields: fields, units: units, currency: policy.currency,
             ceilingPrices: ceilings, revenueShareBPS: draft.revenueShareBPS, version: 1, publishedAt: now, updatedAt: now,
-            delivery: draft.delivery)
+            delivery: draft.delivery, reconciliationToleranceBPS: draft.reconciliationToleranceBPS)
         return CatalogChange(updated: dataset, records: [LicensingRecords.published(dataset, by: actor.principalID)], isStricter: false)
     }
 
@@ -169,6 +176,10 @@ public struct Catalog: Sendable {
         if let openness = update.openness { next.openness = openness }
         if let grade = update.grade { next.grade = grade }
         if let delivery = update.delivery { next.delivery = delivery }
+        if let tolerance = update.reconciliationToleranceBPS {
+            try Self.checkTolerance(tolerance)
+            next.reconciliationToleranceBPS = tolerance
+        }
         if let prices = update.ceilingPrices {
             let parsed = try Self.prices(prices)
             for (unit, price) in parsed {
@@ -190,6 +201,12 @@ public struct Catalog: Sendable {
     }
 
     // MARK: checks
+
+    static func checkTolerance(_ bps: Int) throws(LicensingError) {
+        guard (0...10_000).contains(bps) else {
+            throw LicensingError(code: .toleranceOutOfRange, detail: "reconciliation_tolerance_bps is 0 to 10000")
+        }
+    }
 
     static func fields(_ drafts: [DatasetDraft.Field], max: Int) throws(LicensingError) -> [DatasetField] {
         guard !drafts.isEmpty else { throw LicensingError(code: .fieldsRequired, detail: "a dataset has at least one field") }

@@ -51,6 +51,10 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     public internal(set) var delivery: DeliveryMode
     /// Its GB/T 43697-2024 grade.
     public internal(set) var grade: Grade
+    /// For a `declared` dataset: how far, in basis points of the larger figure, the operator's
+    /// declared quantity and the provider's reported one may differ before a reconciliation line is
+    /// a discrepancy (100 = 1 %, the default).
+    public internal(set) var reconciliationToleranceBPS: Int
     /// Its fields, in published order.
     public let fields: [DatasetField]
     /// The units its use is metered in, sorted.
@@ -74,8 +78,9 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         id: String, title: String, description: String, authorityID: String, theme: String,
         openness: Openness, grade: Grade, fields: [DatasetField], units: [MeteringUnit], currency: Currency,
         ceilingPrices: [MeteringUnit: UnitPrice], revenueShareBPS: Int, version: Int, publishedAt: Date, updatedAt: Date,
-        delivery: DeliveryMode = .declared
+        delivery: DeliveryMode = .declared, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS
     ) {
+        self.reconciliationToleranceBPS = reconciliationToleranceBPS
         self.id = id
         self.title = title
         self.description = description
@@ -93,6 +98,9 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         self.publishedAt = publishedAt
         self.updatedAt = updatedAt
     }
+
+    /// The reconciliation tolerance of a dataset that names none: 1 %.
+    public static let defaultToleranceBPS = 100
 
     /// False when no grant may ever include it: `closed` or `core`.
     public var isGrantable: Bool { openness != .closed && grade != .core }

@@ -43,6 +43,8 @@ public struct LicensingError: CodedError {
         case ceilingPricesMismatch = "ceiling_prices_mismatch"
         /// A revenue-return share outside 0–10000 basis points.
         case revenueShareOutOfRange = "revenue_share_out_of_range"
+        /// A reconciliation tolerance outside 0–10000 basis points.
+        case toleranceOutOfRange = "tolerance_out_of_range"
         /// A change without a reason, or a reason that is blank.
         case reasonRequired = "reason_required"
         /// A reason longer than allowed, or with control characters other than line feeds.

@@ -53,7 +53,9 @@ public struct SettlementDesk: Sendable {
     /// Closes `period` at `now`: refused before the period's end plus the grace and while an
     /// earlier period with usage is open. Rates the period's counters, appends `settlement.closed`
     /// with the totals and each report's SHA-256, signs a checkpoint over it, and stores the report,
-    /// all in one transaction. Closing a closed period changes nothing and returns it as it was.
+    /// all in one transaction. Refused with ``UnresolvedDiscrepancies`` while a reconciliation line
+    /// of the period is a discrepancy above tolerance that finance has not acknowledged. Closing a
+    /// closed period changes nothing and returns it as it was.
     public func close(_ period: Period, actor: String, at now: Date) async throws -> ClosedPeriod {
         let ends = calendar.end(of: period)
         let closable = ends.addingTimeInterval(policy.grace)
@@ -74,6 +76,12 @@ public struct SettlementDesk: Sendable {
             if let earliest = open.first {
                 throw SettlementError(code: .earlierPeriodOpen, detail: "\(earliest) has usage and is not closed; periods close in order")
             }
+            // Declared usage the providing authority disputes beyond tolerance closes only once
+            // finance has acknowledged the figures; the close records which it let pass.
+            let reconciliation = try await ReconciliationService.lines(of: period, in: tx)
+            let unresolved = reconciliation.filter { $0.status == .discrepancy }
+            guard unresolved.isEmpty else { throw UnresolvedDiscrepancies(period: period, lines: unresolved) }
+            let acknowledged = reconciliation.filter { $0.status == .acknowledged }
             let input = try await Self.input(for: period, policy: policy, in: tx)
             let report = try PeriodClose.settle(input, closedAt: now)
             var renderings: [ReportFormat: [UInt8]] = [:]
@@ -81,7 +89,7 @@ public struct SettlementDesk: Sendable {
             var digests: ReportDigests = [:]
             for (format, bytes) in renderings { digests[format.rawValue] = Hex.encode(SHA256.hash(bytes).bytes) }
             digests["parties.csv"] = Hex.encode(SHA256.hash(report.partiesCSV()).bytes)
-            let entry = try await log.append(report.closedRecord(digests: digests, actor: actor), in: tx)
+            let entry = try await log.append(report.closedRecord(digests: digests, actor: actor, acknowledged: acknowledged), in: tx)
             try await tx.insertSettlement(report, document: renderings[.json] ?? [], digests: digests, logIndex: entry.seq)
             _ = try await log.signCheckpoint(in: tx)
             return ClosedPeriod(report: report, digests: digests, logIndex: entry.seq, wasClosed: false)

@@ -30,6 +30,9 @@ public enum UsageSource: String, Sendable, Hashable, CaseIterable, Comparable {
     case declared
     /// PDX generated it for a call it served through the data API (metered at the source).
     case gateway
+    /// The providing authority reported it (`POST /v1/provider-usage`); it bills no one and is kept
+    /// apart from the counters, to be reconciled with the operator's declaration.
+    case provider
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

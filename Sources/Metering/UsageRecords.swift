@@ -6,6 +6,8 @@ import Licensing
 public enum MeteringAction: String, Sendable, Hashable, CaseIterable {
     /// Accepted usage: one entry per batch, or several when the batch does not fit one entry.
     case recorded = "usage.recorded"
+    /// Usage counts reported by a dataset's providing authority: one entry per accepted batch.
+    case providerReported = "usage.provider_reported"
 }
 
 /// One `usage.recorded` record and the counters its events add to.

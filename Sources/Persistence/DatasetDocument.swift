@@ -71,7 +71,14 @@ enum DatasetDocument {
             version: try root.integer("version"),
             publishedAt: try root.milliseconds("published_at"),
             updatedAt: try root.milliseconds("updated_at"),
-            delivery: format == 1 ? .declared : try root.enumeration("delivery", DeliveryMode.self)
+            delivery: format == 1 ? .declared : try root.enumeration("delivery", DeliveryMode.self),
+            // Written only when not the default, as the log writes it.
+            reconciliationToleranceBPS: try root.takeIfPresent("reconciliation_tolerance_bps").map { value throws(StorageError) in
+                guard let bps = value.integerValue, (0...10_000).contains(bps) else {
+                    throw StorageError.unexpected("dataset document reconciliation_tolerance_bps is not 0–10000")
+                }
+                return Int(bps)
+            } ?? Dataset.defaultToleranceBPS
         )
         try root.finish()
         return dataset

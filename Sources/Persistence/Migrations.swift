@@ -403,6 +403,45 @@ enum Migrations {
                 ("ALTER TABLE usage_counters ADD COLUMN gateway_events \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_events >= 0)", []),
             ]
         },
+        // 11 is another change's; versions apply by set, so the gap is fine.
+        Migration(version: 12, name: "provider-reported usage and discrepancy acknowledgements") { d in
+            [
+                // Apart from usage_counters: a provider's figure bills no one, it is only compared.
+                ("""
+                CREATE TABLE provider_usage (
+                    authority_id TEXT NOT NULL,
+                    report_id TEXT NOT NULL,
+                    digest \(d.blob) NOT NULL,
+                    grant_id TEXT NOT NULL,
+                    dataset_id TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    quantity \(d.bigint) NOT NULL CHECK (quantity >= 0),
+                    operator_id TEXT NOT NULL,
+                    log_index \(d.bigint) NOT NULL,
+                    PRIMARY KEY (authority_id, report_id)
+                )\(d.withoutRowID)
+                """, []),
+                ("CREATE INDEX provider_usage_by_period ON provider_usage (period, grant_id, dataset_id, unit)", []),
+                ("""
+                CREATE TABLE discrepancy_acknowledgements (
+                    period TEXT NOT NULL,
+                    grant_id TEXT NOT NULL,
+                    dataset_id TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    declared_quantity \(d.bigint) NOT NULL,
+                    provider_quantity \(d.bigint) NOT NULL,
+                    tolerance_bps INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    acknowledged_at \(d.bigint) NOT NULL,
+                    log_index \(d.bigint) NOT NULL,
+                    PRIMARY KEY (period, grant_id, dataset_id, unit)
+                )\(d.withoutRowID)
+                """, []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -97,6 +97,10 @@ public enum ActionCatalog {
             // `gateway` for usage metered at the source; absent for declared usage.
             Member("source", .string, mayBeAbsent: true),
         ]
+        case .providerReported: [
+            Member("authority_id", .string), Member("batch_id", .string), Member("source", .string), Member("at", .time),
+            Member("reports", .array),
+        ]
         }
     }
 
@@ -119,6 +123,13 @@ public enum ActionCatalog {
             Member("closed_at", .time), Member("totals", .object), Member("parties", .integer), Member("reports", .object),
             // The report format; absent for closes in format 1.
             Member("format_version", .integer, mayBeAbsent: true),
+            // The discrepancies acknowledged; absent when there were none.
+            Member("acknowledged_discrepancies", .array, mayBeAbsent: true),
+        ]
+        case .discrepancyAcknowledged: [
+            Member("period", .string), Member("grant_id", .string), Member("dataset_id", .string), Member("unit", .string),
+            Member("declared_quantity", .integer), Member("provider_quantity", .integer), Member("tolerance_bps", .integer),
+            Member("reason", .string), Member("at", .time),
         ]
         }
     }
@@ -166,7 +177,7 @@ public enum ActionCatalog {
         ]
         return switch action {
         case .datasetPublished: datasetCommon + [Member("dataset", .object)]
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged: datasetCommon + datasetChange
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged: datasetCommon + datasetChange
         case .grantRequested: grantCommon + [
             Member("requested_by", .string), Member("purpose", .string), Member("scenario", .string),
             Member("starts_at", .time), Member("ends_at", .time), Member("agreement", .object), Member("currency", .string),

@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -53,7 +53,17 @@ extension LogReplay {
             ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
             version: version, publishedAt: at, updatedAt: at,
             // Datasets published before delivery modes were all declared by their operators.
-            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self))
+            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self),
+            reconciliationToleranceBPS: try tolerance(fields.members["reconciliation_tolerance_bps"]))
+    }
+
+    /// A tolerance as the log writes it: absent for the default, else 0–10000 basis points.
+    static func tolerance(_ value: JSONValue?) throws(MalformedRecord) -> Int {
+        guard let value else { return Dataset.defaultToleranceBPS }
+        guard let bps = value.integerValue, (0...10_000).contains(bps) else {
+            throw MalformedRecord(reason: "reconciliation_tolerance_bps is not an integer from 0 to 10000")
+        }
+        return Int(bps)
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -68,6 +78,10 @@ extension LogReplay {
         var prices = old.ceilingPrices
         var delivery = old.delivery
         if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: DeliveryMode.self) }
+        var tolerance = old.reconciliationToleranceBPS
+        if changes.members["reconciliation_tolerance_bps"] != nil {
+            tolerance = try Self.tolerance(changes.object("reconciliation_tolerance_bps").members["to"])
+        }
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
         if changes.members["ceiling_prices"] != nil {
@@ -83,7 +97,7 @@ extension LogReplay {
             id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
             openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery)
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery, reconciliationToleranceBPS: tolerance)
     }
 
     // MARK: grants
@@ -219,7 +233,8 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .grantRequested:
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged,
+             .grantRequested:
             return
         }
         if !allowed.contains(from) {

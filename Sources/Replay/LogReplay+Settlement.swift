@@ -22,6 +22,8 @@ extension LogReplay {
             try adjust(data, entry)
         case .closed:
             try close(data, entry)
+        case .discrepancyAcknowledged:
+            try acknowledgeDiscrepancy(data, entry)
         }
     }
 
@@ -98,7 +100,8 @@ extension LogReplay {
         var digests: ReportDigests = [:]
         for format in ReportFormat.allCases { digests[format.rawValue] = Hex.encode(SHA256.hash(recomputed.rendered(as: format)).bytes) }
         digests["parties.csv"] = Hex.encode(SHA256.hash(recomputed.partiesCSV()).bytes)
-        let expected = recomputed.closedRecord(digests: digests, actor: entry.record.actor)
+        let acknowledged = reconcileAtClose(period, seq: seq)
+        let expected = recomputed.closedRecord(digests: digests, actor: entry.record.actor, acknowledged: acknowledged)
         if let difference = JSONDifference.first(
             .object(entry.record.data), .object(expected.data), foundName: "the entry", expectedName: "recomputed from the log") {
             report(ReplayFinding(.settlementMismatch, entry: seq, "\(period): \(difference)"))

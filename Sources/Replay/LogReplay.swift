@@ -28,6 +28,8 @@ public struct LogReplay: Sendable {
     public internal(set) var state = ReplayState()
     /// What is unlawful, in log order; at most ``findingLimit`` are kept.
     public private(set) var findings: [ReplayFinding] = []
+    /// What an auditor should see but is lawful (``ReplayFinding/isNotice``), in log order.
+    public private(set) var notices: [ReplayFinding] = []
     /// How many findings there were, including those beyond the limit.
     public private(set) var findingCount = 0
     /// Findings kept; a log that is wrong everywhere is reported by its first thousand.
@@ -41,6 +43,14 @@ public struct LogReplay: Sendable {
     var grantDecisions: [String: GrantDecisions] = [:]
     /// The dataset versions each in-force grant was last checked against.
     var checkedVersions: [String: [String: Int]] = [:]
+    /// The report ids each authority reported, to find one reported twice.
+    var providerReportIDs: [String: Set<String>] = [:]
+    /// The provider's figure of each grant, dataset, unit and period.
+    var providerTotals: [CounterKey: ProviderTotal] = [:]
+    /// The keys of each period that have a provider figure.
+    var providerKeysByPeriod: [Period: [CounterKey]] = [:]
+    /// The latest acknowledgement of each reconciliation line.
+    var acknowledgements: [CounterKey: DiscrepancyAcknowledgement] = [:]
     /// Periods that have usage, closed or not.
     var periodsWithUsage: Set<Period> = []
     /// The periods with usage, earliest first, closed ones removed when they reach the top: a
@@ -102,10 +112,16 @@ public struct LogReplay: Sendable {
         for id in state.operatorRecords.keys.sorted() {
             _ = currentOperator(id)
         }
+        reconcileOpenPeriods()
+        notices.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
         findings.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
     }
 
     mutating func report(_ finding: ReplayFinding) {
+        if finding.isNotice {
+            if notices.count < Self.findingLimit { notices.append(finding) }
+            return
+        }
         findingCount += 1
         if findings.count < Self.findingLimit { findings.append(finding) }
     }
@@ -140,6 +156,8 @@ public struct LogReplay: Sendable {
         switch record.action {
         case MeteringAction.recorded.rawValue:
             try usage(data, entry)
+        case MeteringAction.providerReported.rawValue:
+            try providerReported(data, entry)
         case LogKeys.initializedAction:
             let origin = try data.string("origin")
             state.origin = origin

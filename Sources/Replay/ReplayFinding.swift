@@ -76,12 +76,34 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         /// log never committed to, erased before, or whose commitment, subject or field differ from
         /// the ones logged.
         case personalDataInvalid = "personal_data_invalid"
+        /// A `usage.provider_reported` report the provider path would have refused: a dataset of
+        /// another authority or not in the grant, a dataset not `declared` then, a unit not granted,
+        /// a day not begun, a quantity out of bounds, or an id the authority reported before.
+        case providerReportInvalid = "provider_report_invalid"
+        /// A `settlement.discrepancy_acknowledged` by someone other than a live finance principal,
+        /// or of figures other than the line's at that point of the log, or of no discrepancy.
+        case acknowledgementInvalid = "acknowledgement_invalid"
+        /// A period closed while one of its reconciliation lines was a discrepancy above tolerance
+        /// that finance had not acknowledged: the close should have been refused.
+        case discrepancyUnresolved = "discrepancy_unresolved"
+        /// A notice, not a failure: a discrepancy above tolerance that finance acknowledged before
+        /// the period closed.
+        case discrepancyAcknowledged = "discrepancy_acknowledged"
+        /// A notice, not a failure: a discrepancy above tolerance in a period not closed yet.
+        case discrepancyOpen = "discrepancy_open"
         /// A disclosed value and salt that do not open the log's commitment, or a disclosure of a
         /// reference the log does not hold.
         case disclosureMismatch = "disclosure_mismatch"
     }
 
     public let code: Code
+
+    /// True for the codes that list what an auditor should see but do not fail verification.
+    public var isNotice: Bool { Self.noticeCodes.contains(code) }
+
+    /// The notice codes: discrepancies that finance acknowledged, or that are in open periods.
+    public static let noticeCodes: Set<Code> = [.discrepancyAcknowledged, .discrepancyOpen]
+
     /// Where: `entry 17`, `report line 2026-10/gr_1/ds_1/call`, a file name.
     public let location: String
     /// Why, for people.

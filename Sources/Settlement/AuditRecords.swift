@@ -11,6 +11,8 @@ public enum SettlementAction: String, Sendable, Hashable, CaseIterable {
     case adjusted = "settlement.adjusted"
     /// An operator's annual revenue cap was set.
     case revenueCapSet = "settlement.revenue_cap_set"
+    /// Finance acknowledged a discrepancy between declared and provider-reported usage.
+    case discrepancyAcknowledged = "settlement.discrepancy_acknowledged"
 }
 
 /// The SHA-256 (lower-case hex) of a closed period's reports, by format name.
@@ -19,7 +21,11 @@ public typealias ReportDigests = [String: String]
 extension SettlementReport {
     /// The `settlement.closed` record: enough to check a report against the log (its digests) and
     /// to check a recomputation against the close (totals, fee, currency).
-    public func closedRecord(digests: ReportDigests, actor: String) -> AuditRecord {
+    ///
+    /// - Parameter acknowledged: the discrepancies above tolerance finance acknowledged, which the
+    ///   close let pass; the member is left out when there are none, so closes without provider
+    ///   reports keep their bytes.
+    public func closedRecord(digests: ReportDigests, actor: String, acknowledged: [ReconciliationLine] = []) -> AuditRecord {
         var data: [String: JSONValue] = [
             "period": .string(period.description),
             "currency": .string(currency.code),
@@ -31,6 +37,7 @@ extension SettlementReport {
         ]
         // The format the digests are of; closes in format 1 leave it out, so their entries keep their bytes.
         if formatVersion >= 2 { data["format_version"] = JSONValue(formatVersion) }
+        if !acknowledged.isEmpty { data["acknowledged_discrepancies"] = .array(acknowledged.map(\.closedJSON)) }
         return AuditRecord(actor: actor, action: SettlementAction.closed.rawValue, subjects: ["period:\(period)"], data: data)
     }
 }

@@ -27,6 +27,11 @@ public struct SettlementError: CodedError {
         case reasonTooLong = "reason_too_long"
         /// An amount that does not fit 64 bits of minor units.
         case amountOverflow = "amount_overflow"
+        /// Discrepancies above tolerance are not acknowledged: the period does not close
+        /// (``UnresolvedDiscrepancies`` lists them).
+        case unresolvedDiscrepancies = "unresolved_discrepancies"
+        /// The reconciliation line is not a discrepancy above tolerance: nothing to acknowledge.
+        case noDiscrepancy = "no_discrepancy"
         /// A report (JSON or CSV) that is malformed, misses a member or column, or whose amounts do not reconcile.
         case invalidReport = "invalid_report"
     }

@@ -30,7 +30,10 @@ struct PDXVerify: ParsableCommand {
             lifecycle, grants through the grant rules and their approvals, every usage event through \
             the grant check and the quotas, every closed period through the settlement rules — and \
             checks that each entry follows from the ones before it. Each --settlement report is \
-            compared with the settlement recomputed from the log.
+            compared with the settlement recomputed from the log. Discrepancies between declared and \
+            provider-reported usage that finance acknowledged before the close (or in periods still \
+            open) are listed as `pdx-verify: NOTICE <code> at <where>: <why>` and do not change the \
+            exit status; an unacknowledged one in a closed period is a finding.
 
             Exit status: 0 when everything verifies against a key pinned with --vkey; 1 when something \
             does not, with a line `pdx-verify: FAIL <code> at <where>: <why>` for the first problem (and \
@@ -218,7 +221,13 @@ struct PDXVerify: ParsableCommand {
             case .mismatched(let found): findings += found
             }
         }
+        // Notices are lawful but an auditor should see them: discrepancies between declared and
+        // provider-reported usage that finance acknowledged, or in periods not closed yet.
+        let notices = replay.notices.prefix(Self.findingsShown).map {
+            Self.singleLine("pdx-verify: NOTICE \($0.code.rawValue) at \($0.location): \($0.reason)")
+        }
         guard findings.isEmpty else {
+            notices.forEach(output)
             for finding in findings.prefix(Self.findingsShown) {
                 output(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
             }
@@ -228,6 +237,7 @@ struct PDXVerify: ParsableCommand {
         }
         output(Self.report(summary, directory: directory) + extends)
         output(Self.singleLine(Self.replayReport(replay.state)))
+        notices.forEach(output)
         for (path, confirmation) in confirmations {
             output(Self.singleLine(Self.settlementReport(confirmation, path: path)))
         }

@@ -72,8 +72,10 @@ struct LicensingAuditRecordTests {
         let repriced = try Datasets.updated(bjA.updated, DatasetUpdate(ceilingPrices: ["call": "0.03"], reason: "cost"), at: Clock.day(5))
         let reclassified = try Datasets.updated(repriced.updated, DatasetUpdate(openness: .closed, reason: "withdrawn"), at: Clock.day(6))
         let redelivered = try Datasets.updated(reclassified.updated, DatasetUpdate(delivery: .declared, reason: "own portal"), at: Clock.day(6))
-        records += repriced.records + reclassified.records + redelivered.records
-        market.replace(redelivered.updated)
+        let retolerated = try Datasets.updated(redelivered.updated, DatasetUpdate(reconciliationToleranceBPS: 0, reason: "exact counts"),
+                                               at: Clock.day(6))
+        records += repriced.records + reclassified.records + redelivered.records + retolerated.records
+        market.replace(retolerated.updated)
         for grant in [active, waiting] {
             let change = try #require(lifecycle.datasetChanged(grant, datasets: market.datasets, operator: market.op, by: People.bj,
                                                               reason: "withdrawn", at: Clock.day(6)))

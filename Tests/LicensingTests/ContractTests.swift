@@ -100,8 +100,10 @@ enum Walkthrough {
         let conditional = try catalog.publish(draft(.conditional), id: "tj-cond", authorityID: "tj", by: tjReviewer, at: start)
         let repriced = try catalog.update(open.updated, with: DatasetUpdate(ceilingPrices: ["call": "0.06"], reason: "review"), by: bjReviewer, at: start)
         let redelivered = try catalog.update(repriced.updated, with: DatasetUpdate(delivery: .declared, reason: "own portal"), by: bjReviewer, at: start)
-        records += open.records + conditional.records + repriced.records + redelivered.records
-        var datasets = ["bj-open": redelivered.updated, "tj-cond": conditional.updated]
+        let retolerated = try catalog.update(redelivered.updated, with: DatasetUpdate(reconciliationToleranceBPS: 250, reason: "monthly counts"),
+                                             by: bjReviewer, at: start)
+        records += open.records + conditional.records + repriced.records + redelivered.records + retolerated.records
+        var datasets = ["bj-open": retolerated.updated, "tj-cond": conditional.updated]
 
         let lifecycle = GrantLifecycle()
         func request(_ ids: [String], price: String = "0.04") throws -> GrantChange {

@@ -26,7 +26,13 @@ struct SettlementRecordTests {
         let adjustment = Adjustment(id: "adj_1", period: Period("2026-11")!, corrected: line, amountMinor: -10, reason: "twice",
                                     actor: "fin", at: closedAt)
         let cap = try RevenueCap(operatorID: "op-1", year: 2026, amountMinor: 100, reason: "set", actor: "fin", at: closedAt)
-        return [report.closedRecord(digests: ["json": "00", "csv": "11"], actor: "fin"), adjustment.record(), cap.record(currency: .cny)]
+        let key = CounterKey(grantID: "g-1", datasetID: "bj-a", unit: .call, period: october)
+        let acknowledgement = DiscrepancyAcknowledgement(key: key, declaredQuantity: 7, providerQuantity: 9, toleranceBPS: 100,
+                                                         reason: "port counted retries", actor: "fin", at: closedAt, logIndex: 5)
+        let acknowledged = ReconciliationLine(key: key, operatorID: "op-1", authorityID: "bj", declaredQuantity: 7, providerQuantity: 9,
+                                              toleranceBPS: 100, acknowledgement: acknowledgement)
+        return [report.closedRecord(digests: ["json": "00", "csv": "11"], actor: "fin", acknowledged: [acknowledged]), adjustment.record(),
+                cap.record(currency: .cny), acknowledgement.record()]
     }
 
     @Test("every member each action writes is in its catalog row, and every action is catalogued")

@@ -26,7 +26,8 @@ extension API {
             },
             units: body.units, currency: body.currency ?? catalog.policy.currency.code,
             ceilingPrices: body.ceilingPrices.additionalProperties, revenueShareBPS: body.revenueShareBps,
-            delivery: body.delivery.map(DeliveryMode.init) ?? .gateway)
+            delivery: body.delivery.map(DeliveryMode.init) ?? .gateway,
+            reconciliationToleranceBPS: body.reconciliationToleranceBps ?? Dataset.defaultToleranceBPS)
         let published = try await catalogService.publish(draft, id: body.id, authorityID: authorityID, by: Self.reviewer(caller)) { dataset, tx in
             try await IdempotencyScope.recordJSON(.created, Self.view(dataset), in: tx)
         }
@@ -61,7 +62,8 @@ extension API {
             openness: body.openness.map(Openness.init),
             grade: body.grade.map(Grade.init),
             ceilingPrices: body.ceilingPrices?.additionalProperties,
-            delivery: body.delivery.map(DeliveryMode.init), reason: body.reason)
+            delivery: body.delivery.map(DeliveryMode.init), reconciliationToleranceBPS: body.reconciliationToleranceBps,
+            reason: body.reason)
         let (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller))
         return .ok(.init(body: .json(.init(
             dataset: Self.view(change.updated), stricter: change.isStricter, affectedGrants: affected.map(view)))))
@@ -199,7 +201,7 @@ extension API {
             },
             units: dataset.units.map(\.rawValue), currency: dataset.currency.code,
             ceilingPrices: prices(dataset.ceilingPrices), revenueShareBps: dataset.revenueShareBPS,
-            version: dataset.version, publishedAt: dataset.publishedAt, updatedAt: dataset.updatedAt)
+            reconciliationToleranceBps: dataset.reconciliationToleranceBPS, version: dataset.version, publishedAt: dataset.publishedAt, updatedAt: dataset.updatedAt)
     }
 
     func view(_ grant: Grant) -> Components.Schemas.Grant {

@@ -14,9 +14,10 @@ enum Operation: String, CaseIterable, Sendable {
     case suspendOperator, reinstateOperator, revokeOperator
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
     case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
-    case reportUsage, getUsageSummary
+    case reportUsage, getUsageSummary, reportProviderUsage
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
+    case getReconciliation, acknowledgeDiscrepancy
     case loadRelease, listReleases
     case readRecords, downloadReleaseFile
 }
@@ -61,6 +62,10 @@ enum Authorization {
         .revokeGrant: [.authorityReviewer, .admin],
         .reportUsage: [.operator],
         .getUsageSummary: [.operator, .authorityReviewer, .finance, .admin],
+        // The providing authority's reviewers report its own counts, as they publish its datasets.
+        .reportProviderUsage: [.authorityReviewer],
+        .getReconciliation: [.finance, .authorityReviewer, .operator],
+        .acknowledgeDiscrepancy: [.finance],
         .setRevenueCap: [.finance, .admin],
         .getSettlement: [.finance, .admin, .auditor],
         .closeSettlement: [.finance],
@@ -79,7 +84,7 @@ enum Authorization {
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
         .listGrants, .getGrant, .getUsageSummary, .getSettlementReport, .getRevenueCap,
-        .listReleases,
+        .listReleases, .getReconciliation,
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.

@@ -36,6 +36,9 @@ enum DomainErrors {
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as SettlementError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
+        case let refusal as UnresolvedDiscrepancies:
+            return Problem(.conflict, code: UnresolvedDiscrepancies.code, detail: refusal.detail,
+                           reasons: refusal.lines.map { ("discrepancy", UnresolvedDiscrepancies.describe($0)) })
         case let error as DataAccessError:
             return Problem(error.code.status, code: error.code.rawValue, detail: error.detail)
         case let error as ReleaseError:
@@ -129,7 +132,7 @@ extension LicensingError.Code {
         case .replayFailed: .internalServerError
         case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
              .duplicateField, .tooManyFields, .invalidFieldType, .fieldNotFilterable, .unitsRequired, .unknownUnit, .duplicateUnit,
-             .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .reasonRequired,
+             .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .toleranceOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
              .invalidCursor:
@@ -154,7 +157,7 @@ extension GrantReason.Code {
 extension SettlementError.Code {
     var status: HTTPResponse.Status {
         switch self {
-        case .periodNotEnded, .earlierPeriodOpen, .periodClosed: .conflict
+        case .periodNotEnded, .earlierPeriodOpen, .periodClosed, .unresolvedDiscrepancies, .noDiscrepancy: .conflict
         case .periodNotClosed: .notFound
         case .invalidReport: .internalServerError
         case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .reasonTooLong, .invalidReason,
