@@ -36,7 +36,7 @@ extension DatabaseReader {
         }
         return try await context.query(
             """
-            SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, SUM(quantity), COUNT(*)
+            SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, CAST(SUM(quantity) AS BIGINT), COUNT(*)
             FROM provider_usage WHERE \(conditions.joined(separator: " AND "))
             GROUP BY grant_id, dataset_id, unit, period, operator_id, authority_id ORDER BY grant_id, dataset_id, unit
             """,

@@ -22,7 +22,7 @@ struct IdempotencyMiddleware: ServerMiddleware {
     static let operations: Set<String> = [
         Operation.createAuthority.rawValue, Operation.createPrincipal.rawValue, Operation.applyAsOperator.rawValue,
         Operation.publishDataset.rawValue, Operation.requestGrant.rawValue, Operation.reportUsage.rawValue,
-        Operation.addAdjustment.rawValue,
+        Operation.addAdjustment.rawValue, Operation.reportProviderUsage.rawValue, Operation.acknowledgeDiscrepancy.rawValue,
     ]
     /// A reservation unanswered for this long is taken over by a retry: its request died, or is
     /// still running, and then whichever run commits first answers and the other rolls back.
