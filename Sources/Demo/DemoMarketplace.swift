@@ -197,6 +197,10 @@ public struct DemoSummary: Sendable {
     public let paths: Paths
     public internal(set) var usage: [Usage] = []
     public internal(set) var closed: [Closed] = []
+    /// The first period's reconciliation of declared against provider-reported usage, one line of
+    /// text per line that has a provider figure, and how many lines had none.
+    public internal(set) var reconciliation: [String] = []
+    public internal(set) var unreportedLines = 0
     /// The operator whose statements are written.
     public internal(set) var statementOperator = ""
     /// The final export's checkpoint: tree size and root hash (base64).

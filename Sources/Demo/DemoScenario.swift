@@ -23,7 +23,9 @@ import Vetting
 ///   out, finance sets a revenue cap, one operator is suspended on the 20th and reinstated on the
 ///   25th (its usage in between is refused), late events arrive on 11-01 within the grace;
 /// - 11-02 finance closes October, the log is exported, a straggler event is refused as
-///   `period_closed`; 11-03 finance corrects an October line in November; November's usage; 12-02
+///   `period_closed` — but first the Hebei and Beijing bureaus report their own counts of two
+///   datasets delivered outside PDX (11-01), the close is refused over a discrepancy, and finance
+///   acknowledges it with a reason; 11-03 finance corrects an October line in November; November's usage; 12-02
 ///   November is closed; reports, a statement, the final export and the verifier key are written.
 struct DemoScenario {
     let client: DemoClient
@@ -130,8 +132,11 @@ struct DemoScenario {
             }
         }
         try await sendLate(first, conflict: true)
+        try await advance(to: "2026-11-01T18:00:00+08:00")
+        try await reportProviderUsage(first)
 
         try await advance(to: "2026-11-02T01:00:00+08:00")
+        try await reconcile(first)
         try await close(first)
         _ = try await runtime.exportLog(to: paths.firstAudit)
         try await advance(to: "2026-11-02T01:05:00+08:00")
@@ -504,6 +509,61 @@ struct DemoScenario {
         }
     }
 
+    /// The providing authorities' own counts of two declared datasets, day by day: the Beijing bureau's
+    /// air-quality figures agree with the operator's; the Hebei bureau counted its busiest day of
+    /// emissions records twice.
+    private mutating func reportProviderUsage(_ period: Period) async throws {
+        for (reviewer, grant, dataset, doubled) in [("bj-liu", "civic", "bj-air-quality", false),
+                                                    ("he-zhao", "health", "he-industrial-emissions", true)] {
+            guard let grantID = grants[grant] else { throw DemoError("no grant \(grant)") }
+            let days = try await client.expect(.ok, .get, "/v1/usage/summary?period=\(period)&grant_id=\(grantID)&by=day",
+                                               key: keys[reviewer])
+            let items = (days["items"]?.arrayValue ?? []).filter { $0["dataset_id"]?.stringValue == dataset }
+            let busiest = items.max { ($0["quantity"]?.integerValue ?? 0) < ($1["quantity"]?.integerValue ?? 0) }?["day"]?.stringValue
+            let reports: [JSONValue] = try items.map { item in
+                let day = try Self.string(item, "day")
+                let quantity = (item["quantity"]?.integerValue ?? 0) * (doubled && day == busiest ? 2 : 1)
+                return [
+                    "id": .string("\(dataset)-\(day)"), "grant_id": .string(grantID), "dataset_id": .string(dataset),
+                    "unit": .string(try Self.string(item, "unit")), "day": .string(day), "quantity": JSONValue(quantity),
+                ]
+            }
+            guard !reports.isEmpty else { continue }
+            let answer = try await client.expect(.ok, .post, "/v1/provider-usage", key: keys[reviewer], json: ["reports": .array(reports)])
+            guard answer["accepted"]?.integerValue == reports.count else {
+                throw DemoError("provider usage of \(dataset) answered \(answer)")
+            }
+        }
+    }
+
+    /// 11-02: the close is refused over the Hebei discrepancy; finance reads the reconciliation and
+    /// acknowledges it (the month is billed on the declaration), and the close then goes through.
+    private mutating func reconcile(_ period: Period) async throws {
+        let reconciliation = try await client.expect(.ok, .get, "/v1/reconciliation/\(period)", key: keys["finance"])
+        let lines = reconciliation["lines"]?.arrayValue ?? []
+        let open = lines.filter { $0["status"]?.stringValue == "discrepancy" }
+        if !open.isEmpty {
+            let refused = try await client.expect(.conflict, .post, "/v1/settlements/\(period)/close", key: keys["finance"])
+            guard refused["code"]?.stringValue == "unresolved_discrepancies" else { throw DemoError("closing \(period) answered \(refused)") }
+        }
+        for line in open {
+            _ = try await client.expect(.created, .post, "/v1/reconciliation/\(period)/acknowledgements", key: keys["finance"], json: [
+                "grant_id": line["grant_id"] ?? .null, "dataset_id": line["dataset_id"] ?? .null, "unit": line["unit"] ?? .null,
+                "reason": "河北局将一日的记录计了两次，以运营方申报为准 (the bureau counted one day twice; the declaration stands)",
+            ])
+        }
+        let after = try await client.expect(.ok, .get, "/v1/reconciliation/\(period)", key: keys["finance"])
+        for line in after["lines"]?.arrayValue ?? [] {
+            guard let provided = line["provider_quantity"]?.integerValue else {
+                summary.unreportedLines += 1
+                continue
+            }
+            summary.reconciliation.append(
+                "\(try Self.string(line, "dataset_id")) \(try Self.string(line, "unit")): declared \(line["declared_quantity"]?.integerValue ?? 0), "
+                + "provider \(provided), \(try Self.string(line, "status"))")
+        }
+    }
+
     /// After `period` closed: three events of it that the health analytics company found too late.
     private mutating func sendStraggler(_ period: Period) async throws {
         let noon = calendar.end(of: period).addingTimeInterval(-12 * 3600)
@@ -685,6 +745,10 @@ struct DemoScenario {
                        + "duplicates \(usage.duplicates) (not counted again), rejected \(usage.rejected.values.reduce(0, +))"
                        + (rejected.isEmpty ? "" : " (\(rejected))"))
         }
+        out.append("Reconciliation of \(DemoMarketplace.firstPeriod) (declared against provider-reported usage; a discrepancy above "
+                   + "tolerance stops the close until finance acknowledges it)")
+        for line in summary.reconciliation { out.append("  \(line)") }
+        out.append("  \(summary.unreportedLines) more lines unreported by their authority (listed, not blocking)")
         out.append("Settlement (yuan)")
         for closed in summary.closed {
             let totals = closed.totals

@@ -39,6 +39,9 @@ struct GoldenLogTests {
         let entries = try GoldenLog.entries()
         let replay = try GoldenLog.replayed()
         #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        // The Hebei bureau's discrepancy, which finance acknowledged before October closed: listed, lawful.
+        #expect(replay.notices.map(\.code) == [.discrepancyAcknowledged], "\(replay.notices)")
+        #expect(replay.notices.first?.reason.contains("/he-industrial-emissions/record") == true)
         #expect(replay.state.entryCount == UInt64(entries.count))
         #expect(replay.state.authorities.count == 3)
         #expect(replay.state.operatorRecords.count == 5)
