@@ -227,12 +227,12 @@ struct PDXVerify: ParsableCommand {
             Self.singleLine("pdx-verify: NOTICE \($0.code.rawValue) at \($0.location): \($0.reason)")
         }
         guard findings.isEmpty else {
-            notices.forEach(output)
             for finding in findings.prefix(Self.findingsShown) {
                 output(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
             }
             let more = replay.findingCount + (findings.count - replay.findings.count) - min(findings.count, Self.findingsShown)
             if more > 0 { output("pdx-verify: \(more) more \(more == 1 ? "finding" : "findings") not shown") }
+            notices.forEach(output)
             return ExitStatus.failed
         }
         output(Self.report(summary, directory: directory) + extends)
