@@ -188,3 +188,36 @@ struct ReconciliationReplayTests {
         #expect(replay.findings.map(\.code) == [.acknowledgementInvalid, .acknowledgementInvalid], "\(replay.findings)")
     }
 }
+
+@Suite("pdx-verify and discrepancies: an acknowledged one is a notice, an unacknowledged close a failure")
+struct ReconciliationVerifyTests {
+    static func verify(_ log: LogFixture) throws -> (status: Int32, lines: [String]) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-reconcile-\(UUID().uuidString)").path
+        let export = try #require(try SignedExport.write(try log.encoded(), to: directory))
+        defer { export.remove() }
+        return VerifierFuzzTests.verify([export.directory, "--vkey", export.keyFile])
+    }
+
+    @Test("an acknowledged discrepancy: exit 0, the notice after the replay's verdict")
+    func acknowledged() throws {
+        var log = try ReconciliationReplayTests.declaredMarket()
+        log.providerReport([("p-1", ReconciliationReplayTests.day, 120)], at: ReconciliationReplayTests.t)
+        log.acknowledge(declared: 100, provided: 120, at: ReconciliationReplayTests.t.addingTimeInterval(60))
+        try log.closeOctoberReconciled()
+        let run = try Self.verify(log)
+        #expect(run.status == 0, "\(run.lines)")
+        #expect(run.lines.count == 3)
+        #expect(run.lines.last?.hasPrefix("pdx-verify: NOTICE discrepancy_acknowledged at entry \(log.entries.count - 1): 2026-10/gr_1/bj-open/call: declared 100, provider 120") == true,
+                "\(run.lines)")
+    }
+
+    @Test("a close over an unacknowledged discrepancy: exit 1, FAIL discrepancy_unresolved first")
+    func unresolved() throws {
+        var log = try ReconciliationReplayTests.declaredMarket()
+        log.providerReport([("p-1", ReconciliationReplayTests.day, 120)], at: ReconciliationReplayTests.t)
+        try log.closeOctoberReconciled()
+        let run = try Self.verify(log)
+        #expect(run.status == 1, "\(run.lines)")
+        #expect(run.lines.first?.hasPrefix("pdx-verify: FAIL discrepancy_unresolved at entry \(log.entries.count - 1): ") == true, "\(run.lines)")
+    }
+}
