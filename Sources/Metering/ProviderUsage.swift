@@ -116,7 +116,7 @@ public struct ProviderReport: Sendable, Hashable {
 }
 
 /// What the batch needs to know of a grant named by a report.
-public struct ProviderReportTarget: Sendable, Hashable {
+public struct ProviderReportTarget: Sendable {
     /// The grant's operator.
     public let operatorID: String
     /// Each dataset of the grant: its authority and the units the grant meters it in.
@@ -126,13 +126,6 @@ public struct ProviderReportTarget: Sendable, Hashable {
         self.operatorID = operatorID
         self.items = items
     }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.operatorID == rhs.operatorID && lhs.items.keys == rhs.items.keys
-            && lhs.items.allSatisfy { rhs.items[$0.key]?.authorityID == $0.value.authorityID && rhs.items[$0.key]?.units == $0.value.units }
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(operatorID) }
 
     /// The target of `grant`.
     public init(_ grant: Grant) {

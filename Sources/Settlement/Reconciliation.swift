@@ -180,7 +180,7 @@ public struct UnresolvedDiscrepancies: Error, Sendable, Hashable, CustomStringCo
     }
 
     /// The stable code.
-    public static let code = "unresolved_discrepancies"
+    public static let code = SettlementError.Code.unresolvedDiscrepancies.rawValue
 
     public var detail: String {
         "\(period) has \(lines.count) discrepanc\(lines.count == 1 ? "y" : "ies") above tolerance that finance has not acknowledged (POST /v1/reconciliation/\(period)/acknowledgements)"

@@ -27,15 +27,21 @@ extension API {
 
     /// The answer to a provider batch, in the shape of a usage batch's.
     static func providerResult(ids: [String], outcomes: [ProviderReportOutcome]) -> Components.Schemas.UsageBatchResult {
-        usageResult(ids: ids, outcomes: outcomes.map {
-            switch $0 {
-            case .accepted: .accepted
-            case .duplicate: .duplicate
-            case .rejected: .rejected(.conflict)
+        var counts = (accepted: 0, duplicates: 0, rejected: 0)
+        let results: [Components.Schemas.UsageEventResult] = zip(ids, outcomes).map { id, outcome in
+            switch outcome {
+            case .accepted:
+                counts.accepted += 1
+                return .init(id: id, status: .accepted)
+            case .duplicate:
+                counts.duplicates += 1
+                return .init(id: id, status: .duplicate)
+            case .rejected(let why):
+                counts.rejected += 1
+                return .init(id: id, status: .rejected, code: why.rawValue)
             }
-        }).withCodes(zip(ids, outcomes).map { _, outcome in
-            if case .rejected(let why) = outcome { why.rawValue } else { nil }
-        })
+        }
+        return .init(accepted: counts.accepted, duplicates: counts.duplicates, rejected: counts.rejected, results: results)
     }
 
     func getReconciliation(_ input: Operations.GetReconciliation.Input) async throws -> Operations.GetReconciliation.Output {
@@ -88,18 +94,5 @@ extension API {
                      declaredQuantity: acknowledgement.declaredQuantity, providerQuantity: acknowledgement.providerQuantity,
                      toleranceBps: acknowledgement.toleranceBPS, reason: acknowledgement.reason, actor: acknowledgement.actor,
                      at: acknowledgement.at, logIndex: Int64(acknowledgement.logIndex))
-    }
-}
-
-extension Components.Schemas.UsageBatchResult {
-    /// The result with each rejected item's code replaced by `codes`' (nil keeps it).
-    func withCodes(_ codes: [String?]) -> Self {
-        var copy = self
-        copy.results = zip(results, codes).map { result, code in
-            var result = result
-            if let code { result.code = code }
-            return result
-        }
-        return copy
     }
 }
