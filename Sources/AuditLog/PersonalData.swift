@@ -261,10 +261,15 @@ public struct PersonalDataDisclosure: Sendable, Equatable {
 }
 
 /// Why a file is not a disclosure.
-public struct DisclosureFormatError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-
-    init(_ description: String) {
-        self.description = description
+public struct DisclosureFormatError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        /// Not a JSON object of the disclosure format, or a member missing or of the wrong type.
+        case invalidDisclosure = "invalid_disclosure"
     }
+
+    public var code: Code { .invalidDisclosure }
+    public let detail: String
+    init(_ detail: String) { self.detail = detail }
+    /// The detail alone, as the verifier has always quoted it.
+    public var description: String { detail }
 }

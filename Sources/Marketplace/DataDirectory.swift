@@ -1,3 +1,4 @@
+public import AuditLog
 public import Cryptography
 package import Foundation
 
@@ -251,8 +252,15 @@ public struct DataDirectory: Sendable {
 }
 
 /// A data directory that cannot be created, read or written.
-public struct DataDirectoryError: Error, CustomStringConvertible, Sendable {
-    public var code: String { "data_directory_unusable" }
-    public let description: String
-    init(_ description: String) { self.description = description }
+public struct DataDirectoryError: CodedError {
+    public enum Code: String, Sendable, CaseIterable {
+        /// A file or folder of the data directory cannot be created, read, written or synced.
+        case dataDirectoryUnusable = "data_directory_unusable"
+    }
+
+    public var code: Code { .dataDirectoryUnusable }
+    public let detail: String
+    init(_ detail: String) { self.detail = detail }
+    /// The detail alone, as `pdx` has always printed it.
+    public var description: String { detail }
 }
