@@ -261,15 +261,15 @@ public struct PersonalDataDisclosure: Sendable, Equatable {
 }
 
 /// Why a file is not a disclosure.
-public struct DisclosureFormatError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// Not a JSON object of the disclosure format, or a member missing or of the wrong type.
-        case invalidDisclosure = "invalid_disclosure"
-    }
+public typealias DisclosureFormatError = PlainCodedError<DisclosureFormatErrorCode>
 
-    public var code: Code { .invalidDisclosure }
-    public let detail: String
-    init(_ detail: String) { self.detail = detail }
-    /// The detail alone, as the verifier has always quoted it.
-    public var description: String { detail }
+/// The code of ``DisclosureFormatError``.
+public enum DisclosureFormatErrorCode: String, Sendable, CaseIterable {
+    /// Not a JSON object of the disclosure format, or a member missing or of the wrong type.
+    case invalidDisclosure = "invalid_disclosure"
+}
+
+extension DisclosureFormatError {
+    /// An error with `detail`, quoted as it is.
+    init(_ detail: String) { self.init(.invalidDisclosure, detail) }
 }

@@ -103,15 +103,15 @@ struct DemoClient: Sendable {
 }
 
 /// The demo could not run its scenario as written: a step the real code refused.
-public struct DemoError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// A step of the scenario was refused or answered otherwise than the scenario expects.
-        case demoFailed = "demo_failed"
-    }
+public typealias DemoError = PlainCodedError<DemoErrorCode>
 
-    public var code: Code { .demoFailed }
-    public let detail: String
-    init(_ detail: String) { self.detail = detail }
-    /// The detail alone, as `pdx demo` has always printed it.
-    public var description: String { detail }
+/// The code of ``DemoError``.
+public enum DemoErrorCode: String, Sendable, CaseIterable {
+    /// A step of the scenario was refused or answered otherwise than the scenario expects.
+    case demoFailed = "demo_failed"
+}
+
+extension DemoError {
+    /// An error with `detail`, printed as it is.
+    init(_ detail: String) { self.init(.demoFailed, detail) }
 }

@@ -252,15 +252,15 @@ public struct DataDirectory: Sendable {
 }
 
 /// A data directory that cannot be created, read or written.
-public struct DataDirectoryError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// A file or folder of the data directory cannot be created, read, written or synced.
-        case dataDirectoryUnusable = "data_directory_unusable"
-    }
+public typealias DataDirectoryError = PlainCodedError<DataDirectoryErrorCode>
 
-    public var code: Code { .dataDirectoryUnusable }
-    public let detail: String
-    init(_ detail: String) { self.detail = detail }
-    /// The detail alone, as `pdx` has always printed it.
-    public var description: String { detail }
+/// The code of ``DataDirectoryError``.
+public enum DataDirectoryErrorCode: String, Sendable, CaseIterable {
+    /// A file or folder of the data directory cannot be created, read, written or synced.
+    case dataDirectoryUnusable = "data_directory_unusable"
+}
+
+extension DataDirectoryError {
+    /// An error with `detail`, printed as it is.
+    init(_ detail: String) { self.init(.dataDirectoryUnusable, detail) }
 }

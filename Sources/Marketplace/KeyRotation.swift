@@ -6,26 +6,18 @@ import Synchronization
 
 /// Why the key files of a data directory do not fit the log's keys; the server refuses to start
 /// rather than sign a log with a key its auditors were never told of.
-public struct KeyFileError: CodedError {
-    /// Stable codes.
-    public enum Code: String, Sendable, CaseIterable {
-        /// `signing-key.pem` is a key this log never announced.
-        case signingKeyUnknown = "signing_key_unknown"
-        /// `signing-key.pem` is a key the log retired.
-        case signingKeyRetired = "signing_key_retired"
-        /// `signing-key.next.pem` is a key the log does not announce.
-        case nextKeyUnannounced = "next_key_unannounced"
-        /// `pdx audit key finish` needs `signing-key.next.pem`, and this directory has none.
-        case nextKeyMissing = "next_key_missing"
-    }
+public typealias KeyFileError = ModuleError<KeyFileErrorCode>
 
-    public var code: Code
-    public var detail: String
-
-    init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``KeyFileError``: the raw value is what a problem+json `code` says.
+public enum KeyFileErrorCode: String, Sendable, CaseIterable {
+    /// `signing-key.pem` is a key this log never announced.
+    case signingKeyUnknown = "signing_key_unknown"
+    /// `signing-key.pem` is a key the log retired.
+    case signingKeyRetired = "signing_key_retired"
+    /// `signing-key.next.pem` is a key the log does not announce.
+    case nextKeyUnannounced = "next_key_unannounced"
+    /// `pdx audit key finish` needs `signing-key.next.pem`, and this directory has none.
+    case nextKeyMissing = "next_key_missing"
 }
 
 /// How strictly `Runtime.open` holds the key files to the log's keys.

@@ -213,17 +213,17 @@ public final class Runtime: Sendable {
 }
 
 /// A data directory or database that cannot be opened as asked.
-public struct RuntimeError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// The data directory or database cannot be opened as asked.
-        case cannotOpen = "cannot_open"
-    }
+public typealias RuntimeError = PlainCodedError<RuntimeErrorCode>
 
-    public var code: Code { .cannotOpen }
-    public let detail: String
-    package init(_ detail: String) { self.detail = detail }
-    /// The detail alone, as `pdx` has always printed it.
-    public var description: String { detail }
+/// The code of ``RuntimeError``.
+public enum RuntimeErrorCode: String, Sendable, CaseIterable {
+    /// The data directory or database cannot be opened as asked.
+    case cannotOpen = "cannot_open"
+}
+
+extension RuntimeError {
+    /// An error with `detail`, printed as it is.
+    package init(_ detail: String) { self.init(.cannotOpen, detail) }
 }
 
 /// The test clock's time in the meta table; every move is logged.
