@@ -126,35 +126,15 @@ public struct KeyRotationReport: Sendable {
 /// `pdx audit key begin`: creates `signing-key.next.pem` and announces it in the log, with a
 /// checkpoint signed by both keys. Works while servers run; see Docs/design/0008-key-rotation.md.
 public func beginKeyRotation(at location: StoreLocation, random: any RandomSource = SecureRandom()) async throws -> KeyRotationReport {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    options.keyFiles = .beginRotation
-    let runtime = try await Runtime.open(location, options: options, logger: rotationLogger)
-    do {
-        let report = try await runtime.beginKeyRotation(random: random)
-        await runtime.close()
-        return report
-    } catch {
-        await runtime.close()
-        throw error
+    try await Runtime.withExisting(location, label: "pdx.audit", keyFiles: .beginRotation) {
+        try await $0.beginKeyRotation(random: random)
     }
 }
 
 /// `pdx audit key finish`: retires the current key in the log, with a last checkpoint signed by
 /// both, then makes the next key this data directory's only one.
 public func finishKeyRotation(at location: StoreLocation) async throws -> KeyRotationReport {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    options.keyFiles = .finishRotation
-    let runtime = try await Runtime.open(location, options: options, logger: rotationLogger)
-    do {
-        let report = try await runtime.finishKeyRotation()
-        await runtime.close()
-        return report
-    } catch {
-        await runtime.close()
-        throw error
-    }
+    try await Runtime.withExisting(location, label: "pdx.audit", keyFiles: .finishRotation) { try await $0.finishKeyRotation() }
 }
 
 extension Runtime {
@@ -236,11 +216,4 @@ extension Runtime {
             throw AuditLogError(code: .logReadOnly, detail: "the log refuses writes, so its key is not rotated: \(reason)")
         }
     }
-}
-
-/// Command-line tools print their results; the log speaks only of problems.
-private var rotationLogger: Logger {
-    var logger = Logger(label: "pdx.audit")
-    logger.logLevel = .warning
-    return logger
 }

@@ -143,6 +143,37 @@ public final class Runtime: Sendable {
         await database.close()
     }
 
+    /// Opens the marketplace at `location` for one command on the server host, runs `work` on it and
+    /// closes it, whether `work` returns or throws. Nothing is created: a location without a log is
+    /// refused. The command's log (labelled `label`) speaks only of problems.
+    package static func withExisting<T: Sendable>(
+        _ location: StoreLocation, label: String, keyFiles: KeyFileCheck = .strict,
+        _ work: (Runtime) async throws -> T
+    ) async throws -> T {
+        var options = Options()
+        options.createIfMissing = false
+        options.keyFiles = keyFiles
+        var logger = Logger(label: label)
+        logger.logLevel = .warning
+        let runtime = try await open(location, options: options, logger: logger)
+        do {
+            let result = try await work(runtime)
+            await runtime.close()
+            return result
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// Throws unless the stored log passed its integrity check, so that a command appends nothing
+    /// to a log that is not intact.
+    package func requireIntactLog() throws {
+        guard integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so nothing is appended: \(integrity)")
+        }
+    }
+
     /// Turns the log read-only with `log_rolled_back` if the database is older than the checkpoint
     /// in `checkpoint.witness`; a directory without a witness (first start, an upgraded install)
     /// passes and gets one.
