@@ -172,12 +172,7 @@ struct CanonicalJSONChecker {
     private mutating func array() throws(CanonicalJSONError) {
         try enterContainer()
         offset += 1
-        skipWhitespace()
-        if offset < count && bytes[offset] == UInt8(ascii: "]") {
-            offset += 1
-            depth -= 1
-            return
-        }
+        if closesEmpty(UInt8(ascii: "]")) { return }
         while true {
             skipWhitespace()
             try value()
@@ -190,12 +185,7 @@ struct CanonicalJSONChecker {
         try enterContainer()
         let objectStart = offset
         offset += 1
-        skipWhitespace()
-        if offset < count && bytes[offset] == UInt8(ascii: "}") {
-            offset += 1
-            depth -= 1
-            return
-        }
+        if closesEmpty(UInt8(ascii: "}")) { return }
         let topLevel = depth == 1
         if topLevel { isObject = true }
         let readsMembers = topLevel && (memberName != nil || !requiredMembers.isEmpty)
@@ -254,6 +244,17 @@ struct CanonicalJSONChecker {
             skipWhitespace()
             if try leavesContainer(closedBy: UInt8(ascii: "}")) { return }
         }
+    }
+
+    /// Right after an opening bracket: steps over `close` if the container is empty, leaving it, and
+    /// returns true; otherwise stays at the first element or member.
+    @inline(__always)
+    private mutating func closesEmpty(_ close: UInt8) -> Bool {
+        skipWhitespace()
+        guard offset < count && bytes[offset] == close else { return false }
+        offset += 1
+        depth -= 1
+        return true
     }
 
     /// After an element or member: steps over a `,` and returns false, or over `close`, leaving the
