@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Cryptography", targets: ["Cryptography"]),
         .library(name: "AuditLog", targets: ["AuditLog"]),
         .library(name: "Persistence", targets: ["Persistence"]),
+        .library(name: "Vetting", targets: ["Vetting"]),
         .library(name: "Licensing", targets: ["Licensing"]),
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Settlement", targets: ["Settlement"]),

@@ -2,6 +2,7 @@ import Benchmark
 import Cryptography
 import Foundation
 import Licensing
+import Vetting
 
 // The grant check on the usage path: one question per usage event, answered from memory. Each
 // iteration is one check, so the percentiles are the latency of a single check. The baseline, in the

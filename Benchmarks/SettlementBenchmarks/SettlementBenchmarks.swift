@@ -8,6 +8,7 @@ import Logging
 import Metering
 import Persistence
 import Settlement
+import Vetting
 
 // Closing a period must cost in proportion to its grants, not its events: the close reads counters,
 // never events. One iteration closes one period through the same SettlementDesk the server and

@@ -172,27 +172,12 @@ struct CanonicalJSONChecker {
     private mutating func array() throws(CanonicalJSONError) {
         try enterContainer()
         offset += 1
-        skipWhitespace()
-        if offset < count && bytes[offset] == UInt8(ascii: "]") {
-            offset += 1
-            depth -= 1
-            return
-        }
+        if closesEmpty(UInt8(ascii: "]")) { return }
         while true {
             skipWhitespace()
             try value()
             skipWhitespace()
-            guard offset < count else { throw invalid("expected ',' or ']'", at: offset) }
-            switch bytes[offset] {
-            case UInt8(ascii: ","):
-                offset += 1
-            case UInt8(ascii: "]"):
-                offset += 1
-                depth -= 1
-                return
-            default:
-                throw invalid("expected ',' or ']'", at: offset)
-            }
+            if try leavesContainer(closedBy: UInt8(ascii: "]")) { return }
         }
     }
 
@@ -200,12 +185,7 @@ struct CanonicalJSONChecker {
         try enterContainer()
         let objectStart = offset
         offset += 1
-        skipWhitespace()
-        if offset < count && bytes[offset] == UInt8(ascii: "}") {
-            offset += 1
-            depth -= 1
-            return
-        }
+        if closesEmpty(UInt8(ascii: "}")) { return }
         let topLevel = depth == 1
         if topLevel { isObject = true }
         let readsMembers = topLevel && (memberName != nil || !requiredMembers.isEmpty)
@@ -262,17 +242,36 @@ struct CanonicalJSONChecker {
             previous = key
 
             skipWhitespace()
-            guard offset < count else { throw invalid("expected ',' or '}'", at: offset) }
-            switch bytes[offset] {
-            case UInt8(ascii: ","):
-                offset += 1
-            case UInt8(ascii: "}"):
-                offset += 1
-                depth -= 1
-                return
-            default:
-                throw invalid("expected ',' or '}'", at: offset)
-            }
+            if try leavesContainer(closedBy: UInt8(ascii: "}")) { return }
+        }
+    }
+
+    /// Right after an opening bracket: steps over `close` if the container is empty, leaving it, and
+    /// returns true; otherwise stays at the first element or member.
+    @inline(__always)
+    private mutating func closesEmpty(_ close: UInt8) -> Bool {
+        skipWhitespace()
+        guard offset < count && bytes[offset] == close else { return false }
+        offset += 1
+        depth -= 1
+        return true
+    }
+
+    /// After an element or member: steps over a `,` and returns false, or over `close`, leaving the
+    /// container, and returns true.
+    @inline(__always)
+    private mutating func leavesContainer(closedBy close: UInt8) throws(CanonicalJSONError) -> Bool {
+        guard offset < count else { throw invalid("expected ',' or '\(Character(Unicode.Scalar(close)))'", at: offset) }
+        switch bytes[offset] {
+        case UInt8(ascii: ","):
+            offset += 1
+            return false
+        case close:
+            offset += 1
+            depth -= 1
+            return true
+        default:
+            throw invalid("expected ',' or '\(Character(Unicode.Scalar(close)))'", at: offset)
         }
     }
 
@@ -464,28 +463,10 @@ struct CanonicalJSONChecker {
         return (value, lowerCaseOnly)
     }
 
-    /// Length of the well-formed UTF-8 sequence at `position` (RFC 3629 §4).
+    /// Length of the well-formed UTF-8 sequence at `position`.
+    @inline(__always)
     private func utf8SequenceLength(at position: Int) throws(CanonicalJSONError) -> Int {
-        let lead = bytes[position]
-        let length: Int
-        var secondLow: UInt8 = 0x80
-        var secondHigh: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondLow = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondHigh = 0x9F
-        case 0xF0: length = 4; secondLow = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondHigh = 0x8F
-        default: throw invalid("invalid UTF-8", at: position)
-        }
-        guard count - position >= length, bytes[position + 1] >= secondLow, bytes[position + 1] <= secondHigh else {
-            throw invalid("invalid UTF-8", at: position)
-        }
-        for index in (position + 2)..<(position + length) where bytes[index] & 0xC0 != 0x80 {
-            throw invalid("invalid UTF-8", at: position)
-        }
+        guard let length = UTF8Sequence.length(at: position, in: bytes) else { throw invalid("invalid UTF-8", at: position) }
         return length
     }
 

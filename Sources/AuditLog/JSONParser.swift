@@ -212,28 +212,10 @@ struct JSONParser {
         }
     }
 
-    /// Length of the well-formed UTF-8 sequence at `position` (RFC 3629 §4: no overlong forms,
-    /// no surrogates, nothing above U+10FFFF).
+    /// Length of the well-formed UTF-8 sequence at `position`.
+    @inline(__always)
     private func utf8SequenceLength(at position: Int) throws(CanonicalJSONError) -> Int {
-        let lead = bytes[position]
-        let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default: throw invalid("invalid UTF-8", at: position)
-        }
-        guard bytes.count - position >= length, secondRange.contains(bytes[position + 1]) else {
-            throw invalid("invalid UTF-8", at: position)
-        }
-        for index in (position + 2)..<(position + length) where bytes[index] & 0xC0 != 0x80 {
-            throw invalid("invalid UTF-8", at: position)
-        }
+        guard let length = UTF8Sequence.length(at: position, in: UnsafeRawBufferPointer(bytes)) else { throw invalid("invalid UTF-8", at: position) }
         return length
     }
 

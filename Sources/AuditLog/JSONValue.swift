@@ -19,23 +19,15 @@ public indirect enum JSONValue: Sendable, Hashable {
 }
 
 /// A value that cannot be put into canonical form, or text that is not valid JSON.
-public struct CanonicalJSONError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        case invalidJson = "invalid_json"
-        case duplicateKey = "duplicate_key"
-        case tooDeep = "too_deep"
-        case nonFiniteNumber = "non_finite_number"
-        case notCanonical = "not_canonical"
-    }
+public typealias CanonicalJSONError = ModuleError<CanonicalJSONErrorCode>
 
-    public var code: Code
-    /// What is wrong and where (byte offset when parsing).
-    public var detail: String
-
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``CanonicalJSONError``: the raw value is what a problem+json `code` says.
+public enum CanonicalJSONErrorCode: String, Sendable, CaseIterable {
+    case invalidJson = "invalid_json"
+    case duplicateKey = "duplicate_key"
+    case tooDeep = "too_deep"
+    case nonFiniteNumber = "non_finite_number"
+    case notCanonical = "not_canonical"
 }
 
 extension JSONValue {

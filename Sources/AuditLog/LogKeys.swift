@@ -98,25 +98,14 @@ public struct LogKeys: Sendable, Equatable {
 }
 
 /// A key announcement that breaks the rotation rules.
-public struct LogKeyError: CodedError {
-    /// Stable codes.
-    public enum Code: String, Sendable, CaseIterable {
-        /// The key does not parse, is not named after the origin, or was announced before.
-        case keyInvalid = "key_invalid"
-        /// A key added during a rollover, or retired outside one or out of turn.
-        case keyRotationInvalid = "key_rotation_invalid"
-    }
+public typealias LogKeyError = ModuleError<LogKeyErrorCode>
 
-    /// The stable code.
-    public var code: Code
-    /// What is wrong, naming keys by name and id only.
-    public var detail: String
-
-    /// Creates an error.
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``LogKeyError``: the raw value is what a problem+json `code` says.
+public enum LogKeyErrorCode: String, Sendable, CaseIterable {
+    /// The key does not parse, is not named after the origin, or was announced before.
+    case keyInvalid = "key_invalid"
+    /// A key added during a rollover, or retired outside one or out of turn.
+    case keyRotationInvalid = "key_rotation_invalid"
 }
 
 extension NoteVerifier {

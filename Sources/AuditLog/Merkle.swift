@@ -153,22 +153,14 @@ public struct MerkleProofPlan: Sendable {
 }
 
 /// A proof request that does not fit the tree, or a proof that does not verify.
-public struct MerkleError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        case indexOutOfRange = "index_out_of_range"
-        case sizeOutOfRange = "size_out_of_range"
-        case missingNode = "missing_node"
-        case invalidProof = "invalid_proof"
-    }
+public typealias MerkleError = ModuleError<MerkleErrorCode>
 
-    public var code: Code
-    /// What went wrong, for people.
-    public var detail: String
-
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``MerkleError``: the raw value is what a problem+json `code` says.
+public enum MerkleErrorCode: String, Sendable, CaseIterable {
+    case indexOutOfRange = "index_out_of_range"
+    case sizeOutOfRange = "size_out_of_range"
+    case missingNode = "missing_node"
+    case invalidProof = "invalid_proof"
 }
 
 /// RFC 9162 §2.1.3 and §2.1.4 proofs.

@@ -261,10 +261,15 @@ public struct PersonalDataDisclosure: Sendable, Equatable {
 }
 
 /// Why a file is not a disclosure.
-public struct DisclosureFormatError: Error, Sendable, CustomStringConvertible {
-    public let description: String
+public typealias DisclosureFormatError = PlainCodedError<DisclosureFormatErrorCode>
 
-    init(_ description: String) {
-        self.description = description
-    }
+/// The code of ``DisclosureFormatError``.
+public enum DisclosureFormatErrorCode: String, Sendable, CaseIterable {
+    /// Not a JSON object of the disclosure format, or a member missing or of the wrong type.
+    case invalidDisclosure = "invalid_disclosure"
+}
+
+extension DisclosureFormatError {
+    /// An error with `detail`, quoted as it is.
+    init(_ detail: String) { self.init(.invalidDisclosure, detail) }
 }

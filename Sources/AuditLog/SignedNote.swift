@@ -1,28 +1,22 @@
 public import Cryptography
 
 /// A failure to parse, sign or verify a note, checkpoint or verifier key.
-public struct NoteError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        case malformedNote = "malformed_note"
-        case malformedVkey = "malformed_vkey"
-        case invalidKeyName = "invalid_key_name"
-        case signingFailed = "signing_failed"
-        case noKnownSignature = "no_known_signature"
-        case badSignature = "bad_signature"
-        case ambiguousVerifier = "ambiguous_verifier"
-        case malformedCheckpoint = "malformed_checkpoint"
-        case originMismatch = "origin_mismatch"
-    }
+public typealias NoteError = ModuleError<NoteErrorCode>
 
-    public var code: Code
-    /// What is wrong; never holds key material.
-    public var detail: String
+/// The stable codes of ``NoteError``: the raw value is what a problem+json `code` says.
+public enum NoteErrorCode: String, Sendable, CaseIterable {
+    case malformedNote = "malformed_note"
+    case malformedVkey = "malformed_vkey"
+    case invalidKeyName = "invalid_key_name"
+    case signingFailed = "signing_failed"
+    case noKnownSignature = "no_known_signature"
+    case badSignature = "bad_signature"
+    case ambiguousVerifier = "ambiguous_verifier"
+    case malformedCheckpoint = "malformed_checkpoint"
+    case originMismatch = "origin_mismatch"
+}
 
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
+extension NoteError {
     static func malformedNote(_ detail: String) -> Self { Self(code: .malformedNote, detail: detail) }
     static func malformedVerifierKey(_ detail: String) -> Self { Self(code: .malformedVkey, detail: detail) }
     static func malformedCheckpoint(_ detail: String) -> Self { Self(code: .malformedCheckpoint, detail: detail) }

@@ -9,7 +9,13 @@ internal import Cryptography
 internal import Foundation
 
 /// A failed file-system call: the operation, the path and the system's reason.
-struct FileSystemError: Error, CustomStringConvertible {
+struct FileSystemError: CodedError {
+    enum Code: String, Sendable, CaseIterable {
+        /// A system call on a file or folder failed; the detail says which, where and why.
+        case ioFailed = "io_failed"
+    }
+
+    var code: Code { .ioFailed }
     var operation: String
     var path: String
     var errorNumber: Int32
@@ -20,7 +26,9 @@ struct FileSystemError: Error, CustomStringConvertible {
         self.errorNumber = errorNumber
     }
 
-    var description: String { "\(operation) \(path): \(String(cString: strerror(errorNumber)))" }
+    var detail: String { "\(operation) \(path): \(String(cString: strerror(errorNumber)))" }
+    /// The detail alone, as export findings and errors have always quoted it.
+    var description: String { detail }
 }
 
 /// Reads a file front to back through a fixed buffer, so a log of any size is read in flat memory.

@@ -13,27 +13,21 @@ public enum ExportLayout {
 }
 
 /// A failure to write an export.
-public struct ExportError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        case directoryNotEmpty = "directory_not_empty"
-        case ioFailed = "io_failed"
-        case entryTooLarge = "entry_too_large"
-        case writerClosed = "writer_closed"
-        case checkpointInvalid = "checkpoint_invalid"
-        case vkeyInvalid = "vkey_invalid"
-        case sizeMismatch = "size_mismatch"
-        case rootMismatch = "root_mismatch"
-    }
+public typealias ExportError = ModuleError<ExportErrorCode>
 
-    public var code: Code
-    /// What went wrong and where.
-    public var detail: String
+/// The stable codes of ``ExportError``: the raw value is what a problem+json `code` says.
+public enum ExportErrorCode: String, Sendable, CaseIterable {
+    case directoryNotEmpty = "directory_not_empty"
+    case ioFailed = "io_failed"
+    case entryTooLarge = "entry_too_large"
+    case writerClosed = "writer_closed"
+    case checkpointInvalid = "checkpoint_invalid"
+    case vkeyInvalid = "vkey_invalid"
+    case sizeMismatch = "size_mismatch"
+    case rootMismatch = "root_mismatch"
+}
 
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
+extension ExportError {
     static func io(_ error: FileSystemError) -> Self { Self(code: .ioFailed, detail: error.description) }
 }
 

@@ -24,7 +24,7 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
     /// Builds the key from its 32-byte seed (RFC 8032 private key).
     public convenience init(seed: [UInt8]) throws(OpenSSLError) {
         guard seed.count == 32 else {
-            throw OpenSSLError(operation: "Ed25519PrivateKey(seed:)", queue: ["seed must be 32 bytes, got \(seed.count)"])
+            throw OpenSSLError(.invalidKey, operation: "Ed25519PrivateKey(seed:)", queue: ["seed must be 32 bytes, got \(seed.count)"])
         }
         guard let key = EVP_PKEY_new_raw_private_key(pdx_EVP_PKEY_ED25519(), nil, seed, seed.count) else {
             throw OpenSSLError.drain("EVP_PKEY_new_raw_private_key")
@@ -36,11 +36,11 @@ public final class Ed25519PrivateKey: @unchecked Sendable {
     public convenience init(pem: String) throws(OpenSSLError) {
         let bio = try MemoryBIO(contents: Array(pem.utf8))
         guard let key = PEM_read_bio_PrivateKey(bio.pointer, nil, nil, nil) else {
-            throw OpenSSLError.drain("PEM_read_bio_PrivateKey")
+            throw OpenSSLError.drain("PEM_read_bio_PrivateKey", .invalidKey)
         }
         guard EVP_PKEY_get_id(key) == pdx_EVP_PKEY_ED25519() else {
             EVP_PKEY_free(key)
-            throw OpenSSLError(operation: "Ed25519PrivateKey(pem:)", queue: ["the PEM key is not an Ed25519 key"])
+            throw OpenSSLError(.invalidKey, operation: "Ed25519PrivateKey(pem:)", queue: ["the PEM key is not an Ed25519 key"])
         }
         self.init(owning: key)
     }
@@ -91,7 +91,7 @@ public final class Ed25519PublicKey: @unchecked Sendable, Equatable {
     public init(rawRepresentation: [UInt8]) throws(OpenSSLError) {
         guard rawRepresentation.count == 32 else {
             throw OpenSSLError(
-                operation: "Ed25519PublicKey(rawRepresentation:)",
+                .invalidKey, operation: "Ed25519PublicKey(rawRepresentation:)",
                 queue: ["a public key is 32 bytes, got \(rawRepresentation.count)"])
         }
         guard let key = EVP_PKEY_new_raw_public_key(pdx_EVP_PKEY_ED25519(), nil, rawRepresentation, 32) else {

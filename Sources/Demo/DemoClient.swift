@@ -1,7 +1,7 @@
 import Identity
 import APIServer
 import Marketplace
-import AuditLog
+public import AuditLog
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -103,9 +103,15 @@ struct DemoClient: Sendable {
 }
 
 /// The demo could not run its scenario as written: a step the real code refused.
-public struct DemoError: Error, CustomStringConvertible, Sendable {
-    public var code: String { "demo_failed" }
-    public let description: String
+public typealias DemoError = PlainCodedError<DemoErrorCode>
 
-    init(_ description: String) { self.description = description }
+/// The code of ``DemoError``.
+public enum DemoErrorCode: String, Sendable, CaseIterable {
+    /// A step of the scenario was refused or answered otherwise than the scenario expects.
+    case demoFailed = "demo_failed"
+}
+
+extension DemoError {
+    /// An error with `detail`, printed as it is.
+    init(_ detail: String) { self.init(.demoFailed, detail) }
 }

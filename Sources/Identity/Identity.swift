@@ -155,25 +155,18 @@ public protocol CredentialLookup: Sendable {
 }
 
 /// Why a principal cannot be created as asked.
-public struct IdentityError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// The name is blank, longer than 200 characters or holds control characters.
-        case invalidName = "invalid_name"
-        /// An authority reviewer names no authority.
-        case authorityRequired = "authority_required"
-        /// A principal of another role names an authority.
-        case authorityNotAllowed = "authority_not_allowed"
-        /// The e-mail address is not one.
-        case invalidEmail = "invalid_email"
-        /// The key would expire before it is issued.
-        case expiryInPast = "expiry_in_past"
-    }
+public typealias IdentityError = ModuleError<IdentityErrorCode>
 
-    public let code: Code
-    public let detail: String
-
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``IdentityError``: the raw value is what a problem+json `code` says.
+public enum IdentityErrorCode: String, Sendable, CaseIterable {
+    /// The name is blank, longer than 200 characters or holds control characters.
+    case invalidName = "invalid_name"
+    /// An authority reviewer names no authority.
+    case authorityRequired = "authority_required"
+    /// A principal of another role names an authority.
+    case authorityNotAllowed = "authority_not_allowed"
+    /// The e-mail address is not one.
+    case invalidEmail = "invalid_email"
+    /// The key would expire before it is issued.
+    case expiryInPast = "expiry_in_past"
 }

@@ -1,4 +1,5 @@
 public import AuditLog
+import Vetting
 internal import Foundation
 
 /// The audit-log actions of the Licensing module; the catalog with each action's data members is

@@ -129,30 +129,7 @@ public struct Approval: Sendable, Hashable {
 }
 
 /// One step in a grant's history.
-public struct GrantStatusChange: Sendable, Hashable {
-    /// What happened.
-    public let action: GrantAction
-    /// The status before; nil for the request.
-    public let from: GrantStatus?
-    /// The status after.
-    public let to: GrantStatus
-    /// When, to the millisecond.
-    public let at: Date
-    /// The principal id that caused it, or `system`.
-    public let actor: String
-    /// Why, where one was given.
-    public let reason: String?
-
-    /// Creates a history entry; for stores restoring a record.
-    public init(action: GrantAction, from: GrantStatus?, to: GrantStatus, at: Date, actor: String, reason: String?) {
-        self.action = action
-        self.from = from
-        self.to = to
-        self.at = at
-        self.actor = actor
-        self.reason = reason
-    }
-}
+public typealias GrantStatusChange = HistoryStep<GrantAction, GrantStatus>
 
 /// A grant: an operator's right to use datasets for a purpose within a term, and where it stands.
 ///

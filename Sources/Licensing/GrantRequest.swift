@@ -1,5 +1,5 @@
 public import Foundation
-import AuditLog
+public import AuditLog
 import Vetting
 
 /// A grant request as received, checked for shape by ``GrantRequest/init(purpose:scenario:startsAt:endsAt:agreementID:agreementVersion:items:policy:)``.

@@ -6,104 +6,91 @@ public import AuditLog
 ///
 /// Equality is by ``code``. ``detail`` names the field and the limit that failed, never free text the
 /// caller submitted.
-public struct LicensingError: CodedError {
-    /// Stable machine-readable codes: they become the `code` of a problem+json answer.
-    public enum Code: String, Sendable, CaseIterable {
-        /// A dataset id that is not 2–64 characters of `a-z 0-9 -` starting with a letter.
-        case invalidDatasetID = "invalid_dataset_id"
-        /// A title that is empty, too long, or has control characters or outer white space.
-        case invalidTitle = "invalid_title"
-        /// A description that is too long or has control characters other than line feeds.
-        case invalidDescription = "invalid_description"
-        /// A theme that is not 2–40 characters of `a-z 0-9 -` starting with a letter.
-        case invalidTheme = "invalid_theme"
-        /// A dataset without fields, or a grant item asking for none.
-        case fieldsRequired = "fields_required"
-        /// A field name that is not 1–64 characters of `a-z 0-9 _` starting with a letter.
-        case invalidFieldName = "invalid_field_name"
-        /// The same field named twice.
-        case duplicateField = "duplicate_field"
-        /// More fields than ``CatalogPolicy/maxFields``.
-        case tooManyFields = "too_many_fields"
-        /// A field type outside ``FieldType``.
-        case invalidFieldType = "invalid_field_type"
-        /// A field is marked filterable but its type cannot be compared by equality as text.
-        case fieldNotFilterable = "field_not_filterable"
-        /// A dataset without metering units.
-        case unitsRequired = "units_required"
-        /// A unit outside `call`, `record`, `byte`.
-        case unknownUnit = "unknown_unit"
-        /// The same unit listed twice.
-        case duplicateUnit = "duplicate_unit"
-        /// A currency other than the marketplace's.
-        case unsupportedCurrency = "unsupported_currency"
-        /// A price that is not a decimal with at most six places, or above the largest accepted.
-        case invalidPrice = "invalid_price"
-        /// Ceiling prices that do not name exactly the dataset's units.
-        case ceilingPricesMismatch = "ceiling_prices_mismatch"
-        /// A revenue-return share outside 0–10000 basis points.
-        case revenueShareOutOfRange = "revenue_share_out_of_range"
-        /// A reconciliation tolerance outside 0–10000 basis points.
-        case toleranceOutOfRange = "tolerance_out_of_range"
-        /// A change without a reason, or a reason that is blank.
-        case reasonRequired = "reason_required"
-        /// A reason longer than allowed, or with control characters other than line feeds.
-        case invalidReason = "invalid_reason"
-        /// A reason is longer than the policy allows.
-        case reasonTooLong = "reason_too_long"
-        /// A change that changes nothing.
-        case noChange = "no_change"
+public typealias LicensingError = ModuleError<LicensingErrorCode>
 
-        /// A purpose that is empty, too long, or has control characters other than line feeds.
-        case invalidPurpose = "invalid_purpose"
-        /// A grant request without datasets.
-        case datasetsRequired = "datasets_required"
-        /// More datasets in one request than ``GrantPolicy/maxDatasetsPerGrant``.
-        case tooManyDatasets = "too_many_datasets"
-        /// The same dataset twice in one request.
-        case duplicateDataset = "duplicate_dataset"
-        /// A grant item without unit prices: it would grant no unit.
-        case unitPricesRequired = "unit_prices_required"
-        /// A quota that is not a positive integer, a unit priced without a quota, or a quota for a unit
-        /// that is not priced.
-        case invalidQuota = "invalid_quota"
-        /// Graduated prices that are not 2–10 steps with rising bounds and an open last step, or a
-        /// unit priced both ways.
-        case invalidPriceTiers = "invalid_price_tiers"
-        /// A term whose end is not after its start.
-        case invalidTerm = "invalid_term"
-        /// A data-use agreement template id and version that `Contracts/agreements/` does not hold.
-        case unknownAgreement = "unknown_agreement"
-        /// A request naming a dataset the catalog does not hold.
-        case datasetNotFound = "dataset_not_found"
-        /// A grant id no grant has.
-        case grantNotFound = "grant_not_found"
+/// The stable codes of ``LicensingError``: the raw value is what a problem+json `code` says.
+public enum LicensingErrorCode: String, Sendable, CaseIterable {
+    /// A dataset id that is not 2–64 characters of `a-z 0-9 -` starting with a letter.
+    case invalidDatasetID = "invalid_dataset_id"
+    /// A title that is empty, too long, or has control characters or outer white space.
+    case invalidTitle = "invalid_title"
+    /// A description that is too long or has control characters other than line feeds.
+    case invalidDescription = "invalid_description"
+    /// A theme that is not 2–40 characters of `a-z 0-9 -` starting with a letter.
+    case invalidTheme = "invalid_theme"
+    /// A dataset without fields, or a grant item asking for none.
+    case fieldsRequired = "fields_required"
+    /// A field name that is not 1–64 characters of `a-z 0-9 _` starting with a letter.
+    case invalidFieldName = "invalid_field_name"
+    /// The same field named twice.
+    case duplicateField = "duplicate_field"
+    /// More fields than ``CatalogPolicy/maxFields``.
+    case tooManyFields = "too_many_fields"
+    /// A field type outside ``FieldType``.
+    case invalidFieldType = "invalid_field_type"
+    /// A field is marked filterable but its type cannot be compared by equality as text.
+    case fieldNotFilterable = "field_not_filterable"
+    /// A dataset without metering units.
+    case unitsRequired = "units_required"
+    /// A unit outside `call`, `record`, `byte`.
+    case unknownUnit = "unknown_unit"
+    /// The same unit listed twice.
+    case duplicateUnit = "duplicate_unit"
+    /// A currency other than the marketplace's.
+    case unsupportedCurrency = "unsupported_currency"
+    /// A price that is not a decimal with at most six places, or above the largest accepted.
+    case invalidPrice = "invalid_price"
+    /// Ceiling prices that do not name exactly the dataset's units.
+    case ceilingPricesMismatch = "ceiling_prices_mismatch"
+    /// A revenue-return share outside 0–10000 basis points.
+    case revenueShareOutOfRange = "revenue_share_out_of_range"
+    /// A reconciliation tolerance outside 0–10000 basis points.
+    case toleranceOutOfRange = "tolerance_out_of_range"
+    /// A change without a reason, or a reason that is blank.
+    case reasonRequired = "reason_required"
+    /// A reason longer than allowed, or with control characters other than line feeds.
+    case invalidReason = "invalid_reason"
+    /// A reason is longer than the policy allows.
+    case reasonTooLong = "reason_too_long"
+    /// A change that changes nothing.
+    case noChange = "no_change"
 
-        /// A store already holds a dataset with this id.
-        case datasetExists = "dataset_exists"
-        /// A store already holds a grant with this id.
-        case grantExists = "grant_exists"
-        /// A store refused an update because the stored record is no longer at the revision the change
-        /// was computed from; read it again and retry.
-        case concurrentUpdate = "concurrent_update"
-        /// A paging cursor that no listing of this store handed out.
-        case invalidCursor = "invalid_cursor"
-        /// Stored records or audit records that cannot be read back.
-        case replayFailed = "replay_failed"
-    }
+    /// A purpose that is empty, too long, or has control characters other than line feeds.
+    case invalidPurpose = "invalid_purpose"
+    /// A grant request without datasets.
+    case datasetsRequired = "datasets_required"
+    /// More datasets in one request than ``GrantPolicy/maxDatasetsPerGrant``.
+    case tooManyDatasets = "too_many_datasets"
+    /// The same dataset twice in one request.
+    case duplicateDataset = "duplicate_dataset"
+    /// A grant item without unit prices: it would grant no unit.
+    case unitPricesRequired = "unit_prices_required"
+    /// A quota that is not a positive integer, a unit priced without a quota, or a quota for a unit
+    /// that is not priced.
+    case invalidQuota = "invalid_quota"
+    /// Graduated prices that are not 2–10 steps with rising bounds and an open last step, or a
+    /// unit priced both ways.
+    case invalidPriceTiers = "invalid_price_tiers"
+    /// A term whose end is not after its start.
+    case invalidTerm = "invalid_term"
+    /// A data-use agreement template id and version that `Contracts/agreements/` does not hold.
+    case unknownAgreement = "unknown_agreement"
+    /// A request naming a dataset the catalog does not hold.
+    case datasetNotFound = "dataset_not_found"
+    /// A grant id no grant has.
+    case grantNotFound = "grant_not_found"
 
-    /// The stable code.
-    public var code: Code
-    /// What is wrong and where, for people.
-    public var detail: String
-
-    /// Creates an error.
-    public init(code: Code, detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
-
+    /// A store already holds a dataset with this id.
+    case datasetExists = "dataset_exists"
+    /// A store already holds a grant with this id.
+    case grantExists = "grant_exists"
+    /// A store refused an update because the stored record is no longer at the revision the change
+    /// was computed from; read it again and retry.
+    case concurrentUpdate = "concurrent_update"
+    /// A paging cursor that no listing of this store handed out.
+    case invalidCursor = "invalid_cursor"
+    /// Stored records or audit records that cannot be read back.
+    case replayFailed = "replay_failed"
 }
 
 /// Why a grant is denied, suspended, or a step on it refused: an expected "no", returned as a value.

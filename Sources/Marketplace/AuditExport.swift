@@ -14,17 +14,7 @@ public struct ExportResult: Sendable {
 /// commits to as a C2SP tlog-tiles directory. Entries appended meanwhile by a running server are
 /// left for the next export.
 public func exportLog(from location: StoreLocation, to directory: String) async throws -> ExportResult {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
-    do {
-        let summary = try await runtime.exportLog(to: directory)
-        await runtime.close()
-        return summary
-    } catch {
-        await runtime.close()
-        throw error
-    }
+    try await Runtime.withExisting(location, label: "pdx.audit") { try await $0.exportLog(to: directory) }
 }
 
 /// `pdx audit disclose`: writes what the personal-data store holds about `subject` (values and
@@ -34,19 +24,12 @@ public func disclosePersonalData(from location: StoreLocation, subject: String, 
     guard PersonalDatum.isSubject(subject) else {
         throw RuntimeError("'\(subject)' is not a subject: use principal:<id> or operator:<id>")
     }
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
-    do {
-        let data = try await runtime.database.read { try await $0.personalData(subject: subject) }
-        await runtime.close()
-        let disclosure = PersonalDataDisclosure(subject: subject, data: data)
-        try DataDirectory.createOwnerOnly(file, contents: String(decoding: try disclosure.rendered(), as: UTF8.self))
-        return (disclosure.values.count, disclosure.erased.count)
-    } catch {
-        await runtime.close()
-        throw error
+    let data = try await Runtime.withExisting(location, label: "pdx.audit") { runtime in
+        try await runtime.database.read { try await $0.personalData(subject: subject) }
     }
+    let disclosure = PersonalDataDisclosure(subject: subject, data: data)
+    try DataDirectory.createOwnerOnly(file, contents: String(decoding: try disclosure.rendered(), as: UTF8.self))
+    return (disclosure.values.count, disclosure.erased.count)
 }
 
 extension Runtime {
@@ -81,22 +64,6 @@ extension Runtime {
 
 /// `pdx audit vkey`: the verifier keys in force, one per line (two during a key rollover).
 public func verifierKeys(of location: StoreLocation) async throws -> [String] {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    let runtime = try await Runtime.open(location, options: options, logger: toolLogger)
-    do {
-        let keys = try await runtime.verifierKeys()
-        await runtime.close()
-        return keys
-    } catch {
-        await runtime.close()
-        throw error
-    }
+    try await Runtime.withExisting(location, label: "pdx.audit") { try await $0.verifierKeys() }
 }
 
-/// Command-line tools print their results; the log speaks only of problems.
-private var toolLogger: Logger {
-    var logger = Logger(label: "pdx.audit")
-    logger.logLevel = .warning
-    return logger
-}

@@ -1,3 +1,4 @@
+public import AuditLog
 public import Cryptography
 package import Foundation
 
@@ -251,8 +252,15 @@ public struct DataDirectory: Sendable {
 }
 
 /// A data directory that cannot be created, read or written.
-public struct DataDirectoryError: Error, CustomStringConvertible, Sendable {
-    public var code: String { "data_directory_unusable" }
-    public let description: String
-    init(_ description: String) { self.description = description }
+public typealias DataDirectoryError = PlainCodedError<DataDirectoryErrorCode>
+
+/// The code of ``DataDirectoryError``.
+public enum DataDirectoryErrorCode: String, Sendable, CaseIterable {
+    /// A file or folder of the data directory cannot be created, read, written or synced.
+    case dataDirectoryUnusable = "data_directory_unusable"
+}
+
+extension DataDirectoryError {
+    /// An error with `detail`, printed as it is.
+    init(_ detail: String) { self.init(.dataDirectoryUnusable, detail) }
 }

@@ -6,26 +6,18 @@ import Synchronization
 
 /// Why the key files of a data directory do not fit the log's keys; the server refuses to start
 /// rather than sign a log with a key its auditors were never told of.
-public struct KeyFileError: CodedError {
-    /// Stable codes.
-    public enum Code: String, Sendable, CaseIterable {
-        /// `signing-key.pem` is a key this log never announced.
-        case signingKeyUnknown = "signing_key_unknown"
-        /// `signing-key.pem` is a key the log retired.
-        case signingKeyRetired = "signing_key_retired"
-        /// `signing-key.next.pem` is a key the log does not announce.
-        case nextKeyUnannounced = "next_key_unannounced"
-        /// `pdx audit key finish` needs `signing-key.next.pem`, and this directory has none.
-        case nextKeyMissing = "next_key_missing"
-    }
+public typealias KeyFileError = ModuleError<KeyFileErrorCode>
 
-    public var code: Code
-    public var detail: String
-
-    init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
+/// The stable codes of ``KeyFileError``: the raw value is what a problem+json `code` says.
+public enum KeyFileErrorCode: String, Sendable, CaseIterable {
+    /// `signing-key.pem` is a key this log never announced.
+    case signingKeyUnknown = "signing_key_unknown"
+    /// `signing-key.pem` is a key the log retired.
+    case signingKeyRetired = "signing_key_retired"
+    /// `signing-key.next.pem` is a key the log does not announce.
+    case nextKeyUnannounced = "next_key_unannounced"
+    /// `pdx audit key finish` needs `signing-key.next.pem`, and this directory has none.
+    case nextKeyMissing = "next_key_missing"
 }
 
 /// How strictly `Runtime.open` holds the key files to the log's keys.
@@ -134,35 +126,15 @@ public struct KeyRotationReport: Sendable {
 /// `pdx audit key begin`: creates `signing-key.next.pem` and announces it in the log, with a
 /// checkpoint signed by both keys. Works while servers run; see Docs/design/0008-key-rotation.md.
 public func beginKeyRotation(at location: StoreLocation, random: any RandomSource = SecureRandom()) async throws -> KeyRotationReport {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    options.keyFiles = .beginRotation
-    let runtime = try await Runtime.open(location, options: options, logger: rotationLogger)
-    do {
-        let report = try await runtime.beginKeyRotation(random: random)
-        await runtime.close()
-        return report
-    } catch {
-        await runtime.close()
-        throw error
+    try await Runtime.withExisting(location, label: "pdx.audit", keyFiles: .beginRotation) {
+        try await $0.beginKeyRotation(random: random)
     }
 }
 
 /// `pdx audit key finish`: retires the current key in the log, with a last checkpoint signed by
 /// both, then makes the next key this data directory's only one.
 public func finishKeyRotation(at location: StoreLocation) async throws -> KeyRotationReport {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    options.keyFiles = .finishRotation
-    let runtime = try await Runtime.open(location, options: options, logger: rotationLogger)
-    do {
-        let report = try await runtime.finishKeyRotation()
-        await runtime.close()
-        return report
-    } catch {
-        await runtime.close()
-        throw error
-    }
+    try await Runtime.withExisting(location, label: "pdx.audit", keyFiles: .finishRotation) { try await $0.finishKeyRotation() }
 }
 
 extension Runtime {
@@ -244,11 +216,4 @@ extension Runtime {
             throw AuditLogError(code: .logReadOnly, detail: "the log refuses writes, so its key is not rotated: \(reason)")
         }
     }
-}
-
-/// Command-line tools print their results; the log speaks only of problems.
-private var rotationLogger: Logger {
-    var logger = Logger(label: "pdx.audit")
-    logger.logLevel = .warning
-    return logger
 }

@@ -19,15 +19,8 @@ public func loadReleaseFile(
 ) async throws -> Release {
     guard let handle = FileHandle(forReadingAtPath: path) else { throw RuntimeError("cannot read \(path)") }
     defer { try? handle.close() }
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    var logger = Logger(label: "pdx.dataset")
-    logger.logLevel = .warning
-    let runtime = try await Runtime.open(location, options: options, logger: logger)
-    do {
-        guard runtime.integrity.isIntact else {
-            throw RuntimeError("the stored log failed its integrity check, so nothing is appended: \(runtime.integrity)")
-        }
+    return try await Runtime.withExisting(location, label: "pdx.dataset") { runtime in
+        try runtime.requireIntactLog()
         let now = runtime.clock.now()
         guard let principal = try await runtime.database.read({ try await $0.principal(id: principalID) }),
               principal.isActive(at: now)
@@ -39,14 +32,9 @@ public func loadReleaseFile(
         }
         let service = ReleaseService(
             ServiceContext(database: runtime.database, log: runtime.log, clock: runtime.clock, random: runtime.random), policy: policy)
-        let release = try await service.load(
+        return try await service.load(
             FileChunks(handle: handle), datasetID: datasetID, version: version, mediaType: mediaType,
             by: Reviewer(principal: principal), progress: progress)
-        await runtime.close()
-        return release
-    } catch {
-        await runtime.close()
-        throw error
     }
 }
 

@@ -143,6 +143,37 @@ public final class Runtime: Sendable {
         await database.close()
     }
 
+    /// Opens the marketplace at `location` for one command on the server host, runs `work` on it and
+    /// closes it, whether `work` returns or throws. Nothing is created: a location without a log is
+    /// refused. The command's log (labelled `label`) speaks only of problems.
+    package static func withExisting<T: Sendable>(
+        _ location: StoreLocation, label: String, keyFiles: KeyFileCheck = .strict,
+        _ work: (Runtime) async throws -> T
+    ) async throws -> T {
+        var options = Options()
+        options.createIfMissing = false
+        options.keyFiles = keyFiles
+        var logger = Logger(label: label)
+        logger.logLevel = .warning
+        let runtime = try await open(location, options: options, logger: logger)
+        do {
+            let result = try await work(runtime)
+            await runtime.close()
+            return result
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// Throws unless the stored log passed its integrity check, so that a command appends nothing
+    /// to a log that is not intact.
+    package func requireIntactLog() throws {
+        guard integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so nothing is appended: \(integrity)")
+        }
+    }
+
     /// Turns the log read-only with `log_rolled_back` if the database is older than the checkpoint
     /// in `checkpoint.witness`; a directory without a witness (first start, an upgraded install)
     /// passes and gets one.
@@ -213,10 +244,17 @@ public final class Runtime: Sendable {
 }
 
 /// A data directory or database that cannot be opened as asked.
-public struct RuntimeError: Error, CustomStringConvertible, Sendable {
-    public var code: String { "cannot_open" }
-    public let description: String
-    package init(_ description: String) { self.description = description }
+public typealias RuntimeError = PlainCodedError<RuntimeErrorCode>
+
+/// The code of ``RuntimeError``.
+public enum RuntimeErrorCode: String, Sendable, CaseIterable {
+    /// The data directory or database cannot be opened as asked.
+    case cannotOpen = "cannot_open"
+}
+
+extension RuntimeError {
+    /// An error with `detail`, printed as it is.
+    package init(_ detail: String) { self.init(.cannotOpen, detail) }
 }
 
 /// The test clock's time in the meta table; every move is logged.

@@ -10,9 +10,7 @@ public import Settlement
 /// clock's stored time, so a demo walked through a month closes as its server would.
 public func closePeriod(_ period: Period, at location: StoreLocation, policy: SettlementPolicy) async throws -> ClosedPeriod {
     try await withSettlementDesk(location, policy: policy) { runtime, desk in
-        guard runtime.integrity.isIntact else {
-            throw RuntimeError("the stored log failed its integrity check, so nothing is appended: \(runtime.integrity)")
-        }
+        try runtime.requireIntactLog()
         let stored = try await runtime.database.read { try await $0.metaValue(forKey: ServerClock.metaKey) }.flatMap(RFC3339.parse)
         return try await desk.close(period, actor: "system", at: stored ?? Date())
     }
@@ -34,18 +32,8 @@ public func exportReport(_ period: Period, format: ReportFormat, party: Party?, 
 private func withSettlementDesk<T: Sendable>(
     _ location: StoreLocation, policy: SettlementPolicy, _ work: (Runtime, SettlementDesk) async throws -> T
 ) async throws -> T {
-    var options = Runtime.Options()
-    options.createIfMissing = false
-    var logger = Logger(label: "pdx.settlement")
-    logger.logLevel = .warning
-    let runtime = try await Runtime.open(location, options: options, logger: logger)
-    do {
-        let result = try await work(runtime, SettlementDesk(database: runtime.database, log: runtime.log, policy: policy,
-                                                                random: runtime.random))
-        await runtime.close()
-        return result
-    } catch {
-        await runtime.close()
-        throw error
+    try await Runtime.withExisting(location, label: "pdx.settlement") { runtime in
+        try await work(runtime, SettlementDesk(database: runtime.database, log: runtime.log, policy: policy,
+                                               random: runtime.random))
     }
 }

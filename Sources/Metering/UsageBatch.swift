@@ -200,10 +200,13 @@ public struct UsageBatch: Sendable {
     }
 }
 
-/// A rejection carried through `Result`.
-public struct UsageRejectionError: Error, Sendable, Hashable {
+/// A rejection carried through `Result`: its code is the rejection.
+public struct UsageRejectionError: CodedError, Hashable {
     public let rejection: UsageRejection
     public init(_ rejection: UsageRejection) { self.rejection = rejection }
+
+    public var code: UsageRejection { rejection }
+    public var detail: String { "the usage event is rejected" }
 }
 
 /// The decision on a batch: an outcome per received event, in order, and the accepted events.

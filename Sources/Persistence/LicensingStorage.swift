@@ -174,23 +174,24 @@ extension DatabaseReader {
 
     /// The grants with `ids`, by id; ids of no grant are absent. Any number, looked up in chunks.
     public func grants(ids: [String]) async throws -> [String: Grant] {
-        var found: [String: Grant] = [:]
-        for chunk in Self.inLists(ids, limit: Self.inListLimit) {
-            for row in try await context.query(Self.selectGrant + " WHERE id IN (\(Self.placeholders(1, chunk.count)))", chunk.map(SQLValue.text)) {
-                let grant = try Self.grant(row)
-                found[grant.id] = grant
-            }
-        }
-        return found
+        try await records(Self.selectGrant, ids: ids, Self.grant)
     }
 
     /// The datasets with `ids`, by id; ids of no dataset are absent.
     public func datasets(ids: [String]) async throws -> [String: Dataset] {
-        var found: [String: Dataset] = [:]
+        try await records(Self.selectDataset, ids: ids, Self.dataset)
+    }
+
+    /// The records `select` reads whose `id` is one of `ids`, decoded by `decode`, by id; any
+    /// number of ids, looked up in chunks.
+    private func records<Record: Identifiable>(
+        _ select: String, ids: [String], _ decode: (SQLRow) throws -> Record
+    ) async throws -> [String: Record] where Record.ID == String {
+        var found: [String: Record] = [:]
         for chunk in Self.inLists(ids, limit: Self.inListLimit) {
-            for row in try await context.query(Self.selectDataset + " WHERE id IN (\(Self.placeholders(1, chunk.count)))", chunk.map(SQLValue.text)) {
-                let dataset = try Self.dataset(row)
-                found[dataset.id] = dataset
+            for row in try await context.query(select + " WHERE id IN (\(Self.placeholders(1, chunk.count)))", chunk.map(SQLValue.text)) {
+                let record = try decode(row)
+                found[record.id] = record
             }
         }
         return found

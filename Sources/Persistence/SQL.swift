@@ -1,3 +1,4 @@
+import AuditLog
 internal import Synchronization
 
 // The small driver surface the shared store is written against: statement text with `$1`

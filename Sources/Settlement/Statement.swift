@@ -183,18 +183,13 @@ public struct SettlementReport: Sendable, Hashable {
     /// millisecond, as every rendering writes it, so a report equals the one read back from its JSON.
     public init(period: Period, currency: Currency, platformFeeBPS: Int, closedAt: Date, lines: [SettlementLine],
                 formatVersion: Int = SettlementReport.currentFormatVersion) {
-        self.formatVersion = formatVersion
-        self.period = period
-        self.currency = currency
-        self.platformFeeBPS = platformFeeBPS
-        self.closedAt = Timestamp.normalized(closedAt)
-        self.lines = lines
         var sums: [Party: Int64] = [:]
         for line in lines {
             for (party, part) in line.parts { sums[party, default: 0] += part }
         }
-        parties = sums.keys.sorted().map { PartyAmount(party: $0, amountMinor: sums[$0] ?? 0) }
-        totals = SettlementTotals(lines: lines)
+        self.init(period: period, currency: currency, platformFeeBPS: platformFeeBPS, closedAt: closedAt, lines: lines,
+                  parties: sums.keys.sorted().map { PartyAmount(party: $0, amountMinor: sums[$0] ?? 0) },
+                  totals: SettlementTotals(lines: lines), formatVersion: formatVersion)
     }
 
     /// The statement of one party: only the lines it has a part in, and only its own total.

@@ -1,3 +1,4 @@
+public import AuditLog
 public import Foundation
 
 /// A public data authority (数据主管部门): it provides datasets, employs the reviewers who vet

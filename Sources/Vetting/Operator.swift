@@ -71,30 +71,7 @@ public enum LifecycleAction: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One step in an operator's history: a status change, or a renewal (which keeps the status).
-public struct StatusChange: Sendable, Hashable {
-    /// What happened.
-    public let action: LifecycleAction
-    /// The status before; nil for the application itself.
-    public let from: OperatorStatus?
-    /// The status after.
-    public let to: OperatorStatus
-    /// When, to the millisecond.
-    public let at: Date
-    /// The principal id that caused it.
-    public let actor: String
-    /// Why, with outer white space removed; nil where a reason is optional and none was given.
-    public let reason: String?
-
-    /// Creates a history entry; for stores restoring a record.
-    public init(action: LifecycleAction, from: OperatorStatus?, to: OperatorStatus, at: Date, actor: String, reason: String?) {
-        self.action = action
-        self.from = from
-        self.to = to
-        self.at = at
-        self.actor = actor
-        self.reason = reason
-    }
-}
+public typealias StatusChange = HistoryStep<LifecycleAction, OperatorStatus>
 
 /// An operator: its application and where it stands in vetting.
 ///

@@ -1,3 +1,4 @@
+public import AuditLog
 /// A unified social credit code (统一社会信用代码) whose form and check character are valid per
 /// GB 32100-2015.
 ///

@@ -97,7 +97,7 @@ enum DomainErrors {
 // The status of every domain code, each an exhaustive switch: a code added to a module does not
 // compile until it has a status here.
 
-extension VettingError.Code {
+extension VettingErrorCode {
     var status: HTTPResponse.Status {
         switch self {
         case .concurrentUpdate, .operatorExists, .authorityExists: .conflict
@@ -124,7 +124,7 @@ extension VettingReason.Code {
     }
 }
 
-extension LicensingError.Code {
+extension LicensingErrorCode {
     var status: HTTPResponse.Status {
         switch self {
         case .concurrentUpdate, .datasetExists, .grantExists: .conflict

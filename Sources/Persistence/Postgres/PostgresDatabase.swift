@@ -1,3 +1,4 @@
+import AuditLog
 internal import Foundation
 public import Logging
 internal import NIOSSL

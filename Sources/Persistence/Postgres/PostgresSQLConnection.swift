@@ -1,3 +1,4 @@
+import AuditLog
 internal import Logging
 internal import NIOCore
 internal import PostgresNIO

@@ -1,3 +1,4 @@
+import AuditLog
 internal import CSQLite
 internal import Dispatch
 
