@@ -8,6 +8,7 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     case datasetReclassified = "dataset.reclassified"
     case datasetRepriced = "dataset.repriced"
     case datasetDeliveryChanged = "dataset.delivery_changed"
+    case datasetUpstreamChanged = "dataset.upstream_changed"
     case grantRequested = "grant.requested"
     case grantDecided = "grant.decided"
     case grantActivated = "grant.activated"
@@ -30,7 +31,8 @@ public enum LicensingRecords {
         ])
     }
 
-    static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, by actor: String, at now: Date) -> AuditRecord {
+    static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, setsSecret: Bool = false,
+                        by actor: String, at now: Date) -> AuditRecord {
         var changes: [String: JSONValue] = [:]
         if old.openness != new.openness {
             changes["openness"] = ["from": .string(old.openness.rawValue), "to": .string(new.openness.rawValue)]
@@ -49,12 +51,24 @@ public enum LicensingRecords {
         if old.delivery != new.delivery {
             changes["delivery"] = ["from": .string(old.delivery.rawValue), "to": .string(new.delivery.rawValue)]
         }
+        if old.upstream != new.upstream {
+            changes["upstream"] = ["from": old.upstream?.json ?? .null, "to": new.upstream?.json ?? .null]
+        }
+        // That the credential changed, never what it is: `set` the first time, `changed` after,
+        // `removed` when the dataset stops being forwarded (its sealed secret is deleted).
+        if setsSecret {
+            changes["upstream_secret"] = .string(old.upstream == nil ? "set" : "changed")
+        } else if old.upstream != nil, new.upstream == nil {
+            changes["upstream_secret"] = .string("removed")
+        }
         let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil {
             .datasetReclassified
         } else if !prices.isEmpty {
             .datasetRepriced
-        } else {
+        } else if changes["delivery"] != nil {
             .datasetDeliveryChanged
+        } else {
+            .datasetUpstreamChanged
         }
         return datasetRecord(new, action, actor: actor, [
             "authority_id": .string(new.authorityID),
@@ -205,7 +219,7 @@ extension Dataset {
     /// The catalog entry as a JSON object with the API's field names, without version or times:
     /// what `dataset.published` logs and what a store keeps, so the two cannot drift apart.
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "id": .string(id),
             "title": .string(title),
             "description": .string(description),
@@ -225,5 +239,8 @@ extension Dataset {
             "ceiling_prices": LicensingRecords.prices(ceilingPrices),
             "revenue_share_bps": JSONValue(revenueShareBPS),
         ]
+        // Only upstream datasets carry it, so the records of the others keep their bytes.
+        if let upstream { members["upstream"] = upstream.json }
+        return .object(members)
     }
 }

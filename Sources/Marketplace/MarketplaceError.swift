@@ -24,6 +24,8 @@ public struct MarketplaceError: CodedError {
         case batchTooLarge = "batch_too_large"
         /// The test clock only moves forward.
         case clockBackwards = "clock_backwards"
+        /// The data directory holds no `upstream-key`: no upstream credential can be sealed.
+        case upstreamKeyMissing = "upstream_key_missing"
     }
 
     public let code: Code

@@ -14,7 +14,8 @@ internal import Licensing
 /// Decoding is strict: a missing, mistyped or unknown member, an unknown enumeration value, or a
 /// price not in canonical form fails with `unexpected_data`.
 enum DatasetDocument {
-    /// The layout written into each document. Format 1, before datasets said how they are delivered,
+    /// The layout written into each document; an `upstream` dataset's carries its endpoint
+    /// (`upstream`, never its secret), others none. Format 1, before datasets said how they are delivered,
     /// is read too: its datasets are `declared` and none of its fields filterable, as they were.
     static let format = 2
 
@@ -55,6 +56,12 @@ enum DatasetDocument {
             }
             units.append(unit)
         }
+        var upstream: UpstreamEndpoint?
+        if let value = root.takeIfPresent("upstream") {
+            var members = try JSONMembers(value, at: "upstream")
+            upstream = UpstreamEndpoint(baseURL: try members.string("base_url"), credentialHeader: try members.string("credential_header"))
+            try members.finish()
+        }
         let dataset = Dataset(
             id: try root.string("id"),
             title: try root.string("title"),
@@ -71,7 +78,8 @@ enum DatasetDocument {
             version: try root.integer("version"),
             publishedAt: try root.milliseconds("published_at"),
             updatedAt: try root.milliseconds("updated_at"),
-            delivery: format == 1 ? .declared : try root.enumeration("delivery", DeliveryMode.self)
+            delivery: format == 1 ? .declared : try root.enumeration("delivery", DeliveryMode.self),
+            upstream: upstream
         )
         try root.finish()
         return dataset

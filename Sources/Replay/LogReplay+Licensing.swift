@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetUpstreamChanged:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -53,7 +53,13 @@ extension LogReplay {
             ceilingPrices: try fields.prices("ceiling_prices"), revenueShareBPS: Int(try fields.integer("revenue_share_bps")),
             version: version, publishedAt: at, updatedAt: at,
             // Datasets published before delivery modes were all declared by their operators.
-            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self))
+            delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self),
+            upstream: fields.members["upstream"] == nil ? nil : try Self.upstream(try fields.object("upstream")))
+    }
+
+    /// An endpoint as `UpstreamEndpoint.json` writes it.
+    static func upstream(_ fields: Fields) throws(MalformedRecord) -> UpstreamEndpoint {
+        UpstreamEndpoint(baseURL: try fields.string("base_url"), credentialHeader: try fields.string("credential_header"))
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -68,6 +74,11 @@ extension LogReplay {
         var prices = old.ceilingPrices
         var delivery = old.delivery
         if changes.members["delivery"] != nil { delivery = try changes.object("delivery").raw("to", as: DeliveryMode.self) }
+        var upstream = old.upstream
+        if changes.members["upstream"] != nil {
+            let change = try changes.object("upstream")
+            upstream = change.members["to"] == .null ? nil : try Self.upstream(try change.object("to"))
+        }
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
         if changes.members["ceiling_prices"] != nil {
@@ -83,7 +94,7 @@ extension LogReplay {
             id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
             openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery)
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery, upstream: upstream)
     }
 
     // MARK: grants
@@ -219,7 +230,7 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .grantRequested:
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetUpstreamChanged, .grantRequested:
             return
         }
         if !allowed.contains(from) {

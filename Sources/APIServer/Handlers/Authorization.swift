@@ -18,7 +18,7 @@ enum Operation: String, CaseIterable, Sendable {
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
     case loadRelease, listReleases
-    case readRecords, downloadReleaseFile
+    case readRecords, downloadReleaseFile, readUpstream
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -73,6 +73,7 @@ enum Authorization {
         .listReleases: everyone,
         .readRecords: [.operator],
         .downloadReleaseFile: [.operator],
+        .readUpstream: [.operator],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.
