@@ -42,6 +42,8 @@ public struct ServerDependencies: Sendable {
     var probeNow: (@Sendable () -> UInt64)?
     /// Seals and opens the credentials of upstream datasets: the data directory's `upstream-key`.
     public var upstreamKey: AESGCMKey?
+    /// Upstream host names connected to at another `host:port`; empty outside the demo.
+    package var upstreamHosts: [String: String] = [:]
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
@@ -115,7 +117,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         clockStore: dependencies.clockStore,
         releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes),
         upstreamKey: dependencies.upstreamKey,
-        upstream: UpstreamClient(timeout: configuration.upstreamTimeout, maxBytes: configuration.upstreamMaxBytes))
+        upstream: UpstreamClient(timeout: configuration.upstreamTimeout, maxBytes: configuration.upstreamMaxBytes,
+                                 hosts: dependencies.upstreamHosts))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
         router.middlewares.add(DataRoute(api: api))

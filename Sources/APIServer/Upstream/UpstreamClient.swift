@@ -12,10 +12,14 @@ struct UpstreamClient: Sendable {
     let timeout: Duration
     let maxBytes: Int
     let client: HTTPClient
+    /// Host names connected to at another `host:port` (the Host header keeps the name): how the
+    /// demo reaches its in-process interface under a name that does not change from run to run.
+    let hosts: [String: String]
 
-    init(timeout: Duration, maxBytes: Int, client: HTTPClient = UpstreamClient.processWide) {
+    init(timeout: Duration, maxBytes: Int, hosts: [String: String] = [:], client: HTTPClient = UpstreamClient.processWide) {
         self.timeout = timeout
         self.maxBytes = maxBytes
+        self.hosts = hosts
         self.client = client
     }
 
@@ -32,8 +36,17 @@ struct UpstreamClient: Sendable {
 
     /// The body of a 2xx answer to `GET url`.
     func get(_ url: String, credentialHeader: String, secret: UpstreamSecret) async throws -> [UInt8] {
-        var outgoing = HTTPClientRequest(url: url)
+        var target = url
+        var hostHeader: String?
+        for (name, address) in hosts {
+            for scheme in ["http://", "https://"] where url.hasPrefix(scheme + name + "/") || url == scheme + name {
+                target = scheme + address + url.dropFirst(scheme.count + name.count)
+                hostHeader = name
+            }
+        }
+        var outgoing = HTTPClientRequest(url: target)
         outgoing.method = .GET
+        if let hostHeader { outgoing.headers.add(name: "Host", value: hostHeader) }
         outgoing.headers.add(name: "Accept", value: "application/json")
         outgoing.headers.add(name: "User-Agent", value: "pdx")
         outgoing.headers.add(name: credentialHeader, value: secret.value)
