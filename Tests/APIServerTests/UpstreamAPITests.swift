@@ -44,7 +44,7 @@ enum LocalUpstream {
         router.get("roads/array") { _, _ in json(records(3)) }
         router.get("roads/many") { _, _ in json(records(20)) }
         router.get("slow") { _, _ in
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(8))
             return json(#"{"records":[]}"#)
         }
         router.get("fail") { _, _ in json(#"{"error":"boom"}"#, status: .internalServerError) }
@@ -118,7 +118,8 @@ struct UpstreamMarket {
 struct UpstreamAPITests {
     static func market(_ backend: Backend) throws -> TestMarketplace {
         var market = try TestMarketplace(backend)
-        market.configuration.upstreamTimeout = .milliseconds(600)
+        // Long enough for a loaded machine running the whole suite; the slow path sleeps past it.
+        market.configuration.upstreamTimeout = .seconds(3)
         market.configuration.upstreamMaxBytes = 64 << 10
         return market
     }

@@ -100,8 +100,13 @@ enum Walkthrough {
         let conditional = try catalog.publish(draft(.conditional), id: "tj-cond", authorityID: "tj", by: tjReviewer, at: start)
         let repriced = try catalog.update(open.updated, with: DatasetUpdate(ceilingPrices: ["call": "0.06"], reason: "review"), by: bjReviewer, at: start)
         let redelivered = try catalog.update(repriced.updated, with: DatasetUpdate(delivery: .declared, reason: "own portal"), by: bjReviewer, at: start)
-        records += open.records + conditional.records + repriced.records + redelivered.records
-        var datasets = ["bj-open": redelivered.updated, "tj-cond": conditional.updated]
+        let forwarded = try catalog.update(redelivered.updated, with: DatasetUpdate(
+            delivery: .upstream, upstream: UpstreamDraft(baseURL: "https://api.example.gov.cn/flow", credentialHeader: "X-Api-Key", setsSecret: true),
+            reason: "own interface"), by: bjReviewer, at: start)
+        let rotated = try catalog.update(forwarded.updated, with: DatasetUpdate(
+            upstream: UpstreamDraft(baseURL: nil, credentialHeader: nil, setsSecret: true), reason: "rotation"), by: bjReviewer, at: start)
+        records += open.records + conditional.records + repriced.records + redelivered.records + forwarded.records + rotated.records
+        var datasets = ["bj-open": rotated.updated, "tj-cond": conditional.updated]
 
         let lifecycle = GrantLifecycle()
         func request(_ ids: [String], price: String = "0.04") throws -> GrantChange {
