@@ -13,6 +13,7 @@ import NIOCore
 import PDXTesting
 import Persistence
 import Prometheus
+import Replay
 import Synchronization
 import Testing
 
@@ -340,6 +341,13 @@ struct UpstreamAPITests {
                 #expect(throws: OpenSSLError.self) { try key.open(sealed, associatedData: Array("bj-roads".utf8)) }
                 let attributes = try FileManager.default.attributesOfItem(atPath: runtime.dataDirectory.upstreamKeyPath)
                 #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+                // The log alone rebuilds the dataset's delivery and endpoint, and finds nothing unlawful.
+                let replay = ReplayScenario.replay(try await runtime.log.entries(start: 0, limit: 10_000).map { try AuditEntry(decoding: $0.body) })
+                #expect(replay.findings.isEmpty, "\(replay.findings)")
+                let live = try #require(try await runtime.database.read { try await $0.dataset(id: "bj-live") })
+                let replayed = try #require(replay.state.datasets["bj-live"])
+                #expect(replayed.delivery == .upstream && replayed.upstream == live.upstream && replayed.version == live.version)
             }
         }
     }
@@ -396,6 +404,10 @@ struct UpstreamAPITests {
             #expect(back.status == .ok, "\(back.text)")
             #expect((try back.json()["dataset"] as? [String: Any])?["upstream"] == nil)
             #expect(try await runtime.database.read { try await $0.sealedUpstreamCredential(datasetID: "bj-bad") } == nil)
+            let replay = ReplayScenario.replay(try await runtime.log.entries(start: 0, limit: 10_000).map { try AuditEntry(decoding: $0.body) })
+            #expect(replay.findings.isEmpty, "\(replay.findings)")
+            #expect(replay.state.datasets["bj-bad"]?.delivery == .gateway)
+            #expect(replay.state.datasets["bj-bad"]?.upstream == nil, "changes.upstream.to null clears the endpoint")
         }
     }
 
