@@ -65,15 +65,24 @@ public enum DemoMarketplace {
             // No CheckpointService and no GrantExpiryService: their timers would bring the wall
             // clock into the log. Checkpoints come every 1,000 entries, at each close and at each
             // export; grants expire when the test clock moves past them.
-            let router = try buildRouter(
-                configuration: configuration,
-                dependencies: runtime.serverDependencies(metrics: PrometheusCollectorRegistry()))
+            // Beijing's signal-timing interface, behind PDX: a real HTTP server in this process.
+            let upstream = try await DemoUpstream.start()
+            var dependencies = runtime.serverDependencies(metrics: PrometheusCollectorRegistry())
+            dependencies.upstreamHosts = [DemoUpstream.host: upstream.address]
+            let router = try buildRouter(configuration: configuration, dependencies: dependencies)
             var scenario = DemoScenario(
                 client: DemoClient(router: router, logger: logger), runtime: runtime, paths: paths,
                 // A stream of its own, so that the usage does not depend on how many ids were drawn.
                 random: DemoRandom(seed: seed ^ 0x0DE3_05A6_E5EE_D000), events: events,
                 adminKey: admin.presented, seed: seed)
-            let summary = try await scenario.play()
+            let summary: DemoSummary
+            do {
+                summary = try await scenario.play()
+                await upstream.stop()
+            } catch {
+                await upstream.stop()
+                throw error
+            }
             await runtime.close()
             return summary
         } catch {
@@ -176,6 +185,8 @@ public struct DemoSummary: Sendable {
         public var records = 0
         /// The usage events PDX generated for the calls it served.
         public var gatewayEvents = 0
+        /// Usage events PDX metered for calls forwarded to the upstream dataset's interface.
+        public var upstreamEvents = 0
         /// Refused calls by problem code (nothing served, nothing metered).
         public var refused: [String: Int] = [:]
     }

@@ -64,6 +64,8 @@ struct DemoScenario {
     private var suspended: Set<String> = []
     private var sequence: [String: Int] = [:]
     private var accepted: [Period: Set<String>] = [:]
+    /// The calls of the upstream dataset, and the records they were answered.
+    private var upstreamTally = (calls: 0, records: 0)
     private var capMinor: Int64 = 0
     private var releaseLines: [String] = []
     /// Where each company's reading of a served dataset has got to: the next page's cursor.
@@ -144,6 +146,7 @@ struct DemoScenario {
 
         try await walk(second, events: max(1, events / 3)) { scenario, day in
             if day == 3 { try await scenario.correct(first, in: second) }
+            if day % 7 == 5 { try await scenario.readUpstream(district: DemoUpstream.districts[(day / 7) % DemoUpstream.districts.count]) }
         }
         try await sendLate(second, conflict: false)
         try await advance(to: "2026-12-02T01:00:00+08:00")
@@ -194,6 +197,25 @@ struct DemoScenario {
             datasetCounts.openness[openness, default: 0] += 1
             datasetCounts.grade[grade, default: 0] += 1
         }
+
+        // Beijing keeps its signal timings in its own system: PDX forwards calls to it with a
+        // credential no operator sees.
+        _ = try await client.expect(.created, .post, "/v1/datasets", key: keys["bj-zhang"], json: [
+            "id": .string(Self.upstreamDataset), "title": "路口信号配时", "description": "路口信号配时（演示接口，由北京市大数据中心自有系统提供）",
+            "theme": "traffic", "openness": "open", "grade": "general",
+            "fields": [
+                ["name": "junction_id", "type": "string", "sensitive": false],
+                ["name": "district", "type": "string", "sensitive": false],
+                ["name": "cycle_seconds", "type": "integer", "sensitive": false],
+                ["name": "camera_operator", "type": "string", "sensitive": true],
+            ],
+            "units": ["call", "record"], "currency": "CNY", "ceiling_prices": ["call": "0.03", "record": "0.001"],
+            "revenue_share_bps": 3000, "delivery": "upstream",
+            "upstream": ["base_url": .string(DemoUpstream.baseURL), "credential_header": .string(DemoUpstream.credentialHeader),
+                         "secret": .string(DemoUpstream.secret)],
+        ])
+        datasetCounts.openness["open", default: 0] += 1
+        datasetCounts.grade["general", default: 0] += 1
     }
 
     /// The releases of the datasets PDX serves, as their authorities load them: synthetic, from the
@@ -336,6 +358,13 @@ struct DemoScenario {
         ]))
         grants["civic"] = civic
         try await note(civic, "public interest, free; open data, active at once")
+
+        let signals = try await request("jinjin", body("干线绿波带配时评估", [
+            item(Self.upstreamDataset, fields: ["junction_id", "district", "cycle_seconds"], prices: [("call", "0.02"), ("record", "0.0005")],
+                 quota: [("call", 10_000), ("record", 100_000)]),
+        ]))
+        grants["signals"] = signals
+        try await note(signals, "open data, active at once; read through Beijing's own interface")
 
         let port = try await request("bohai", body("港口集疏运车辆调度", [
             item("tj-port-traffic", fields: ["berth", "vessels"], prices: [("call", "0.025")], quota: [("call", 1_000_000)]),
@@ -632,6 +661,26 @@ struct DemoScenario {
         if filter == nil { cursors[key] = page["next_cursor"]?.stringValue }
     }
 
+    /// One call of the upstream dataset through PDX: forwarded to Beijing's interface, cut to the
+    /// granted fields, metered before it is answered.
+    private mutating func readUpstream(district: String) async throws {
+        guard let grant = grants["signals"] else { throw DemoError("no grant of the upstream dataset") }
+        let answer = try await client.send(.get, "/v1/data/\(Self.upstreamDataset)/upstream/junctions?district=\(district)&grant_id=\(grant)",
+                                           key: keys["jinjin"])
+        guard answer.status == .ok else {
+            throw DemoError("reading \(Self.upstreamDataset) answered \(answer.status.code): \(answer.text.prefix(300))")
+        }
+        let records = try answer.json()["records"]?.arrayValue ?? []
+        if records.contains(where: { $0["camera_operator"] != nil || $0["maintenance_contact"] != nil }) {
+            throw DemoError("an upstream record kept a field the grant does not cover")
+        }
+        upstreamTally.calls += 1
+        upstreamTally.records += records.count
+        if let index = summary.usage.firstIndex(where: { $0.period == DemoMarketplace.secondPeriod }) {
+            summary.usage[index].upstreamEvents += try answer.json()["usage"]?["units"]?.objectValue?.count ?? 0
+        }
+    }
+
     /// What a query value may hold unencoded (RFC 3986's unreserved characters).
     static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -723,7 +772,7 @@ struct DemoScenario {
         out.append("PDX demo, seed \(seed): a marketplace walked through two months on the real API, in \(paths.root)")
         out.append("")
         out.append("Authorities  bj 北京市大数据中心 · tj 天津市数据局 · he 河北省数据和政务服务局")
-        out.append("Datasets     \(Self.datasets.count): "
+        out.append("Datasets     \(Self.datasets.count + 1): "
                    + ["open", "conditional", "closed"].map { "\($0) \(datasetCounts.openness[$0] ?? 0)" }.joined(separator: ", ") + "; "
                    + ["general", "important", "core"].map { "\($0) \(datasetCounts.grade[$0] ?? 0)" }.joined(separator: ", "))
         out.append("Operators")
@@ -738,6 +787,8 @@ struct DemoScenario {
                        + "\(usage.gatewayEvents) usage events), refused \(usage.refused.values.reduce(0, +))"
                        + (refused.isEmpty ? "" : " (\(refused))"))
         }
+        out.append("Upstream     \(Self.upstreamDataset) is forwarded to Beijing's own interface (\(DemoUpstream.baseURL)) with a "
+                   + "credential operators never see: \(upstreamTally.calls) calls, \(upstreamTally.records) records, only granted fields kept")
         out.append("Usage events (declared datasets; each answered per event by POST /v1/usage)")
         for usage in summary.usage {
             let rejected = usage.rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
@@ -862,6 +913,8 @@ struct DemoScenario {
     /// The datasets PDX serves (delivery `gateway`); the others are delivered outside it and their
     /// usage declared.
     static let served: Set<String> = ["bj-traffic-flow", "tj-port-traffic"]
+    /// The dataset PDX forwards to its authority's own interface (delivery `upstream`).
+    static let upstreamDataset = "bj-signal-timing"
     /// The fields the data API may filter on.
     static let filterable: Set<String> = ["road_id", "berth"]
 

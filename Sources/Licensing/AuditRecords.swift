@@ -11,6 +11,7 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     case datasetDeliveryChanged = "dataset.delivery_changed"
     /// Only the dataset's reconciliation tolerance changed.
     case datasetToleranceChanged = "dataset.tolerance_changed"
+    case datasetUpstreamChanged = "dataset.upstream_changed"
     case grantRequested = "grant.requested"
     case grantDecided = "grant.decided"
     case grantActivated = "grant.activated"
@@ -33,7 +34,8 @@ public enum LicensingRecords {
         ])
     }
 
-    static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, by actor: String, at now: Date) -> AuditRecord {
+    static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, setsSecret: Bool = false,
+                        by actor: String, at now: Date) -> AuditRecord {
         var changes: [String: JSONValue] = [:]
         if old.openness != new.openness {
             changes["openness"] = ["from": .string(old.openness.rawValue), "to": .string(new.openness.rawValue)]
@@ -57,12 +59,24 @@ public enum LicensingRecords {
                 "from": JSONValue(old.reconciliationToleranceBPS), "to": JSONValue(new.reconciliationToleranceBPS),
             ]
         }
+        if old.upstream != new.upstream {
+            changes["upstream"] = ["from": old.upstream?.json ?? .null, "to": new.upstream?.json ?? .null]
+        }
+        // That the credential changed, never what it is: `set` the first time, `changed` after,
+        // `removed` when the dataset stops being forwarded (its sealed secret is deleted).
+        if setsSecret {
+            changes["upstream_secret"] = .string(old.upstream == nil ? "set" : "changed")
+        } else if old.upstream != nil, new.upstream == nil {
+            changes["upstream_secret"] = .string("removed")
+        }
         let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil {
             .datasetReclassified
         } else if !prices.isEmpty {
             .datasetRepriced
         } else if changes["delivery"] != nil {
             .datasetDeliveryChanged
+        } else if changes["upstream"] != nil || changes["upstream_secret"] != nil {
+            .datasetUpstreamChanged
         } else {
             .datasetToleranceChanged
         }
@@ -239,6 +253,8 @@ extension Dataset {
         if reconciliationToleranceBPS != Dataset.defaultToleranceBPS {
             members["reconciliation_tolerance_bps"] = JSONValue(reconciliationToleranceBPS)
         }
+        // Only upstream datasets carry it, so the records of the others keep their bytes.
+        if let upstream { members["upstream"] = upstream.json }
         return .object(members)
     }
 }

@@ -46,6 +46,9 @@ public struct DatasetDraft: Sendable, Hashable {
     public var delivery: DeliveryMode
     /// The reconciliation tolerance, 0–10000 basis points.
     public var reconciliationToleranceBPS: Int
+    /// The authority's interface, for delivery `upstream` (and only then): base URL, header name and
+    /// a secret, all required.
+    public var upstream: UpstreamDraft?
 
     /// A field as received.
     public struct Field: Sendable, Hashable {
@@ -65,8 +68,10 @@ public struct DatasetDraft: Sendable, Hashable {
     /// Creates a draft.
     public init(title: String, description: String, theme: String, openness: Openness, grade: Grade, fields: [Field],
                 units: [String], currency: String, ceilingPrices: [String: String], revenueShareBPS: Int,
-                delivery: DeliveryMode = .gateway, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS) {
+                delivery: DeliveryMode = .gateway, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS,
+                upstream: UpstreamDraft? = nil) {
         self.reconciliationToleranceBPS = reconciliationToleranceBPS
+        self.upstream = upstream
         self.title = title
         self.description = description
         self.theme = theme
@@ -91,13 +96,17 @@ public struct DatasetUpdate: Sendable, Hashable {
     public var delivery: DeliveryMode?
     /// A new reconciliation tolerance, 0–10000 basis points.
     public var reconciliationToleranceBPS: Int?
+    /// A new base URL, header name or secret of an `upstream` dataset's interface.
+    public var upstream: UpstreamDraft?
     /// Why; mandatory.
     public var reason: String?
 
     /// Creates an update.
     public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil,
-                delivery: DeliveryMode? = nil, reconciliationToleranceBPS: Int? = nil, reason: String?) {
+                delivery: DeliveryMode? = nil, reconciliationToleranceBPS: Int? = nil,
+                upstream: UpstreamDraft? = nil, reason: String?) {
         self.reconciliationToleranceBPS = reconciliationToleranceBPS
+        self.upstream = upstream
         self.openness = openness
         self.grade = grade
         self.ceilingPrices = ceilingPrices
@@ -159,11 +168,12 @@ public struct Catalog: Sendable {
             throw LicensingError(code: .revenueShareOutOfRange, detail: "revenue_share_bps is 0 to 10000")
         }
         try Self.checkTolerance(draft.reconciliationToleranceBPS)
+        let upstream = try Self.upstream(draft.upstream, delivery: draft.delivery, current: nil)
         let dataset = Dataset(
             id: id, title: draft.title, description: draft.description, authorityID: authorityID, theme: draft.theme,
             openness: draft.openness, grade: draft.grade, fields: fields, units: units, currency: policy.currency,
             ceilingPrices: ceilings, revenueShareBPS: draft.revenueShareBPS, version: 1, publishedAt: now, updatedAt: now,
-            delivery: draft.delivery, reconciliationToleranceBPS: draft.reconciliationToleranceBPS)
+            delivery: draft.delivery, reconciliationToleranceBPS: draft.reconciliationToleranceBPS, upstream: upstream)
         return CatalogChange(updated: dataset, records: [LicensingRecords.published(dataset, by: actor.principalID)], isStricter: false)
     }
 
@@ -189,14 +199,17 @@ public struct Catalog: Sendable {
                 next.ceilingPrices[unit] = price
             }
         }
-        guard next != dataset else {
+        next.upstream = try Self.upstream(update.upstream, delivery: next.delivery, current: dataset.upstream)
+        let setsSecret = update.upstream?.setsSecret ?? false
+        guard next != dataset || setsSecret else {
             throw LicensingError(code: .noChange, detail: "the update changes nothing")
         }
         next.version += 1
         next.updatedAt = now
         let stricter = next.openness > dataset.openness || next.grade > dataset.grade
             || dataset.units.contains { (next.ceilingPrices[$0] ?? .zero) < (dataset.ceilingPrices[$0] ?? .zero) }
-        let record = LicensingRecords.updated(from: dataset, to: next, reason: reason, stricter: stricter, by: actor.principalID, at: now)
+        let record = LicensingRecords.updated(from: dataset, to: next, reason: reason, stricter: stricter, setsSecret: setsSecret,
+                                              by: actor.principalID, at: now)
         return CatalogChange(updated: next, records: [record], isStricter: stricter)
     }
 
@@ -206,6 +219,26 @@ public struct Catalog: Sendable {
         guard (0...10_000).contains(bps) else {
             throw LicensingError(code: .toleranceOutOfRange, detail: "reconciliation_tolerance_bps is 0 to 10000")
         }
+    }
+
+    /// The endpoint a dataset of `delivery` has after `draft` is applied to `current`: an `upstream`
+    /// dataset needs a base URL, a header name and a secret (given once, kept after); any other has
+    /// none, and may not be given one.
+    static func upstream(_ draft: UpstreamDraft?, delivery: DeliveryMode, current: UpstreamEndpoint?) throws(LicensingError) -> UpstreamEndpoint? {
+        guard delivery == .upstream else {
+            if draft != nil {
+                throw LicensingError(code: .upstreamNotApplicable, detail: "upstream is set only for datasets whose delivery is 'upstream'")
+            }
+            return nil
+        }
+        guard let baseText = draft?.baseURL ?? current?.baseURL, let header = draft?.credentialHeader ?? current?.credentialHeader else {
+            throw LicensingError(code: .upstreamRequired, detail: "delivery 'upstream' needs upstream.base_url, upstream.credential_header and upstream.secret")
+        }
+        guard current != nil || draft?.setsSecret == true else {
+            throw LicensingError(code: .upstreamRequired, detail: "delivery 'upstream' needs upstream.secret the first time")
+        }
+        return UpstreamEndpoint(baseURL: try UpstreamEndpoint.baseURL(baseText),
+                                credentialHeader: try UpstreamEndpoint.credentialHeader(header))
     }
 
     static func fields(_ drafts: [DatasetDraft.Field], max: Int) throws(LicensingError) -> [DatasetField] {

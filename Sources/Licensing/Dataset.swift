@@ -28,6 +28,14 @@ public enum DeliveryMode: String, Sendable, Hashable, CaseIterable {
     case gateway
     /// Delivered outside PDX; operators declare their usage through `POST /v1/usage`.
     case declared
+    /// The authority's own interface, behind PDX: PDX forwards each call with a credential the
+    /// operator never sees, keeps only the granted fields and meters the call; operators may not
+    /// declare usage of it.
+    case upstream
+
+    /// True when PDX meters the dataset's use itself (`gateway`, `upstream`), so usage of it may not
+    /// be declared.
+    public var isMeteredAtSource: Bool { self != .declared }
 }
 
 /// A dataset in the catalog: what an authority provides, how openly, at what ceiling price.
@@ -49,6 +57,8 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     public internal(set) var openness: Openness
     /// How its data reaches operators: through PDX (metered at the source) or outside it (declared).
     public internal(set) var delivery: DeliveryMode
+    /// The authority's interface PDX forwards calls to: set exactly when ``delivery`` is `upstream`.
+    public internal(set) var upstream: UpstreamEndpoint?
     /// Its GB/T 43697-2024 grade.
     public internal(set) var grade: Grade
     /// For a `declared` dataset: how far, in basis points of the larger figure, the operator's
@@ -78,7 +88,8 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         id: String, title: String, description: String, authorityID: String, theme: String,
         openness: Openness, grade: Grade, fields: [DatasetField], units: [MeteringUnit], currency: Currency,
         ceilingPrices: [MeteringUnit: UnitPrice], revenueShareBPS: Int, version: Int, publishedAt: Date, updatedAt: Date,
-        delivery: DeliveryMode = .declared, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS
+        delivery: DeliveryMode = .declared, reconciliationToleranceBPS: Int = Dataset.defaultToleranceBPS,
+        upstream: UpstreamEndpoint? = nil
     ) {
         self.reconciliationToleranceBPS = reconciliationToleranceBPS
         self.id = id
@@ -88,6 +99,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
         self.theme = theme
         self.openness = openness
         self.delivery = delivery
+        self.upstream = upstream
         self.grade = grade
         self.fields = fields
         self.units = units

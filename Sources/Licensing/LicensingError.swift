@@ -54,6 +54,16 @@ public enum LicensingErrorCode: String, Sendable, CaseIterable {
     case reasonTooLong = "reason_too_long"
     /// A change that changes nothing.
     case noChange = "no_change"
+    /// An upstream base URL that is not an absolute http(s) URL with a host, without user
+    /// information, query or fragment.
+    case invalidUpstreamURL = "invalid_upstream_url"
+    /// A credential header name that is not an HTTP field name PDX may send, or a secret that is
+    /// empty, too long or not a valid field value.
+    case invalidUpstreamCredential = "invalid_upstream_credential"
+    /// Delivery `upstream` without the endpoint, header and (the first time) secret it needs.
+    case upstreamRequired = "upstream_required"
+    /// An upstream endpoint given for a dataset whose delivery is not `upstream`.
+    case upstreamNotApplicable = "upstream_not_applicable"
 
     /// A purpose that is empty, too long, or has control characters other than line feeds.
     case invalidPurpose = "invalid_purpose"

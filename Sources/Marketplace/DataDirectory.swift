@@ -104,6 +104,40 @@ public struct DataDirectory: Sendable {
         return try Ed25519PrivateKey(pem: pem)
     }
 
+    /// The key that seals the credentials of upstream datasets at rest (AES-256-GCM), 64 hex digits
+    /// and a line feed, mode 0600. Losing it makes every stored credential unreadable: it is backed up
+    /// with the directory.
+    public var upstreamKeyPath: String { "\(path)/upstream-key" }
+
+    /// Loads the upstream credential key, or creates one from `random` if there is none; exclusive
+    /// like the signing key's creation, so instances sharing a directory share the key.
+    public func loadOrCreateUpstreamKey(using random: any RandomSource = SecureRandom()) throws -> AESGCMKey {
+        func parse(_ text: String) throws -> AESGCMKey {
+            guard let bytes = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), let key = AESGCMKey(bytes: bytes) else {
+                throw DataDirectoryError("\(upstreamKeyPath) does not hold 64 hex digits")
+            }
+            return key
+        }
+        if let text = try readIfPresent(upstreamKeyPath) { return try parse(text) }
+        let bytes = try random.bytes(AESGCMKey.keyLength)
+        if try writeExclusively(upstreamKeyPath, contents: Hex.encode(bytes) + "\n"), let key = AESGCMKey(bytes: bytes) {
+            return key
+        }
+        guard let text = try readIfPresent(upstreamKeyPath) else {
+            throw DataDirectoryError("\(upstreamKeyPath) vanished while starting")
+        }
+        return try parse(text)
+    }
+
+    /// Loads the upstream credential key if the directory has one.
+    public func loadUpstreamKey() throws -> AESGCMKey? {
+        guard let text = try readIfPresent(upstreamKeyPath) else { return nil }
+        guard let bytes = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), let key = AESGCMKey(bytes: bytes) else {
+            throw DataDirectoryError("\(upstreamKeyPath) does not hold 64 hex digits")
+        }
+        return key
+    }
+
     /// Loads the signing key if the directory has one.
     public func loadSigningKey() throws -> Ed25519PrivateKey? {
         try readIfPresent(signingKeyPath).map { try Ed25519PrivateKey(pem: $0) }

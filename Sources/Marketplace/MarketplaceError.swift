@@ -26,4 +26,6 @@ public enum MarketplaceErrorCode: String, Sendable, CaseIterable {
     case batchTooLarge = "batch_too_large"
     /// The test clock only moves forward.
     case clockBackwards = "clock_backwards"
+    /// The data directory holds no `upstream-key`: no upstream credential can be sealed.
+    case upstreamKeyMissing = "upstream_key_missing"
 }

@@ -23,9 +23,13 @@ public final class Runtime: Sendable {
     public let random: any RandomSource
     /// Keeps `checkpoint.witness` up to date with the checkpoints this process signs.
     public let witness: CheckpointWitness
+    /// Seals the credentials of upstream datasets: the data directory's `upstream-key`, created on
+    /// first start; nil when a command opened a directory that has none (it then forwards nothing).
+    public let upstreamKey: AESGCMKey?
 
     private init(dataDirectory: DataDirectory, database: any Database, log: TransparencyLog,
-                 clock: ServerClock, integrity: IntegrityReport, random: any RandomSource) {
+                 clock: ServerClock, integrity: IntegrityReport, random: any RandomSource, upstreamKey: AESGCMKey?) {
+        self.upstreamKey = upstreamKey
         self.dataDirectory = dataDirectory
         self.database = database
         self.log = log
@@ -86,6 +90,12 @@ public final class Runtime: Sendable {
         }
 
         let next = try directory.loadNextSigningKey()
+        // Always from the CSPRNG: unlike the signing key, nothing a demo prints depends on it.
+        let upstreamKey: AESGCMKey? = if options.createIfMissing {
+            try directory.loadOrCreateUpstreamKey()
+        } else {
+            try directory.loadUpstreamKey()
+        }
 
         let database: any Database
         if let url = location.databaseURL {
@@ -124,7 +134,7 @@ public final class Runtime: Sendable {
                 ])
             }
             let runtime = Runtime(dataDirectory: directory, database: database, log: log, clock: clock, integrity: integrity,
-                                  random: options.random)
+                                  random: options.random, upstreamKey: upstreamKey)
             if runtime.isWritable {
                 if options.createIfMissing { _ = try await log.initializeIfEmpty(actor: "system") }
                 // What this process verified is now what the directory has seen.

@@ -151,8 +151,8 @@ public struct UsageBatch: Sendable {
                 outcomes.append(.rejected(UsageRejection(denial)))
                 continue
             }
-            // What PDX serves it counts itself; the operator's own figure for it counts for nothing.
-            if source == .declared, delivery(event.datasetID) == .gateway {
+            // What PDX serves or forwards it counts itself; the operator's own figure for it counts for nothing.
+            if source == .declared, delivery(event.datasetID)?.isMeteredAtSource == true {
                 outcomes.append(.rejected(.meteredAtSource))
                 continue
             }

@@ -14,7 +14,8 @@ internal import Licensing
 /// Decoding is strict: a missing, mistyped or unknown member, an unknown enumeration value, or a
 /// price not in canonical form fails with `unexpected_data`.
 enum DatasetDocument {
-    /// The layout written into each document. Format 1, before datasets said how they are delivered,
+    /// The layout written into each document; an `upstream` dataset's carries its endpoint
+    /// (`upstream`, never its secret), others none. Format 1, before datasets said how they are delivered,
     /// is read too: its datasets are `declared` and none of its fields filterable, as they were.
     static let format = 2
 
@@ -55,6 +56,12 @@ enum DatasetDocument {
             }
             units.append(unit)
         }
+        var upstream: UpstreamEndpoint?
+        if let value = root.takeIfPresent("upstream") {
+            var members = try JSONMembers(value, at: "upstream")
+            upstream = UpstreamEndpoint(baseURL: try members.string("base_url"), credentialHeader: try members.string("credential_header"))
+            try members.finish()
+        }
         let dataset = Dataset(
             id: try root.string("id"),
             title: try root.string("title"),
@@ -78,7 +85,8 @@ enum DatasetDocument {
                     throw StorageError.unexpected("dataset document reconciliation_tolerance_bps is not 0–10000")
                 }
                 return Int(bps)
-            } ?? Dataset.defaultToleranceBPS
+            } ?? Dataset.defaultToleranceBPS,
+            upstream: upstream
         )
         try root.finish()
         return dataset

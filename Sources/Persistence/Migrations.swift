@@ -403,7 +403,20 @@ enum Migrations {
                 ("ALTER TABLE usage_counters ADD COLUMN gateway_events \(d.bigint) NOT NULL DEFAULT 0 CHECK (gateway_events >= 0)", []),
             ]
         },
-        // 11 is another change's; versions apply by set, so the gap is fine.
+        Migration(version: 11, name: "upstream credentials") { d in
+            [
+                // The credential of an upstream dataset's interface, sealed with AES-256-GCM under
+                // the key file of the data directory (the dataset id is the associated data); never
+                // in the dataset document, so never in an answer or a log made from it.
+                ("""
+                CREATE TABLE upstream_credentials (
+                    dataset_id TEXT PRIMARY KEY,
+                    sealed \(d.blob) NOT NULL,
+                    updated_at \(d.bigint) NOT NULL
+                )
+                """, []),
+            ]
+        },
         Migration(version: 12, name: "provider-reported usage and discrepancy acknowledgements") { d in
             [
                 // Apart from usage_counters: a provider's figure bills no one, it is only compared.

@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -54,7 +54,8 @@ extension LogReplay {
             version: version, publishedAt: at, updatedAt: at,
             // Datasets published before delivery modes were all declared by their operators.
             delivery: fields.members["delivery"] == nil ? .declared : try fields.raw("delivery", as: DeliveryMode.self),
-            reconciliationToleranceBPS: try tolerance(fields.members["reconciliation_tolerance_bps"]))
+            reconciliationToleranceBPS: try tolerance(fields.members["reconciliation_tolerance_bps"]),
+            upstream: fields.members["upstream"] == nil ? nil : try Self.upstream(try fields.object("upstream")))
     }
 
     /// A tolerance as the log writes it: absent for the default, else 0–10000 basis points.
@@ -64,6 +65,11 @@ extension LogReplay {
             throw MalformedRecord(reason: "reconciliation_tolerance_bps is not an integer from 0 to 10000")
         }
         return Int(bps)
+    }
+
+    /// An endpoint as `UpstreamEndpoint.json` writes it.
+    static func upstream(_ fields: Fields) throws(MalformedRecord) -> UpstreamEndpoint {
+        UpstreamEndpoint(baseURL: try fields.string("base_url"), credentialHeader: try fields.string("credential_header"))
     }
 
     private mutating func changeDataset(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -82,6 +88,11 @@ extension LogReplay {
         if changes.members["reconciliation_tolerance_bps"] != nil {
             tolerance = try Self.tolerance(changes.object("reconciliation_tolerance_bps").members["to"])
         }
+        var upstream = old.upstream
+        if changes.members["upstream"] != nil {
+            let change = try changes.object("upstream")
+            upstream = change.members["to"] == .null ? nil : try Self.upstream(try change.object("to"))
+        }
         if changes.members["openness"] != nil { openness = try changes.object("openness").raw("to", as: Openness.self) }
         if changes.members["grade"] != nil { grade = try changes.object("grade").raw("to", as: Grade.self) }
         if changes.members["ceiling_prices"] != nil {
@@ -97,7 +108,8 @@ extension LogReplay {
             id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
             openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery, reconciliationToleranceBPS: tolerance)
+            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery, reconciliationToleranceBPS: tolerance,
+            upstream: upstream)
     }
 
     // MARK: grants
@@ -233,7 +245,7 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged,
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged,
              .grantRequested:
             return
         }

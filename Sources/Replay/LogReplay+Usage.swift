@@ -111,13 +111,13 @@ extension LogReplay {
     }
 
     /// Usage must come from where the dataset's delivery says its use is counted, at that point of
-    /// the log: PDX meters a gateway dataset itself and refuses declarations of it
+    /// the log: PDX meters a gateway or upstream dataset itself and refuses declarations of it
     /// (`metered_at_source`); it serves nothing of a declared one, so it cannot have metered it.
     mutating func checkSource(_ source: UsageSource, datasetID: String, place: String, seq: UInt64) {
         guard let delivery = state.datasets[datasetID]?.delivery else { return }
-        if source == .declared, delivery == .gateway {
+        if source == .declared, delivery.isMeteredAtSource {
             report(ReplayFinding(.declaredUsageOnGatewayDataset, entry: seq,
-                                 "declared usage of \(place): dataset \(datasetID) is delivered through the gateway, which meters it at the source"))
+                                 "declared usage of \(place): dataset \(datasetID) is delivered through PDX (\(delivery.rawValue)), which meters it at the source"))
         } else if source == .gateway, delivery == .declared {
             report(ReplayFinding(.gatewayUsageOnDeclaredDataset, entry: seq,
                                  "usage of \(place) metered at the source, but dataset \(datasetID) is declared: the gateway does not serve it"))

@@ -37,7 +37,7 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         case usagePeriodMismatch = "usage_period_mismatch"
         /// A usage event id counted a second time for the same operator.
         case usageDuplicate = "usage_duplicate"
-        /// Usage the operator declared, of a dataset whose delivery was `gateway` then: PDX meters
+        /// Usage the operator declared, of a dataset whose delivery was `gateway` or `upstream` then: PDX meters
         /// such a dataset itself and refuses declarations of it (`metered_at_source`).
         case declaredUsageOnGatewayDataset = "declared_usage_on_gateway_dataset"
         /// Usage metered at the source (`source` `gateway`) of a dataset whose delivery was

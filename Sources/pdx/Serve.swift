@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-release-bytes"), help: "The largest dataset release an upload may be, in bytes. Env: PDX_MAX_RELEASE_BYTES. Default: 1073741824 (1 GiB)")
     var maxReleaseBytes: Int64?
 
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds PDX waits for an upstream dataset's interface to answer a forwarded call, body included. Env: PDX_UPSTREAM_TIMEOUT. Default: 10")
+    var upstreamTimeout: Double?
+
+    @Option(name: .customLong("upstream-max-bytes"), help: "The largest answer read from an upstream interface, in bytes. Env: PDX_UPSTREAM_MAX_BYTES. Default: 8388608 (8 MiB)")
+    var upstreamMaxBytes: Int?
+
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key. Env: PDX_TLS_CERT")
     var tlsCertificate: String?
 
@@ -82,7 +88,8 @@ struct Serve: AsyncParsableCommand {
         ["host": host, "port": port.map(String.init), "shutdown-timeout": shutdownTimeout.map(String.init),
          "rate-limit": rateLimit.map { String($0) }, "rate-limit-burst": rateLimitBurst.map(String.init),
          "tls-cert": tlsCertificate, "tls-key": tlsKey, "log-format": logFormat, "log-level": logLevel,
-         "max-release-bytes": maxReleaseBytes.map(String.init)]
+         "max-release-bytes": maxReleaseBytes.map(String.init),
+         "upstream-timeout": upstreamTimeout.map { String($0) }, "upstream-max-bytes": upstreamMaxBytes.map(String.init)]
     }
 
     /// The server's configuration: flags, then environment, then config file, then defaults.
@@ -110,6 +117,14 @@ struct Serve: AsyncParsableCommand {
         configuration.maxReleaseBytes = try settings.value(
             "max-release-bytes", default: configuration.maxReleaseBytes, "a number of bytes, at least 1") {
             Int64($0).flatMap { $0 >= 1 ? $0 : nil }
+        }
+        let upstreamSeconds = try settings.value("upstream-timeout", default: 10.0, "a number of seconds, 0.001…600") {
+            Double($0).flatMap { $0.isFinite && (0.001...600).contains($0) ? $0 : nil }
+        }
+        configuration.upstreamTimeout = .milliseconds(Int64((upstreamSeconds * 1000).rounded()))
+        configuration.upstreamMaxBytes = try settings.value(
+            "upstream-max-bytes", default: configuration.upstreamMaxBytes, "a number of bytes, 1…1073741824") {
+            Int($0).flatMap { (1...(1 << 30)).contains($0) ? $0 : nil }
         }
         switch (settings.text("tls-cert"), settings.text("tls-key")) {
         case (nil, nil):

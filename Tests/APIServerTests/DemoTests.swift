@@ -170,7 +170,7 @@ struct DemoTests {
             throw error
         }
         await runtime.close()
-        #expect(state.eventCount == Int64(run.summary.usage.reduce(0) { $0 + $1.accepted + $1.gatewayEvents }))
+        #expect(state.eventCount == Int64(run.summary.usage.reduce(0) { $0 + $1.accepted + $1.gatewayEvents + $1.upstreamEvents }))
         for (name, bytes) in try run.reports() where !name.hasSuffix("-parties.csv") {
             switch replay.checkReport(bytes, name: name) {
             case .success(let confirmation): #expect(confirmation.digestLogged == !name.contains("statement"), "\(name)")
@@ -234,7 +234,7 @@ struct DemoTests {
             #expect(usage.duplicates > 0)
             #expect(usage.lateAccepted > 0)
             #expect(usage.distinctAccepted == usage.accepted)
-            #expect(closed.totals.eventCount == Int64(usage.distinctAccepted + usage.gatewayEvents))
+            #expect(closed.totals.eventCount == Int64(usage.distinctAccepted + usage.gatewayEvents + usage.upstreamEvents))
             #expect(usage.sent == usage.accepted + usage.duplicates + usage.rejected.values.reduce(0, +))
             #expect(usage.calls == usage.served + usage.refused.values.reduce(0, +))
             #expect(usage.served > 0 && usage.records > 0)

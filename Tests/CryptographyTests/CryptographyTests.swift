@@ -127,3 +127,35 @@ import Testing
         #expect(Base64.decode("AQID!A==") == nil)
     }
 }
+
+@Suite("AES-256-GCM") struct AESGCMTests {
+    /// The GCM specification's test cases 13 and 14 (a zero key and nonce).
+    @Test(arguments: [
+        ("", "530f8afbc74536b9a963b4f1c4cb738b"),
+        ("00000000000000000000000000000000", "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"),
+    ])
+    func knownAnswers(plaintext: String, sealed: String) throws {
+        let box = try AESGCMKey.seal(Hex.decode(plaintext)!, keyBytes: [UInt8](repeating: 0, count: 32),
+                                     nonce: [UInt8](repeating: 0, count: 12), associatedData: [])
+        #expect(Hex.encode(box) == String(repeating: "00", count: 12) + sealed)
+        #expect(try AESGCMKey(bytes: [UInt8](repeating: 0, count: 32))!.open(box, associatedData: []) == Hex.decode(plaintext)!)
+    }
+
+    @Test func sealsUnderAFreshNonceAndOpensOnlyWithItsKeyAndAssociatedData() throws {
+        let key = try #require(AESGCMKey(bytes: try SecureRandom.bytes(32)))
+        let secret = Array("token-123".utf8)
+        let first = try key.seal(secret, associatedData: Array("bj-live".utf8))
+        let second = try key.seal(secret, associatedData: Array("bj-live".utf8))
+        #expect(first != second, "a random nonce per seal")
+        #expect(first.count == 12 + secret.count + 16)
+        #expect(try key.open(first, associatedData: Array("bj-live".utf8)) == secret)
+        #expect(throws: OpenSSLError.self) { try key.open(first, associatedData: Array("bj-roads".utf8)) }
+        let other = try #require(AESGCMKey(bytes: try SecureRandom.bytes(32)))
+        #expect(throws: OpenSSLError.self) { try other.open(first, associatedData: Array("bj-live".utf8)) }
+        var tampered = first
+        tampered[14] ^= 1
+        #expect(throws: OpenSSLError.self) { try key.open(tampered, associatedData: Array("bj-live".utf8)) }
+        #expect(throws: OpenSSLError.self) { try key.open([1, 2, 3], associatedData: []) }
+        #expect(AESGCMKey(bytes: [1, 2, 3]) == nil)
+    }
+}

@@ -17,6 +17,10 @@ struct LicensingAuditRecordTests {
         "grant.suspended": ["authority_id"],
         "grant.reinstated": ["authority_id", "reason"],
         "grant.revoked": ["authority_id"],
+        // An endpoint that is set for the first time, or removed with the upstream delivery.
+        "dataset.delivery_changed": ["changes.upstream.from", "changes.upstream.to"],
+        "dataset.reclassified": ["changes.upstream.from", "changes.upstream.to"],
+        "dataset.repriced": ["changes.upstream.from", "changes.upstream.to"],
     ]
 
     /// Every action at least once: datasets published and changed; grants activated automatically
@@ -74,8 +78,15 @@ struct LicensingAuditRecordTests {
         let redelivered = try Datasets.updated(reclassified.updated, DatasetUpdate(delivery: .declared, reason: "own portal"), at: Clock.day(6))
         let retolerated = try Datasets.updated(redelivered.updated, DatasetUpdate(reconciliationToleranceBPS: 0, reason: "exact counts"),
                                                at: Clock.day(6))
-        records += repriced.records + reclassified.records + redelivered.records + retolerated.records
-        market.replace(retolerated.updated)
+        let forwarded = try Datasets.updated(retolerated.updated, DatasetUpdate(
+            delivery: .upstream, upstream: UpstreamDraft(baseURL: "https://api.example.gov.cn/flow", credentialHeader: "X-Api-Key", setsSecret: true),
+            reason: "own interface"), at: Clock.day(6))
+        let rotated = try Datasets.updated(forwarded.updated, DatasetUpdate(
+            upstream: UpstreamDraft(baseURL: nil, credentialHeader: nil, setsSecret: true), reason: "rotation"), at: Clock.day(6))
+        #expect(rotated.records.map(\.action) == ["dataset.upstream_changed"])
+        #expect(rotated.records.first?.data["changes"] == ["upstream_secret": "changed"], "that it changed, never the secret")
+        records += repriced.records + reclassified.records + redelivered.records + retolerated.records + forwarded.records + rotated.records
+        market.replace(rotated.updated)
         for grant in [active, waiting] {
             let change = try #require(lifecycle.datasetChanged(grant, datasets: market.datasets, operator: market.op, by: People.bj,
                                                               reason: "withdrawn", at: Clock.day(6)))

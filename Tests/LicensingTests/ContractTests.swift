@@ -102,8 +102,13 @@ enum Walkthrough {
         let redelivered = try catalog.update(repriced.updated, with: DatasetUpdate(delivery: .declared, reason: "own portal"), by: bjReviewer, at: start)
         let retolerated = try catalog.update(redelivered.updated, with: DatasetUpdate(reconciliationToleranceBPS: 250, reason: "monthly counts"),
                                              by: bjReviewer, at: start)
-        records += open.records + conditional.records + repriced.records + redelivered.records + retolerated.records
-        var datasets = ["bj-open": retolerated.updated, "tj-cond": conditional.updated]
+        let forwarded = try catalog.update(retolerated.updated, with: DatasetUpdate(
+            delivery: .upstream, upstream: UpstreamDraft(baseURL: "https://api.example.gov.cn/flow", credentialHeader: "X-Api-Key", setsSecret: true),
+            reason: "own interface"), by: bjReviewer, at: start)
+        let rotated = try catalog.update(forwarded.updated, with: DatasetUpdate(
+            upstream: UpstreamDraft(baseURL: nil, credentialHeader: nil, setsSecret: true), reason: "rotation"), by: bjReviewer, at: start)
+        records += open.records + conditional.records + repriced.records + redelivered.records + retolerated.records + forwarded.records + rotated.records
+        var datasets = ["bj-open": rotated.updated, "tj-cond": conditional.updated]
 
         let lifecycle = GrantLifecycle()
         func request(_ ids: [String], price: String = "0.04") throws -> GrantChange {

@@ -389,7 +389,7 @@ struct UsageMigrationTests {
                     "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
-                    "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements",
+                    "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
                     "DELETE FROM schema_migrations WHERE version >= 5",
                 ] {
                     try await transaction.context.execute(statement)
@@ -434,7 +434,7 @@ struct UsageSourceMigrationTests {
             try await current.transaction { transaction async throws in
                 for statement in [
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
-                    "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements",
+                    "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
                     "DELETE FROM schema_migrations WHERE version >= 10",
                 ] {
                     try await transaction.context.execute(statement)

@@ -45,8 +45,11 @@ struct GoldenLogTests {
         #expect(replay.state.entryCount == UInt64(entries.count))
         #expect(replay.state.authorities.count == 3)
         #expect(replay.state.operatorRecords.count == 5)
-        #expect(replay.state.grants.count == 7)
-        #expect(replay.state.datasets.count == 9)
+        #expect(replay.state.grants.count == 8)
+        #expect(replay.state.datasets.count == 10)
+        // The upstream dataset, its endpoint read back from its publication.
+        #expect(replay.state.datasets["bj-signal-timing"]?.delivery == .upstream)
+        #expect(replay.state.datasets["bj-signal-timing"]?.upstream?.baseURL == "http://signals.bj.demo.pdx.local/v1")
         #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
         // Both erasures are known to the replay as commitments whose values are gone from the log.
         #expect(replay.state.personalData.count >= 2)

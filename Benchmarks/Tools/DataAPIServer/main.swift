@@ -29,6 +29,11 @@ import Prometheus
 // by its first argument, as shell variables: PORT, KEY, GRANT, DATASET, and CURSORS (a file of one
 // cursor a line, every page's). It serves until killed.
 //
+// For `Benchmarks/upstream-api.sh` it also serves, on a second port, an authority's interface that
+// answers `GET /records` with 100 records of five fields (checking an `Authorization` credential),
+// publishes `bj-road-live` as an upstream dataset on it and grants it; the env file then also holds
+// UPSTREAM_PORT, UPSTREAM_SECRET, UPSTREAM_GRANT and UPSTREAM_DATASET.
+//
 // Storage: SQLite in a temporary directory, or PostgreSQL when PDX_BENCH_DATABASE_URL is set (in a
 // schema of its own, dropped when the process is stopped with SIGTERM/SIGINT).
 
@@ -109,6 +114,21 @@ struct BenchResponder<Product: HTTPResponder>: HTTPResponder {
     }
 }
 
+// The authority's interface: 100 records, the same bytes every call.
+let upstreamPort = port + 1
+let upstreamSecret = "upstream-bench-secret"
+let upstreamBody = ByteBuffer(string: #"{"records":["# + (1...100).map { n in
+    #"{"road_id":"R\#(n % 50)","hour":"2026-09-27T\#(n % 24 < 10 ? "0" : "")\#(n % 24):00:00+08:00","flow":\#(n),"speed":\#(Double(n % 1000) / 10),"lane":"L\#(n % 4)","operator_note":"x"}"#
+}.joined(separator: ",") + "]}")
+let upstreamRouter = Router()
+upstreamRouter.get("records") { request, _ -> Response in
+    guard request.headers[.authorization] == "Bearer \(upstreamSecret)" else { return Response(status: .unauthorized) }
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: upstreamBody))
+}
+let upstreamApp = Application(router: upstreamRouter, configuration: .init(address: .hostname("127.0.0.1", port: upstreamPort)),
+                              logger: logger)
+let upstreamServing = Task { try await upstreamApp.runService() }
+
 let caller = Shared<Principal>()
 let app = Application(responder: BenchResponder(product: product, data: data, caller: caller),
                       configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "pdx"),
@@ -173,6 +193,26 @@ let grant = try await call(.post, "/v1/grants", operatorKey, """
 let grantID = grant["id"] as? String ?? ""
 guard grant["status"] as? String == "active" else { fatalError("the grant is not active: \(grant)") }
 
+// The upstream dataset on the interface above, and a grant of every field.
+let upstreamDataset = "bj-road-live"
+_ = try await call(.post, "/v1/datasets", reviewer, """
+    {"id":"\(upstreamDataset)","title":"Road flow, live","theme":"traffic","openness":"open","grade":"general",
+     "fields":[{"name":"road_id","type":"string"},{"name":"hour","type":"datetime"},
+               {"name":"flow","type":"integer"},{"name":"speed","type":"decimal"},{"name":"lane","type":"string"}],
+     "units":["call","record"],"ceiling_prices":{"call":"0.05","record":"0.001"},"revenue_share_bps":3000,
+     "delivery":"upstream","upstream":{"base_url":"http://127.0.0.1:\(upstreamPort)","credential_header":"Authorization",
+                                       "secret":"Bearer \(upstreamSecret)"}}
+    """)
+let upstreamGrant = try await call(.post, "/v1/grants", operatorKey, """
+    {"purpose":"benchmark","scenario":"industry","starts_at":"\(start)","ends_at":"\(end)",
+     "agreement":{"id":"standard-data-use","version":"1"},
+     "datasets":[{"id":"\(upstreamDataset)","fields":["road_id","hour","flow","speed","lane"],"unit_prices":{"call":"0.04","record":"0.0005"},
+                  "quota_per_period":{"call":1000000000,"record":100000000000}}]}
+    """)
+let upstreamGrantID = upstreamGrant["id"] as? String ?? ""
+let forwarded = try await call(.get, "/v1/data/\(upstreamDataset)/upstream/records?grant_id=\(upstreamGrantID)", operatorKey, "")
+guard (forwarded["records"] as? [Any])?.count == 100 else { fatalError("the upstream route did not answer 100 records: \(forwarded)") }
+
 // The caller the baseline route reads as: the operator's principal, as authentication makes it.
 let principalID = operatorPrincipal["id"] as? String ?? ""
 let keyID = APIKey(presented: operatorKey)?.keyID ?? ""
@@ -201,6 +241,10 @@ try """
     DATASET=\(dataset)
     CURSORS=\(cursorFile.path)
     PAGES=\(cursors.count + 1)
+    UPSTREAM_PORT=\(upstreamPort)
+    UPSTREAM_SECRET=\(upstreamSecret)
+    UPSTREAM_GRANT=\(upstreamGrantID)
+    UPSTREAM_DATASET=\(upstreamDataset)
 
     """.write(toFile: arguments[1], atomically: true, encoding: .utf8)
 
@@ -210,6 +254,7 @@ let stops = [SIGTERM, SIGINT].map { sig in
     let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
     source.setEventHandler {
         serving.cancel()
+        upstreamServing.cancel()
         if let schema { BenchmarkPostgres.dropSchema(schema.name, url: schema.url) }
         try? FileManager.default.removeItem(at: directory)
         exit(0)

@@ -27,8 +27,10 @@ extension API {
             units: body.units, currency: body.currency ?? catalog.policy.currency.code,
             ceilingPrices: body.ceilingPrices.additionalProperties, revenueShareBPS: body.revenueShareBps,
             delivery: body.delivery.map(DeliveryMode.init) ?? .gateway,
-            reconciliationToleranceBPS: body.reconciliationToleranceBps ?? Dataset.defaultToleranceBPS)
-        let published = try await catalogService.publish(draft, id: body.id, authorityID: authorityID, by: Self.reviewer(caller)) { dataset, tx in
+            reconciliationToleranceBPS: body.reconciliationToleranceBps ?? Dataset.defaultToleranceBPS,
+            upstream: body.upstream.map { UpstreamDraft(baseURL: $0.baseUrl, credentialHeader: $0.credentialHeader, setsSecret: $0.secret != nil) })
+        let published = try await catalogService.publish(draft, id: body.id, authorityID: authorityID, by: Self.reviewer(caller),
+                                                         upstreamSecret: body.upstream?.secret) { dataset, tx in
             try await IdempotencyScope.recordJSON(.created, Self.view(dataset), in: tx)
         }
         return .created(.init(body: .json(Self.view(published))))
@@ -63,8 +65,10 @@ extension API {
             grade: body.grade.map(Grade.init),
             ceilingPrices: body.ceilingPrices?.additionalProperties,
             delivery: body.delivery.map(DeliveryMode.init), reconciliationToleranceBPS: body.reconciliationToleranceBps,
+            upstream: body.upstream.map { UpstreamDraft(baseURL: $0.baseUrl, credentialHeader: $0.credentialHeader, setsSecret: $0.secret != nil) },
             reason: body.reason)
-        let (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller))
+        let (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller),
+                                                                 upstreamSecret: body.upstream?.secret)
         return .ok(.init(body: .json(.init(
             dataset: Self.view(change.updated), stricter: change.isStricter, affectedGrants: affected.map(view)))))
     }
@@ -196,6 +200,7 @@ extension API {
             openness: dataset.openness.schema,
             grade: dataset.grade.schema,
             delivery: dataset.delivery.schema,
+            upstream: dataset.upstream.map { .init(baseUrl: $0.baseURL, credentialHeader: $0.credentialHeader) },
             fields: dataset.fields.map {
                 .init(name: $0.name, _type: $0.type.rawValue, sensitive: $0.sensitive, filterable: $0.filterable)
             },

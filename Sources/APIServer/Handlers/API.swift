@@ -36,17 +36,21 @@ struct API: APIProtocol {
     let clockStore: (any TestClockStore)?
     /// The limits of release uploads.
     var releasePolicy = ReleasePolicy()
+    /// Seals and opens the credentials of upstream datasets.
+    var upstreamKey: AESGCMKey?
+    /// Forwards the calls of upstream datasets.
+    var upstream: UpstreamClient
 
     // MARK: services: the transactions the handlers ask for
 
     var context: ServiceContext { ServiceContext(database: database, log: log, clock: clock, random: random) }
     var identity: IdentityService { IdentityService(context) }
     var grantService: GrantService { GrantService(context, lifecycle: grants, agreements: agreements) }
-    var catalogService: CatalogService { CatalogService(context, catalog: catalog, grants: grantService) }
+    var catalogService: CatalogService { CatalogService(context, catalog: catalog, grants: grantService, upstreamKey: upstreamKey) }
     var usage: UsageService { UsageService(committer: usageCommitter, policy: metering, clock: clock, random: random) }
     var vettingService: VettingService { VettingService(context, lifecycle: vetting, grants: grantService) }
     var releaseService: ReleaseService { ReleaseService(context, policy: releasePolicy) }
-    var dataService: DataService { DataService(context, usage: usage, checker: grantChecker) }
+    var dataService: DataService { DataService(context, usage: usage, checker: grantChecker, upstreamKey: upstreamKey) }
 
     // MARK: health
 

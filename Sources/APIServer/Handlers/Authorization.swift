@@ -19,7 +19,7 @@ enum Operation: String, CaseIterable, Sendable {
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
     case getReconciliation, acknowledgeDiscrepancy
     case loadRelease, listReleases
-    case readRecords, downloadReleaseFile
+    case readRecords, downloadReleaseFile, readUpstream
 }
 
 /// Who may call what: the one table of role permissions. Which rows a permitted caller then sees is
@@ -78,6 +78,7 @@ enum Authorization {
         .listReleases: everyone,
         .readRecords: [.operator],
         .downloadReleaseFile: [.operator],
+        .readUpstream: [.operator],
     ]
 
     /// What an operator principal may still do while its operator is suspended or revoked.

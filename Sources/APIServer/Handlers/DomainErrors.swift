@@ -80,6 +80,7 @@ enum DomainErrors {
         case .authorityNotParty, .operatorRequired: .forbidden
         case .alreadyRevoked, .selfRevocation, .alreadyErased: .conflict
         case .authorityNotFound, .eventsRequired, .batchTooLarge, .clockBackwards: .unprocessableContent
+        case .upstreamKeyMissing: .serviceUnavailable
         }
     }
 
@@ -135,7 +136,7 @@ extension LicensingErrorCode {
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .toleranceOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
-             .invalidCursor:
+             .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable:
             .unprocessableContent
         }
     }
@@ -183,12 +184,15 @@ extension ReleaseError.Code {
 extension DataAccessError.Code {
     var status: HTTPResponse.Status {
         switch self {
-        case .grantRequired, .unknownField, .invalidFields, .filterNotAllowed, .invalidFilter, .invalidCursor: .badRequest
+        case .grantRequired, .unknownField, .invalidFields, .filterNotAllowed, .invalidFilter, .invalidCursor,
+             .invalidUpstreamPath, .invalidUpstreamQuery: .badRequest
         case .fieldNotGranted, .grantNotOwned, .datasetNotInGrant, .unitNotGranted, .grantNotStarted, .grantExpired,
              .grantNotActive, .operatorNotActive, .quotaExceeded, .amountLimitExceeded: .forbidden
         case .grantNotFound, .releaseNotFound, .datasetNotFound: .notFound
         case .datasetNotServed, .periodClosed: .conflict
-        case .meteringConflict: .serviceUnavailable
+        case .meteringConflict, .upstreamCredentialUnavailable: .serviceUnavailable
+        case .upstreamFailed, .upstreamRedirect, .upstreamMalformed, .upstreamTooLarge: .badGateway
+        case .upstreamTimeout: .gatewayTimeout
         }
     }
 }

@@ -59,6 +59,7 @@ extension DeliveryMode {
         switch delivery {
         case .gateway: self = .gateway
         case .declared: self = .declared
+        case .upstream: self = .upstream
         }
     }
 
@@ -66,6 +67,7 @@ extension DeliveryMode {
         switch self {
         case .gateway: .gateway
         case .declared: .declared
+        case .upstream: .upstream
         }
     }
 }

@@ -40,6 +40,10 @@ public struct ServerDependencies: Sendable {
     var failedAuthenticationLimiter: RateLimiter?
     /// The clock `/readyz` and `/metrics` keep their answers for a second by; nil for the system's.
     var probeNow: (@Sendable () -> UInt64)?
+    /// Seals and opens the credentials of upstream datasets: the data directory's `upstream-key`.
+    public var upstreamKey: AESGCMKey?
+    /// Upstream host names connected to at another `host:port`; empty outside the demo.
+    package var upstreamHosts: [String: String] = [:]
 
     init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
@@ -111,10 +115,14 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
                                    throttle: dependencies.probeNow.map { Throttle(now: $0) } ?? Throttle()),
         serverMetrics: metrics,
         clockStore: dependencies.clockStore,
-        releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes))
+        releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes),
+        upstreamKey: dependencies.upstreamKey,
+        upstream: UpstreamClient(timeout: configuration.upstreamTimeout, maxBytes: configuration.upstreamMaxBytes,
+                                 hosts: dependencies.upstreamHosts))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
         router.middlewares.add(DataRoute(api: api))
+        router.middlewares.add(UpstreamRoute(api: api))
     }
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [

@@ -164,7 +164,7 @@ struct ShutdownDeadline: Service {
 extension Runtime {
     /// The HTTP layer's dependencies on this runtime.
     public func serverDependencies(metrics: PrometheusCollectorRegistry) -> ServerDependencies {
-        ServerDependencies(
+        var dependencies = ServerDependencies(
             database: database,
             log: log,
             credentials: DatabaseCredentialLookup(database: database),
@@ -172,5 +172,7 @@ extension Runtime {
             clockStore: clock.isTestClock ? DatabaseClockStore(database: database, log: log) : nil,
             metrics: metrics,
             random: random)
+        dependencies.upstreamKey = upstreamKey
+        return dependencies
     }
 }

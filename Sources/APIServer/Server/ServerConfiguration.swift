@@ -67,6 +67,12 @@ public struct ServerConfiguration: Sendable {
     /// `--max-release-bytes` / `PDX_MAX_RELEASE_BYTES`: the largest dataset release a
     /// `PUT /v1/datasets/{id}/releases/{version}` may upload; 1 GiB by default.
     public var maxReleaseBytes: Int64 = ReleasePolicy.defaultMaxBytes
+    /// `--upstream-timeout` / `PDX_UPSTREAM_TIMEOUT` (seconds): how long PDX waits for an upstream
+    /// dataset's interface to answer a forwarded call, body included; 10 s by default.
+    public var upstreamTimeout: Duration = .seconds(10)
+    /// `--upstream-max-bytes` / `PDX_UPSTREAM_MAX_BYTES`: the largest answer PDX reads from an
+    /// upstream interface; past it the call fails with `upstream_too_large`. 8 MiB by default.
+    public var upstreamMaxBytes = 8 << 20
 
     public init(store: StoreLocation) {
         self.store = store

@@ -1,5 +1,5 @@
 public import AuditLog
-import Cryptography
+public import Cryptography
 internal import Delivery
 public import Foundation
 public import Identity
@@ -69,8 +69,29 @@ public struct DataAccessError: CodedError {
         case invalidCursor = "invalid_cursor"
         /// No dataset has this id.
         case datasetNotFound = "dataset_not_found"
-        /// The dataset is delivered outside PDX (`declared`): PDX does not serve it.
+        /// The dataset is delivered outside PDX (`declared`), or through the other route (a gateway
+        /// dataset's upstream or an upstream dataset's records): PDX does not serve it there.
         case datasetNotServed = "dataset_not_served"
+        /// An upstream path that could leave the dataset's base path or change the host: `..` or
+        /// `.` segments, `//`, backslashes, encoded slashes, backslashes or dots, characters a
+        /// path may not hold unencoded.
+        case invalidUpstreamPath = "invalid_upstream_path"
+        /// A query parameter that cannot be forwarded as given: characters a query may not hold
+        /// unencoded, or a malformed escape.
+        case invalidUpstreamQuery = "invalid_upstream_query"
+        /// The authority's interface could not be reached, or answered with a status other than 2xx.
+        case upstreamFailed = "upstream_failed"
+        /// The authority's interface answered with a redirect; PDX never follows one.
+        case upstreamRedirect = "upstream_redirect"
+        /// The answer was not JSON records: `{"records":[{…},…]}` or `[{…},…]`.
+        case upstreamMalformed = "upstream_malformed"
+        /// The answer was larger than the configured limit; PDX stopped reading it.
+        case upstreamTooLarge = "upstream_too_large"
+        /// The authority's interface did not answer within the configured time.
+        case upstreamTimeout = "upstream_timeout"
+        /// The dataset's credential cannot be opened: the data directory's `upstream-key` is not
+        /// the one it was sealed with, or missing.
+        case upstreamCredentialUnavailable = "upstream_credential_unavailable"
         /// The dataset has no published release of that version (or none at all).
         case releaseNotFound = "release_not_found"
         /// The grant check refused the call; the usage rejection codes, one for one.
@@ -134,8 +155,12 @@ public struct DataService: Sendable {
     let checker: GrantChecker
     /// The most records one page holds.
     public let maxLimit: Int
+    /// Opens the credentials of upstream datasets; nil forwards nothing.
+    let upstreamKey: AESGCMKey?
 
-    public init(_ context: ServiceContext, usage: UsageService, checker: GrantChecker, maxLimit: Int = 1000) {
+    public init(_ context: ServiceContext, usage: UsageService, checker: GrantChecker, maxLimit: Int = 1000,
+                upstreamKey: AESGCMKey? = nil) {
+        self.upstreamKey = upstreamKey
         self.context = context
         self.usage = usage
         self.checker = checker
@@ -182,7 +207,10 @@ public struct DataService: Sendable {
     /// What every check of a call established: what it may read and how much of the quota is left.
     struct Authorized {
         let dataset: Dataset
-        let release: Release
+        /// The release read, for a gateway dataset; nil for an upstream one.
+        let release: Release?
+        /// The sealed credential, for an upstream dataset.
+        let sealedCredential: [UInt8]?
         let grantID: String
         let units: [MeteringUnit]
         /// The columns served: each field's name and its index in the release's stored rows.
@@ -197,8 +225,9 @@ public struct DataService: Sendable {
     /// Every check of `query` and the page's records, read; see the type's description.
     public func prepare(_ query: DataQuery, by caller: Principal) async throws -> PreparedPage {
         let call = try await authorize(query, by: caller)
-        let (dataset, release, grantID, units, columns, filters, cursor, now) =
-            (call.dataset, call.release, call.grantID, call.units, call.columns, call.filters, call.cursor, call.now)
+        guard let release = call.release else { throw DataAccessError(.releaseNotFound, "No release.") }
+        let (dataset, grantID, units, columns, filters, cursor, now) =
+            (call.dataset, call.grantID, call.units, call.columns, call.filters, call.cursor, call.now)
         // The quota left for records cuts the page; with none left for a call, nothing is read.
         if let calls = call.left[.call], calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
         var limit = query.limit
@@ -228,7 +257,9 @@ public struct DataService: Sendable {
     }
 
     /// The checks of a call, in order, before anything is read; throws the first refusal.
-    func authorize(_ query: DataQuery, by caller: Principal) async throws -> Authorized {
+    ///
+    /// - Parameter delivery: the route's: `gateway` reads a release, `upstream` the sealed credential.
+    func authorize(_ query: DataQuery, by caller: Principal, delivery: DeliveryMode = .gateway) async throws -> Authorized {
         guard let operatorID = caller.operatorID else {
             throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
         }
@@ -242,20 +273,28 @@ public struct DataService: Sendable {
             throw DataAccessError(.invalidCursor, "The cursor is of release \(cursor.release), not \(release).")
         }
 
-        let (dataset, release, snapshot, used) = try await context.database.read { tx in
+        let (dataset, release, sealed, snapshot, used) = try await context.database.read { tx in
             try await tx.refresh(checker.directory)
             guard let dataset = try await tx.dataset(id: query.datasetID) else {
                 throw DataAccessError(.datasetNotFound, "No dataset '\(query.datasetID)'.")
             }
-            guard dataset.delivery == .gateway else {
-                throw DataAccessError(.datasetNotServed, "Dataset '\(dataset.id)' is delivered outside PDX; its usage is declared.")
+            guard dataset.delivery == delivery else {
+                let detail = switch dataset.delivery {
+                case .declared: "Dataset '\(dataset.id)' is delivered outside PDX; its usage is declared."
+                case .gateway: "Dataset '\(dataset.id)' is served from its releases: GET /v1/data/\(dataset.id)/records."
+                case .upstream: "Dataset '\(dataset.id)' is forwarded to its authority: GET /v1/data/\(dataset.id)/upstream/{path}."
+                }
+                throw DataAccessError(.datasetNotServed, detail)
             }
             let snapshot = checker.directory.snapshot(grantID)
-            let version = cursor?.release ?? query.release
-            let release: Release? = if let version {
-                try await tx.release(datasetID: dataset.id, version: version)
+            var release: Release?
+            var sealed: [UInt8]?
+            if delivery == .upstream {
+                sealed = try await tx.sealedUpstreamCredential(datasetID: dataset.id)
+            } else if let version = cursor?.release ?? query.release {
+                release = try await tx.release(datasetID: dataset.id, version: version)
             } else {
-                try await tx.latestRelease(datasetID: dataset.id)
+                release = try await tx.latestRelease(datasetID: dataset.id)
             }
             var used: [CounterKey: Int64] = [:]
             if let item = snapshot?.items[dataset.id] {
@@ -263,7 +302,7 @@ public struct DataService: Sendable {
                     CounterKey(grantID: grantID, datasetID: dataset.id, unit: $0, period: period)
                 })
             }
-            return (dataset, release, snapshot, used)
+            return (dataset, release, sealed, snapshot, used)
         }
 
         // The grant check, for every unit the grant meters the dataset in, before anything is read.
@@ -314,12 +353,14 @@ public struct DataService: Sendable {
             }
             filters.append((field.name, key))
         }
-        guard let release else {
-            throw DataAccessError(.releaseNotFound, query.release.map { "Dataset '\(dataset.id)' has no release '\($0)'." }
-                ?? "Dataset '\(dataset.id)' has no release yet.")
+        if delivery == .gateway {
+            guard let release else {
+                throw DataAccessError(.releaseNotFound, query.release.map { "Dataset '\(dataset.id)' has no release '\($0)'." }
+                    ?? "Dataset '\(dataset.id)' has no release yet.")
+            }
+            // A stored row holds its values in the order of the release's fields.
+            columns = columns.map { ($0.name, release.fields.firstIndex(of: $0.name) ?? -1) }
         }
-        // A stored row holds its values in the order of the release's fields.
-        columns = columns.map { ($0.name, release.fields.firstIndex(of: $0.name) ?? -1) }
 
         var left: [MeteringUnit: Int64] = [:]
         for unit in units {
@@ -327,7 +368,7 @@ public struct DataService: Sendable {
             let limit = min(quota, granted.amountLimits[unit] ?? .max)
             left[unit] = limit - (used[CounterKey(grantID: grantID, datasetID: dataset.id, unit: unit, period: period)] ?? 0)
         }
-        return Authorized(dataset: dataset, release: release, grantID: grantID, units: units, columns: columns,
+        return Authorized(dataset: dataset, release: release, sealedCredential: sealed, grantID: grantID, units: units, columns: columns,
                           filters: filters, cursor: cursor, left: left, now: now)
     }
 
@@ -358,12 +399,13 @@ public struct DataService: Sendable {
         let query = DataQuery(datasetID: datasetID, grantID: grantID, fields: fields, limit: 1, cursor: nil, release: version,
                               filters: [])
         let call = try await authorize(query, by: caller)
-        let rows = call.release.rows
+        guard let release = call.release else { throw DataAccessError(.releaseNotFound, "No release.") }
+        let rows = release.rows
         if let calls = call.left[.call], calls < 1 { throw DataAccessError(UsageRejection.quotaExceeded) }
         if let records = call.left[.record], records < rows {
             throw DataAccessError(.quotaExceeded, "The release has \(rows) records; the grant's quota allows \(max(0, records)) more this period.")
         }
-        var prepared = PreparedFile(datasetID: call.dataset.id, grantID: call.grantID, release: call.release.version, rows: rows,
+        var prepared = PreparedFile(datasetID: call.dataset.id, grantID: call.grantID, release: release.version, rows: rows,
                                     units: [:], columns: call.columns.map { .init(name: $0.name, index: $0.index) }, at: call.now)
         var metered: [MeteringUnit: Int64] = [:]
         for unit in call.units {
@@ -387,9 +429,15 @@ public struct DataService: Sendable {
                          by: caller, requestID: requestID)
     }
 
+    /// Commits the usage of an upstream answer; returns its event id once durable, or throws the refusal.
+    public func meter(_ answer: UpstreamAnswer, by caller: Principal, requestID: String) async throws -> String {
+        try await commit(answer.units, grantID: answer.grantID, datasetID: answer.datasetID, at: answer.at,
+                         by: caller, requestID: requestID)
+    }
+
     /// Commits a call's usage events (source gateway, all or none) and returns the call's event id,
     /// or throws the refusal.
-    private func commit(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, at now: Date,
+    func commit(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, at now: Date,
                         by caller: Principal, requestID: String) async throws -> String {
         // Derived from the request id, which the access log carries, but never its text: a client may
         // choose its own request id, and nothing a client writes freely goes into a log that cannot
