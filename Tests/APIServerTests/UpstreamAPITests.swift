@@ -427,9 +427,12 @@ struct UpstreamAPITests {
             let records = try await client.request(.get, "/v1/data/bj-live/records?grant_id=\(u.grant)", key: u.m.actors["acme"])
             #expect(records.status == .conflict)
             #expect(try records.problem()["code"] as? String == "dataset_not_served")
+            // Nothing listens on port 9: the connection is refused at once (502 upstream_failed), unless a
+            // loaded machine lets the deadline pass first (504 upstream_timeout). Either way nothing is served.
             let unreachable = try await u.read("roads", client)
-            #expect(unreachable.status == .badGateway)
-            #expect(try unreachable.problem()["code"] as? String == "upstream_failed")
+            let code = try unreachable.problem()["code"] as? String
+            #expect((unreachable.status == .badGateway && code == "upstream_failed")
+                    || (unreachable.status == .gatewayTimeout && code == "upstream_timeout"), "\(unreachable.status) \(code ?? "")")
             let reviewer = try await u.read("roads", as: "bj-a", client)
             #expect(reviewer.status == .forbidden, "operators only")
         }
