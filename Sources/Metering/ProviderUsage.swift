@@ -55,12 +55,7 @@ public enum ProviderReportRejection: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What a provider batch answers for one report.
-public enum ProviderReportOutcome: Sendable, Hashable {
-    case accepted
-    /// Accepted before with the same content; not counted again.
-    case duplicate
-    case rejected(ProviderReportRejection)
-}
+public typealias ProviderReportOutcome = BatchOutcome<ProviderReportRejection>
 
 /// A provider report that passed the shape checks.
 public struct ProviderReport: Sendable, Hashable {

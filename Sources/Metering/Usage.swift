@@ -77,15 +77,19 @@ public enum UsageRejection: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// What a batch answers for one event.
-public enum UsageOutcome: Sendable, Hashable {
+/// What a batch answers for one of its items: an operator's usage event or an authority's report.
+public enum BatchOutcome<Rejection: RawRepresentable & Sendable & Hashable>: Sendable, Hashable
+where Rejection.RawValue == String {
     /// Counted now.
     case accepted
     /// Counted before, with the same content; not counted again.
     case duplicate
-    /// Not counted.
-    case rejected(UsageRejection)
+    /// Not counted; the rejection's raw value is the item's code.
+    case rejected(Rejection)
 }
+
+/// What a usage batch answers for one event.
+public typealias UsageOutcome = BatchOutcome<UsageRejection>
 
 /// The limits of the usage path.
 public struct MeteringPolicy: Sendable {

@@ -23,8 +23,14 @@ extension API {
         return .ok(.init(body: .json(Self.usageResult(ids: raw.map(\.id), outcomes: decision.outcomes))))
     }
 
-    /// The answer to a batch: the count of each outcome, and each event's outcome in order.
+    /// The answer to a usage batch.
     static func usageResult(ids: [String], outcomes: [UsageOutcome]) -> Components.Schemas.UsageBatchResult {
+        batchResult(ids: ids, outcomes: outcomes)
+    }
+
+    /// The answer to a batch of usage events or provider reports: the count of each outcome, and each
+    /// item's outcome in order.
+    static func batchResult<Rejection>(ids: [String], outcomes: [BatchOutcome<Rejection>]) -> Components.Schemas.UsageBatchResult {
         var counts = (accepted: 0, duplicates: 0, rejected: 0)
         let results: [Components.Schemas.UsageEventResult] = zip(ids, outcomes).map { id, outcome in
             switch outcome {

@@ -20,28 +20,9 @@ extension API {
         }
         let ids = raw.map(\.id)
         let decision = try await reconciliation.report(raw, by: caller) { decision, tx in
-            try await IdempotencyScope.recordJSON(.ok, Self.providerResult(ids: ids, outcomes: decision.outcomes), in: tx)
+            try await IdempotencyScope.recordJSON(.ok, Self.batchResult(ids: ids, outcomes: decision.outcomes), in: tx)
         }
-        return .ok(.init(body: .json(Self.providerResult(ids: ids, outcomes: decision.outcomes))))
-    }
-
-    /// The answer to a provider batch, in the shape of a usage batch's.
-    static func providerResult(ids: [String], outcomes: [ProviderReportOutcome]) -> Components.Schemas.UsageBatchResult {
-        var counts = (accepted: 0, duplicates: 0, rejected: 0)
-        let results: [Components.Schemas.UsageEventResult] = zip(ids, outcomes).map { id, outcome in
-            switch outcome {
-            case .accepted:
-                counts.accepted += 1
-                return .init(id: id, status: .accepted)
-            case .duplicate:
-                counts.duplicates += 1
-                return .init(id: id, status: .duplicate)
-            case .rejected(let why):
-                counts.rejected += 1
-                return .init(id: id, status: .rejected, code: why.rawValue)
-            }
-        }
-        return .init(accepted: counts.accepted, duplicates: counts.duplicates, rejected: counts.rejected, results: results)
+        return .ok(.init(body: .json(Self.batchResult(ids: ids, outcomes: decision.outcomes))))
     }
 
     func getReconciliation(_ input: Operations.GetReconciliation.Input) async throws -> Operations.GetReconciliation.Output {
