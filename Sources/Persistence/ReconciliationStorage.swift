@@ -14,14 +14,7 @@ public import Settlement
 extension DatabaseReader {
     /// The digest of each of `reportIDs` that `authorityID` reported before; ids never reported are absent.
     public func providerReportDigests(authorityID: String, reportIDs: [String]) async throws -> [String: SHA256Digest] {
-        var digests: [String: SHA256Digest] = [:]
-        for chunk in Self.inLists(reportIDs, limit: Self.inListLimit) {
-            let rows = try await context.query(
-                "SELECT report_id, digest FROM provider_usage WHERE authority_id = $1 AND report_id IN (\(Self.placeholders(2, chunk.count)))",
-                [.text(authorityID)] + chunk.map(SQLValue.text))
-            for row in rows { digests[try row.text(0)] = try Self.digest(row.blob(1)) }
-        }
-        return digests
+        try await storedDigests(.providerUsage, owner: authorityID, ids: reportIDs)
     }
 
     /// The provider's totals of `period` by grant, dataset and unit, cut by `filter` (its operator

@@ -15,10 +15,17 @@ extension DatabaseReader {
     /// The digest of each of `eventIDs` already stored for `operatorID`; ids never stored for it are
     /// absent. Any number of ids, looked up in chunks.
     public func usageDigests(operatorID: String, eventIDs: [String]) async throws -> [String: SHA256Digest] {
+        try await storedDigests(.usageEvents, owner: operatorID, ids: eventIDs)
+    }
+
+    /// The digest of each of `ids` stored under `owner` in `table`; ids never stored are absent. The
+    /// lookup behind every idempotent batch (usage events, provider reports): a repeat is told from a
+    /// conflict by its digest.
+    func storedDigests(_ table: DigestTable, owner: String, ids: [String]) async throws -> [String: SHA256Digest] {
         var digests: [String: SHA256Digest] = [:]
-        for chunk in Self.inLists(eventIDs, limit: Self.inListLimit) {
-            let query = Self.digestsQuery(count: chunk.count, dialect: context.dialect)
-            for row in try await context.query(query, [.text(operatorID)] + chunk.map(SQLValue.text)) {
+        for chunk in Self.inLists(ids, limit: Self.inListLimit) {
+            let query = Self.digestsQuery(table, count: chunk.count, dialect: context.dialect)
+            for row in try await context.query(query, [.text(owner)] + chunk.map(SQLValue.text)) {
                 digests[try row.text(0)] = try Self.digest(row.blob(1))
             }
         }
@@ -121,7 +128,8 @@ extension DatabaseReader {
     /// Most binds in one lookup statement.
     static let inListLimit = 512
 
-    /// The digests of `count` event ids (`$2`…) of operator `$1`: one primary-key lookup per id.
+    /// The digests of `count` ids (`$2`…) of owner `$1` in `table` (by default operators' usage
+    /// events): one primary-key lookup per id.
     ///
     /// On PostgreSQL an `IN` list is not enough: until autovacuum first analyzes usage_events (up to
     /// a minute after a new database starts filling, never if autovacuum is off) the planner has no
@@ -129,15 +137,16 @@ extension DatabaseReader {
     /// all of that operator's rows (40 ms instead of 2 ms for 500 ids among 170,000 rows). Each id
     /// is therefore looked up on its own, in a `LATERAL` subquery with `LIMIT 1` that the planner
     /// cannot flatten: a nested loop of key lookups whatever the statistics say.
-    static func digestsQuery(count: Int, dialect: SQLDialect) -> String {
+    static func digestsQuery(_ table: DigestTable = .usageEvents, count: Int, dialect: SQLDialect) -> String {
+        let (name, owner, id) = (table.name, table.ownerColumn, table.idColumn)
         switch dialect {
         case .sqlite:
-            return "SELECT event_id, digest FROM usage_events WHERE operator_id = $1 AND event_id IN (\(placeholders(2, count)))"
+            return "SELECT \(id), digest FROM \(name) WHERE \(owner) = $1 AND \(id) IN (\(placeholders(2, count)))"
         case .postgres:
             let ids = (2..<(2 + count)).map { "($\($0))" }.joined(separator: ", ")
             return """
-                SELECT e.event_id, e.digest FROM (VALUES \(ids)) AS ids (id) CROSS JOIN LATERAL
-                (SELECT event_id, digest FROM usage_events WHERE operator_id = $1 AND event_id = ids.id LIMIT 1) AS e
+                SELECT e.\(id), e.digest FROM (VALUES \(ids)) AS ids (id) CROSS JOIN LATERAL
+                (SELECT \(id), digest FROM \(name) WHERE \(owner) = $1 AND \(id) = ids.id LIMIT 1) AS e
                 """
         }
     }
@@ -282,4 +291,16 @@ extension DatabaseTransaction {
             [.text(period.description), .integer(Timestamp.milliseconds(time))]
         )
     }
+}
+
+/// A table of idempotent items, keyed by their owner and their id, each with the digest of its content.
+struct DigestTable {
+    let name: String
+    let ownerColumn: String
+    let idColumn: String
+
+    /// Operators' usage events.
+    static let usageEvents = DigestTable(name: "usage_events", ownerColumn: "operator_id", idColumn: "event_id")
+    /// Authorities' provider reports.
+    static let providerUsage = DigestTable(name: "provider_usage", ownerColumn: "authority_id", idColumn: "report_id")
 }
