@@ -27,6 +27,7 @@ let package = Package(
         // For the benchmark suite, which drives the server's own code paths.
         .library(name: "Identity", targets: ["Identity"]),
         .library(name: "Marketplace", targets: ["Marketplace"]),
+        .library(name: "Console", targets: ["Console"]),
         .library(name: "APIServer", targets: ["APIServer"]),
     ],
     dependencies: [
@@ -125,11 +126,22 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        // The web console: server-rendered pages for reviewers, finance, auditors and operators.
+        .target(
+            name: "Console",
+            dependencies: [
+                "AuditLog", "Cryptography", "Identity", "Marketplace",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "APIServer",
             dependencies: [
                 "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence", "Settlement", "Vetting",
-                "Delivery",
+                "Delivery", "Console",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -197,7 +209,7 @@ let package = Package(
             name: "APIServerTests",
             dependencies: [
                 "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Persistence",
-                "Replay", "Settlement", "Vetting", "Delivery",
+                "Replay", "Settlement", "Vetting", "Delivery", "Console",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -48,6 +48,14 @@ public struct Authenticator: Sendable {
         }
         return credential.principal
     }
+
+    /// The principal holding key `keyID` now; nil once the key is revoked or expired. A console
+    /// session keeps only its key's id and asks this on every request.
+    func current(keyID: String) async throws -> Principal? {
+        guard let credential = try await lookup.credential(keyID: keyID), credential.revokedAt == nil else { return nil }
+        if let expiresAt = credential.expiresAt, expiresAt <= now() { return nil }
+        return credential.principal
+    }
 }
 
 /// The principal of the request being handled. Generated handlers cannot see the Hummingbird

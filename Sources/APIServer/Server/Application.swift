@@ -18,6 +18,7 @@ public import Licensing
 import Metering
 import Vetting
 import Delivery
+import Console
 
 /// What the HTTP layer is built from. `Runtime.open` makes these from a data directory or database;
 /// tests may make them from anything.
@@ -88,13 +89,34 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     if dependencies.clock.isTestClock, let store = dependencies.clockStore {
         router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
     }
+    let authenticator = Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() })
+    // One count of failed authentications per address, through the API or the console's sign-in.
+    let failedAuthentications = dependencies.failedAuthenticationLimiter
+        ?? RateLimiter(rate: configuration.failedAuthenticationRate, burst: configuration.failedAuthenticationBurst)
     router.middlewares.add(AuthenticationMiddleware(
-        authenticator: Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() }),
+        authenticator: authenticator,
         rateLimiter: dependencies.rateLimiter
             ?? RateLimiter(rate: configuration.rateLimit, burst: configuration.rateLimitBurst),
-        failedAuthentications: dependencies.failedAuthenticationLimiter
-            ?? RateLimiter(rate: configuration.failedAuthenticationRate, burst: configuration.failedAuthenticationBurst),
+        failedAuthentications: failedAuthentications,
         metrics: metrics))
+    router.middlewares.add(ConsoleRoutes<PDXRequestContext>(ConsoleDependencies(
+        signIn: { presented in
+            do {
+                return try await authenticator.authenticate(presented)
+            } catch let problem as Problem where problem.status == .unauthorized {
+                return nil
+            }
+        },
+        principal: { keyID in try await authenticator.current(keyID: keyID) },
+        signInWait: { address in
+            if case .refused(let retryAfter) = failedAuthentications.peek(address) { return retryAfter }
+            return nil
+        },
+        signInFailed: { address in _ = failedAuthentications.acquire(address) },
+        log: dependencies.log,
+        now: { [clock = dependencies.clock] in clock.now() },
+        random: dependencies.random,
+        secureCookies: configuration.tls != nil)))
     let api = API(
         database: dependencies.database,
         vetting: OperatorLifecycle(),

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The console's languages: Simplified Chinese, the default, and English.
+public enum ConsoleLanguage: String, Sendable, CaseIterable {
+    case zh = "zh-CN"
+    case en
+
+    /// The `lang` attribute and `Content-Language` value.
+    var tag: String { rawValue }
+
+    /// The language a request asks for: the switch's cookie first, then the best of
+    /// `Accept-Language` that the console speaks, else Chinese.
+    static func negotiate(cookie: String?, acceptLanguage: String?) -> ConsoleLanguage {
+        if let cookie, let chosen = ConsoleLanguage(switchValue: cookie) { return chosen }
+        guard let acceptLanguage else { return .zh }
+        var best: (language: ConsoleLanguage, weight: Double)?
+        for item in acceptLanguage.split(separator: ",").prefix(32) {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let range = parts.first?.lowercased() else { continue }
+            var weight = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                weight = Double(parameter.dropFirst(2)) ?? 0
+            }
+            let language: ConsoleLanguage? = if range == "zh" || range.hasPrefix("zh-") { .zh }
+                else if range == "en" || range.hasPrefix("en-") { .en } else { nil }
+            guard let language, weight > 0, weight > (best?.weight ?? 0) else { continue }
+            best = (language, weight)
+        }
+        return best?.language ?? .zh
+    }
+
+    /// The value the language switch sends and keeps in its cookie: `zh` or `en`.
+    init?(switchValue: String) {
+        switch switchValue {
+        case "zh": self = .zh
+        case "en": self = .en
+        default: return nil
+        }
+    }
+
+    var switchValue: String {
+        switch self {
+        case .zh: "zh"
+        case .en: "en"
+        }
+    }
+}
+
+/// Every phrase a console page shows. Each language's catalogue is one exhaustive switch over these,
+/// so a phrase without a translation does not compile.
+enum Phrase: CaseIterable {
+    case productName
+    case signInTitle, signInIntro, apiKeyLabel, signInButton, signOutButton
+    case signInFailed, signInRateLimited, formExpired, sessionEnded
+    case homeTitle, signedInAs, roleLabel, authorityLabel, principalLabel
+    case roleAdmin, roleReviewer, roleOperator, roleAuditor, roleFinance
+    case auditTitle, auditIntro, logSizeLabel, checkpointLabel, noCheckpoint, rootHashLabel, originLabel
+    case verifyTitle, verifyIntro
+    case notFoundTitle, notFoundText, forbiddenTitle, forbiddenText, unavailableTitle, unavailableText
+    case switchLanguage, navigation, backHome
+}
+
+/// A phrase in a language.
+func text(_ phrase: Phrase, _ language: ConsoleLanguage) -> String {
+    switch language {
+    case .zh: Catalogue.chinese(phrase)
+    case .en: Catalogue.english(phrase)
+    }
+}
+
+/// The catalogues, one file per language.
+enum Catalogue {}

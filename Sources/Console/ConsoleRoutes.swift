@@ -1,0 +1,338 @@
+public import AuditLog
+public import Cryptography
+public import Foundation
+public import Hummingbird
+public import Identity
+import HTTPTypes
+import NIOCore
+
+/// What the server that mounts the console hands it.
+public struct ConsoleDependencies: Sendable {
+    /// The principal holding a presented API key; nil when the key is malformed, unknown, revoked or
+    /// expired (the console does not say which).
+    public var signIn: @Sendable (String) async throws -> Principal?
+    /// The principal holding key `keyID` now; nil once the key is revoked or expired.
+    public var principal: @Sendable (_ keyID: String) async throws -> Principal?
+    /// Whether a client address may try to sign in now: nil, or the seconds it must wait.
+    public var signInWait: @Sendable (_ address: String) -> Int?
+    /// Counts a failed sign-in against a client address.
+    public var signInFailed: @Sendable (_ address: String) -> Void
+    /// The audit log, for the auditor's pages.
+    public var log: TransparencyLog
+    public var now: @Sendable () -> Date
+    public var random: any RandomSource
+    /// Mark cookies `Secure`: the server speaks TLS.
+    public var secureCookies: Bool
+    /// How long a session lives without a request, and at most.
+    public var idleTimeout: TimeInterval = 15 * 60
+    public var lifetime: TimeInterval = 8 * 60 * 60
+
+    public init(signIn: @escaping @Sendable (String) async throws -> Principal?,
+                principal: @escaping @Sendable (String) async throws -> Principal?,
+                signInWait: @escaping @Sendable (String) -> Int?,
+                signInFailed: @escaping @Sendable (String) -> Void,
+                log: TransparencyLog, now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
+        self.signIn = signIn
+        self.principal = principal
+        self.signInWait = signInWait
+        self.signInFailed = signInFailed
+        self.log = log
+        self.now = now
+        self.random = random
+        self.secureCookies = secureCookies
+    }
+}
+
+/// Answers every path under `/console`; other paths go on to the API.
+public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
+    let dependencies: ConsoleDependencies
+    let sessions: ConsoleSessions
+
+    public init(_ dependencies: ConsoleDependencies) {
+        self.dependencies = dependencies
+        sessions = ConsoleSessions(idleTimeout: dependencies.idleTimeout, lifetime: dependencies.lifetime)
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path == "/console" || path.hasPrefix("/console/") else { return try await next(request, context) }
+        let cookies = Cookies(request.headers)
+        let language = ConsoleLanguage.negotiate(cookie: cookies[Cookies.language],
+                                                 acceptLanguage: request.headers[.acceptLanguage])
+        var exchange = Exchange(request: request, cookies: cookies, language: language,
+                                address: Self.address(of: context))
+        var response: Response
+        do {
+            response = try await route(path: path, &exchange)
+        } catch let error as HTTPError where (400..<500).contains(error.status.code) {
+            response = errorPage(error.status, .notFoundTitle, .formExpired, language)
+        } catch {
+            response = errorPage(.serviceUnavailable, .unavailableTitle, .unavailableText, language)
+        }
+        Self.secure(&response.headers, language: language)
+        return response
+    }
+
+    /// One request's parts as the pages need them.
+    struct Exchange {
+        let request: Request
+        let cookies: Cookies
+        let language: ConsoleLanguage
+        let address: String
+    }
+
+    func route(path: String, _ exchange: inout Exchange) async throws -> Response {
+        let method = exchange.request.method
+        switch (method, path) {
+        case (.get, "/console"):
+            return Self.redirect("/console/")
+        case (.get, "/console/style.css"):
+            var headers = HTTPFields()
+            headers[.contentType] = "text/css; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
+        case (.get, "/console/language"):
+            let chosen = exchange.request.uri.queryParameters["to"].flatMap { ConsoleLanguage(switchValue: String($0)) }
+                ?? exchange.language
+            var response = Self.redirect("/console/")
+            response.headers.append(cookie(Cookies.language, chosen.switchValue, maxAge: 365 * 24 * 3600))
+            return response
+        case (.get, "/console/sign-in"):
+            let notice: Phrase? = exchange.request.uri.queryParameters["ended"] != nil ? .sessionEnded : nil
+            return try signInPage(exchange.language, status: .ok, error: notice)
+        case (.post, "/console/sign-in"):
+            return try await signIn(exchange)
+        case (.post, "/console/sign-out"):
+            return try await signOut(exchange)
+        case (.get, "/console/"), (.get, "/console/audit"):
+            guard let session = try await session(exchange) else {
+                var response = Self.redirect(exchange.cookies[Cookies.session] == nil ? "/console/sign-in" : "/console/sign-in?ended=1")
+                if exchange.cookies[Cookies.session] != nil { response.headers.append(expired(Cookies.session)) }
+                return response
+            }
+            return path == "/console/" ? home(session, exchange.language) : try await audit(session, exchange.language)
+        case (_, "/console"), (_, "/console/"), (_, "/console/style.css"), (_, "/console/language"), (_, "/console/sign-in"),
+             (_, "/console/sign-out"), (_, "/console/audit"):
+            var response = errorPage(.methodNotAllowed, .notFoundTitle, .notFoundText, exchange.language)
+            response.headers[.allow] = path == "/console/sign-in" ? "GET, POST" : path == "/console/sign-out" ? "POST" : "GET"
+            return response
+        default:
+            return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language)
+        }
+    }
+
+    // MARK: Sessions
+
+    /// The request's live session, with the principal read again; nil if there is none, it ended, or
+    /// its key no longer holds.
+    func session(_ exchange: Exchange) async throws -> ConsoleSession? {
+        guard let id = exchange.cookies[Cookies.session], var session = await sessions.resume(id, now: dependencies.now()) else {
+            return nil
+        }
+        guard let principal = try await dependencies.principal(session.keyID) else {
+            await sessions.end(id)
+            return nil
+        }
+        session.principal = principal
+        await sessions.update(id, principal: principal)
+        return session
+    }
+
+    func signIn(_ exchange: Exchange) async throws -> Response {
+        if let wait = dependencies.signInWait(exchange.address) {
+            var response = try signInPage(exchange.language, status: .tooManyRequests, error: .signInRateLimited)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
+        let form = try await Form(exchange.request)
+        guard let sent = form["csrf"], let expected = exchange.cookies[Cookies.signIn],
+              ConstantTime.equals(Array(sent.utf8), Array(expected.utf8)) else {
+            return try signInPage(exchange.language, status: .forbidden, error: .formExpired)
+        }
+        let key = (form["api_key"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !key.isEmpty, key.utf8.count <= 512, let principal = try await dependencies.signIn(key) else {
+            dependencies.signInFailed(exchange.address)
+            return try signInPage(exchange.language, status: .unauthorized, error: .signInFailed)
+        }
+        let session = try await sessions.start(principal, now: dependencies.now(), random: dependencies.random)
+        var response = Self.redirect("/console/")
+        response.headers.append(cookie(Cookies.session, session.id, maxAge: nil))
+        response.headers.append(expired(Cookies.signIn))
+        return response
+    }
+
+    func signOut(_ exchange: Exchange) async throws -> Response {
+        guard let session = try await session(exchange) else {
+            var response = Self.redirect("/console/sign-in?ended=1")
+            response.headers.append(expired(Cookies.session))
+            return response
+        }
+        let form = try await Form(exchange.request)
+        guard let sent = form["csrf"], ConstantTime.equals(Array(sent.utf8), Array(session.csrfToken.utf8)) else {
+            return errorPage(.forbidden, .forbiddenTitle, .formExpired, exchange.language, session: session)
+        }
+        await sessions.end(session.id)
+        var response = Self.redirect("/console/sign-in")
+        response.headers.append(expired(Cookies.session))
+        return response
+    }
+
+    // MARK: Pages
+
+    /// The sign-in form, with a fresh CSRF token in its cookie and in the form.
+    func signInPage(_ language: ConsoleLanguage, status: HTTPResponse.Status, error: Phrase?) throws -> Response {
+        let token = Hex.encode(try dependencies.random.bytes(32))
+        let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        var body = ""
+        if let error { body += "<p class=\"error\" role=\"alert\">\(t(error))</p>" }
+        body += """
+            <p>\(t(.signInIntro))</p>
+            <form method="post" action="/console/sign-in" autocomplete="off">
+            <input type="hidden" name="csrf" value="\(token)">
+            <label for="api_key">\(t(.apiKeyLabel))</label>
+            <input type="password" id="api_key" name="api_key" required maxlength="512" autocomplete="off">
+            <p><button type="submit">\(t(.signInButton))</button></p>
+            </form>
+            """
+        var response = html(Page(language: language, title: .signInTitle, body: body), status: status)
+        response.headers.append(cookie(Cookies.signIn, token, maxAge: 3600))
+        return response
+    }
+
+    func home(_ session: ConsoleSession, _ language: ConsoleLanguage) -> Response {
+        let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        let principal = session.principal
+        var rows = [
+            (t(.signedInAs), escape(session.displayName)),
+            (t(.principalLabel), "<code>\(escape(principal.id))</code>"),
+            (t(.roleLabel), t(Self.phrase(principal.role))),
+        ]
+        if let authority = principal.authorityID { rows.append((t(.authorityLabel), "<code>\(escape(authority))</code>")) }
+        let body = "<dl>" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
+            + "<ul><li><a href=\"/console/audit\">\(t(.auditTitle))</a></li></ul>"
+        return html(Page(language: language, title: .homeTitle, body: body, session: session), status: .ok)
+    }
+
+    func audit(_ session: ConsoleSession, _ language: ConsoleLanguage) async throws -> Response {
+        let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        let head = try await dependencies.log.head()
+        var body = "<p>\(t(.auditIntro))</p><dl><dt>\(t(.logSizeLabel))</dt><dd id=\"log-size\">\(head.size)</dd></dl>"
+        body += "<h2>\(t(.checkpointLabel))</h2>"
+        if let note = try await dependencies.log.latestCheckpoint(), let checkpoint = try? Checkpoint.parse(note.text) {
+            body += """
+                <dl><dt>\(t(.originLabel))</dt><dd><code>\(escape(checkpoint.origin))</code></dd>\
+                <dt>\(t(.logSizeLabel))</dt><dd id="checkpoint-size">\(checkpoint.size)</dd>\
+                <dt>\(t(.rootHashLabel))</dt><dd><code>\(Hex.encode(checkpoint.rootHash.bytes))</code></dd></dl>
+                <pre id="checkpoint">\(escape(note.serialized))</pre>
+                """
+        } else {
+            body += "<p>\(t(.noCheckpoint))</p>"
+        }
+        body += """
+            <h2>\(t(.verifyTitle))</h2>
+            <p>\(t(.verifyIntro))</p>
+            <pre>pdx audit export --out AUDIT-DIR
+            pdx-verify AUDIT-DIR --vkey VKEY-FILE</pre>
+            """
+        return html(Page(language: language, title: .auditTitle, body: body, session: session), status: .ok)
+    }
+
+    func errorPage(_ status: HTTPResponse.Status, _ title: Phrase, _ message: Phrase, _ language: ConsoleLanguage,
+                   session: ConsoleSession? = nil) -> Response {
+        let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        let body = "<p>\(t(message))</p><p><a href=\"/console/\">\(t(.backHome))</a></p>"
+        return html(Page(language: language, title: title, body: body, session: session), status: status)
+    }
+
+    static func phrase(_ role: Role) -> Phrase {
+        switch role {
+        case .admin: .roleAdmin
+        case .authorityReviewer: .roleReviewer
+        case .operator: .roleOperator
+        case .auditor: .roleAuditor
+        case .finance: .roleFinance
+        }
+    }
+
+    // MARK: HTTP
+
+    func html(_ page: Page, status: HTTPResponse.Status) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.html)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// A cookie scoped to the console: `HttpOnly`, `SameSite=Strict`, `Secure` under TLS.
+    func cookie(_ name: String, _ value: String, maxAge: Int?) -> HTTPField {
+        var attributes = "\(name)=\(value); Path=/console; HttpOnly; SameSite=Strict"
+        if let maxAge { attributes += "; Max-Age=\(maxAge)" }
+        if dependencies.secureCookies { attributes += "; Secure" }
+        return HTTPField(name: .setCookie, value: attributes)
+    }
+
+    func expired(_ name: String) -> HTTPField {
+        cookie(name, "", maxAge: 0)
+    }
+
+    /// The headers of every console answer: no script, no framing, no caching, no referrer.
+    static func secure(_ headers: inout HTTPFields, language: ConsoleLanguage) {
+        headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            + "frame-ancestors 'none'; base-uri 'none'"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[.cacheControl] = "no-store"
+        headers[.contentLanguage] = language.tag
+        headers[.vary] = "Accept-Language, Cookie"
+    }
+
+    static func address(of context: Context) -> String {
+        guard let address = (context as? any RemoteAddressRequestContext)?.remoteAddress else { return "unknown" }
+        return address.ipAddress ?? "unknown"
+    }
+}
+
+/// The request's cookies by name (the first of each name).
+struct Cookies {
+    static let session = "pdx_session"
+    static let signIn = "pdx_sign_in"
+    static let language = "pdx_lang"
+
+    private var values: [String: String] = [:]
+
+    init(_ headers: HTTPFields) {
+        for header in headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let name = parts[0].trimmingCharacters(in: .whitespaces)
+                if values[name] == nil { values[name] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
+        }
+    }
+
+    subscript(name: String) -> String? { values[name] }
+}
+
+/// An `application/x-www-form-urlencoded` body of at most 16 KiB.
+struct Form {
+    private var fields: [String: String] = [:]
+
+    init(_ request: Request) async throws {
+        let buffer = try await request.body.collect(upTo: 16 * 1024)
+        let body = String(buffer: buffer)
+        for pair in body.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (part: Substring) in part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decode(parts[0]), fields[name] == nil else { continue }
+            fields[name] = parts.count == 2 ? decode(parts[1]) : ""
+        }
+    }
+
+    subscript(name: String) -> String? { fields[name] }
+}
