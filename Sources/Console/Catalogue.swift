@@ -58,6 +58,9 @@ enum Phrase: CaseIterable {
     case verifyTitle, verifyIntro
     case notFoundTitle, notFoundText, forbiddenTitle, forbiddenText, unavailableTitle, unavailableText
     case switchLanguage, navigation, backHome
+    case entriesTitle, entriesIntro, entryTitle, timeLabel, actionLabel, actorLabel, subjectsLabel, fromLabel, toLabel
+    case filterButton, noEntries, olderEntries, invalidFilter, leafHashLabel, entryBodyLabel
+    case inclusionTitle, inclusionHolds, inclusionFails, notYetCheckpointed
 }
 
 /// A phrase in a language.

@@ -103,21 +103,32 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             return try await signIn(exchange)
         case (.post, "/console/sign-out"):
             return try await signOut(exchange)
-        case (.get, "/console/"), (.get, "/console/audit"):
-            guard let session = try await session(exchange) else {
-                var response = Self.redirect(exchange.cookies[Cookies.session] == nil ? "/console/sign-in" : "/console/sign-in?ended=1")
-                if exchange.cookies[Cookies.session] != nil { response.headers.append(expired(Cookies.session)) }
-                return response
+        case (.get, "/console/"), (.get, "/console/audit"), (.get, "/console/audit/entries"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            switch path {
+            case "/console/": return home(session, exchange.language)
+            case "/console/audit": return try await audit(session, exchange.language)
+            default: return try await entries(session, exchange)
             }
-            return path == "/console/" ? home(session, exchange.language) : try await audit(session, exchange.language)
+        case (.get, _) where path.hasPrefix("/console/audit/entries/"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await entry(path.dropFirst("/console/audit/entries/".count), session, exchange.language)
         case (_, "/console"), (_, "/console/"), (_, "/console/style.css"), (_, "/console/language"), (_, "/console/sign-in"),
-             (_, "/console/sign-out"), (_, "/console/audit"):
+             (_, "/console/sign-out"), (_, "/console/audit"), (_, "/console/audit/entries"):
             var response = errorPage(.methodNotAllowed, .notFoundTitle, .notFoundText, exchange.language)
             response.headers[.allow] = path == "/console/sign-in" ? "GET, POST" : path == "/console/sign-out" ? "POST" : "GET"
             return response
         default:
             return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language)
         }
+    }
+
+    /// To the sign-in page; saying the session ended when the browser sent one.
+    func signInAgain(_ exchange: Exchange) -> Response {
+        guard exchange.cookies[Cookies.session] != nil else { return Self.redirect("/console/sign-in") }
+        var response = Self.redirect("/console/sign-in?ended=1")
+        response.headers.append(expired(Cookies.session))
+        return response
     }
 
     // MARK: Sessions
@@ -208,7 +219,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         ]
         if let authority = principal.authorityID { rows.append((t(.authorityLabel), "<code>\(escape(authority))</code>")) }
         let body = "<dl>" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
-            + "<ul><li><a href=\"/console/audit\">\(t(.auditTitle))</a></li></ul>"
+            + "<ul><li><a href=\"/console/audit\">\(t(.auditTitle))</a></li>"
+            + (EntryBrowser.roles.contains(principal.role) ? "<li><a href=\"/console/audit/entries\">\(t(.entriesTitle))</a></li>" : "")
+            + "</ul>"
         return html(Page(language: language, title: .homeTitle, body: body, session: session), status: .ok)
     }
 
@@ -226,6 +239,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
                 """
         } else {
             body += "<p>\(t(.noCheckpoint))</p>"
+        }
+        if EntryBrowser.roles.contains(session.principal.role) {
+            body += "<p><a href=\"/console/audit/entries\">\(t(.entriesTitle))</a></p>"
         }
         body += """
             <h2>\(t(.verifyTitle))</h2>

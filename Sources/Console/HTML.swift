@@ -80,6 +80,11 @@ let stylesheet = """
     dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.5rem; }
     dt { color: var(--muted); }
     dd { margin: 0; overflow-wrap: anywhere; }
+    table { width: 100%; border-collapse: collapse; font-size: .9rem; }
+    th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+    form.filter { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 0 1rem; align-items: end; }
+    form.filter label { margin-top: .5rem; }
+    input[type=date] { padding: .45rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; }
     pre { padding: 1rem; background: #f4f6f8; border: 1px solid var(--line); border-radius: 4px; overflow-x: auto; }
 
     """
