@@ -61,6 +61,11 @@ enum Phrase: CaseIterable {
     case entriesTitle, entriesIntro, entryTitle, timeLabel, actionLabel, actorLabel, subjectsLabel, fromLabel, toLabel
     case filterButton, noEntries, olderEntries, invalidFilter, leafHashLabel, entryBodyLabel
     case inclusionTitle, inclusionHolds, inclusionFails, notYetCheckpointed
+    case operatorInboxTitle, operatorInboxIntro, inboxEmpty, nextPage, operatorTitle
+    case legalNameLabel, usccLabel, usccChecked, tierLabel, mlpsLabel, certificationsLabel, officerLabel, erasedValue, withheldValue
+    case submittedLabel, statusLabel, approvalsLabel, twoPersonRule, documentsLabel, documentNameLabel
+    case reviewsLabel, reviewerLabel, decisionLabel, reasonLabel, approveChoice, rejectChoice
+    case reviewTitle, submitReview, chooseDecision, refused, reviewRecorded
 }
 
 /// A phrase in a language.

@@ -3,7 +3,10 @@ public import Cryptography
 public import Foundation
 public import Hummingbird
 public import Identity
+public import Marketplace
+public import Persistence
 import HTTPTypes
+import Vetting
 import NIOCore
 
 /// What the server that mounts the console hands it.
@@ -19,6 +22,14 @@ public struct ConsoleDependencies: Sendable {
     public var signInFailed: @Sendable (_ address: String) -> Void
     /// The audit log, for the auditor's pages.
     public var log: TransparencyLog
+    /// The store pages read from.
+    public var database: any Database
+    /// Operators' reviews, through the service the API uses.
+    public var vetting: VettingService
+    /// The API's role table: may `role` call the operation with this `operationId`?
+    public var permitted: @Sendable (Role, String) -> Bool
+    /// How the API would refuse `error` (status, code, detail); nil for an error that is not a refusal.
+    public var refusal: @Sendable (any Error) -> ConsoleRefusal?
     public var now: @Sendable () -> Date
     public var random: any RandomSource
     /// Mark cookies `Secure`: the server speaks TLS.
@@ -31,12 +42,19 @@ public struct ConsoleDependencies: Sendable {
                 principal: @escaping @Sendable (String) async throws -> Principal?,
                 signInWait: @escaping @Sendable (String) -> Int?,
                 signInFailed: @escaping @Sendable (String) -> Void,
-                log: TransparencyLog, now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
+                log: TransparencyLog, database: any Database, vetting: VettingService,
+                permitted: @escaping @Sendable (Role, String) -> Bool,
+                refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
+                now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
         self.signIn = signIn
         self.principal = principal
         self.signInWait = signInWait
         self.signInFailed = signInFailed
         self.log = log
+        self.database = database
+        self.vetting = vetting
+        self.permitted = permitted
+        self.refusal = refusal
         self.now = now
         self.random = random
         self.secureCookies = secureCookies
@@ -110,6 +128,18 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             case "/console/audit": return try await audit(session, exchange.language)
             default: return try await entries(session, exchange)
             }
+        case (.get, Self.operatorsPath):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await operatorInbox(session, exchange)
+        case (.get, _) where path.hasPrefix(Self.operatorsPath + "/"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            let id = String(path.dropFirst(Self.operatorsPath.count + 1))
+            let notice = exchange.request.uri.queryParameters["reviewed"] != nil ? text(.reviewRecorded, exchange.language) : nil
+            return try await operatorPage(id, session, exchange.language, notice: notice)
+        case (.post, _) where path.hasPrefix(Self.operatorsPath + "/") && path.hasSuffix("/review"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            let id = String(path.dropFirst(Self.operatorsPath.count + 1).dropLast("/review".count))
+            return try await reviewOperator(id, session, exchange)
         case (.get, _) where path.hasPrefix("/console/audit/entries/"):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             return try await entry(path.dropFirst("/console/audit/entries/".count), session, exchange.language)
@@ -221,6 +251,8 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         let body = "<dl>" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
             + "<ul><li><a href=\"/console/audit\">\(t(.auditTitle))</a></li>"
             + (EntryBrowser.roles.contains(principal.role) ? "<li><a href=\"/console/audit/entries\">\(t(.entriesTitle))</a></li>" : "")
+            + (principal.role == .authorityReviewer || principal.role == .admin
+                ? "<li><a href=\"\(Self.operatorsPath)\">\(t(.operatorInboxTitle))</a></li>" : "")
             + "</ul>"
         return html(Page(language: language, title: .homeTitle, body: body, session: session), status: .ok)
     }
@@ -351,4 +383,10 @@ struct Form {
     }
 
     subscript(name: String) -> String? { fields[name] }
+
+    /// True when the form's `csrf` field is `token`, compared in constant time.
+    func holds(_ token: String) -> Bool {
+        guard let sent = fields["csrf"] else { return false }
+        return ConstantTime.equals(Array(sent.utf8), Array(token.utf8))
+    }
 }

@@ -76,6 +76,10 @@ let stylesheet = """
     input[type=password], input[type=text] { width: 100%; max-width: 32rem; padding: .5rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; }
     button { padding: .4rem 1rem; font: inherit; border: 1px solid var(--accent); background: var(--accent); color: #fff; border-radius: 4px; cursor: pointer; }
     header button { background: transparent; color: var(--accent); }
+    .notice { padding: .75rem 1rem; border-left: 4px solid #2e7d32; background: #edf7ed; }
+    fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
+    label.choice { display: inline; font-weight: normal; margin-right: 1.5rem; }
+    textarea { width: 100%; max-width: 40rem; font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: 4px; }
     .error { padding: .75rem 1rem; border-left: 4px solid var(--accent); background: #fdecea; }
     dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.5rem; }
     dt { color: var(--muted); }

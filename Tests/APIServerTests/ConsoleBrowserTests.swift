@@ -1,6 +1,8 @@
 @testable import APIServer
 @testable import Marketplace
 import AuditLog
+import HTTPTypes
+import Identity
 import Foundation
 import HummingbirdTesting
 import PDXTesting
@@ -13,8 +15,10 @@ import Testing
 @Suite("Console: in a real browser")
 struct ConsoleBrowserTests {
     static let chromium = "/usr/bin/chromium"
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Browser/console_flow.py").path
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Browser")
+
+    static func script(_ name: String) -> String { scripts.appendingPathComponent(name).path }
 
     static var required: Bool { ProcessInfo.processInfo.environment["PDX_BROWSER_TESTS"] == "required" }
 
@@ -38,11 +42,38 @@ struct ConsoleBrowserTests {
             let port = try #require(client.port)
             let size = try await runtime.log.head().size
             let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script, "--base", "http://127.0.0.1:\(port)", "--key", try market.adminToken,
+                "python3", Self.script("console_flow.py"), "--base", "http://127.0.0.1:\(port)", "--key", try market.adminToken,
                 "--log-size", String(size), "--chromium", Self.chromium,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: signing out leads to the sign-in page"))
+        }
+    }
+
+    @Test("a reviewer approves an application with the form, after a refusal shown with its code", arguments: Backend.available)
+    func reviewerApproves(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
+            return
+        }
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            var actors = Actors(admin: try market.adminToken)
+            try await Actors.authority("bj", client, admin: actors.admin)
+            try await actors.principal("reviewer", role: .authorityReviewer, authority: "bj", client)
+            try await actors.principal("acme", role: .operator, client)
+            let applied = try await client.request(.post, "/v1/operators", key: actors["acme"], body: application())
+            let id = try #require(try applied.json()["id"] as? String)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_review.py"), "--base", "http://127.0.0.1:\(port)", "--key", actors["reviewer"],
+                "--operator", id, "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            #expect(run.output.contains("ok: the operator is approved"))
+            let status = try await client.request(.get, "/v1/operators/\(id)", key: actors.admin).json()["status"] as? String
+            #expect(status == "approved")
         }
     }
 }

@@ -85,12 +85,9 @@ extension API {
         Reviewer(principal: principal)
     }
 
-    /// The roles that see a security officer's name and e-mail; auditors and finance have no need.
-    static let officerReaders: Set<Role> = [.admin, .authorityReviewer, .operator]
-
     /// The operators as `caller` may see them, the officer's values read from the personal-data store.
     func views(_ operators: [Operator], for caller: Principal) async throws -> [Components.Schemas.Operator] {
-        guard Self.officerReaders.contains(caller.role) else {
+        guard VettingService.officerReaders.contains(caller.role) else {
             return operators.map { view($0, personal: nil) }
         }
         let ids = operators.flatMap { [$0.application.securityOfficer.name.id, $0.application.securityOfficer.email.id] }

@@ -89,9 +89,14 @@ enum Authorization {
     ]
 
     /// The caller, if its role may perform `operation`; 401 without a caller, 403 otherwise.
+    /// True when `role` may call `operation`: the table's answer, for the API and the console alike.
+    static func permits(_ role: Role, _ operation: Operation) -> Bool {
+        table[operation, default: []].contains(role)
+    }
+
     static func require(_ operation: Operation) throws -> Principal {
         let principal = try RequestPrincipal.require()
-        guard table[operation, default: []].contains(principal.role) else {
+        guard permits(principal.role, operation) else {
             throw Problem.forbidden("The role \(principal.role.rawValue) may not call \(operation.rawValue).")
         }
         if principal.operatorBlocked, !allowedWhileBlocked.contains(operation) {

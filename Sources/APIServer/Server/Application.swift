@@ -99,24 +99,6 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
             ?? RateLimiter(rate: configuration.rateLimit, burst: configuration.rateLimitBurst),
         failedAuthentications: failedAuthentications,
         metrics: metrics))
-    router.middlewares.add(ConsoleRoutes<PDXRequestContext>(ConsoleDependencies(
-        signIn: { presented in
-            do {
-                return try await authenticator.authenticate(presented)
-            } catch let problem as Problem where problem.status == .unauthorized {
-                return nil
-            }
-        },
-        principal: { keyID in try await authenticator.current(keyID: keyID) },
-        signInWait: { address in
-            if case .refused(let retryAfter) = failedAuthentications.peek(address) { return retryAfter }
-            return nil
-        },
-        signInFailed: { address in _ = failedAuthentications.acquire(address) },
-        log: dependencies.log,
-        now: { [clock = dependencies.clock] in clock.now() },
-        random: dependencies.random,
-        secureCookies: configuration.tls != nil)))
     let api = API(
         database: dependencies.database,
         vetting: OperatorLifecycle(),
@@ -141,6 +123,32 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         upstreamKey: dependencies.upstreamKey,
         upstream: UpstreamClient(timeout: configuration.upstreamTimeout, maxBytes: configuration.upstreamMaxBytes,
                                  hosts: dependencies.upstreamHosts))
+    router.middlewares.add(ConsoleRoutes<PDXRequestContext>(ConsoleDependencies(
+        signIn: { presented in
+            do {
+                return try await authenticator.authenticate(presented)
+            } catch let problem as Problem where problem.status == .unauthorized {
+                return nil
+            }
+        },
+        principal: { keyID in try await authenticator.current(keyID: keyID) },
+        signInWait: { address in
+            if case .refused(let retryAfter) = failedAuthentications.peek(address) { return retryAfter }
+            return nil
+        },
+        signInFailed: { address in _ = failedAuthentications.acquire(address) },
+        log: dependencies.log,
+        database: dependencies.database,
+        vetting: api.vettingService,
+        permitted: { role, operationID in Operation(rawValue: operationID).map { Authorization.permits(role, $0) } ?? false },
+        refusal: { error in
+            guard let problem = DomainErrors.problem(for: error) else { return nil }
+            return ConsoleRefusal(status: Int(problem.status.code), code: problem.code, detail: problem.detail,
+                                  reasons: problem.reasons.map { ($0.code, $0.detail) })
+        },
+        now: { [clock = dependencies.clock] in clock.now() },
+        random: dependencies.random,
+        secureCookies: configuration.tls != nil)))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
         router.middlewares.add(DataRoute(api: api))

@@ -20,6 +20,10 @@ public struct VettingService: Sendable {
         self.grants = grants
     }
 
+    /// The roles that see a security officer's name and e-mail, in the API and the console;
+    /// auditors and finance have no need.
+    public static let officerReaders: Set<Role> = [.admin, .authorityReviewer, .operator]
+
     /// An application as the applicant sends it.
     public struct Application: Sendable {
         public var legalName: String
