@@ -66,6 +66,10 @@ enum Phrase: CaseIterable {
     case submittedLabel, statusLabel, approvalsLabel, twoPersonRule, documentsLabel, documentNameLabel
     case reviewsLabel, reviewerLabel, decisionLabel, reasonLabel, approveChoice, rejectChoice
     case reviewTitle, submitReview, chooseDecision, refused, reviewRecorded
+    case financeTitle, financeIntro, invalidYear, periodLabel, grossLabel, authoritiesLabel, platformLabel, operatorsLabel
+    case closedStatus, openStatus, runningStatus, chartTitle, chartEmpty, periodTitle, periodOpenText, periodClosedText
+    case closeAction, linesLabel, logEntryLabel, downloadsTitle, partiesTitle, partyLabel, amountLabel, statementLabel
+    case closeTitle, closeWarning, confirmClose, cancel, periodClosedNotice
 }
 
 /// A phrase in a language.

@@ -6,6 +6,7 @@ public import Identity
 public import Marketplace
 public import Persistence
 import HTTPTypes
+public import Settlement
 import Vetting
 import NIOCore
 
@@ -26,6 +27,11 @@ public struct ConsoleDependencies: Sendable {
     public var database: any Database
     /// Operators' reviews, through the service the API uses.
     public var vetting: VettingService
+    /// Closing periods and reading their reports, through the desk the API uses.
+    public var settlements: SettlementDesk
+    /// A period's report (or a party's statement, `authority:<id>`, `platform`, `operator:<id>`)
+    /// rendered as the API renders it for the caller, with the API's refusals.
+    public var report: @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8]
     /// The API's role table: may `role` call the operation with this `operationId`?
     public var permitted: @Sendable (Role, String) -> Bool
     /// How the API would refuse `error` (status, code, detail); nil for an error that is not a refusal.
@@ -42,7 +48,8 @@ public struct ConsoleDependencies: Sendable {
                 principal: @escaping @Sendable (String) async throws -> Principal?,
                 signInWait: @escaping @Sendable (String) -> Int?,
                 signInFailed: @escaping @Sendable (String) -> Void,
-                log: TransparencyLog, database: any Database, vetting: VettingService,
+                log: TransparencyLog, database: any Database, vetting: VettingService, settlements: SettlementDesk,
+                report: @escaping @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8],
                 permitted: @escaping @Sendable (Role, String) -> Bool,
                 refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
                 now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
@@ -53,6 +60,8 @@ public struct ConsoleDependencies: Sendable {
         self.log = log
         self.database = database
         self.vetting = vetting
+        self.settlements = settlements
+        self.report = report
         self.permitted = permitted
         self.refusal = refusal
         self.now = now
@@ -140,6 +149,21 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             let id = String(path.dropFirst(Self.operatorsPath.count + 1).dropLast("/review".count))
             return try await reviewOperator(id, session, exchange)
+        case (.get, Self.financePath):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await financeYear(session, exchange)
+        case (_, _) where path.hasPrefix(Self.financePath + "/"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            let rest = path.dropFirst(Self.financePath.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            switch (method, rest.count, rest.last) {
+            case (.get, 1, _):
+                let notice: Phrase? = exchange.request.uri.queryParameters["closed"] != nil ? .periodClosedNotice : nil
+                return try await financePeriod(rest[0], session, exchange.language, notice: notice)
+            case (.get, 2, "close"): return try await confirmClose(rest[0], session, exchange.language)
+            case (.post, 2, "close"): return try await close(rest[0], session, exchange)
+            case (.get, 2, "report"): return try await download(rest[0], session, exchange)
+            default: return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language, session: session)
+            }
         case (.get, _) where path.hasPrefix("/console/audit/entries/"):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             return try await entry(path.dropFirst("/console/audit/entries/".count), session, exchange.language)
@@ -248,12 +272,13 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             (t(.roleLabel), t(Self.phrase(principal.role))),
         ]
         if let authority = principal.authorityID { rows.append((t(.authorityLabel), "<code>\(escape(authority))</code>")) }
-        let body = "<dl>" + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
-            + "<ul><li><a href=\"/console/audit\">\(t(.auditTitle))</a></li>"
-            + (EntryBrowser.roles.contains(principal.role) ? "<li><a href=\"/console/audit/entries\">\(t(.entriesTitle))</a></li>" : "")
-            + (principal.role == .authorityReviewer || principal.role == .admin
-                ? "<li><a href=\"\(Self.operatorsPath)\">\(t(.operatorInboxTitle))</a></li>" : "")
-            + "</ul>"
+        var links: [(String, Phrase)] = [("/console/audit", .auditTitle)]
+        if EntryBrowser.roles.contains(principal.role) { links.append(("/console/audit/entries", .entriesTitle)) }
+        if Self.seesFinance(principal.role, dependencies.permitted) { links.append((Self.financePath, .financeTitle)) }
+        if principal.role == .authorityReviewer || principal.role == .admin { links.append((Self.operatorsPath, .operatorInboxTitle)) }
+        let list: [String] = rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }
+        let items: [String] = links.map { "<li><a href=\"\($0.0)\">\(t($0.1))</a></li>" }
+        let body = "<dl>" + list.joined() + "</dl><ul>" + items.joined() + "</ul>"
         return html(Page(language: language, title: .homeTitle, body: body, session: session), status: .ok)
     }
 

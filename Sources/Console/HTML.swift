@@ -89,6 +89,8 @@ let stylesheet = """
     form.filter { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 0 1rem; align-items: end; }
     form.filter label { margin-top: .5rem; }
     input[type=date] { padding: .45rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; }
+    .money { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+    #revenue-chart { max-width: 100%; height: auto; }
     pre { padding: 1rem; background: #f4f6f8; border: 1px solid var(--line); border-radius: 4px; overflow-x: auto; }
 
     """

@@ -140,9 +140,13 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         log: dependencies.log,
         database: dependencies.database,
         vetting: api.vettingService,
+        settlements: api.settlements,
+        report: { caller, period, format, party in
+            try await api.reportBytes(period: period, format: format, party: party, section: nil, caller: caller)
+        },
         permitted: { role, operationID in Operation(rawValue: operationID).map { Authorization.permits(role, $0) } ?? false },
         refusal: { error in
-            guard let problem = DomainErrors.problem(for: error) else { return nil }
+            guard let problem = (error as? Problem) ?? DomainErrors.problem(for: error) else { return nil }
             return ConsoleRefusal(status: Int(problem.status.code), code: problem.code, detail: problem.detail,
                                   reasons: problem.reasons.map { ($0.code, $0.detail) })
         },
