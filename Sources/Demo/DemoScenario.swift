@@ -315,13 +315,14 @@ struct DemoScenario {
         let firstStep = max(100, Int(healthCalls * 0.5) / 100 * 100)
 
         func item(_ id: String, fields: [String], prices: [(String, String)], quota: [(String, Int)],
-                  tiers: JSONValue? = nil) -> JSONValue {
+                  tiers: JSONValue? = nil, justifications: [String: String] = [:]) -> JSONValue {
             var item: [String: JSONValue] = [
                 "id": .string(id), "fields": .array(fields.map(JSONValue.string)),
                 "unit_prices": .object(Dictionary(uniqueKeysWithValues: prices.map { ($0.0, JSONValue.string($0.1)) })),
                 "quota_per_period": .object(Dictionary(uniqueKeysWithValues: quota.map { ($0.0, JSONValue.number(Double($0.1))) })),
             ]
             if let tiers { item["price_tiers"] = tiers }
+            if !justifications.isEmpty { item["justifications"] = .object(justifications.mapValues(JSONValue.string)) }
             return .object(item)
         }
         func body(_ purpose: String, scenario: String = "industry", agreement: String = "standard-data-use",
@@ -378,7 +379,9 @@ struct DemoScenario {
         ]))
         try await note(pricey, "refused by policy")
         let census = try await request("jiyun", body("人口画像", [
-            item("bj-census-microdata", fields: ["person_id", "district"], prices: [("record", "0.01")], quota: [("record", 1_000)]),
+            // person_id is sensitive: the request says why (the rules refuse the dataset regardless).
+            item("bj-census-microdata", fields: ["person_id", "district"], prices: [("record", "0.01")], quota: [("record", 1_000)],
+                 justifications: ["person_id": "按人去重统计各区常住人口 (count residents per district once each)"]),
         ]))
         try await note(census, "refused by policy")
 

@@ -104,7 +104,7 @@ public enum LicensingRecords {
             ],
             "currency": .string(grant.currency.code),
             "datasets": .array(grant.items.map {
-                [
+                var item: [String: JSONValue] = [
                     "dataset_id": .string($0.datasetID),
                     "authority_id": .string($0.authorityID),
                     "fields": .array($0.fields.map(JSONValue.string)),
@@ -112,6 +112,9 @@ public enum LicensingRecords {
                     "price_tiers": tiers($0.priceTiers),
                     "quota_per_period": .object(Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
                 ]
+                // Only when sensitive fields are asked for, so the other records keep their bytes.
+                if !$0.justifications.isEmpty { item["justifications"] = justifications($0.justifications) }
+                return .object(item)
             }),
             "approvals_required": .array(approvalsRequired.map(JSONValue.string)),
         ])
@@ -191,6 +194,11 @@ public enum LicensingRecords {
                 ["up_to": $0.upTo.map { JSONValue($0) } ?? .null, "unit_price": .string($0.unitPrice.description)]
             }))
         }))
+    }
+
+    /// Sensitive field → justification, as the log, the stored grant and the API write them.
+    public static func justifications(_ justifications: [String: String]) -> JSONValue {
+        .object(justifications.mapValues(JSONValue.string))
     }
 
     static func reasonsJSON(_ reasons: [GrantReason]) -> JSONValue {

@@ -67,17 +67,24 @@ public struct GrantItem: Sendable, Hashable {
     public let priceTiers: [MeteringUnit: [PriceTier]]
     /// The most of each unit that may be used per settlement period.
     public let quotas: [MeteringUnit: Int64]
+    /// The requested fields marked `sensitive` when it was requested, each with the operator's
+    /// justification: what the providing authority's reviewer weighs. Empty when none.
+    public let justifications: [String: String]
 
     /// Creates an item.
     public init(datasetID: String, authorityID: String, fields: [String], unitPrices: [MeteringUnit: UnitPrice],
-                priceTiers: [MeteringUnit: [PriceTier]] = [:], quotas: [MeteringUnit: Int64]) {
+                priceTiers: [MeteringUnit: [PriceTier]] = [:], quotas: [MeteringUnit: Int64], justifications: [String: String] = [:]) {
         self.datasetID = datasetID
         self.authorityID = authorityID
         self.fields = fields
         self.unitPrices = unitPrices
         self.priceTiers = priceTiers
         self.quotas = quotas
+        self.justifications = justifications
     }
+
+    /// The sensitive fields asked for, in requested order.
+    public var sensitiveFields: [String] { fields.filter { justifications[$0] != nil } }
 
     /// The units granted, sorted.
     public var units: [MeteringUnit] { unitPrices.keys.sorted() }

@@ -46,11 +46,15 @@ public struct GrantLifecycle: Sendable {
     }
 
     /// Records `request` as grant `id` of `operator`, decided at once by the rules: `denied` with every
-    /// reason when they refuse it, `active` when they allow it and every dataset is `open`, otherwise
-    /// `pending` until every providing authority approves.
+    /// reason when they refuse it, `active` when they allow it, every dataset is `open` and no field
+    /// marked `sensitive` is asked for, otherwise `pending` until every authority that must approve
+    /// does (``GrantPolicy/requiredApprovals(for:sensitiveFrom:)``).
     ///
     /// - Throws: `dataset_not_found` when a requested dataset is missing from `datasets`,
-    ///   `unknown_agreement` when `agreement` is not the one the request names.
+    ///   `unknown_agreement` when `agreement` is not the one the request names,
+    ///   `agreement_scenario_mismatch` when it does not govern the request's scenario,
+    ///   `justification_required` / `justification_not_applicable` when the justifications are not
+    ///   exactly one per requested sensitive field.
     public func request(
         _ request: GrantRequest, id: String, operator op: Operator, requestedBy principalID: String,
         datasets: [String: Dataset], agreement: AgreementTemplate, at now: Date, committedPeriodMinor: Int128 = 0
@@ -66,12 +70,21 @@ public struct GrantLifecycle: Sendable {
         guard agreement.id == request.agreementID, agreement.version == request.agreementVersion else {
             throw LicensingError(code: .unknownAgreement, detail: "the agreement does not match the request")
         }
+        guard agreement.governs(request.scenario) else {
+            throw LicensingError(code: .agreementScenarioMismatch,
+                                 detail: "agreement '\(agreement.id)' version '\(agreement.version)' governs \(agreement.scenarios.map(\.rawValue).joined(separator: ", ")), not \(request.scenario.rawValue) (GET /v1/agreements)")
+        }
+        for (index, (item, dataset)) in zip(request.items, requested).enumerated() {
+            try Self.checkJustifications(item, dataset, at: "datasets[\(index)]")
+        }
         let items = zip(request.items, requested).map { item, dataset in
             GrantItem(datasetID: item.datasetID, authorityID: dataset.authorityID, fields: item.fields,
-                      unitPrices: item.unitPrices, priceTiers: item.priceTiers, quotas: item.quotas)
+                      unitPrices: item.unitPrices, priceTiers: item.priceTiers, quotas: item.quotas,
+                      justifications: item.justifications)
         }
         let reasons = policy.evaluate(request, operator: op, datasets: datasets, at: now, committedPeriodMinor: committedPeriodMinor)
-        let required = reasons.isEmpty ? policy.requiredApprovals(for: requested) : []
+        let sensitive = Set(items.filter { !$0.justifications.isEmpty }.map(\.datasetID))
+        let required = reasons.isEmpty ? policy.requiredApprovals(for: requested, sensitiveFrom: sensitive) : []
         var grant = Grant(
             id: id, operatorID: op.id, requestedBy: principalID, purpose: request.purpose, scenario: request.scenario,
             startsAt: request.startsAt, endsAt: request.endsAt,
@@ -91,6 +104,19 @@ public struct GrantLifecycle: Sendable {
             records.append(LicensingRecords.activated(grant, via: "automatic"))
         }
         return GrantChange(updated: grant, records: records)
+    }
+
+    /// Each requested field of `dataset` marked `sensitive` has a justification
+    /// (`justification_required`), and no other field has one (`justification_not_applicable`).
+    static func checkJustifications(_ item: GrantRequest.CheckedItem, _ dataset: Dataset, at: String) throws(LicensingError) {
+        for field in item.fields where dataset.field(named: field)?.sensitive == true && item.justifications[field] == nil {
+            throw LicensingError(code: .justificationRequired,
+                                 detail: "\(at).fields asks for '\(field)', which is sensitive: give \(at).justifications['\(field)']")
+        }
+        for field in item.justifications.keys.sorted() where dataset.field(named: field)?.sensitive != true {
+            throw LicensingError(code: .justificationNotApplicable,
+                                 detail: "\(at).justifications['\(field)']: '\(dataset.id)' does not mark it sensitive")
+        }
     }
 
     /// An authority's decision on a pending grant. A rejection denies it at once; the approval that

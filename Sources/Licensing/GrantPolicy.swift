@@ -12,8 +12,9 @@ public import Vetting
 ///   `public_interest` grant;
 /// - the term is at most ``maxTermDays`` days and has not ended.
 ///
-/// Which authorities must approve is ``requiredApprovals(for:)``: none when every dataset is
-/// `open`, else every authority providing a dataset in the request.
+/// Which authorities must approve is ``requiredApprovals(for:sensitiveFrom:)``: every authority
+/// providing a dataset in the request when one is not `open`; else those whose datasets it asks
+/// sensitive fields of; else none.
 public struct GrantPolicy: Sendable {
     /// The longest term, in days of 24 hours.
     public var maxTermDays: Int
@@ -23,13 +24,18 @@ public struct GrantPolicy: Sendable {
     public var maxPurposeLength: Int
     /// The longest reason for a step, in characters.
     public var maxReasonLength: Int
+    /// The longest justification of one sensitive field, in characters: business text for the
+    /// reviewer, kept short because the log keeps it forever.
+    public var maxJustificationLength: Int
 
     /// Creates a policy; the defaults are the product's.
-    public init(maxTermDays: Int = 365, maxDatasetsPerGrant: Int = 20, maxPurposeLength: Int = 2000, maxReasonLength: Int = 2000) {
+    public init(maxTermDays: Int = 365, maxDatasetsPerGrant: Int = 20, maxPurposeLength: Int = 2000, maxReasonLength: Int = 2000,
+                maxJustificationLength: Int = 500) {
         self.maxTermDays = maxTermDays
         self.maxDatasetsPerGrant = maxDatasetsPerGrant
         self.maxPurposeLength = maxPurposeLength
         self.maxReasonLength = maxReasonLength
+        self.maxJustificationLength = maxJustificationLength
     }
 
     /// Every reason the rules refuse `request` by `operator` at `now`; empty when they allow it.
@@ -97,11 +103,15 @@ public struct GrantPolicy: Sendable {
         return reasons.uniqued()
     }
 
-    /// The authorities that must approve a grant of `datasets` before it is active: none when every
-    /// dataset is `open`; otherwise every authority providing one of them, sorted.
-    public func requiredApprovals(for datasets: [Dataset]) -> [String] {
-        guard datasets.contains(where: { $0.openness != .open }) else { return [] }
-        return Set(datasets.map(\.authorityID)).sorted()
+    /// The authorities that must approve a grant of `datasets` before it is active, sorted: every
+    /// authority providing one of them when a dataset is not `open`; otherwise those providing a
+    /// dataset of which the grant asks for a field marked `sensitive` (`sensitiveFrom`, dataset ids),
+    /// so that such a grant is never approved automatically; none when neither.
+    public func requiredApprovals(for datasets: [Dataset], sensitiveFrom: Set<String> = []) -> [String] {
+        if datasets.contains(where: { $0.openness != .open }) {
+            return Set(datasets.map(\.authorityID)).sorted()
+        }
+        return Set(datasets.filter { sensitiveFrom.contains($0.id) }.map(\.authorityID)).sorted()
     }
 
     // MARK: parts

@@ -15,14 +15,17 @@ public struct GrantRequest: Sendable, Hashable {
         public var priceTiers: [String: [RawTier]]
         /// Unit → quota per period.
         public var quotas: [String: Int64]
+        /// Field → why it is needed: one for each requested field marked `sensitive`, none for others.
+        public var justifications: [String: String]
 
         public init(datasetID: String, fields: [String], unitPrices: [String: String], priceTiers: [String: [RawTier]] = [:],
-                    quotas: [String: Int64]) {
+                    quotas: [String: Int64], justifications: [String: String] = [:]) {
             self.datasetID = datasetID
             self.fields = fields
             self.unitPrices = unitPrices
             self.priceTiers = priceTiers
             self.quotas = quotas
+            self.justifications = justifications
         }
     }
 
@@ -46,6 +49,9 @@ public struct GrantRequest: Sendable, Hashable {
         public let unitPrices: [MeteringUnit: UnitPrice]
         public let priceTiers: [MeteringUnit: [PriceTier]]
         public let quotas: [MeteringUnit: Int64]
+        /// Field → justification, trimmed; each field is one of `fields`. Whether those fields are
+        /// exactly the sensitive ones is checked against the dataset (``GrantLifecycle/request(_:id:operator:requestedBy:datasets:agreement:at:committedPeriodMinor:)``).
+        public let justifications: [String: String]
 
         /// Per unit, the highest price any of its steps charges: what the ceiling is checked against.
         public var highestPrices: [MeteringUnit: UnitPrice] { GrantItem.highestPrices(unitPrices, priceTiers) }
@@ -125,7 +131,9 @@ public struct GrantRequest: Sendable, Hashable {
             if let missing = prices.keys.sorted().first(where: { quotas[$0] == nil }) {
                 throw LicensingError(code: .invalidQuota, detail: "\(at).quota_per_period lacks '\(missing.rawValue)'")
             }
-            checked.append(CheckedItem(datasetID: item.datasetID, fields: item.fields, unitPrices: prices, priceTiers: tiers, quotas: quotas))
+            let justifications = try Self.justifications(item.justifications, fields: fields, at: at, policy: policy)
+            checked.append(CheckedItem(datasetID: item.datasetID, fields: item.fields, unitPrices: prices, priceTiers: tiers, quotas: quotas,
+                                       justifications: justifications))
         }
         let start = Timestamp.normalized(startsAt)
         let end = Timestamp.normalized(endsAt)
@@ -137,6 +145,34 @@ public struct GrantRequest: Sendable, Hashable {
         self.agreementID = agreementID
         self.agreementVersion = agreementVersion
         self.items = checked
+    }
+
+    /// Justifications checked for shape, trimmed: each names a field of the item (else
+    /// `justification_not_applicable`), is not blank (`justification_required`), at most
+    /// ``GrantPolicy/maxJustificationLength`` characters (`justification_too_long`), without control
+    /// characters other than line feeds (`invalid_justification`).
+    static func justifications(_ raw: [String: String], fields: Set<String>, at: String,
+                               policy: GrantPolicy) throws(LicensingError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (field, text) in raw.sorted(by: { $0.key < $1.key }) {
+            guard fields.contains(field) else {
+                throw LicensingError(code: .justificationNotApplicable,
+                                     detail: "\(at).justifications names a field this item does not request")
+            }
+            let place = "\(at).justifications['\(field)']"
+            guard let trimmed = TextRules.trimmed(text) else {
+                throw LicensingError(code: .justificationRequired, detail: "\(place) is blank")
+            }
+            guard trimmed.count <= policy.maxJustificationLength else {
+                throw LicensingError(code: .justificationTooLong,
+                                     detail: "\(place) has \(trimmed.count) characters, over \(policy.maxJustificationLength)")
+            }
+            if let problem = TextRules.problem(in: trimmed, maxLength: policy.maxJustificationLength, allowsLineBreaks: true) {
+                throw LicensingError(code: .invalidJustification, detail: "\(place) \(problem)")
+            }
+            result[field] = trimmed
+        }
+        return result
     }
 
     /// Graduated prices checked: 2 to ``maxPriceTiers`` steps per unit, each bound above the one

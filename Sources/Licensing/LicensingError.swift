@@ -85,6 +85,18 @@ public enum LicensingErrorCode: String, Sendable, CaseIterable {
     case invalidTerm = "invalid_term"
     /// A data-use agreement template id and version that `Contracts/agreements/` does not hold.
     case unknownAgreement = "unknown_agreement"
+    /// An agreement template that does not govern the request's scenario (each template lists the
+    /// scenarios it may govern: ``AgreementTemplate/scenarios``).
+    case agreementScenarioMismatch = "agreement_scenario_mismatch"
+    /// A requested field marked `sensitive` without a justification, or a justification that is
+    /// blank.
+    case justificationRequired = "justification_required"
+    /// A justification longer than ``GrantPolicy/maxJustificationLength`` characters.
+    case justificationTooLong = "justification_too_long"
+    /// A justification with a control character other than a line feed.
+    case invalidJustification = "invalid_justification"
+    /// A justification for a field the item does not request, or for one that is not `sensitive`.
+    case justificationNotApplicable = "justification_not_applicable"
     /// A request naming a dataset the catalog does not hold.
     case datasetNotFound = "dataset_not_found"
     /// A grant id no grant has.

@@ -167,6 +167,18 @@ extension JSONMembers {
         return quotas
     }
 
+    /// A map of field → justification, absent in documents without sensitive fields (empty then).
+    mutating func justifications(_ name: String) throws(StorageError) -> [String: String] {
+        guard let value = takeIfPresent(name) else { return [:] }
+        guard let members = value.objectValue else { throw mistyped(name, "an object") }
+        var result: [String: String] = [:]
+        for (key, text) in members {
+            guard let text = text.stringValue else { throw mistyped("\(name).\(key)", "a string") }
+            result[key] = text
+        }
+        return result
+    }
+
     /// A supported currency's code.
     mutating func currency(_ name: String) throws(StorageError) -> Currency {
         guard let currency = Currency(code: try string(name)) else { throw mistyped(name, "a supported currency code") }

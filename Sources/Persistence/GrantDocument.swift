@@ -35,14 +35,17 @@ enum GrantDocument {
                 "sha256": .string(grant.agreement.sha256),
             ]),
             "datasets": .array(grant.items.map { item in
-                .object([
+                var members: [String: JSONValue] = [
                     "dataset_id": .string(item.datasetID),
                     "authority_id": .string(item.authorityID),
                     "fields": .array(item.fields.map(JSONValue.string)),
                     "unit_prices": DatasetDocument.prices(item.unitPrices),
                     "price_tiers": LicensingRecords.tiers(item.priceTiers),
                     "quota_per_period": .object(Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
-                ])
+                ]
+                // Written only when sensitive fields are asked for, so other documents read as before.
+                if !item.justifications.isEmpty { members["justifications"] = LicensingRecords.justifications(item.justifications) }
+                return .object(members)
             }),
             "currency": .string(grant.currency.code),
             "requested_at": DatasetDocument.milliseconds(grant.requestedAt),
@@ -115,7 +118,8 @@ enum GrantDocument {
                 fields: try members.strings("fields"),
                 unitPrices: try members.prices("unit_prices"),
                 priceTiers: try members.priceTiers("price_tiers"),
-                quotas: try members.quotas("quota_per_period")
+                quotas: try members.quotas("quota_per_period"),
+                justifications: try members.justifications("justifications")
             ))
             try members.finish()
         }

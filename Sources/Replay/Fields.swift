@@ -71,6 +71,18 @@ struct Fields {
         return result
     }
 
+    /// A map of string → string under `key`; empty when `key` is absent (records written before it).
+    func stringMap(_ key: String) throws(MalformedRecord) -> [String: String] {
+        guard let value = members[key] else { return [:] }
+        guard let object = value.objectValue else { throw missing(key, "an object of strings") }
+        var result: [String: String] = [:]
+        for (name, element) in object {
+            guard let text = element.stringValue else { throw missing(key, "an object of strings") }
+            result[name] = text
+        }
+        return result
+    }
+
     /// The objects of array `key`, each with its path.
     func objects(_ key: String) throws(MalformedRecord) -> [Fields] {
         var result: [Fields] = []

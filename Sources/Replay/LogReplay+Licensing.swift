@@ -123,7 +123,8 @@ extension LogReplay {
             items.append(GrantItem(
                 datasetID: try item.string("dataset_id"), authorityID: try item.string("authority_id"),
                 fields: try item.strings("fields"), unitPrices: try item.prices("unit_prices"),
-                priceTiers: try item.tiers("price_tiers"), quotas: try item.quotas("quota_per_period")))
+                priceTiers: try item.tiers("price_tiers"), quotas: try item.quotas("quota_per_period"),
+                justifications: try item.stringMap("justifications")))
         }
         let agreement = try data.object("agreement")
         let grant = Grant(
@@ -152,7 +153,15 @@ extension LogReplay {
                                      "grant \(id) says dataset \(item.datasetID) is provided by \(item.authorityID); the log says \(dataset.authorityID)"))
             }
         }
-        state.grants[id] = ReplayedGrant(grant: grant, approvalsRequired: try data.strings("approvals_required"))
+        let required = try data.strings("approvals_required")
+        // A grant asking for sensitive fields is never approved automatically: each providing
+        // authority of such a dataset must be asked (unless the rules denied it, asking nobody).
+        for item in items where !item.justifications.isEmpty && !required.isEmpty && !required.contains(item.authorityID) {
+            // (With nobody asked, the activation that would follow is judged instead.)
+            report(ReplayFinding(.grantStepInvalid, entry: entry.seq,
+                                 "grant \(id) asks for sensitive fields of \(item.datasetID) without asking \(item.authorityID) to approve"))
+        }
+        state.grants[id] = ReplayedGrant(grant: grant, approvalsRequired: required)
     }
 
     private mutating func changeGrant(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
@@ -215,6 +224,9 @@ extension LogReplay {
                                          "grant \(id) activated (\(via)) without the approval of \(missing.isEmpty ? required.joined(separator: ", ") : missing.joined(separator: ", "))"))
                 } else if decisions.rejected {
                     report(ReplayFinding(.activatedWithoutApproval, entry: seq, "grant \(id) activated after an authority rejected it"))
+                } else if let item = state.grants[id]?.grant.items.first(where: { !$0.justifications.isEmpty && !required.contains($0.authorityID) }) {
+                    report(ReplayFinding(.activatedWithoutApproval, entry: seq,
+                                         "grant \(id) activated (\(via)) with sensitive fields of \(item.datasetID) that \(item.authorityID) never approved"))
                 }
             }
         case .grantDenied:

@@ -67,7 +67,8 @@ struct LicensingMarket {
     static func grantBody(_ datasets: [(String, String)], scenario: String = "industry", fields: [String] = ["road_id", "flow"],
                           startsAt: String = RFC3339.format(Date().addingTimeInterval(86_400)),
                           endsAt: String = RFC3339.format(Date().addingTimeInterval(181 * 86_400)),
-                          agreement: String = "standard-data-use", quota: Int = 1_000_000) -> String {
+                          agreement: String? = nil, quota: Int = 1_000_000) -> String {
+        let agreement = agreement ?? (scenario == "public_interest" ? "public-interest-data-use" : "standard-data-use")
         let items = datasets.map { id, price in
             #"{"id":"\#(id)","fields":[\#(fields.map { "\"\($0)\"" }.joined(separator: ","))],"unit_prices":{"call":"\#(price)"},"quota_per_period":{"call":\#(quota)}}"#
         }

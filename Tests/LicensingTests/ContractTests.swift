@@ -21,6 +21,28 @@ struct ContractTests {
         #expect(text.contains("`\(template.id)`") && text.contains("`\(template.version)`"), "the file names its id and version")
     }
 
+    @Test("each template governs exactly the scenarios its scope row and the README name", arguments: AgreementCatalog.builtIn.templates)
+    func agreementScenarios(template: AgreementTemplate) throws {
+        func named(_ text: Substring) -> Set<Scenario> { Set(Scenario.allCases.filter { text.contains("`\($0.rawValue)`") }) }
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("Contracts/agreements/\(template.file)"), encoding: .utf8)
+        let scope = try #require(text.split(separator: "\n").first { $0.hasPrefix("| 适用范围 Scope |") })
+        #expect(named(scope) == Set(template.scenarios), "the file's scope row")
+        let readme = try String(contentsOf: Self.repository.appendingPathComponent("Contracts/agreements/README.md"), encoding: .utf8)
+        let row = try #require(readme.split(separator: "\n").first { $0.hasPrefix("| `\(template.id)` | `\(template.version)` |") })
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells.count == 7)
+        let listed = cells[5].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "` ")) }
+        #expect(listed == template.scenarios.map(\.rawValue), "the README's scenarios column")
+        #expect(!template.scenarios.isEmpty)
+    }
+
+    @Test("every scenario has a template that governs it")
+    func everyScenarioGoverned() {
+        for scenario in Scenario.allCases {
+            #expect(AgreementCatalog.builtIn.templates.contains { $0.governs(scenario) }, "\(scenario)")
+        }
+    }
+
     @Test("every agreement file under Contracts/agreements is in the built-in catalog")
     func noUnlistedAgreement() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("Contracts/agreements").path)

@@ -150,6 +150,11 @@ enum Datasets {
 /// The built-in standard agreement.
 let standardAgreement = AgreementCatalog.builtIn.template(id: "standard-data-use", version: "1")!
 
+/// The built-in agreement that governs `scenario`.
+func agreement(for scenario: Scenario) -> AgreementTemplate {
+    AgreementCatalog.builtIn.templates.first { $0.governs(scenario) }!
+}
+
 /// A requested dataset; by default two fields and calls at 0.04 with a million per period.
 func item(
     _ datasetID: String, fields: [String] = ["road_id", "flow"], prices: [String: String] = ["call": "0.04"],
@@ -165,7 +170,7 @@ func grantRequest(
     startsAt: Date = Term.start, endsAt: Date = Term.end, agreementVersion: String = "1"
 ) throws -> GrantRequest {
     try GrantRequest(purpose: purpose, scenario: scenario, startsAt: startsAt, endsAt: endsAt,
-                     agreementID: "standard-data-use", agreementVersion: agreementVersion, items: items)
+                     agreementID: agreement(for: scenario).id, agreementVersion: agreementVersion, items: items)
 }
 
 /// The catalog and the operator a grant is requested against, as a server would read them.
@@ -184,7 +189,7 @@ struct Market {
         _ items: [GrantRequest.Item], id: String = "g-1", scenario: Scenario = .industry, at now: Date = Clock.start
     ) throws -> GrantChange {
         try lifecycle.request(grantRequest(items, scenario: scenario), id: id, operator: op, requestedBy: People.requester,
-                              datasets: datasets, agreement: standardAgreement, at: now)
+                              datasets: datasets, agreement: agreement(for: scenario), at: now)
     }
 
     /// `reviewer`'s decision on `grant` at `now`.

@@ -137,7 +137,8 @@ struct GrantRequestLifecycleTests {
     @Test("the grant binds the agreement template's SHA-256")
     func bindsDigest() throws {
         let digest = String(repeating: "5e", count: 32)
-        let template = AgreementTemplate(id: "standard-data-use", version: "1", title: "t", file: "standard-data-use-v1.md", sha256: digest)
+        let template = AgreementTemplate(id: "standard-data-use", version: "1", title: "t", file: "standard-data-use-v1.md", sha256: digest,
+                                         scenarios: [.industry])
         let market = Market([try Datasets.published("bj-a")], operator: try Operators.approved())
         let change = try market.lifecycle.request(try grantRequest([item("bj-a")]), id: "g-1", operator: market.op,
                                                   requestedBy: People.requester, datasets: market.datasets, agreement: template, at: Clock.start)

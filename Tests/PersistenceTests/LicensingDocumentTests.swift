@@ -250,3 +250,38 @@ struct PriceTierDocumentTests {
         #expect(throws: StorageError.self) { try GrantDocument.decode(text) }
     }
 }
+
+@Suite("Sensitive-field justifications in grant documents")
+struct JustificationDocumentTests {
+    /// `grant` with its first item asking for `plate`, justified.
+    func justified(_ grant: Grant) -> Grant {
+        var items = grant.items
+        let first = items[0]
+        items[0] = GrantItem(datasetID: first.datasetID, authorityID: first.authorityID, fields: first.fields + ["plate"],
+                             unitPrices: first.unitPrices, priceTiers: first.priceTiers, quotas: first.quotas,
+                             justifications: ["plate": "fleet matching\nper district"])
+        return Grant(id: grant.id, operatorID: grant.operatorID, requestedBy: grant.requestedBy, purpose: grant.purpose,
+                     scenario: grant.scenario, startsAt: grant.startsAt, endsAt: grant.endsAt, agreement: grant.agreement, items: items,
+                     currency: grant.currency, requestedAt: grant.requestedAt, status: grant.status, approvals: grant.approvals,
+                     reasons: grant.reasons, suspensionCause: grant.suspensionCause, history: grant.history, revision: grant.revision)
+    }
+
+    @Test("justifications round-trip exactly, and are absent from a grant without them")
+    func roundTrip() throws {
+        let plain = try LicensingSamples.fullyPopulated().grant
+        let grant = justified(plain)
+        let text = GrantDocument.encode(grant)
+        #expect(try GrantDocument.decode(text) == grant)
+        #expect(try JSONValue.parse(Array(text.utf8))["datasets"]?[0]?["justifications"] == ["plate": "fleet matching\nper district"])
+        #expect(!GrantDocument.encode(plain).contains("justifications"), "documents without them keep their bytes")
+        #expect(try GrantDocument.decode(GrantDocument.encode(plain)).items.allSatisfy { $0.justifications.isEmpty })
+    }
+
+    @Test("malformed justifications are unexpected data", arguments: [#"{"plate":1}"#, #"["plate"]"#, "null"])
+    func malformed(replacement: String) throws {
+        let text = GrantDocument.encode(justified(try LicensingSamples.fullyPopulated().grant))
+            .replacingOccurrences(of: #"{"plate":"fleet matching\nper district"}"#, with: replacement)
+        #expect(text.contains(replacement))
+        #expect(throws: StorageError.self) { try GrantDocument.decode(text) }
+    }
+}

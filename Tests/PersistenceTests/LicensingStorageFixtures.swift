@@ -65,6 +65,7 @@ enum LicensingSamples {
         scenario: Scenario = .industry
     ) throws -> Grant {
         let start = Samples.time(seconds)
+        let agreement = AgreementCatalog.builtIn.templates.first { $0.governs(scenario) }!
         let request = try GrantRequest(
             purpose: "交通规划研究 / traffic planning", scenario: scenario, startsAt: start,
             endsAt: start.addingTimeInterval(days * 86_400), agreementID: agreement.id, agreementVersion: agreement.version,

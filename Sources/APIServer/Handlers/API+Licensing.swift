@@ -76,7 +76,8 @@ extension API {
     func listAgreements(_ input: Operations.ListAgreements.Input) async throws -> Operations.ListAgreements.Output {
         _ = try Authorization.require(.listAgreements)
         return .ok(.init(body: .json(.init(items: agreements.templates.map {
-            .init(id: $0.id, version: $0.version, title: $0.title, file: $0.file, sha256: $0.sha256)
+            .init(id: $0.id, version: $0.version, title: $0.title, file: $0.file, sha256: $0.sha256,
+                  scenarios: $0.scenarios.map(\.schema))
         }))))
     }
 
@@ -97,7 +98,8 @@ extension API {
                       priceTiers: ($0.priceTiers?.additionalProperties ?? [:]).mapValues { steps in
                           steps.map { GrantRequest.RawTier(upTo: $0.upTo, unitPrice: $0.unitPrice) }
                       },
-                      quotas: $0.quotaPerPeriod.additionalProperties)
+                      quotas: $0.quotaPerPeriod.additionalProperties,
+                      justifications: $0.justifications?.additionalProperties ?? [:])
             },
             policy: grants.policy)
         let created = try await grantService.request(request, by: caller) { grant, tx in
@@ -225,7 +227,8 @@ extension API {
                       priceTiers: $0.priceTiers.isEmpty ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.priceTiers.map { unit, steps in
                           (unit.rawValue, steps.map { Components.Schemas.PriceTier(upTo: $0.upTo, unitPrice: $0.unitPrice.description) })
                       })),
-                      quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, $0.value) })))
+                      quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, $0.value) })),
+                      justifications: .init(additionalProperties: $0.justifications))
             },
             approvals: grant.approvals.map {
                 .init(authorityId: $0.authorityID,

@@ -136,7 +136,8 @@ extension LicensingErrorCode {
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .toleranceOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
-             .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable:
+             .agreementScenarioMismatch, .justificationRequired, .justificationTooLong, .invalidJustification,
+             .justificationNotApplicable, .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable:
             .unprocessableContent
         }
     }
