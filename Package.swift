@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "Console",
             dependencies: [
-                "AuditLog", "Cryptography", "Identity", "Marketplace", "Metering", "Persistence", "Settlement", "Vetting",
+                "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence", "Settlement", "Vetting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

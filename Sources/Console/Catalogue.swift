@@ -70,6 +70,10 @@ enum Phrase: CaseIterable {
     case closedStatus, openStatus, runningStatus, chartTitle, chartEmpty, periodTitle, periodOpenText, periodClosedText
     case closeAction, linesLabel, logEntryLabel, downloadsTitle, partiesTitle, partyLabel, amountLabel, statementLabel
     case closeTitle, closeWarning, confirmClose, cancel, periodClosedNotice
+    case grantInboxTitle, grantInboxIntro, grantLabel, operatorLabel, purposeLabel, datasetsLabel, sensitiveLabel, grantTitle
+    case scenarioLabel, termLabel, agreementLabel, datasetLabel, fieldsLabel, pricesLabel, quotasLabel, sensitiveMark
+    case justificationLabel, tieredPrice, coApprovalTitle, awaitingDecision, noApprovalNeeded, decideTitle
+    case suspendTitle, reinstateTitle, actionRecorded
 }
 
 /// A phrase in a language.

@@ -27,6 +27,8 @@ public struct ConsoleDependencies: Sendable {
     public var database: any Database
     /// Operators' reviews, through the service the API uses.
     public var vetting: VettingService
+    /// Grant decisions, suspensions and reinstatements, through the service the API uses.
+    public var grants: GrantService
     /// Closing periods and reading their reports, through the desk the API uses.
     public var settlements: SettlementDesk
     /// A period's report (or a party's statement, `authority:<id>`, `platform`, `operator:<id>`)
@@ -48,7 +50,8 @@ public struct ConsoleDependencies: Sendable {
                 principal: @escaping @Sendable (String) async throws -> Principal?,
                 signInWait: @escaping @Sendable (String) -> Int?,
                 signInFailed: @escaping @Sendable (String) -> Void,
-                log: TransparencyLog, database: any Database, vetting: VettingService, settlements: SettlementDesk,
+                log: TransparencyLog, database: any Database, vetting: VettingService, grants: GrantService,
+                settlements: SettlementDesk,
                 report: @escaping @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8],
                 permitted: @escaping @Sendable (Role, String) -> Bool,
                 refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
@@ -60,6 +63,7 @@ public struct ConsoleDependencies: Sendable {
         self.log = log
         self.database = database
         self.vetting = vetting
+        self.grants = grants
         self.settlements = settlements
         self.report = report
         self.permitted = permitted
@@ -149,6 +153,19 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             let id = String(path.dropFirst(Self.operatorsPath.count + 1).dropLast("/review".count))
             return try await reviewOperator(id, session, exchange)
+        case (.get, Self.grantsPath):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await grantInbox(session, exchange)
+        case (_, _) where path.hasPrefix(Self.grantsPath + "/"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            let rest = path.dropFirst(Self.grantsPath.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            switch (method, rest.count) {
+            case (.get, 1):
+                let notice: Phrase? = exchange.request.uri.queryParameters["done"] != nil ? .actionRecorded : nil
+                return try await grantPage(rest[0], session, exchange.language, notice: notice)
+            case (.post, 2): return try await grantAction(rest[0], rest[1], session, exchange)
+            default: return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language, session: session)
+            }
         case (.get, Self.financePath):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             return try await financeYear(session, exchange)
@@ -276,6 +293,7 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         if EntryBrowser.roles.contains(principal.role) { links.append(("/console/audit/entries", .entriesTitle)) }
         if Self.seesFinance(principal.role, dependencies.permitted) { links.append((Self.financePath, .financeTitle)) }
         if principal.role == .authorityReviewer || principal.role == .admin { links.append((Self.operatorsPath, .operatorInboxTitle)) }
+        if principal.role == .authorityReviewer, principal.authorityID != nil { links.append((Self.grantsPath, .grantInboxTitle)) }
         let list: [String] = rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }
         let items: [String] = links.map { "<li><a href=\"\($0.0)\">\(t($0.1))</a></li>" }
         let body = "<dl>" + list.joined() + "</dl><ul>" + items.joined() + "</ul>"

@@ -91,6 +91,7 @@ let stylesheet = """
     input[type=date] { padding: .45rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; }
     .money { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
     #revenue-chart { max-width: 100%; height: auto; }
+    .sensitive { color: var(--accent); }
     pre { padding: 1rem; background: #f4f6f8; border: 1px solid var(--line); border-radius: 4px; overflow-x: auto; }
 
     """

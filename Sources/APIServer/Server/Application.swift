@@ -140,6 +140,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         log: dependencies.log,
         database: dependencies.database,
         vetting: api.vettingService,
+        grants: api.grantService,
         settlements: api.settlements,
         report: { caller, period, format, party in
             try await api.reportBytes(period: period, format: format, party: party, section: nil, caller: caller)
