@@ -144,6 +144,13 @@ extension Catalogue {
         case .suspendTitle: "Suspend the grant"
         case .reinstateTitle: "Reinstate the grant"
         case .actionRecorded: "Recorded."
+        case .operatorHomeTitle: "My grants"
+        case .operatorHomeIntro: "Your grants and the quota used this period. The current period:"
+        case .notAppliedYet: "This key has not applied as an operator yet (POST /v1/operators)."
+        case .quotaUsedLabel: "Used / quota"
+        case .noGrants: "No grant yet."
+        case .statementsTitle: "Statements of the last twelve months"
+        case .noStatements: "No period of the last twelve months is closed."
         }
     }
 }

@@ -144,6 +144,13 @@ extension Catalogue {
         case .suspendTitle: "暂停授权"
         case .reinstateTitle: "恢复授权"
         case .actionRecorded: "已记录。"
+        case .operatorHomeTitle: "我的授权"
+        case .operatorHomeIntro: "本单位的授权及本结算期已用配额。当前结算期："
+        case .notAppliedYet: "此密钥尚未以运营单位身份提交申请（POST /v1/operators）。"
+        case .quotaUsedLabel: "已用 / 配额"
+        case .noGrants: "尚无授权。"
+        case .statementsTitle: "近十二个月的对账单"
+        case .noStatements: "近十二个月没有已关闭的结算期。"
         }
     }
 }

@@ -74,6 +74,7 @@ enum Phrase: CaseIterable {
     case scenarioLabel, termLabel, agreementLabel, datasetLabel, fieldsLabel, pricesLabel, quotasLabel, sensitiveMark
     case justificationLabel, tieredPrice, coApprovalTitle, awaitingDecision, noApprovalNeeded, decideTitle
     case suspendTitle, reinstateTitle, actionRecorded
+    case operatorHomeTitle, operatorHomeIntro, notAppliedYet, quotaUsedLabel, noGrants, statementsTitle, noStatements
 }
 
 /// A phrase in a language.

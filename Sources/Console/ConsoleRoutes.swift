@@ -153,6 +153,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             let id = String(path.dropFirst(Self.operatorsPath.count + 1).dropLast("/review".count))
             return try await reviewOperator(id, session, exchange)
+        case (.get, Self.operatorHomePath):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await operatorHome(session, exchange.language)
         case (.get, Self.grantsPath):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             return try await grantInbox(session, exchange)
@@ -294,6 +297,7 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         if Self.seesFinance(principal.role, dependencies.permitted) { links.append((Self.financePath, .financeTitle)) }
         if principal.role == .authorityReviewer || principal.role == .admin { links.append((Self.operatorsPath, .operatorInboxTitle)) }
         if principal.role == .authorityReviewer, principal.authorityID != nil { links.append((Self.grantsPath, .grantInboxTitle)) }
+        if principal.role == .operator { links.append((Self.operatorHomePath, .operatorHomeTitle)) }
         let list: [String] = rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }
         let items: [String] = links.map { "<li><a href=\"\($0.0)\">\(t($0.1))</a></li>" }
         let body = "<dl>" + list.joined() + "</dl><ul>" + items.joined() + "</ul>"
