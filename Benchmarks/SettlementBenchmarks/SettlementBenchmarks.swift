@@ -132,7 +132,6 @@ func makeFixture(eventRows: Int, postgresURL: String?) async throws -> Fixture {
         })
     }
     var policy = SettlementPolicy()
-    policy.platformFeeBPS = 500
     return Fixture(runtime: runtime, desk: SettlementDesk(database: database, log: runtime.log, policy: policy), directory: directory,
                    schema: schema)
 }
