@@ -94,6 +94,36 @@ struct GrantTermsTests {
         }
     }
 
+    @Test("a co-approved grant fixes the fee in force at its last approval, not at its request", arguments: Backend.available)
+    func feeFixedAtActivation(backend: Backend) async throws {
+        let market = try TestMarketplace(backend, testClock: true)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let s = try await SettlementMarket.setUp(market, client)
+            #expect(try await s.m.publish("bj-cond", by: "bj-a", openness: "conditional", client).status == .created)
+            let startsAt = RFC3339.format(s.start.addingTimeInterval(-3600))
+            let endsAt = RFC3339.format(s.start.addingTimeInterval(200 * 86_400))
+            let requested = try await s.m.requestGrant("acme", LicensingMarket.grantBody([("bj-cond", "0.04")], startsAt: startsAt, endsAt: endsAt), client)
+            #expect(requested["status"] as? String == "pending")
+            #expect(requested["terms"] == nil, "no terms before it is active")
+            let id = try #require(requested["id"] as? String)
+            let changed = try await client.request(.put, "/v1/marketplace/platform-fee", key: s.m.actors.admin,
+                                                   body: #"{"platform_fee_bps":900,"reason":"new schedule"}"#)
+            #expect(changed.status == .ok)
+            let decided = try await client.request(.post, "/v1/grants/\(id)/decisions", key: s.m.actors["bj-a"], body: #"{"decision":"approve"}"#)
+            #expect(decided.status == .ok, "\(decided.text)")
+            let terms = try #require(try decided.json()["terms"] as? [[String: Any]])
+            #expect(terms.first?["platform_fee_bps"] as? Int == 900)
+            // The grants active before the change keep 500.
+            let earlier = try await client.request(.get, "/v1/grants/\(s.acmeGrant)", key: s.m.actors["acme"]).json()
+            #expect((earlier["terms"] as? [[String: Any]])?.first?["platform_fee_bps"] as? Int == 500)
+            let size = try await runtime.log.head().size
+            let entries = try await runtime.log.entries(start: 0, limit: Int(size)).map { try AuditEntry(decoding: $0.body) }
+            let replay = ReplayScenario.replay(entries)
+            #expect(replay.findings.isEmpty, "\(replay.findings)")
+        }
+    }
+
     @Test("a share change on the dataset after activation does not change the grant's settlement", arguments: Backend.available)
     func shareChangeAfterActivation(backend: Backend) async throws {
         let market = try TestMarketplace(backend, testClock: true)
