@@ -227,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting", "Delivery"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting", "Delivery", "Settlement"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

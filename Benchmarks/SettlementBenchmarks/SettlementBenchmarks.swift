@@ -97,7 +97,8 @@ func makeFixture(eventRows: Int, postgresURL: String?) async throws -> Fixture {
                 agreement: AgreementBinding(id: "standard-data-use", version: "1", sha256: String(repeating: "0", count: 64)),
                 items: [item], currency: .cny, requestedAt: start, status: .active, approvals: [], reasons: [], suspensionCause: nil,
                 history: [GrantStatusChange(action: .activated, from: .pending, to: .active, at: start, actor: "system", reason: nil)],
-                revision: 1))
+                revision: 1,
+                terms: [DatasetTerms(datasetID: "bj-traffic", revenueShareBPS: 3000, platformFeeBPS: PlatformFee.initialBPS)]))
         }
         for index in stride(from: 0, to: 100, by: 10) {
             try await tx.setRevenueCap(try RevenueCap(operatorID: operators[index * 10], year: 2026, amountMinor: 2_000_000,
@@ -131,8 +132,7 @@ func makeFixture(eventRows: Int, postgresURL: String?) async throws -> Fixture {
             }
         })
     }
-    var policy = SettlementPolicy()
-    policy.platformFeeBPS = 500
+    let policy = SettlementPolicy()
     return Fixture(runtime: runtime, desk: SettlementDesk(database: database, log: runtime.log, policy: policy), directory: directory,
                    schema: schema)
 }

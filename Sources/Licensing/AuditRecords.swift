@@ -133,7 +133,23 @@ public enum LicensingRecords {
         grantRecord(grant, .grantActivated, actor: last(grant).actor, at: last(grant).at, [
             "via": .string(route),
             "approvals": .array(grant.approvals.filter { $0.decision == .approve }.map { .string($0.authorityID) }),
+            "terms": termsJSON(grant.terms, of: grant),
         ])
+    }
+
+    /// `terms` of `grant` as its activation logs them, per dataset with the item's prices:
+    /// everything a close rates the dataset's lines by.
+    public static func termsJSON(_ terms: [DatasetTerms], of grant: Grant) -> JSONValue {
+        .array(terms.map { terms in
+            let item = grant.item(for: terms.datasetID)
+            return [
+                "dataset_id": .string(terms.datasetID),
+                "unit_prices": prices(item?.unitPrices ?? [:]),
+                "price_tiers": tiers(item?.priceTiers ?? [:]),
+                "revenue_share_bps": JSONValue(terms.revenueShareBPS),
+                "platform_fee_bps": JSONValue(terms.platformFeeBPS),
+            ]
+        })
     }
 
     static func denied(_ grant: Grant, by source: String, reason: String?) -> AuditRecord {

@@ -178,15 +178,19 @@ public struct Grant: Sendable, Hashable, Identifiable {
     public internal(set) var history: [GrantStatusChange]
     /// 1 after the request, one more after each change.
     public internal(set) var revision: Int
+    /// Per dataset, the revenue share and platform fee fixed when it first became active; empty
+    /// before that. Settlement rates the grant's lines by these.
+    public internal(set) var terms: [DatasetTerms]
 
     /// Recreates a grant as a store holds it; no rule is checked.
     public init(
         id: String, operatorID: String, requestedBy: String, purpose: String, scenario: Scenario, startsAt: Date, endsAt: Date,
         agreement: AgreementBinding, items: [GrantItem], currency: Currency, requestedAt: Date, status: GrantStatus,
         approvals: [Approval], reasons: [GrantReason], suspensionCause: SuspensionCause?, history: [GrantStatusChange], revision: Int,
-        suspendedBy: ActingParty? = nil
+        suspendedBy: ActingParty? = nil, terms: [DatasetTerms] = []
     ) {
         self.suspendedBy = suspendedBy
+        self.terms = terms
         self.id = id
         self.operatorID = operatorID
         self.requestedBy = requestedBy
@@ -211,7 +215,8 @@ public struct Grant: Sendable, Hashable, Identifiable {
     /// the history. No rule is checked: the verifier judges the step itself. In place, so that a
     /// grant suspended and reinstated many times is not copied at every step.
     public mutating func replay(_ change: GrantStatusChange, adding approval: Approval?, suspensionCause: SuspensionCause?, revision: Int,
-                                suspendedBy: ActingParty? = nil) {
+                                suspendedBy: ActingParty? = nil, terms: [DatasetTerms]? = nil) {
+        if let terms { self.terms = terms }
         status = change.to
         if let approval { approvals.append(approval) }
         self.suspensionCause = change.to == .suspended ? suspensionCause : nil

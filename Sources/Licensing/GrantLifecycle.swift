@@ -57,7 +57,8 @@ public struct GrantLifecycle: Sendable {
     ///   exactly one per requested sensitive field.
     public func request(
         _ request: GrantRequest, id: String, operator op: Operator, requestedBy principalID: String,
-        datasets: [String: Dataset], agreement: AgreementTemplate, at now: Date, committedPeriodMinor: Int128 = 0
+        datasets: [String: Dataset], agreement: AgreementTemplate, at now: Date, committedPeriodMinor: Int128 = 0,
+        platformFeeBPS: Int = PlatformFee.initialBPS
     ) throws(LicensingError) -> GrantChange {
         let now = Timestamp.normalized(now)
         var requested: [Dataset] = []
@@ -100,6 +101,7 @@ public struct GrantLifecycle: Sendable {
             move(&grant, .denied, by: GrantLifecycle.system, reason: nil, at: now, bump: false)
             records.append(LicensingRecords.denied(grant, by: "policy", reason: nil))
         } else if required.isEmpty {
+            grant.terms = grant.currentTerms(datasets: datasets, platformFeeBPS: platformFeeBPS)
             move(&grant, .activated, to: .active, by: GrantLifecycle.system, reason: nil, at: now, bump: false)
             records.append(LicensingRecords.activated(grant, via: "automatic"))
         }
@@ -124,7 +126,7 @@ public struct GrantLifecycle: Sendable {
     /// refused with the reasons, and a reviewer must reject instead).
     public func decide(
         _ grant: Grant, by reviewer: Reviewer, decision: GrantDecision, reason: String?,
-        operator op: Operator, datasets: [String: Dataset], at now: Date
+        operator op: Operator, datasets: [String: Dataset], at now: Date, platformFeeBPS: Int = PlatformFee.initialBPS
     ) -> GrantOutcome {
         let now = Timestamp.normalized(now)
         guard grant.status == .pending else {
@@ -153,6 +155,7 @@ public struct GrantLifecycle: Sendable {
             if next.approvals.allSatisfy({ $0.decision == .approve }) {
                 let reasons = policy.recheck(next, operator: op, datasets: datasets, at: now)
                 guard reasons.isEmpty else { return .refused(reasons) }
+                next.terms = next.currentTerms(datasets: datasets, platformFeeBPS: platformFeeBPS)
                 move(&next, .activated, to: .active, by: reviewer.principalID, reason: nil, at: now, bump: false)
                 records.append(LicensingRecords.activated(next, via: "co-approval"))
             }

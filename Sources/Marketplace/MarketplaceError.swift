@@ -28,4 +28,10 @@ public enum MarketplaceErrorCode: String, Sendable, CaseIterable {
     case clockBackwards = "clock_backwards"
     /// The data directory holds no `upstream-key`: no upstream credential can be sealed.
     case upstreamKeyMissing = "upstream_key_missing"
+    /// `--actor` names no principal.
+    case actorNotFound = "actor_not_found"
+    /// `--actor` names a principal whose key is revoked or expired.
+    case actorInactive = "actor_inactive"
+    /// `--actor` names a principal without the finance role.
+    case actorNotFinance = "actor_not_finance"
 }

@@ -5,15 +5,34 @@ public import Metering
 package import Persistence
 public import Settlement
 
-/// `pdx settlement close`: closes `period` on the marketplace at `location`, as `POST
+/// `pdx settlement close`: closes `period` on the marketplace at `location` as finance principal
+/// `actor` (it must exist, be active and hold the finance role; the log names it), as `POST
 /// /v1/settlements/{period}/close` would. A marketplace on a test clock is closed at the test
 /// clock's stored time, so a demo walked through a month closes as its server would.
-public func closePeriod(_ period: Period, at location: StoreLocation, policy: SettlementPolicy) async throws -> ClosedPeriod {
+public func closePeriod(_ period: Period, at location: StoreLocation, policy: SettlementPolicy, actor: String) async throws -> ClosedPeriod {
     try await withSettlementDesk(location, policy: policy) { runtime, desk in
         try runtime.requireIntactLog()
-        let stored = try await runtime.database.read { try await $0.metaValue(forKey: ServerClock.metaKey) }.flatMap(RFC3339.parse)
-        return try await desk.close(period, actor: "system", at: stored ?? Date())
+        let now = try await storedNow(runtime)
+        try await desk.requireFinance(actor, at: now)
+        return try await desk.close(period, actor: actor, at: now)
     }
+}
+
+/// `pdx settlement adjust`: books a correction of line `lineID` into the open period `period` as
+/// finance principal `actor`, as `POST /v1/settlements/{period}/adjustments` would.
+public func adjustLine(_ lineID: String, by amountMinor: Int64, in period: Period, reason: String, actor: String,
+                       at location: StoreLocation, policy: SettlementPolicy) async throws -> Adjustment {
+    try await withSettlementDesk(location, policy: policy) { runtime, desk in
+        try runtime.requireIntactLog()
+        let now = try await storedNow(runtime)
+        try await desk.requireFinance(actor, at: now)
+        return try await desk.adjust(lineID, by: amountMinor, in: period, reason: reason, actor: actor, at: now)
+    }
+}
+
+/// The test clock's stored time, or the system's.
+private func storedNow(_ runtime: Runtime) async throws -> Date {
+    try await runtime.database.read { try await $0.metaValue(forKey: ServerClock.metaKey) }.flatMap(RFC3339.parse) ?? Date()
 }
 
 /// `pdx settlement export`: the closed report of `period` in `format` (the whole report, or one

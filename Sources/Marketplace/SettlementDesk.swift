@@ -1,17 +1,15 @@
 public import AuditLog
 public import Cryptography
 public import Foundation
+import Identity
 public import Licensing
 public import Metering
 public import Persistence
 public import Settlement
 
-/// The marketplace's settlement settings. Every close writes the fee it used into its
-/// `settlement.closed` entry, so a change applies from the next close on and stays visible.
+/// The marketplace's settlement settings. The platform fee is not one of them: it is stored with
+/// the data (``PlatformFeeDesk``) and each grant fixes the fee in force when it becomes active.
 public struct SettlementPolicy: Sendable {
-    /// `--platform-fee-bps` / `PDX_PLATFORM_FEE_BPS`: the platform's fee in basis points of each
-    /// line, 0–10000. Default 500 (5 %).
-    public var platformFeeBPS = 500
     /// `--settlement-grace-hours` / `PDX_SETTLEMENT_GRACE_HOURS`: how long after a period ends it
     /// still refuses to close, so late events can arrive. Default 24 hours.
     public var grace: TimeInterval = 24 * 3600
@@ -82,7 +80,7 @@ public struct SettlementDesk: Sendable {
             let unresolved = reconciliation.filter { $0.status == .discrepancy }
             guard unresolved.isEmpty else { throw UnresolvedDiscrepancies(period: period, lines: unresolved) }
             let acknowledged = reconciliation.filter { $0.status == .acknowledged }
-            let input = try await Self.input(for: period, policy: policy, in: tx)
+            let input = try await Self.input(for: period, currency: policy.currency, in: tx)
             let report = try PeriodClose.settle(input, closedAt: now)
             var renderings: [ReportFormat: [UInt8]] = [:]
             for format in ReportFormat.allCases { renderings[format] = report.rendered(as: format) }
@@ -93,6 +91,21 @@ public struct SettlementDesk: Sendable {
             try await tx.insertSettlement(report, document: renderings[.json] ?? [], digests: digests, logIndex: entry.seq)
             _ = try await log.signCheckpoint(in: tx)
             return ClosedPeriod(report: report, digests: digests, logIndex: entry.seq, wasClosed: false)
+        }
+    }
+
+    /// Checks that `actor`, named on the command line, may act for finance at `now`: a principal
+    /// that exists, whose key is neither revoked nor expired, with the finance role. The log then
+    /// names that person, not `system`.
+    public func requireFinance(_ actor: String, at now: Date) async throws {
+        guard let principal = try await database.read({ try await $0.principal(id: actor) }) else {
+            throw MarketplaceError(.actorNotFound, "--actor \(actor) names no principal (the admin lists them: GET /v1/principals).")
+        }
+        guard principal.isActive(at: now) else {
+            throw MarketplaceError(.actorInactive, "--actor \(actor) is revoked or expired; name an active finance principal.")
+        }
+        guard principal.role == .finance else {
+            throw MarketplaceError(.actorNotFinance, "--actor \(actor) has the role \(principal.role.rawValue); closes and adjustments are finance's.")
         }
     }
 
@@ -152,26 +165,52 @@ public struct SettlementDesk: Sendable {
         }
     }
 
-    /// What a close of `period` rates: the period's counters with their grants' prices and their
-    /// datasets' shares, the adjustments booked into it, the caps of its year and the income so
-    /// far. Reads follow the number of counters (grants × datasets × units), never the events.
-    static func input(for period: Period, policy: SettlementPolicy, in tx: DatabaseTransaction) async throws -> PeriodCloseInput {
+    /// The platform fee in force: what a grant activated now fixes.
+    public func platformFee() async throws -> PlatformFeeSetting {
+        try await database.read { try await $0.platformFee() }
+    }
+
+    /// Sets the platform fee to `bps` (0–10000, else `invalid_platform_fee` and nothing written)
+    /// and logs `marketplace.fee_changed` with the old and new fee, in one transaction. Grants
+    /// already active keep the fee they fixed; grants activated after it take the new one.
+    public func setPlatformFee(_ bps: Int, reason: String, actor: String, at now: Date) async throws -> PlatformFeeSetting {
+        let log = self.log
+        return try await database.transaction { tx in
+            // The head first, as every activation does before reading the fee: the log orders the
+            // change and the activations around it as the database does.
+            _ = try await tx.lockHead()
+            let old = try await tx.platformFee()
+            let change = try PlatformFeeChange(from: old.bps, to: bps, reason: reason, actor: actor, at: now)
+            _ = try await log.append(change.record(), in: tx)
+            try await tx.setPlatformFee(bps, by: actor, at: now)
+            return PlatformFeeSetting(bps: bps, changedAt: now, changedBy: actor)
+        }
+    }
+
+    /// What a close of `period` rates: the period's counters with their grants' prices and the
+    /// terms each grant fixed when it became active, the adjustments booked into it, the caps of
+    /// its year and the income so far. Reads follow the number of counters (grants × datasets ×
+    /// units), never the events. Neither a dataset's current share nor the current fee rates a line.
+    static func input(for period: Period, currency: Currency, in tx: DatabaseTransaction) async throws -> PeriodCloseInput {
         let counters = try await tx.usageCounters(period: period, filter: UsageFilter())
         let grants = try await tx.grants(ids: counters.map(\.key.grantID))
-        let datasets = try await tx.datasets(ids: counters.map(\.key.datasetID))
         var usage: [RatedUsage] = []
         for counter in counters where counter.quantity > 0 {
-            guard let grant = grants[counter.key.grantID],
-                  let item = grant.items.first(where: { $0.datasetID == counter.key.datasetID }) else {
+            guard let grant = grants[counter.key.grantID], let item = grant.item(for: counter.key.datasetID) else {
                 throw StorageError(code: .unexpectedData, detail: "usage of \(counter.key.grantID)/\(counter.key.datasetID) has no grant item")
+            }
+            // Usage is accepted only while a grant is active, and a grant fixes its terms when it
+            // becomes active (migration 14 gave them to older grants).
+            guard let terms = grant.terms(for: counter.key.datasetID) else {
+                throw StorageError(code: .unexpectedData, detail: "grant \(grant.id) has usage of \(counter.key.datasetID) but no terms for it")
             }
             usage.append(RatedUsage(
                 counter: counter, scenario: grant.scenario, pricing: Pricing(item: item, unit: counter.key.unit),
-                revenueShareBPS: datasets[counter.key.datasetID]?.revenueShareBPS ?? 0))
+                revenueShareBPS: terms.revenueShareBPS, platformFeeBPS: terms.platformFeeBPS))
         }
         let adjustments = try await Self.adjustments(in: period, from: tx)
         return PeriodCloseInput(
-            period: period, currency: policy.currency, platformFeeBPS: policy.platformFeeBPS, usage: usage,
+            period: period, currency: currency, platformFeeBPS: try await tx.platformFee().bps, usage: usage,
             adjustments: adjustments, revenueCaps: try await tx.revenueCaps(year: period.year),
             incomeBefore: try await tx.operatorIncome(year: period.year, before: period))
     }

@@ -81,9 +81,37 @@ enum GrantDocument {
         ]
         // Written only when set, so documents of grants never suspended by a party read as before.
         if let by = grant.suspendedBy { members["suspended_by"] = .string(by.description) }
+        // Written once the grant has been active, so documents of grants never active read as before.
+        if !grant.terms.isEmpty { members["terms"] = terms(grant.terms) }
         let document: JSONValue = .object(members)
         // Strings and integers inside ±2^53 only: serialization cannot fail.
         return (try? document.canonicalString()) ?? ""
+    }
+
+    /// Per dataset, its fixed share and fee: `[{"dataset_id", "revenue_share_bps", "platform_fee_bps"}]`.
+    static func terms(_ terms: [DatasetTerms]) -> JSONValue {
+        .array(terms.map {
+            ["dataset_id": .string($0.datasetID), "revenue_share_bps": JSONValue($0.revenueShareBPS),
+             "platform_fee_bps": JSONValue($0.platformFeeBPS)]
+        })
+    }
+
+    static func terms(_ value: JSONValue?) throws(StorageError) -> [DatasetTerms] {
+        guard let value else { return [] }
+        guard let elements = value.arrayValue else { throw StorageError.unexpected("grant document terms is not an array") }
+        var terms: [DatasetTerms] = []
+        for (index, element) in elements.enumerated() {
+            var members = try JSONMembers(element, at: "terms[\(index)]")
+            let datasetID = try members.string("dataset_id")
+            let share = try members.integer("revenue_share_bps")
+            let fee = try members.integer("platform_fee_bps")
+            guard PlatformFee.range.contains(share), PlatformFee.range.contains(fee) else {
+                throw StorageError.unexpected("grant document terms[\(index)] is outside 0–10000 bps")
+            }
+            try members.finish()
+            terms.append(DatasetTerms(datasetID: datasetID, revenueShareBPS: Int(share), platformFeeBPS: Int(fee)))
+        }
+        return terms
     }
 
     private static func suspendedBy(_ value: JSONValue?) throws(StorageError) -> ActingParty? {
@@ -179,7 +207,8 @@ enum GrantDocument {
             suspensionCause: try root.optionalEnumeration("suspension_cause", SuspensionCause.self),
             history: history,
             revision: try root.integer("revision"),
-            suspendedBy: try suspendedBy(root.takeIfPresent("suspended_by"))
+            suspendedBy: try suspendedBy(root.takeIfPresent("suspended_by")),
+            terms: try terms(root.takeIfPresent("terms"))
         )
         try root.finish()
         return grant

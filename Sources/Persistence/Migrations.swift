@@ -1,5 +1,6 @@
 internal import AuditLog
 internal import Foundation
+internal import Licensing
 
 /// A versioned schema change. Versions only grow; a released migration is never edited, a later
 /// one changes what it did.
@@ -454,6 +455,24 @@ enum Migrations {
                 )\(d.withoutRowID)
                 """, []),
             ]
+        },
+        // 13 belongs to another change; versions apply in order of number, whichever are missing.
+        Migration(version: 14, name: "platform fee as marketplace configuration, grant terms") { d in
+            [
+                // One row: the fee a grant takes when it becomes active. It starts at the former
+                // `--platform-fee-bps` default; changed_at and changed_by stay null until the admin changes it.
+                ("""
+                CREATE TABLE marketplace_settings (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    platform_fee_bps INTEGER NOT NULL CHECK (platform_fee_bps BETWEEN 0 AND 10000),
+                    changed_at \(d.bigint) NULL,
+                    changed_by TEXT NULL
+                )
+                """, []),
+                ("INSERT INTO marketplace_settings (id, platform_fee_bps) VALUES (1, $1)", [.integer(Int64(PlatformFee.initialBPS))]),
+            ]
+        } transform: { connection in
+            try await GrantTermsMigration.fixTerms(on: connection)
         },
     ]
 

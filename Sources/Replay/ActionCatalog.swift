@@ -126,6 +126,9 @@ public enum ActionCatalog {
             // The discrepancies acknowledged; absent when there were none.
             Member("acknowledged_discrepancies", .array, mayBeAbsent: true),
         ]
+        case .feeChanged: [
+            Member("old_bps", .integer), Member("new_bps", .integer), Member("reason", .string), Member("at", .time),
+        ]
         case .discrepancyAcknowledged: [
             Member("period", .string), Member("grant_id", .string), Member("dataset_id", .string), Member("unit", .string),
             Member("declared_quantity", .integer), Member("provider_quantity", .integer), Member("tolerance_bps", .integer),
@@ -187,7 +190,11 @@ public enum ActionCatalog {
             Member("authority_id", .string), Member("reviewer_id", .string), Member("decision", .string),
             Member("reason", .nullable(.string)),
         ]
-        case .grantActivated: grantCommon + [Member("via", .string), Member("approvals", .strings)]
+        case .grantActivated: grantCommon + [
+            Member("via", .string), Member("approvals", .strings),
+            // Absent in activations logged before grants kept their terms.
+            Member("terms", .array, mayBeAbsent: true),
+        ]
         case .grantDenied: grantCommon + [Member("by", .string), Member("reason", .nullable(.string)), Member("reasons", .array)]
         case .grantSuspended: grantCommon + [
             Member("cause", .string), Member("authority_id", .nullable(.string)), Member("reason", .string),

@@ -183,6 +183,7 @@ extension LogReplay {
         var approval: Approval?
         var cause = state.grants[id]?.grant.suspensionCause
         var suspendedBy = state.grants[id]?.grant.suspendedBy
+        var terms: [DatasetTerms]?
         let to: GrantStatus
         let allowed: Set<GrantStatus>
         switch action {
@@ -216,6 +217,9 @@ extension LogReplay {
             to = .active
             allowed = [.pending]
             let via = try data.string("via")
+            if data.members["terms"] != nil, let grant = state.grants[id]?.grant {
+                terms = try activationTerms(of: grant, data, seq: seq)
+            }
             // Judged once, at the activation of a pending grant; any other is grant_step_invalid.
             if from == .pending {
                 let missing = required.filter { !decisions.approved.contains($0) }
@@ -267,12 +271,32 @@ extension LogReplay {
         let grantAction = GrantAction(rawValue: String(action.rawValue.dropFirst("grant.".count))) ?? .decided
         let change = GrantStatusChange(action: grantAction, from: from, to: to, at: at, actor: entry.record.actor,
                                        reason: data.members["reason"]?.stringValue)
-        state.grants[id]?.grant.replay(change, adding: approval, suspensionCause: cause, revision: revision, suspendedBy: suspendedBy)
+        state.grants[id]?.grant.replay(change, adding: approval, suspensionCause: cause, revision: revision, suspendedBy: suspendedBy,
+                                       terms: terms)
         inForce[id, default: InForceTimeline()].step(to: to, at: at, startsAt: startsAt, endsAt: endsAt)
         snapshots[id] = nil
         if to == .active && from != .active, let updated = state.grants[id]?.grant {
             checkInForce(updated, at: at, seq: seq, why: action == .grantActivated ? "activated" : "reinstated")
         }
+    }
+
+    /// The terms an activation logs, checked against those in force at its place in the log: one
+    /// entry per dataset of the grant, in its order, with the item's prices, the dataset's share
+    /// as the log has it then and the platform fee of the last `marketplace.fee_changed`.
+    mutating func activationTerms(of grant: Grant, _ data: Fields, seq: UInt64) throws(MalformedRecord) -> [DatasetTerms] {
+        var terms: [DatasetTerms] = []
+        for element in try data.objects("terms") {
+            terms.append(DatasetTerms(
+                datasetID: try element.string("dataset_id"), revenueShareBPS: Int(clamping: try element.integer("revenue_share_bps")),
+                platformFeeBPS: Int(clamping: try element.integer("platform_fee_bps"))))
+        }
+        let expected = grant.currentTerms(datasets: state.datasets, platformFeeBPS: platformFeeBPS)
+        if let difference = JSONDifference.first(
+            data.members["terms"] ?? .null, LicensingRecords.termsJSON(expected, of: grant),
+            foundName: "the activation's terms", expectedName: "the terms in force") {
+            report(ReplayFinding(.grantTermsMismatch, entry: seq, "grant \(grant.id): \(difference)"))
+        }
+        return terms
     }
 
     /// A grant put in force must satisfy the grant rules at that moment, against the datasets and

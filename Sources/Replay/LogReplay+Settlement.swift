@@ -24,6 +24,17 @@ extension LogReplay {
             try close(data, entry)
         case .discrepancyAcknowledged:
             try acknowledgeDiscrepancy(data, entry)
+        case .feeChanged:
+            let old = Int(clamping: try data.integer("old_bps"))
+            let new = Int(clamping: try data.integer("new_bps"))
+            if old != platformFeeBPS {
+                report(ReplayFinding(.feeChangeInvalid, entry: seq, "the fee changed from \(old) bps, but \(platformFeeBPS) bps was in force"))
+            }
+            if PlatformFee.range.contains(new) {
+                platformFeeBPS = new
+            } else {
+                report(ReplayFinding(.feeChangeInvalid, entry: seq, "the fee changed to \(new) bps, outside 0–10000"))
+            }
         }
     }
 
@@ -114,7 +125,8 @@ extension LogReplay {
         state.adjustments[period] = nil
     }
 
-    /// The period's counters with the terms they are rated under, as a close reads them.
+    /// The period's counters with the terms they are rated under, as a close reads them: each
+    /// grant's own.
     private mutating func ratedUsage(in period: Period, seq: UInt64) -> [RatedUsage] {
         var usage: [RatedUsage] = []
         for key in countersByPeriod[period] ?? [] {
@@ -123,9 +135,13 @@ extension LogReplay {
                 report(ReplayFinding(.settlementMismatch, entry: seq, "\(period) has usage of \(key.grantID)/\(key.datasetID), which no grant covers"))
                 continue
             }
+            // A grant's own terms; a grant whose activation predates them is rated as its closes
+            // were then: by its dataset's share and the close's fee.
+            let terms = grant.terms(for: key.datasetID)
             usage.append(RatedUsage(
                 counter: counter, scenario: grant.scenario, pricing: Pricing(item: item, unit: key.unit),
-                revenueShareBPS: state.datasets[key.datasetID]?.revenueShareBPS ?? 0))
+                revenueShareBPS: terms?.revenueShareBPS ?? state.datasets[key.datasetID]?.revenueShareBPS ?? 0,
+                platformFeeBPS: terms?.platformFeeBPS))
         }
         return usage
     }

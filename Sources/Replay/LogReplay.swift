@@ -64,6 +64,8 @@ public struct LogReplay: Sendable {
     var closedByYear: [Int: [Period]] = [:]
     /// Each closed period's lines by id, for the adjustments that correct them.
     var closedLineIndex: [Period: [String: Int]] = [:]
+    /// The platform fee in force: the initial one, then each `marketplace.fee_changed`'s new fee.
+    var platformFeeBPS = PlatformFee.initialBPS
     /// Every operator review seen, to name a reviewer who reviews twice in a round.
     var operatorReviews: Set<OperatorReview> = []
     /// Entries whose operator step was reported as invalid.

@@ -52,6 +52,12 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         case periodClosedOutOfOrder = "period_closed_out_of_order"
         /// A `settlement.closed` entry that differs from the settlement recomputed from the log.
         case settlementMismatch = "settlement_mismatch"
+        /// A `grant.activated` whose terms are not those in force then: its items' prices, its
+        /// datasets' revenue shares and the platform fee of the last `marketplace.fee_changed`.
+        case grantTermsMismatch = "grant_terms_mismatch"
+        /// A `marketplace.fee_changed` whose old fee is not the fee in force, or whose new fee is
+        /// outside 0–10000 basis points.
+        case feeChangeInvalid = "fee_change_invalid"
         /// Usage events whose quantities add up beyond what a counter holds (2^63 − 1): no server
         /// accepts them, so the log was not written by one.
         case quantityOverflow = "quantity_overflow"

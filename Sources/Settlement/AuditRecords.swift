@@ -13,6 +13,41 @@ public enum SettlementAction: String, Sendable, Hashable, CaseIterable {
     case revenueCapSet = "settlement.revenue_cap_set"
     /// Finance acknowledged a discrepancy between declared and provider-reported usage.
     case discrepancyAcknowledged = "settlement.discrepancy_acknowledged"
+    /// The admin changed the platform fee; grants activated after it take the new fee.
+    case feeChanged = "marketplace.fee_changed"
+}
+
+/// A change of the platform fee by the admin.
+public struct PlatformFeeChange: Sendable, Hashable {
+    public let oldBPS: Int
+    public let newBPS: Int
+    public let reason: String
+    public let actor: String
+    public let at: Date
+
+    /// A checked change: the new fee is 0–10000 bps (`invalid_platform_fee` otherwise).
+    public init(from oldBPS: Int, to newBPS: Int, reason: String, actor: String, at: Date) throws(SettlementError) {
+        guard PlatformFee.range.contains(newBPS) else {
+            throw SettlementError(code: .invalidPlatformFee, detail: "platform_fee_bps is 0 to 10000 basis points, not \(newBPS)")
+        }
+        self.oldBPS = oldBPS
+        self.newBPS = newBPS
+        self.reason = reason
+        self.actor = actor
+        self.at = at
+    }
+
+    /// The `marketplace.fee_changed` record.
+    public func record() -> AuditRecord {
+        AuditRecord(
+            actor: actor, action: SettlementAction.feeChanged.rawValue, subjects: ["marketplace:platform-fee"],
+            data: [
+                "old_bps": JSONValue(oldBPS),
+                "new_bps": JSONValue(newBPS),
+                "reason": .string(reason),
+                "at": .string(Timestamp.format(Timestamp.milliseconds(at))),
+            ])
+    }
 }
 
 /// The SHA-256 (lower-case hex) of a closed period's reports, by format name.

@@ -3,18 +3,23 @@ public import Licensing
 public import Metering
 
 /// One usage counter of the period with the terms it is rated under: the grant's scenario and
-/// price for the unit, and the dataset's revenue-return share.
+/// price for the unit, and the revenue-return share and platform fee the grant fixed when it
+/// became active.
 public struct RatedUsage: Sendable, Hashable {
     public let counter: UsageCounter
     public let scenario: Scenario
     public let pricing: Pricing
     public let revenueShareBPS: Int
+    /// The grant's own fee; nil only for a grant the log shows activated before grants kept their
+    /// terms, which a replay rates by the close's fee, as such closes did.
+    public let platformFeeBPS: Int?
 
-    public init(counter: UsageCounter, scenario: Scenario, pricing: Pricing, revenueShareBPS: Int) {
+    public init(counter: UsageCounter, scenario: Scenario, pricing: Pricing, revenueShareBPS: Int, platformFeeBPS: Int? = nil) {
         self.counter = counter
         self.scenario = scenario
         self.pricing = pricing
         self.revenueShareBPS = revenueShareBPS
+        self.platformFeeBPS = platformFeeBPS
     }
 }
 
@@ -48,6 +53,8 @@ public struct Adjustment: Sendable, Hashable {
 public struct PeriodCloseInput: Sendable {
     public var period: Period
     public var currency: Currency
+    /// The marketplace's fee in force at the close, as the report and its entry state it; lines
+    /// are split by their grants' own fees (``RatedUsage/platformFeeBPS``).
     public var platformFeeBPS: Int
     public var usage: [RatedUsage]
     public var adjustments: [Adjustment]
@@ -87,7 +94,7 @@ public enum PeriodClose {
             let counter = rated.counter
             let pricing = rated.scenario == .publicInterest ? .perUnit(.zero) : rated.pricing
             let rating = try Rating(quantity: counter.quantity, pricing: pricing, currency: input.currency)
-            let split = ShareSplit(revenueShareBPS: rated.revenueShareBPS, platformFeeBPS: input.platformFeeBPS)
+            let split = ShareSplit(revenueShareBPS: rated.revenueShareBPS, platformFeeBPS: rated.platformFeeBPS ?? input.platformFeeBPS)
             let parts = split.split(rating.amountMinor)
             let unitPrice: UnitPrice? = if case .perUnit(let price) = pricing { price } else { nil }
             lines.append(SettlementLine(

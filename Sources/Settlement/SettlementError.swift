@@ -34,6 +34,8 @@ public struct SettlementError: CodedError {
         case noDiscrepancy = "no_discrepancy"
         /// A report (JSON or CSV) that is malformed, misses a member or column, or whose amounts do not reconcile.
         case invalidReport = "invalid_report"
+        /// A platform fee outside 0–10000 basis points.
+        case invalidPlatformFee = "invalid_platform_fee"
     }
 
     public let code: Code

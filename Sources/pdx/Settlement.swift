@@ -7,22 +7,29 @@ import Settlement
 
 /// The marketplace's settlement settings; shared by `serve` and `settlement close`.
 struct SettlementOptions: ParsableArguments {
-    @Option(name: .customLong("platform-fee-bps"), help: "The platform's fee in basis points of each line, 0–10000. Env: PDX_PLATFORM_FEE_BPS. Default: 500")
-    var platformFeeBPS: Int?
+    /// Gone: kept only to answer anyone still giving it, flag, variable or config key alike.
+    @Option(name: .customLong("platform-fee-bps"), help: .hidden)
+    var platformFeeBPS: String?
 
     @Option(name: .customLong("settlement-grace-hours"), help: "Hours after a period's end before it may close. Env: PDX_SETTLEMENT_GRACE_HOURS. Default: 24")
     var graceHours: Int?
 
     /// The flags given, by settings key.
     var flags: [String: String?] {
-        ["platform-fee-bps": platformFeeBPS.map(String.init), "settlement-grace-hours": graceHours.map(String.init)]
+        ["platform-fee-bps": platformFeeBPS, "settlement-grace-hours": graceHours.map(String.init)]
     }
+
+    /// What a former `--platform-fee-bps` is told.
+    static let feeMoved = "--platform-fee-bps / PDX_PLATFORM_FEE_BPS is no longer a setting: the platform fee is "
+        + "marketplace configuration stored with the data, and each grant fixes the fee in force when it becomes active. "
+        + "The admin reads it with GET /v1/marketplace/platform-fee and changes it with PUT /v1/marketplace/platform-fee "
+        + #"{"platform_fee_bps": N, "reason": "…"}. Remove the setting."#
 
     /// The policy the settings say: flag, then environment, then config file, then default.
     func policy(_ settings: Settings) throws -> SettlementPolicy {
         var policy = SettlementPolicy()
-        policy.platformFeeBPS = try settings.value("platform-fee-bps", default: policy.platformFeeBPS, "an integer 0…10000") {
-            Int($0).flatMap { (0...10_000).contains($0) ? $0 : nil }
+        if settings.text("platform-fee-bps") != nil {
+            throw ValidationError(Self.feeMoved)
         }
         let hours = try settings.value("settlement-grace-hours", default: Int(policy.grace / 3600), "an integer 0…8784") {
             Int($0).flatMap { (0...24 * 366).contains($0) ? $0 : nil }
@@ -37,7 +44,7 @@ struct SettlementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "settlement",
         abstract: "Close a settlement period or export its report.",
-        subcommands: [Close.self, Export.self]
+        subcommands: [Close.self, Adjust.self, Export.self]
     )
 
     struct Close: AsyncParsableCommand {
@@ -52,14 +59,19 @@ struct SettlementCommand: AsyncParsableCommand {
         @Option(help: "The period, YYYY-MM (a month in Asia/Shanghai).")
         var period: String
 
+        @Option(help: "The id of the finance principal closing it (pr_…); the log names it.")
+        var actor: String
+
         func validate() throws {
             guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
+            guard !actor.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--actor must name a finance principal") }
         }
 
         func run() async throws {
             guard let period = Period(period) else { return }
             let settings = try await storage.settings(more: settlement.flags)
-            let closed = try await closePeriod(period, at: try storage.store(settings), policy: try settlement.policy(settings))
+            let closed = try await closePeriod(period, at: try storage.store(settings), policy: try settlement.policy(settings),
+                                               actor: actor)
             let totals = closed.report.totals
             let currency = closed.report.currency
             print(closed.wasClosed ? "\(period) was already closed; nothing changed" : "closed \(period)")
@@ -67,6 +79,47 @@ struct SettlementCommand: AsyncParsableCommand {
             print("gross \(MinorUnits.decimal(totals.grossMinor, in: currency)) \(currency.code): authorities \(MinorUnits.decimal(totals.authorityMinor, in: currency)), platform \(MinorUnits.decimal(totals.platformMinor, in: currency)), operators \(MinorUnits.decimal(totals.operatorMinor, in: currency))")
             print("settlement.closed is log entry \(closed.logIndex)")
             for (format, digest) in closed.digests.sorted(by: { $0.key < $1.key }) { print("sha256 \(format) \(digest)") }
+        }
+    }
+
+    struct Adjust: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Book a correction of a closed period's line into a later, open period (settlement.adjusted).",
+            discussion: "As POST /v1/settlements/{period}/adjustments. A negative amount is a credit."
+        )
+
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var settlement: SettlementOptions
+
+        @Option(help: "The open period the correction is booked into, YYYY-MM.")
+        var period: String
+
+        @Option(help: "The id of the line corrected, e.g. 2026-10/gr_…/bj-traffic-flow/call.")
+        var corrects: String
+
+        @Option(name: .customLong("amount-minor"), help: "The change of the line's gross amount in minor units (fen); negative for a credit.")
+        var amountMinor: Int64
+
+        @Option(help: "Why (required).")
+        var reason: String
+
+        @Option(help: "The id of the finance principal booking it (pr_…); the log names it.")
+        var actor: String
+
+        func validate() throws {
+            guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
+            guard !actor.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--actor must name a finance principal") }
+            let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= 2000 else { throw ValidationError("--reason must be 1 to 2000 characters") }
+        }
+
+        func run() async throws {
+            guard let period = Period(period) else { return }
+            let settings = try await storage.settings(more: settlement.flags)
+            let adjustment = try await adjustLine(
+                corrects, by: amountMinor, in: period, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines), actor: actor,
+                at: try storage.store(settings), policy: try settlement.policy(settings))
+            print("booked \(adjustment.id) into \(period): \(adjustment.amountMinor) minor units on \(adjustment.corrected.id)")
         }
     }
 

@@ -122,6 +122,6 @@ extension Grant {
               items: items.map { GrantItem(datasetID: $0.datasetID, authorityID: $0.authorityID, fields: $0.fields,
                                            unitPrices: $0.unitPrices, priceTiers: $0.priceTiers, quotas: quotas) },
               currency: currency, requestedAt: requestedAt, status: status, approvals: approvals, reasons: reasons,
-              suspensionCause: suspensionCause, history: history, revision: revision + 1)
+              suspensionCause: suspensionCause, history: history, revision: revision + 1, suspendedBy: suspendedBy, terms: terms)
     }
 }

@@ -160,7 +160,7 @@ struct ReconciliationFlowTests {
             #expect(try await runtime.database.read { try await $0.settlement(period) } == nil)
             // `pdx settlement close` takes the same path and is refused the same way, listing the discrepancy.
             let cli = await #expect(throws: UnresolvedDiscrepancies.self) {
-                try await closePeriod(period, at: market.location, policy: SettlementPolicy())
+                try await closePeriod(period, at: market.location, policy: SettlementPolicy(), actor: try #require(s.m.actors.ids["fin"]))
             }
             #expect(cli?.lines.map(\.key.grantID) == [s.acmeGrant])
             #expect(cli?.description.contains("\(period)/\(s.acmeGrant)/bj-open/call: declared 100, provider 120") == true)

@@ -94,19 +94,38 @@ struct EndToEndTests {
         let storage = ["--data-dir", root.appendingPathComponent("data").path]
         let server = try ServerProcess(arguments: storage)
         try await server.waitUntilReady()
+        let admin = try String(contentsOfFile: root.appendingPathComponent("data/admin.token").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (created, body) = try await HTTP.send("POST", port: server.port, "/v1/principals", key: admin,
+                                                  body: #"{"name":"Finance desk","role":"finance"}"#)
+        #expect(created == 201)
+        let finance = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["id"] as? String ?? ""
         #expect(await server.stopped() == 0)
 
-        let early = try await Executables.launch("pdx", ["settlement", "close", "--period", "2999-01"] + storage)
+        // The person closing is named and must exist; the old fee flag points to the API.
+        let unnamed = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        #expect(unnamed.status == 64)
+        #expect(unnamed.error.contains("--actor"))
+        let nobody = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01", "--actor", "pr_nobody"] + storage)
+        #expect(nobody.status != 0)
+        #expect(nobody.error.contains("actor_not_found"), "\(nobody.error)")
+        let oldFlag = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01", "--actor", finance,
+                                                           "--platform-fee-bps", "300"] + storage)
+        #expect(oldFlag.status != 0)
+        #expect(oldFlag.error.contains("/v1/marketplace/platform-fee"), "\(oldFlag.error)")
+        let closing = storage + ["--actor", finance]
+
+        let early = try await Executables.launch("pdx", ["settlement", "close", "--period", "2999-01"] + closing)
         #expect(early.status != 0)
         #expect(early.error.contains("period_not_ended"))
         let notClosed = try await Executables.launch("pdx", ["settlement", "export", "--period", "2026-01", "--format", "csv", "--out", "-"] + storage)
         #expect(notClosed.status != 0)
         #expect(notClosed.error.contains("period_not_closed"))
 
-        let closed = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        let closed = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + closing)
         #expect(closed.status == 0, "\(closed.error)")
         #expect(closed.output.hasPrefix("closed 2026-01"))
-        let again = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + storage)
+        let again = try await Executables.launch("pdx", ["settlement", "close", "--period", "2026-01"] + closing)
         #expect(again.output.contains("already closed"))
 
         // The exported bytes are those whose SHA-256 the close printed (and logged).

@@ -390,6 +390,7 @@ struct UsageMigrationTests {
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
+                    "DROP TABLE marketplace_settings",
                     "DELETE FROM schema_migrations WHERE version >= 5",
                 ] {
                     try await transaction.context.execute(statement)
@@ -435,6 +436,7 @@ struct UsageSourceMigrationTests {
                 for statement in [
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
+                    "DROP TABLE marketplace_settings",
                     "DELETE FROM schema_migrations WHERE version >= 10",
                 ] {
                     try await transaction.context.execute(statement)

@@ -18,6 +18,10 @@ enum GoldenLog {
     /// its periods closed in report format 1. Kept as it is: logs are forever.
     static let formatOnePath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-1.jsonl").path
 
+    /// `demo-log-before-terms.jsonl`: the same demo's log as servers wrote it before grants kept
+    /// their terms (no `terms` in `grant.activated`). Kept as it is: logs are forever.
+    static let beforeTermsPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-before-terms.jsonl").path
+
     /// Each line's bytes: the entry exactly as hashed.
     static func entries(at path: String = path) throws -> [[UInt8]] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -63,6 +67,27 @@ struct GoldenLogTests {
         #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == 1 })
         #expect(replay.state.settlements.values.allSatisfy { $0.report.lines.allSatisfy { $0.source == nil || $0.source == .declared } })
         #expect(replay.state.counters.values.allSatisfy { $0.gatewayQuantity == 0 })
+    }
+
+    @Test("the log written before grants kept terms replays without a finding: its grants are rated as its closes were")
+    func beforeTermsLog() throws {
+        let replay = try GoldenLog.replayed(at: GoldenLog.beforeTermsPath)
+        #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
+        #expect(replay.state.grants.values.allSatisfy { $0.grant.terms.isEmpty })
+    }
+
+    @Test("every grant the golden log activates carries its terms, and the same closes follow from them")
+    func termsInActivations() throws {
+        let replay = try GoldenLog.replayed()
+        let before = try GoldenLog.replayed(at: GoldenLog.beforeTermsPath)
+        let active = replay.state.grants.values.filter { $0.grant.status == .active || $0.grant.status == .suspended }
+        #expect(!active.isEmpty && active.allSatisfy { $0.grant.terms.count == $0.grant.items.count })
+        #expect(active.allSatisfy { $0.grant.terms.allSatisfy { $0.platformFeeBPS == PlatformFee.initialBPS } })
+        // Nothing in the demo changes a share or the fee, so the money is what it was before terms.
+        for (period, closed) in replay.state.settlements {
+            #expect(closed.report.totals == before.state.settlements[period]?.report.totals, "\(period)")
+        }
     }
 
     @Test("the golden log closes its periods in the current report format")

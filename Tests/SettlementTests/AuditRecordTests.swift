@@ -31,8 +31,9 @@ struct SettlementRecordTests {
                                                          reason: "port counted retries", actor: "fin", at: closedAt, logIndex: 5)
         let acknowledged = ReconciliationLine(key: key, operatorID: "op-1", authorityID: "bj", declaredQuantity: 7, providerQuantity: 9,
                                               toleranceBPS: 100, acknowledgement: acknowledgement)
+        let fee = try PlatformFeeChange(from: 500, to: 600, reason: "new schedule", actor: "admin", at: closedAt)
         return [report.closedRecord(digests: ["json": "00", "csv": "11"], actor: "fin", acknowledged: [acknowledged]), adjustment.record(),
-                cap.record(currency: .cny), acknowledgement.record()]
+                cap.record(currency: .cny), acknowledgement.record(), fee.record()]
     }
 
     @Test("every member each action writes is in its catalog row, and every action is catalogued")

@@ -245,7 +245,10 @@ extension API {
                       to: $0.to.schema,
                       at: $0.at, actor: $0.actor, reason: $0.reason)
             },
-            revision: grant.revision)
+            revision: grant.revision,
+            terms: grant.terms.isEmpty ? nil : grant.terms.map {
+                .init(datasetId: $0.datasetID, revenueShareBps: $0.revenueShareBPS, platformFeeBps: $0.platformFeeBPS)
+            })
     }
 
     static func prices(_ prices: [MeteringUnit: UnitPrice]) -> Components.Schemas.Prices {

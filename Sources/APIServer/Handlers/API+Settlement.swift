@@ -26,6 +26,23 @@ extension API {
                                            currency: settlementPolicy.currency.code))))
     }
 
+    func getPlatformFee(_ input: Operations.GetPlatformFee.Input) async throws -> Operations.GetPlatformFee.Output {
+        _ = try Authorization.require(.getPlatformFee)
+        return .ok(.init(body: .json(Self.platformFee(try await settlements.platformFee()))))
+    }
+
+    func setPlatformFee(_ input: Operations.SetPlatformFee.Input) async throws -> Operations.SetPlatformFee.Output {
+        let caller = try Authorization.require(.setPlatformFee)
+        guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
+        let reason = try Self.settlementReason(body.reason)
+        let set = try await settlements.setPlatformFee(body.platformFeeBps, reason: reason, actor: caller.id, at: clock.now())
+        return .ok(.init(body: .json(Self.platformFee(set))))
+    }
+
+    static func platformFee(_ fee: PlatformFeeSetting) -> Components.Schemas.PlatformFee {
+        .init(platformFeeBps: fee.bps, changedAt: fee.changedAt, changedBy: fee.changedBy)
+    }
+
     func getRevenueCap(_ input: Operations.GetRevenueCap.Input) async throws -> Operations.GetRevenueCap.Output {
         let caller = try Authorization.require(.getRevenueCap)
         let year = try Self.capYear(input.query.year)

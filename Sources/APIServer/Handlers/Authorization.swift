@@ -16,6 +16,7 @@ enum Operation: String, CaseIterable, Sendable {
     case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
     case reportUsage, getUsageSummary, reportProviderUsage
     case setRevenueCap, getRevenueCap, listRevenueCaps
+    case getPlatformFee, setPlatformFee
     case getSettlement, closeSettlement, getSettlementReport, addAdjustment, listAdjustments
     case getReconciliation, acknowledgeDiscrepancy
     case loadRelease, listReleases
@@ -74,6 +75,8 @@ enum Authorization {
         .listAdjustments: [.finance, .admin, .auditor],
         .getRevenueCap: [.finance, .admin, .auditor, .operator],
         .listRevenueCaps: [.finance, .admin, .auditor],
+        .getPlatformFee: [.admin, .finance, .auditor],
+        .setPlatformFee: [.admin],
         .loadRelease: [.authorityReviewer, .admin],
         .listReleases: everyone,
         .readRecords: [.operator],

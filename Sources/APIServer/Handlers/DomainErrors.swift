@@ -80,6 +80,7 @@ enum DomainErrors {
         case .authorityNotParty, .operatorRequired: .forbidden
         case .alreadyRevoked, .selfRevocation, .alreadyErased: .conflict
         case .authorityNotFound, .eventsRequired, .batchTooLarge, .clockBackwards: .unprocessableContent
+        case .actorNotFound, .actorInactive, .actorNotFinance: .unprocessableContent
         case .upstreamKeyMissing: .serviceUnavailable
         }
     }
@@ -163,7 +164,7 @@ extension SettlementError.Code {
         case .periodNotClosed: .notFound
         case .invalidReport: .internalServerError
         case .invalidPeriod, .lineNotFound, .invalidAdjustment, .invalidRevenueCap, .reasonRequired, .reasonTooLong, .invalidReason,
-             .amountOverflow:
+             .amountOverflow, .invalidPlatformFee:
             .unprocessableContent
         }
     }

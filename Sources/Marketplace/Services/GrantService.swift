@@ -50,8 +50,13 @@ public struct GrantService: Sendable {
             // operator's grants together are bounded, so that no operator can make a close overflow.
             let committed = try await tx.grants(ofOperator: owner.id, statuses: [.pending, .active, .suspended])
                 .reduce(Int128(0)) { $0 + $1.periodAmountBound }
+            // The head first, as a fee change takes it: the fee read here is the one in force at
+            // this grant's place in the log.
+            _ = try await tx.lockHead()
+            let fee = try await tx.platformFee().bps
             let change = try lifecycle.request(request, id: id, operator: owner, requestedBy: caller.id,
-                                               datasets: datasets, agreement: agreement, at: now, committedPeriodMinor: committed)
+                                               datasets: datasets, agreement: agreement, at: now, committedPeriodMinor: committed,
+                                               platformFeeBPS: fee)
             _ = try await context.log.append(change.records, in: tx)
             try await tx.insertGrant(change.updated)
             try await finish(change.updated, tx)
@@ -61,25 +66,26 @@ public struct GrantService: Sendable {
 
     /// A providing authority's decision on a pending grant.
     public func decide(_ id: String, decision: GrantDecision, reason: String?, by caller: Principal) async throws -> Grant {
-        try await step(id, by: caller) { [lifecycle] grant, actor, owner, datasets, now in
-            lifecycle.decide(grant, by: actor, decision: decision, reason: reason, operator: owner, datasets: datasets, at: now)
+        try await step(id, by: caller) { [lifecycle] grant, actor, owner, datasets, fee, now in
+            lifecycle.decide(grant, by: actor, decision: decision, reason: reason, operator: owner, datasets: datasets, at: now,
+                             platformFeeBPS: fee)
         }
     }
 
     public func suspend(_ id: String, reason: String?, by caller: Principal) async throws -> Grant {
-        try await step(id, by: caller) { [lifecycle] grant, actor, _, _, now in
+        try await step(id, by: caller) { [lifecycle] grant, actor, _, _, _, now in
             lifecycle.suspend(grant, by: actor, reason: reason, at: now)
         }
     }
 
     public func reinstate(_ id: String, reason: String?, by caller: Principal) async throws -> Grant {
-        try await step(id, by: caller) { [lifecycle] grant, actor, owner, datasets, now in
+        try await step(id, by: caller) { [lifecycle] grant, actor, owner, datasets, _, now in
             lifecycle.reinstate(grant, by: actor, reason: reason, operator: owner, datasets: datasets, at: now)
         }
     }
 
     public func revoke(_ id: String, reason: String?, by caller: Principal) async throws -> Grant {
-        try await step(id, by: caller) { [lifecycle] grant, actor, _, _, now in
+        try await step(id, by: caller) { [lifecycle] grant, actor, _, _, _, now in
             lifecycle.revoke(grant, by: actor, reason: reason, at: now)
         }
     }
@@ -87,7 +93,7 @@ public struct GrantService: Sendable {
     /// One lifecycle step on grant `id` by `caller`, who must be able to see it; the grant as it now is.
     private func step(
         _ id: String, by caller: Principal,
-        _ decide: @Sendable (Grant, Reviewer, Operator, [String: Dataset], Date) -> GrantOutcome
+        _ decide: @Sendable (Grant, Reviewer, Operator, [String: Dataset], Int, Date) -> GrantOutcome
     ) async throws -> Grant {
         let actor = Reviewer(principal: caller)
         let now = context.clock.now()
@@ -96,7 +102,10 @@ public struct GrantService: Sendable {
                 throw MarketplaceError(.notFound, "No grant '\(id)'.")
             }
             let (owner, datasets) = try await Self.context(of: current, in: tx)
-            let change = try decide(current, actor, owner, datasets, now).accepted()
+            // The head before the fee, as in request: an activation takes the fee in force at its place in the log.
+            _ = try await tx.lockHead()
+            let fee = try await tx.platformFee().bps
+            let change = try decide(current, actor, owner, datasets, fee, now).accepted()
             _ = try await context.log.append(change.records, in: tx)
             try await tx.updateGrant(change.updated)
             return change.updated
