@@ -99,8 +99,9 @@ public enum PeriodClose {
                 authorityMinor: parts.authority, platformMinor: parts.platform, operatorMinor: parts.operator,
                 eventCount: counter.events, logIndexFirst: counter.firstLogIndex, logIndexLast: counter.lastLogIndex,
                 corrects: nil, reason: nil,
-                source: LineSource(quantity: counter.quantity, gatewayQuantity: counter.gatewayQuantity),
-                gatewayQuantity: counter.gatewayQuantity))
+                source: LineSource(quantity: counter.quantity, gatewayQuantity: counter.gatewayQuantity,
+                                   upstreamQuantity: counter.upstreamQuantity),
+                gatewayQuantity: counter.gatewayQuantity, upstreamQuantity: counter.upstreamQuantity))
         }
         for adjustment in input.adjustments.sorted(by: { $0.id < $1.id }) {
             let corrected = adjustment.corrected

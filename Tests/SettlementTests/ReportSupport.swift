@@ -18,10 +18,12 @@ enum SampleReport {
 
     static func counter(grant: String, dataset: String, unit: MeteringUnit, operator operatorID: String, authority: String,
                         quantity: Int64, events: Int64, first: UInt64, last: UInt64,
-                        gateway: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
+                        gateway: (quantity: Int64, events: Int64) = (0, 0),
+                        upstream: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
         UsageCounter(key: CounterKey(grantID: grant, datasetID: dataset, unit: unit, period: period),
                      operatorID: operatorID, authorityID: authority, quantity: quantity, events: events,
-                     firstLogIndex: first, lastLogIndex: last, gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events)
+                     firstLogIndex: first, lastLogIndex: last, gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events,
+                     upstreamQuantity: upstream.quantity, upstreamEvents: upstream.events)
     }
 
     /// The September line the adjustment corrects.
@@ -34,10 +36,12 @@ enum SampleReport {
     static var input: PeriodCloseInput { input(formatVersion: SettlementReport.currentFormatVersion) }
 
     /// The inputs in report format `formatVersion`. From format 2 the lines have sources: line 1 is
-    /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`.
+    /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`
+    /// in format 2 and `upstream` from format 3 (its 5000 calls forwarded to the authority's interface).
     /// Format 1 had only declared usage.
     static func input(formatVersion: Int) -> PeriodCloseInput {
         let metered = formatVersion >= 2
+        let forwarded = formatVersion >= 3
         return PeriodCloseInput(
             period: period, currency: .cny, platformFeeBPS: 1_000,
             usage: [
@@ -54,7 +58,8 @@ enum SampleReport {
                            revenueShareBPS: 2_500),
                 RatedUsage(counter: counter(grant: "grt_b1", dataset: "bj-traffic-flow", unit: .call, operator: "op_b",
                                             authority: "bj", quantity: 5_000, events: 50, first: 130, last: 260,
-                                            gateway: metered ? (5_000, 50) : (0, 0)),
+                                            gateway: metered && !forwarded ? (5_000, 50) : (0, 0),
+                                            upstream: forwarded ? (5_000, 50) : (0, 0)),
                            scenario: .publicInterest, pricing: .perUnit(UnitPrice("0.04")!), revenueShareBPS: 3_000),
             ],
             adjustments: [
