@@ -84,7 +84,10 @@ extension LogReplay {
             period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),
             usage: ratedUsage(in: period, seq: seq), adjustments: state.adjustments[period] ?? [],
             revenueCaps: revenueCapsByYear[period.year] ?? [:],
-            incomeBefore: income(before: period), formatVersion: formatVersion)
+            incomeBefore: income(before: period), formatVersion: formatVersion,
+            providerQuantities: Dictionary(uniqueKeysWithValues: (providerKeysByPeriod[period] ?? []).compactMap { key in
+                providerTotals[key].map { (key, $0.quantity) }
+            }))
         let recomputed: SettlementReport
         do {
             recomputed = try PeriodClose.settle(input, closedAt: closedAt)

@@ -35,7 +35,7 @@ extension SettlementReport {
     public static let currentFormatVersion = 3
     /// Every format this version of PDX reads and renders: 1 has no line sources (every line before
     /// it was declared usage), 2 adds `source`, `declared_quantity` and `gateway_quantity`, 3 adds
-    /// the source `upstream` and `upstream_quantity`.
+    /// the source `upstream`, `upstream_quantity` and, on declared lines, `provider_quantity`.
     public static let formatVersions: ClosedRange<Int> = 1...3
 }
 

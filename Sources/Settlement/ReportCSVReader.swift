@@ -196,6 +196,7 @@ extension SettlementLine {
         var source: LineSource? = kind == .usage ? .declared : nil
         var gatewayQuantity: Int64 = 0
         var upstreamQuantity: Int64 = 0
+        var providerQuantity: Int64?
         if close.formatVersion >= 2 {
             source = try row.text("source").map { text throws(SettlementError) in
                 guard let parsed = LineSource(rawValue: text), parsed != .upstream || close.formatVersion >= 3 else {
@@ -207,6 +208,7 @@ extension SettlementLine {
             gatewayQuantity = try row.integer("gateway_quantity", in: 0...MinorUnits.maximum)
             if close.formatVersion >= 3 {
                 upstreamQuantity = try row.integer("upstream_quantity", in: 0...MinorUnits.maximum)
+                providerQuantity = try row.index("provider_quantity").map { Int64($0) }
             }
             // Each part is at most 2^53 − 1, so the sum cannot overflow.
             guard try row.integer("declared_quantity", in: 0...MinorUnits.maximum) + gatewayQuantity + upstreamQuantity == quantity else {
@@ -228,7 +230,8 @@ extension SettlementLine {
             eventCount: try row.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try row.index("log_index_first"), logIndexLast: try row.index("log_index_last"),
             corrects: try row.text("corrects"), reason: try row.text("reason"),
-            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity)
+            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity,
+            providerQuantity: providerQuantity)
     }
 }
 

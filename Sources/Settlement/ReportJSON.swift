@@ -72,6 +72,7 @@ extension SettlementLine {
         }
         if formatVersion >= 3 {
             members["upstream_quantity"] = JSONValue(upstreamQuantity)
+            members["provider_quantity"] = providerQuantity.map { JSONValue($0) } ?? .null
         }
         return .object(members)
     }
@@ -214,6 +215,7 @@ extension SettlementLine {
         var source: LineSource? = kind == .usage ? .declared : nil
         var gatewayQuantity: Int64 = 0
         var upstreamQuantity: Int64 = 0
+        var providerQuantity: Int64?
         if formatVersion >= 2 {
             source = try object.optionalString("source").map { text throws(SettlementError) in
                 guard let parsed = LineSource(rawValue: text), parsed != .upstream || formatVersion >= 3 else {
@@ -225,6 +227,7 @@ extension SettlementLine {
             gatewayQuantity = try object.integer("gateway_quantity", in: 0...MinorUnits.maximum)
             if formatVersion >= 3 {
                 upstreamQuantity = try object.integer("upstream_quantity", in: 0...MinorUnits.maximum)
+                providerQuantity = try object.optionalIndex("provider_quantity").map { Int64($0) }
             }
             let declared = try object.integer("declared_quantity", in: 0...MinorUnits.maximum)
             guard Int128(declared) + Int128(gatewayQuantity) + Int128(upstreamQuantity) == Int128(quantity) else {
@@ -243,7 +246,8 @@ extension SettlementLine {
             operatorMinor: `operator`, eventCount: try object.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try object.optionalIndex("log_index_first"), logIndexLast: try object.optionalIndex("log_index_last"),
             corrects: try object.optionalString("corrects"), reason: try object.optionalString("reason"),
-            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity)
+            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity,
+            providerQuantity: providerQuantity)
     }
 }
 
@@ -289,7 +293,7 @@ struct ReportObject {
     static func lineMembers(version: Int) -> Set<String> {
         var members = lineMembers
         if version >= 2 { members.formUnion(["source", "declared_quantity", "gateway_quantity"]) }
-        if version >= 3 { members.insert("upstream_quantity") }
+        if version >= 3 { members.formUnion(["upstream_quantity", "provider_quantity"]) }
         return members
     }
     static let totalsMembers: Set<String> = [

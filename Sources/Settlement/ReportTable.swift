@@ -43,7 +43,7 @@ extension SettlementReport {
     static func lineColumns(version: Int) -> [String] {
         var columns = lineColumnsV1
         if version >= 2 { columns += ["source", "declared_quantity", "gateway_quantity"] }
-        if version >= 3 { columns += ["upstream_quantity"] }
+        if version >= 3 { columns += ["upstream_quantity", "provider_quantity"] }
         return columns
     }
 
@@ -72,7 +72,7 @@ extension SettlementReport {
                 row += [.text(line.source?.rawValue), .integer(line.declaredQuantity), .integer(line.gatewayQuantity)]
             }
             if formatVersion >= 3 {
-                row += [.integer(line.upstreamQuantity)]
+                row += [.integer(line.upstreamQuantity), line.providerQuantity.map { .integer($0) } ?? .empty]
             }
             return row
         }

@@ -73,6 +73,7 @@ struct UsageSourceFlowTests {
             #expect(acmeLine["declared_quantity"] as? Int == 3)
             #expect(acmeLine["gateway_quantity"] as? Int == 5)
             #expect(acmeLine["upstream_quantity"] as? Int == 0)
+            #expect(acmeLine.keys.contains("provider_quantity") && acmeLine["provider_quantity"] is NSNull)
             #expect(acmeLine["quantity"] as? Int == 8)
             #expect(acmeLine["amount_minor"] as? Int == 32)  // 8 × 0.04: rated as one line
             let bigLine = try #require(all.first { $0["grant_id"] as? String == s.bigGrant })
@@ -87,8 +88,8 @@ struct UsageSourceFlowTests {
             let bytes = Array(csv.body.readableBytesView)
             #expect(Hex.encode(SHA256.hash(bytes).bytes) == digests["csv"])
             let text = String(decoding: bytes, as: UTF8.self)
-            #expect(text.split(separator: "\r\n").first?.hasSuffix(",corrects,reason,source,declared_quantity,gateway_quantity,upstream_quantity") == true)
-            #expect(text.contains(",mixed,3,5,0\r\n") && text.contains(",upstream,0,0,20\r\n"))
+            #expect(text.split(separator: "\r\n").first?.hasSuffix(",corrects,reason,source,declared_quantity,gateway_quantity,upstream_quantity,provider_quantity") == true)
+            #expect(text.contains(",mixed,3,5,0,\r\n") && text.contains(",upstream,0,0,20,\r\n"))
             let statement = lines(try await s.report(period, as: "acme", client).json())
             #expect(statement.map { $0["source"] as? String } == ["mixed"])
 

@@ -39,15 +39,15 @@ struct ReportSourceTests {
     @Test("formats 2 and 3 append their columns after reason; earlier formats keep their headers")
     func columns() throws {
         let header = Self.text(try SampleReport.report(), .csv).split(separator: "\r\n").first.map(String.init)
-        #expect(header?.hasSuffix(",corrects,reason,source,declared_quantity,gateway_quantity,upstream_quantity") == true)
+        #expect(header?.hasSuffix(",corrects,reason,source,declared_quantity,gateway_quantity,upstream_quantity,provider_quantity") == true)
         let twoHeader = Self.text(try SampleReport.report(formatVersion: 2), .csv).split(separator: "\r\n").first.map(String.init)
         #expect(twoHeader?.hasSuffix(",corrects,reason,source,declared_quantity,gateway_quantity") == true)
         let oldHeader = Self.text(try SampleReport.report(formatVersion: 1), .csv).split(separator: "\r\n").first.map(String.init)
         #expect(oldHeader?.hasSuffix(",corrects,reason") == true)
         let rows = try csvRows(try SampleReport.report().rendered(as: .csv))
-        #expect(rows.dropFirst().map { Array($0.suffix(4)) } == [
-            ["mixed", "2345", "10000", "0"], ["declared", "1001", "0", "0"], ["upstream", "0", "0", "5000"],
-            ["", "0", "0", "0"], ["", "0", "0", "0"], ["", "0", "0", "0"],
+        #expect(rows.dropFirst().map { Array($0.suffix(5)) } == [
+            ["mixed", "2345", "10000", "0", ""], ["declared", "1001", "0", "0", "998"], ["upstream", "0", "0", "5000", ""],
+            ["", "0", "0", "0", ""], ["", "0", "0", "0", ""], ["", "0", "0", "0", ""],
         ])
         let twoRows = try csvRows(try SampleReport.report(formatVersion: 2).rendered(as: .csv))
         #expect(twoRows.dropFirst().map { Array($0.suffix(3)) }[2] == ["gateway", "0", "5000"])
@@ -91,6 +91,10 @@ struct ReportSourceTests {
             (#""upstream_quantity":5000"#, #""upstream_quantity":4999"#),
             (#""upstream_quantity":5000"#, #""upstream_quantity":-5000"#),
             (#""upstream_quantity":0"#, #""upstream_quantity":1"#),
+            // A provider's figure beside a line that is not declared, or not a count.
+            (#""provider_quantity":null"#, #""provider_quantity":7"#),
+            (#""provider_quantity":998"#, #""provider_quantity":-1"#),
+            (#""provider_quantity":998"#, #""provider_quantity":"998""#),
           ])
     func contradictions(from: String, to: String) throws {
         let text = Self.text(try SampleReport.report(), .json)
@@ -136,9 +140,10 @@ struct ReportSourceTests {
                 == old.statement(for: party))
         // Quantities that do not add up, a source that does not follow from them.
         let text = Self.text(current, .csv)
-        for (from, to) in [(",mixed,2345,10000,0\r\n", ",mixed,2344,10000,0\r\n"), (",mixed,2345,10000,0\r\n", ",gateway,2345,10000,0\r\n"),
-                           (",declared,1001,0,0\r\n", ",,1001,0,0\r\n"), (",upstream,0,0,5000\r\n", ",upstream,0,0,4999\r\n"),
-                           (",upstream,0,0,5000\r\n", ",gateway,0,0,5000\r\n"), (",upstream,0,0,5000\r\n", ",upstream,0,5000,0\r\n")] {
+        for (from, to) in [(",mixed,2345,10000,0,\r\n", ",mixed,2344,10000,0,\r\n"), (",mixed,2345,10000,0,\r\n", ",gateway,2345,10000,0,\r\n"),
+                           (",declared,1001,0,0,998\r\n", ",,1001,0,0,998\r\n"), (",upstream,0,0,5000,\r\n", ",upstream,0,0,4999,\r\n"),
+                           (",upstream,0,0,5000,\r\n", ",gateway,0,0,5000,\r\n"), (",upstream,0,0,5000,\r\n", ",upstream,0,5000,0,\r\n"),
+                           (",upstream,0,0,5000,\r\n", ",upstream,0,0,5000,1\r\n"), (",declared,1001,0,0,998\r\n", ",declared,1001,0,0,-998\r\n")] {
             #expect(text.contains(from))
             #expect(throws: SettlementError.self, "\(to)") {
                 try SettlementReport(csv: Array(text.replacingOccurrences(of: from, with: to).utf8), close: SettlementClose(current))

@@ -38,6 +38,7 @@ enum SampleReport {
     /// The inputs in report format `formatVersion`. From format 2 the lines have sources: line 1 is
     /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`
     /// in format 2 and `upstream` from format 3 (its 5000 calls forwarded to the authority's interface).
+    /// From format 3 the declared line 2 also shows Shanghai's own count of it, 998 records.
     /// Format 1 had only declared usage.
     static func input(formatVersion: Int) -> PeriodCloseInput {
         let metered = formatVersion >= 2
@@ -67,7 +68,13 @@ enum SampleReport {
                            reason: "retries counted twice, see \"ticket 4471\"; 重复计费", actor: "principal:fin_1",
                            at: Timestamp.date(milliseconds: 1_792_461_600_000)),
             ],
-            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000], formatVersion: formatVersion)
+            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000], formatVersion: formatVersion,
+            // The authorities' own counts: shown from format 3 beside the declared line only (line 2);
+            // line 1 is mixed, so Beijing's figure for it is not shown.
+            providerQuantities: [
+                CounterKey(grantID: "grt_a1", datasetID: "sh-weather", unit: .record, period: period): 998,
+                CounterKey(grantID: "grt_a1", datasetID: "bj-traffic-flow", unit: .call, period: period): 12_000,
+            ])
     }
 
     static func report(formatVersion: Int = SettlementReport.currentFormatVersion) throws -> SettlementReport {

@@ -82,6 +82,10 @@ struct ReportVectorTests {
         #expect(first["declared_quantity"]?.integerValue == 2_345)
         #expect(first["gateway_quantity"]?.integerValue == 10_000)
         #expect(first["upstream_quantity"]?.integerValue == 0)
+        // The provider's figure beside the declared line only; null elsewhere.
+        #expect(report.lines.map(\.providerQuantity) == [nil, 998, nil, nil, nil, nil])
+        #expect(first["provider_quantity"] == .null)
+        #expect(report.json["lines"]?[1]?["provider_quantity"]?.integerValue == 998)
         let third = try #require(report.json["lines"]?[2])
         #expect(third["source"] == "upstream")
         #expect(third["upstream_quantity"]?.integerValue == 5_000)
@@ -91,6 +95,8 @@ struct ReportVectorTests {
         #expect(two.lines.map(\.source) == [.mixed, .declared, .gateway, nil, nil, nil])
         #expect(two.json["format_version"]?.integerValue == 2)
         #expect(two.json["lines"]?[2]?["upstream_quantity"] == nil)
+        #expect(two.json["lines"]?[1]?["provider_quantity"] == nil)
+        #expect(two.lines.allSatisfy { $0.providerQuantity == nil })
         // Format 1 says none of it.
         let old = try SampleReport.report(formatVersion: 1)
         #expect(old.json["format_version"] == nil)
