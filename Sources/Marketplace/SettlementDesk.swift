@@ -209,10 +209,12 @@ public struct SettlementDesk: Sendable {
                 revenueShareBPS: terms.revenueShareBPS, platformFeeBPS: terms.platformFeeBPS))
         }
         let adjustments = try await Self.adjustments(in: period, from: tx)
+        let provided = try await tx.providerTotals(period: period)
         return PeriodCloseInput(
             period: period, currency: currency, platformFeeBPS: try await tx.platformFee().bps, usage: usage,
             adjustments: adjustments, revenueCaps: try await tx.revenueCaps(year: period.year),
-            incomeBefore: try await tx.operatorIncome(year: period.year, before: period))
+            incomeBefore: try await tx.operatorIncome(year: period.year, before: period),
+            providerQuantities: Dictionary(provided.map { ($0.key, $0.quantity) }, uniquingKeysWith: +))
     }
 
     /// The adjustments booked into `period`, oldest first (then by id), each with the line it corrects.

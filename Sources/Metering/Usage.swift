@@ -30,11 +30,18 @@ public enum UsageSource: String, Sendable, Hashable, CaseIterable, Comparable {
     case declared
     /// PDX generated it for a call it served through the data API (metered at the source).
     case gateway
+    /// PDX generated it for a call it forwarded to the authority's own interface (an `upstream`
+    /// dataset, metered at the source). Logs written before this source existed name such calls
+    /// `gateway`.
+    case upstream
     /// The providing authority reported it (`POST /v1/provider-usage`); it bills no one and is kept
     /// apart from the counters, to be reconciled with the operator's declaration.
     case provider
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// True for the sources PDX meters itself (`gateway`, `upstream`): the counters keep their parts.
+    public var isMeteredAtSource: Bool { self == .gateway || self == .upstream }
 }
 
 /// Why an event is rejected; the raw values are the codes a batch answers with.

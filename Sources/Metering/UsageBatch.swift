@@ -14,7 +14,7 @@ public struct UsageBatch: Sendable {
     public let parsed: [Result<UsageEvent, UsageRejectionError>]
     /// The operator reporting.
     public let operatorID: String
-    /// Who counted the events: the operator (declared) or PDX itself (gateway).
+    /// Who counted the events: the operator (declared) or PDX itself (gateway, upstream).
     public let source: UsageSource
 
     /// Parses `events` reported by `operatorID` at `now`, counted by `source`.
@@ -183,9 +183,9 @@ public struct UsageBatch: Sendable {
             accepted.append(event)
             outcomes.append(.accepted)
         }
-        // The events of one gateway call are one: the call is served only if all of them count, so
+        // The events of one metered call are one: the call is served only if all of them count, so
         // if one is refused, all are, for the first refusal's reason.
-        if source == .gateway, accepted.count < parsed.count,
+        if source.isMeteredAtSource, accepted.count < parsed.count,
            let refusal = outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
             return UsageDecision(outcomes: outcomes.map { _ in .rejected(refusal) }, accepted: [], counterDeltas: [:], dayDeltas: [:])
         }

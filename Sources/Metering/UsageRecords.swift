@@ -55,7 +55,7 @@ extension UsageDecision {
         return chunks.enumerated().map { index, groups in
             // Declared usage has no `source` member, as before there were two sources, so the logs
             // of declared usage keep their bytes.
-            let sourceMember: [String: JSONValue] = source == .gateway ? ["source": .string(source.rawValue)] : [:]
+            let sourceMember: [String: JSONValue] = source.isMeteredAtSource ? ["source": .string(source.rawValue)] : [:]
             let usage: [JSONValue] = groups.map { key, events in
                 [
                     "grant_id": .string(key.grantID),

@@ -12,13 +12,19 @@ public struct UsageCounter: Sendable, Hashable {
     /// The first and last log index of the `usage.recorded` entries that added to it.
     public var firstLogIndex: UInt64
     public var lastLogIndex: UInt64
-    /// How much of ``quantity``, and how many of ``events``, PDX metered itself at the source
-    /// (``UsageSource/gateway``); the rest was declared by the operator. Quotas count both together.
+    /// How much of ``quantity``, and how many of ``events``, PDX metered itself as it served the data
+    /// (``UsageSource/gateway``).
     public var gatewayQuantity: Int64
     public var gatewayEvents: Int64
+    /// How much of ``quantity``, and how many of ``events``, PDX metered itself as it forwarded calls
+    /// to the authority's own interface (``UsageSource/upstream``). The rest of the quantity was
+    /// declared by the operator. Quotas count all parts together.
+    public var upstreamQuantity: Int64
+    public var upstreamEvents: Int64
 
     public init(key: CounterKey, operatorID: String, authorityID: String, quantity: Int64, events: Int64,
-                firstLogIndex: UInt64, lastLogIndex: UInt64, gatewayQuantity: Int64 = 0, gatewayEvents: Int64 = 0) {
+                firstLogIndex: UInt64, lastLogIndex: UInt64, gatewayQuantity: Int64 = 0, gatewayEvents: Int64 = 0,
+                upstreamQuantity: Int64 = 0, upstreamEvents: Int64 = 0) {
         self.key = key
         self.operatorID = operatorID
         self.authorityID = authorityID
@@ -28,10 +34,12 @@ public struct UsageCounter: Sendable, Hashable {
         self.lastLogIndex = lastLogIndex
         self.gatewayQuantity = gatewayQuantity
         self.gatewayEvents = gatewayEvents
+        self.upstreamQuantity = upstreamQuantity
+        self.upstreamEvents = upstreamEvents
     }
 
     /// The part of ``quantity`` the operator declared.
-    public var declaredQuantity: Int64 { quantity - gatewayQuantity }
+    public var declaredQuantity: Int64 { quantity - gatewayQuantity - upstreamQuantity }
 }
 
 /// A day counter as a store keeps it.

@@ -456,7 +456,15 @@ enum Migrations {
                 """, []),
             ]
         },
-        // 13 belongs to another change; versions apply in order of number, whichever are missing.
+        Migration(version: 13, name: "usage counters keep their upstream part") { d in
+            [
+                // How much of each counter PDX metered forwarding calls to an authority's own
+                // interface (upstream). Before this, such calls were counted in the gateway part, and
+                // stay there: a closed period keeps its figures, and the log names them `gateway`.
+                ("ALTER TABLE usage_counters ADD COLUMN upstream_quantity \(d.bigint) NOT NULL DEFAULT 0 CHECK (upstream_quantity >= 0)", []),
+                ("ALTER TABLE usage_counters ADD COLUMN upstream_events \(d.bigint) NOT NULL DEFAULT 0 CHECK (upstream_events >= 0)", []),
+            ]
+        },
         Migration(version: 14, name: "platform fee as marketplace configuration, grant terms") { d in
             [
                 // One row: the fee a grant takes when it becomes active. It starts at the former

@@ -84,7 +84,7 @@ extension DatabaseReader {
         return try await context.query(
             """
             SELECT grant_id, dataset_id, unit, period, operator_id, authority_id, quantity, events, log_first, log_last,
-                gateway_quantity, gateway_events
+                gateway_quantity, gateway_events, upstream_quantity, upstream_events
             FROM usage_counters WHERE \(conditions.joined(separator: " AND ")) ORDER BY grant_id, dataset_id, unit
             """,
             binds
@@ -98,7 +98,9 @@ extension DatabaseReader {
                 firstLogIndex: try Self.unsigned(row.integer(8)),
                 lastLogIndex: try Self.unsigned(row.integer(9)),
                 gatewayQuantity: try row.integer(10),
-                gatewayEvents: try row.integer(11)
+                gatewayEvents: try row.integer(11),
+                upstreamQuantity: try row.integer(12),
+                upstreamEvents: try row.integer(13)
             )
         }
     }
@@ -206,7 +208,7 @@ extension DatabaseTransaction {
         )
     }
 
-    /// Adds to the period counters: each counter's quantity and events, and their gateway parts, are
+    /// Adds to the period counters: each counter's quantity and events, and their gateway and upstream parts, are
     /// added to the stored ones (a counter not stored yet starts at zero), its log range widened to
     /// cover both. A
     /// stored counter keeps its operator and authority. Counters with one key are added up first.
@@ -223,6 +225,8 @@ extension DatabaseTransaction {
             sum.lastLogIndex = max(sum.lastLogIndex, counter.lastLogIndex)
             sum.gatewayQuantity += counter.gatewayQuantity
             sum.gatewayEvents += counter.gatewayEvents
+            sum.upstreamQuantity += counter.upstreamQuantity
+            sum.upstreamEvents += counter.upstreamEvents
             merged[counter.key] = sum
         }
         let d = context.dialect
@@ -231,12 +235,13 @@ extension DatabaseTransaction {
         try await context.insert(
             into: "usage_counters",
             columns: ["grant_id", "dataset_id", "unit", "period", "operator_id", "authority_id", "quantity", "events",
-                      "log_first", "log_last", "gateway_quantity", "gateway_events"],
+                      "log_first", "log_last", "gateway_quantity", "gateway_events", "upstream_quantity", "upstream_events"],
             rows: merged.values.sorted { $0.key < $1.key }.map { counter in
                 [.text(counter.key.grantID), .text(counter.key.datasetID), .text(counter.key.unit.rawValue),
                  .text(counter.key.period.description), .text(counter.operatorID), .text(counter.authorityID),
                  .integer(counter.quantity), .integer(counter.events), .integer(Int64(clamping: counter.firstLogIndex)),
-                 .integer(Int64(clamping: counter.lastLogIndex)), .integer(counter.gatewayQuantity), .integer(counter.gatewayEvents)]
+                 .integer(Int64(clamping: counter.lastLogIndex)), .integer(counter.gatewayQuantity), .integer(counter.gatewayEvents),
+                 .integer(counter.upstreamQuantity), .integer(counter.upstreamEvents)]
             },
             conflict: """
                 ON CONFLICT (grant_id, dataset_id, unit, period) DO UPDATE SET \
@@ -244,6 +249,8 @@ extension DatabaseTransaction {
                 events = usage_counters.events + excluded.events, \
                 gateway_quantity = usage_counters.gateway_quantity + excluded.gateway_quantity, \
                 gateway_events = usage_counters.gateway_events + excluded.gateway_events, \
+                upstream_quantity = usage_counters.upstream_quantity + excluded.upstream_quantity, \
+                upstream_events = usage_counters.upstream_events + excluded.upstream_events, \
                 log_first = \(d.least("usage_counters.log_first", "excluded.log_first")), \
                 log_last = \(d.greatest("usage_counters.log_last", "excluded.log_last"))
                 """

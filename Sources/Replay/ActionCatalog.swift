@@ -94,7 +94,7 @@ public enum ActionCatalog {
         case .recorded: [
             Member("operator_id", .string), Member("batch_id", .string), Member("part", .integer),
             Member("parts", .integer), Member("at", .time), Member("usage", .array),
-            // `gateway` for usage metered at the source; absent for declared usage.
+            // `gateway` or `upstream` for usage metered at the source; absent for declared usage.
             Member("source", .string, mayBeAbsent: true),
         ]
         case .providerReported: [

@@ -90,11 +90,15 @@ extension LogReplay {
                                  "\(period) was closed in report format \(formatVersion), which this verifier does not know (it knows \(SettlementReport.formatVersions.lowerBound)–\(SettlementReport.formatVersions.upperBound)); use a pdx-verify at least as new as the server that wrote the log"))
             return
         }
+        if formatVersion >= 3, namesUpstreamSince == nil { namesUpstreamSince = seq }
         let input = PeriodCloseInput(
             period: period, currency: try data.currency("currency"), platformFeeBPS: Int(try data.integer("platform_fee_bps")),
             usage: ratedUsage(in: period, seq: seq), adjustments: state.adjustments[period] ?? [],
             revenueCaps: revenueCapsByYear[period.year] ?? [:],
-            incomeBefore: income(before: period), formatVersion: formatVersion)
+            incomeBefore: income(before: period), formatVersion: formatVersion,
+            providerQuantities: Dictionary(uniqueKeysWithValues: (providerKeysByPeriod[period] ?? []).compactMap { key in
+                providerTotals[key].map { (key, $0.quantity) }
+            }))
         let recomputed: SettlementReport
         do {
             recomputed = try PeriodClose.settle(input, closedAt: closedAt)
@@ -107,6 +111,11 @@ extension LogReplay {
         if formatVersion < 2, metered > 0 {
             report(ReplayFinding(.settlementMismatch, entry: seq,
                                  "\(period) was closed in report format 1, which cannot say where usage came from, but \(metered) of its lines hold usage metered at the source"))
+        }
+        let forwarded = recomputed.lines.filter { $0.upstreamQuantity > 0 }.count
+        if formatVersion < 3, forwarded > 0 {
+            report(ReplayFinding(.settlementMismatch, entry: seq,
+                                 "\(period) was closed in report format \(formatVersion), which cannot say usage was metered upstream, but \(forwarded) of its lines hold such usage"))
         }
         var digests: ReportDigests = [:]
         for format in ReportFormat.allCases { digests[format.rawValue] = Hex.encode(SHA256.hash(recomputed.rendered(as: format)).bytes) }

@@ -16,6 +16,7 @@ extension LogReplay {
         }
         let activeUntil = owner?.status == .approved ? owner?.approvedUntil : nil
         let source = try Self.usageSource(data)
+        if source == .upstream, namesUpstreamSince == nil { namesUpstreamSince = seq }
         for group in try data.objects("usage") {
             let grantID = try group.string("grant_id")
             let datasetID = try group.string("dataset_id")
@@ -82,6 +83,10 @@ extension LogReplay {
                     let (gateway, overflow) = counter.gatewayQuantity.addingReportingOverflow(Int64(quantity))
                     counter.gatewayQuantity = overflow ? .max : gateway
                     counter.gatewayEvents += 1
+                } else if source == .upstream {
+                    let (upstream, overflow) = counter.upstreamQuantity.addingReportingOverflow(Int64(quantity))
+                    counter.upstreamQuantity = overflow ? .max : upstream
+                    counter.upstreamEvents += 1
                 }
                 if let quota, counter.quantity > quota, !quotaReported {
                     quotaReported = true
@@ -100,27 +105,41 @@ extension LogReplay {
 }
 
 extension LogReplay {
-    /// Who counted a record's events: `source` is `gateway` for usage PDX metered at the source, and
-    /// absent for usage the operator declared; any other value is malformed.
+    /// Who counted a record's events: `source` is `gateway` or `upstream` for usage PDX metered at
+    /// the source, and absent for usage the operator declared; any other value is malformed.
     static func usageSource(_ data: Fields) throws(MalformedRecord) -> UsageSource {
         guard let value = data.members["source"] else { return .declared }
-        guard value.stringValue == UsageSource.gateway.rawValue else {
-            throw MalformedRecord(reason: "source is not \"gateway\", the only source a record names (declared usage leaves it out)")
+        guard let text = value.stringValue, let source = UsageSource(rawValue: text), source.isMeteredAtSource else {
+            throw MalformedRecord(reason: "source is not \"gateway\" or \"upstream\", the only sources a record names (declared usage leaves it out)")
         }
-        return .gateway
+        return source
     }
 
     /// Usage must come from where the dataset's delivery says its use is counted, at that point of
     /// the log: PDX meters a gateway or upstream dataset itself and refuses declarations of it
-    /// (`metered_at_source`); it serves nothing of a declared one, so it cannot have metered it.
+    /// (`metered_at_source`); it serves nothing of a declared one, so it cannot have metered it; and
+    /// what it metered says how it delivered it. A log written before the `upstream` source named
+    /// forwarded calls `gateway`, so `gateway` usage of an upstream dataset is a finding only once
+    /// the log shows it was written by a server that names `upstream` (``namesUpstreamSince``).
     mutating func checkSource(_ source: UsageSource, datasetID: String, place: String, seq: UInt64) {
         guard let delivery = state.datasets[datasetID]?.delivery else { return }
-        if source == .declared, delivery.isMeteredAtSource {
+        switch (source, delivery) {
+        case (.declared, .gateway), (.declared, .upstream):
             report(ReplayFinding(.declaredUsageOnGatewayDataset, entry: seq,
                                  "declared usage of \(place): dataset \(datasetID) is delivered through PDX (\(delivery.rawValue)), which meters it at the source"))
-        } else if source == .gateway, delivery == .declared {
+        case (.gateway, .declared), (.upstream, .declared):
             report(ReplayFinding(.gatewayUsageOnDeclaredDataset, entry: seq,
-                                 "usage of \(place) metered at the source, but dataset \(datasetID) is declared: the gateway does not serve it"))
+                                 "usage of \(place) metered at the source (\(source.rawValue)), but dataset \(datasetID) is declared: PDX neither serves nor forwards it"))
+        case (.upstream, .gateway):
+            report(ReplayFinding(.usageSourceMismatch, entry: seq,
+                                 "usage of \(place) says upstream, but dataset \(datasetID) was served from its releases (gateway) then"))
+        case (.gateway, .upstream):
+            if let since = namesUpstreamSince {
+                report(ReplayFinding(.usageSourceMismatch, entry: seq,
+                                     "usage of \(place) says gateway, but dataset \(datasetID) was read through its authority's interface (upstream) then, and this log names that source since entry \(since)"))
+            }
+        default:
+            break
         }
     }
 }

@@ -53,6 +53,11 @@ public struct LogReplay: Sendable {
     var acknowledgements: [CounterKey: DiscrepancyAcknowledgement] = [:]
     /// Periods that have usage, closed or not.
     var periodsWithUsage: Set<Period> = []
+    /// The index of the first entry only a server that names the `upstream` source writes: a
+    /// `usage.recorded` with source `upstream`, or a `settlement.closed` in report format 3 or later.
+    /// From it on, usage forwarded to an upstream dataset must say `upstream`; before it, the log may
+    /// be older than that source and name such usage `gateway`.
+    var namesUpstreamSince: UInt64?
     /// The periods with usage, earliest first, closed ones removed when they reach the top: a
     /// close asks for the earliest open one.
     var openPeriodsWithUsage = MinimumHeap<Period>()

@@ -40,9 +40,14 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         /// Usage the operator declared, of a dataset whose delivery was `gateway` or `upstream` then: PDX meters
         /// such a dataset itself and refuses declarations of it (`metered_at_source`).
         case declaredUsageOnGatewayDataset = "declared_usage_on_gateway_dataset"
-        /// Usage metered at the source (`source` `gateway`) of a dataset whose delivery was
-        /// `declared` then: the gateway does not serve such a dataset, so it cannot have metered it.
+        /// Usage metered at the source (`source` `gateway` or `upstream`) of a dataset whose delivery
+        /// was `declared` then: PDX neither serves nor forwards such a dataset, so it cannot have metered it.
         case gatewayUsageOnDeclaredDataset = "gateway_usage_on_declared_dataset"
+        /// Usage metered at the source whose source is not the dataset's delivery then: `upstream`
+        /// usage of a `gateway` dataset, or — once the log names `upstream` (a `usage.recorded` with
+        /// that source, or a close in report format 3 or later) — `gateway` usage of an `upstream`
+        /// dataset. Logs written before `upstream` existed name forwarded calls `gateway`.
+        case usageSourceMismatch = "usage_source_mismatch"
         /// A `dataset.release_published` that does not fit its dataset: another authority, fields
         /// other than the dataset's, or a version published before.
         case releaseInvalid = "release_invalid"

@@ -64,11 +64,15 @@ public struct PeriodCloseInput: Sendable {
     public var incomeBefore: [String: Int64]
     /// The report format to close in: the current one, or, to recompute an old close, its own.
     public var formatVersion: Int
+    /// What the authorities reported for the period (`provider_usage`), by counter key: shown beside
+    /// declared lines from report format 3 on. It is compared, never rated.
+    public var providerQuantities: [CounterKey: Int64]
 
     public init(period: Period, currency: Currency, platformFeeBPS: Int, usage: [RatedUsage], adjustments: [Adjustment] = [],
                 revenueCaps: [String: Int64] = [:], incomeBefore: [String: Int64] = [:],
-                formatVersion: Int = SettlementReport.currentFormatVersion) {
+                formatVersion: Int = SettlementReport.currentFormatVersion, providerQuantities: [CounterKey: Int64] = [:]) {
         self.formatVersion = formatVersion
+        self.providerQuantities = providerQuantities
         self.period = period
         self.currency = currency
         self.platformFeeBPS = platformFeeBPS
@@ -97,6 +101,10 @@ public enum PeriodClose {
             let split = ShareSplit(revenueShareBPS: rated.revenueShareBPS, platformFeeBPS: rated.platformFeeBPS ?? input.platformFeeBPS)
             let parts = split.split(rating.amountMinor)
             let unitPrice: UnitPrice? = if case .perUnit(let price) = pricing { price } else { nil }
+            let source = LineSource(quantity: counter.quantity, gatewayQuantity: counter.gatewayQuantity,
+                                    upstreamQuantity: counter.upstreamQuantity)
+            // Only what the operator declared has a provider's figure to be read against.
+            let provided = source == .declared && input.formatVersion >= 3 ? input.providerQuantities[counter.key] : nil
             lines.append(SettlementLine(
                 id: "\(input.period)/\(counter.key.grantID)/\(counter.key.datasetID)/\(counter.key.unit.rawValue)",
                 kind: .usage, grantID: counter.key.grantID, operatorID: counter.operatorID, datasetID: counter.key.datasetID,
@@ -106,8 +114,8 @@ public enum PeriodClose {
                 authorityMinor: parts.authority, platformMinor: parts.platform, operatorMinor: parts.operator,
                 eventCount: counter.events, logIndexFirst: counter.firstLogIndex, logIndexLast: counter.lastLogIndex,
                 corrects: nil, reason: nil,
-                source: LineSource(quantity: counter.quantity, gatewayQuantity: counter.gatewayQuantity),
-                gatewayQuantity: counter.gatewayQuantity))
+                source: source, gatewayQuantity: counter.gatewayQuantity, upstreamQuantity: counter.upstreamQuantity,
+                providerQuantity: provided))
         }
         for adjustment in input.adjustments.sorted(by: { $0.id < $1.id }) {
             let corrected = adjustment.corrected

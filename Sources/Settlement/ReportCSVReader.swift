@@ -195,15 +195,26 @@ extension SettlementLine {
         // Format 1 knew only declared usage.
         var source: LineSource? = kind == .usage ? .declared : nil
         var gatewayQuantity: Int64 = 0
+        var upstreamQuantity: Int64 = 0
+        var providerQuantity: Int64?
         if close.formatVersion >= 2 {
             source = try row.text("source").map { text throws(SettlementError) in
-                guard let parsed = LineSource(rawValue: text) else { throw row.invalid("source", "not a line source") }
+                guard let parsed = LineSource(rawValue: text), parsed != .upstream || close.formatVersion >= 3 else {
+                    throw row.invalid("source", "not a line source of report format \(close.formatVersion)")
+                }
                 return parsed
             }
             if kind == .usage, source == nil { throw row.invalid("source", "empty, but a usage line has a source") }
             gatewayQuantity = try row.integer("gateway_quantity", in: 0...MinorUnits.maximum)
-            guard try row.integer("declared_quantity", in: 0...MinorUnits.maximum) + gatewayQuantity == quantity else {
-                throw row.invalid("declared_quantity", "with gateway_quantity is not the line's quantity")
+            if close.formatVersion >= 3 {
+                upstreamQuantity = try row.integer("upstream_quantity", in: 0...MinorUnits.maximum)
+                providerQuantity = try row.index("provider_quantity").map { Int64($0) }
+            }
+            // Each part is at most 2^53 − 1, so the sum cannot overflow.
+            guard try row.integer("declared_quantity", in: 0...MinorUnits.maximum) + gatewayQuantity + upstreamQuantity == quantity else {
+                throw row.invalid("declared_quantity", close.formatVersion >= 3
+                    ? "with gateway_quantity and upstream_quantity is not the line's quantity"
+                    : "with gateway_quantity is not the line's quantity")
             }
         }
         self.init(
@@ -219,7 +230,8 @@ extension SettlementLine {
             eventCount: try row.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try row.index("log_index_first"), logIndexLast: try row.index("log_index_last"),
             corrects: try row.text("corrects"), reason: try row.text("reason"),
-            source: source, gatewayQuantity: gatewayQuantity)
+            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity,
+            providerQuantity: providerQuantity)
     }
 }
 

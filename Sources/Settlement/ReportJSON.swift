@@ -70,6 +70,10 @@ extension SettlementLine {
             members["declared_quantity"] = JSONValue(declaredQuantity)
             members["gateway_quantity"] = JSONValue(gatewayQuantity)
         }
+        if formatVersion >= 3 {
+            members["upstream_quantity"] = JSONValue(upstreamQuantity)
+            members["provider_quantity"] = providerQuantity.map { JSONValue($0) } ?? .null
+        }
         return .object(members)
     }
 }
@@ -210,16 +214,26 @@ extension SettlementLine {
         // Format 1 knew only declared usage.
         var source: LineSource? = kind == .usage ? .declared : nil
         var gatewayQuantity: Int64 = 0
+        var upstreamQuantity: Int64 = 0
+        var providerQuantity: Int64?
         if formatVersion >= 2 {
             source = try object.optionalString("source").map { text throws(SettlementError) in
-                guard let parsed = LineSource(rawValue: text) else { throw object.invalid("source", "not a line source") }
+                guard let parsed = LineSource(rawValue: text), parsed != .upstream || formatVersion >= 3 else {
+                    throw object.invalid("source", "not a line source of report format \(formatVersion)")
+                }
                 return parsed
             }
             if kind == .usage, source == nil { throw object.invalid("source", "null, but a usage line has a source") }
             gatewayQuantity = try object.integer("gateway_quantity", in: 0...MinorUnits.maximum)
+            if formatVersion >= 3 {
+                upstreamQuantity = try object.integer("upstream_quantity", in: 0...MinorUnits.maximum)
+                providerQuantity = try object.optionalIndex("provider_quantity").map { Int64($0) }
+            }
             let declared = try object.integer("declared_quantity", in: 0...MinorUnits.maximum)
-            guard Int128(declared) + Int128(gatewayQuantity) == Int128(quantity) else {
-                throw object.invalid("declared_quantity", "with gateway_quantity is not the line's quantity")
+            guard Int128(declared) + Int128(gatewayQuantity) + Int128(upstreamQuantity) == Int128(quantity) else {
+                throw object.invalid("declared_quantity", formatVersion >= 3
+                    ? "with gateway_quantity and upstream_quantity is not the line's quantity"
+                    : "with gateway_quantity is not the line's quantity")
             }
         }
 
@@ -232,7 +246,8 @@ extension SettlementLine {
             operatorMinor: `operator`, eventCount: try object.integer("event_count", in: 0...MinorUnits.maximum),
             logIndexFirst: try object.optionalIndex("log_index_first"), logIndexLast: try object.optionalIndex("log_index_last"),
             corrects: try object.optionalString("corrects"), reason: try object.optionalString("reason"),
-            source: source, gatewayQuantity: gatewayQuantity)
+            source: source, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity,
+            providerQuantity: providerQuantity)
     }
 }
 
@@ -276,7 +291,10 @@ struct ReportObject {
 
     /// A line's members in format `version`.
     static func lineMembers(version: Int) -> Set<String> {
-        version >= 2 ? lineMembers.union(["source", "declared_quantity", "gateway_quantity"]) : lineMembers
+        var members = lineMembers
+        if version >= 2 { members.formUnion(["source", "declared_quantity", "gateway_quantity"]) }
+        if version >= 3 { members.formUnion(["upstream_quantity", "provider_quantity"]) }
+        return members
     }
     static let totalsMembers: Set<String> = [
         "gross_minor", "authority_minor", "platform_minor", "operator_minor", "line_count", "event_count",

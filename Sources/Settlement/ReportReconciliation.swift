@@ -44,11 +44,19 @@ extension SettlementLine {
         guard kind == .usage else {
             if source != nil { return ("source", "only a usage line has a source") }
             if gatewayQuantity != 0 { return ("gateway_quantity", "only a usage line has a quantity") }
+            if upstreamQuantity != 0 { return ("upstream_quantity", "only a usage line has a quantity") }
+            if providerQuantity != nil { return ("provider_quantity", "only a declared usage line has a provider's figure") }
             return nil
         }
         if gatewayQuantity < 0 || gatewayQuantity > quantity { return ("gateway_quantity", "is not within the line's quantity") }
-        let expected = LineSource(quantity: quantity, gatewayQuantity: gatewayQuantity)
+        if upstreamQuantity < 0 || upstreamQuantity > quantity - gatewayQuantity {
+            return ("upstream_quantity", "with gateway_quantity is not within the line's quantity")
+        }
+        let expected = LineSource(quantity: quantity, gatewayQuantity: gatewayQuantity, upstreamQuantity: upstreamQuantity)
         if source != expected { return ("source", "is not \(expected.rawValue), as its quantities say") }
+        if providerQuantity != nil, expected != .declared {
+            return ("provider_quantity", "only a declared usage line has a provider's figure")
+        }
         return nil
     }
 

@@ -41,7 +41,10 @@ extension SettlementReport {
 
     /// The columns of format `version`, in order.
     static func lineColumns(version: Int) -> [String] {
-        version >= 2 ? lineColumnsV1 + ["source", "declared_quantity", "gateway_quantity"] : lineColumnsV1
+        var columns = lineColumnsV1
+        if version >= 2 { columns += ["source", "declared_quantity", "gateway_quantity"] }
+        if version >= 3 { columns += ["upstream_quantity", "provider_quantity"] }
+        return columns
     }
 
     /// The columns of this report's format.
@@ -67,6 +70,9 @@ extension SettlementReport {
             ]
             if formatVersion >= 2 {
                 row += [.text(line.source?.rawValue), .integer(line.declaredQuantity), .integer(line.gatewayQuantity)]
+            }
+            if formatVersion >= 3 {
+                row += [.integer(line.upstreamQuantity), line.providerQuantity.map { .integer($0) } ?? .empty]
             }
             return row
         }

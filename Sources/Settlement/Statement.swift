@@ -79,17 +79,27 @@ public struct SettlementLine: Sendable, Hashable {
     public let reason: String?
     /// Who counted a usage line's quantity; nil for adjustments and clawbacks.
     public let source: LineSource?
-    /// How much of ``quantity`` PDX metered at the source; 0 for adjustments and clawbacks.
+    /// How much of ``quantity`` PDX metered as it served the data; 0 for adjustments and clawbacks.
     public let gatewayQuantity: Int64
+    /// How much of ``quantity`` PDX metered as it forwarded calls to the authority's interface
+    /// (always 0 in formats 1 and 2); 0 for adjustments and clawbacks.
+    public let upstreamQuantity: Int64
+    /// For a declared usage line (report format 3 on): what the dataset's authority reported for the
+    /// same grant, dataset, unit and period (`POST /v1/provider-usage`), nil when it reported nothing.
+    /// Always nil for other lines and in formats 1 and 2.
+    public let providerQuantity: Int64?
 
     /// A line; a usage line whose `source` is not given is declared usage.
     public init(id: String, kind: LineKind, grantID: String?, operatorID: String, datasetID: String?, authorityID: String,
                 unit: MeteringUnit?, scenario: Scenario?, quantity: Int64, unitPrice: UnitPrice?, tiers: [TierCharge],
                 amountMinor: Int64, authorityBPS: Int, platformBPS: Int, authorityMinor: Int64, platformMinor: Int64,
                 operatorMinor: Int64, eventCount: Int64, logIndexFirst: UInt64?, logIndexLast: UInt64?,
-                corrects: String?, reason: String?, source: LineSource? = nil, gatewayQuantity: Int64 = 0) {
+                corrects: String?, reason: String?, source: LineSource? = nil, gatewayQuantity: Int64 = 0,
+                upstreamQuantity: Int64 = 0, providerQuantity: Int64? = nil) {
         self.source = source ?? (kind == .usage ? .declared : nil)
         self.gatewayQuantity = gatewayQuantity
+        self.upstreamQuantity = upstreamQuantity
+        self.providerQuantity = providerQuantity
         self.id = id
         self.kind = kind
         self.grantID = grantID

@@ -196,9 +196,15 @@ struct ReconciliationFlowTests {
             #expect(listed.first?["declared_quantity"] == 100)
             #expect(listed.first?["provider_quantity"] == 121)
             #expect(listed.first?["acknowledgement_index"] == JSONValue(second))
-            // The money is the declaration's: 100 calls at 0.04.
+            // The money is the declaration's: 100 calls at 0.04; each declared line shows the provider's count beside it.
             let report = try await s.report(period, client).json()
-            #expect(lines(report).first { $0["grant_id"] as? String == s.acmeGrant }?["quantity"] as? Int == 100)
+            let acmeClosed = try #require(lines(report).first { $0["grant_id"] as? String == s.acmeGrant })
+            #expect(acmeClosed["quantity"] as? Int == 100)
+            #expect(acmeClosed["source"] as? String == "declared")
+            #expect(acmeClosed["provider_quantity"] as? Int == 121)
+            #expect(lines(report).first { $0["grant_id"] as? String == s.bigGrant }?["provider_quantity"] as? Int == 50)
+            let csv = String(decoding: Array(try await s.report(period, query: "format=csv", client).body.readableBytesView), as: UTF8.self)
+            #expect(csv.contains(",declared,100,0,0,121\r\n") && csv.contains(",declared,50,0,0,50\r\n"))
 
             // After the close: no more reports or acknowledgements for the period.
             #expect(try await s.provide([("p-4", s.acmeGrant, "bj-open", "call", day, 1)], client).usageStatuses() == ["rejected:period_closed"])

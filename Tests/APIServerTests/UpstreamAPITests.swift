@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Licensing
 import Logging
+import Metering
 import NIOCore
 import PDXTesting
 import Persistence
@@ -165,11 +166,17 @@ struct UpstreamAPITests {
                 #expect(try refused.problem()["code"] as? String == "field_not_granted")
                 #expect(seen.calls.withLock { $0 } == calls)
 
-                // The log holds the usage as metered at the source.
+                // The log holds the usage as metered at the source, forwarded to the authority's interface;
+                // the counters keep it as the upstream part.
                 let entries = try await runtime.log.entries(start: 0, limit: 10_000)
                 let usageEntries = entries.map { String(decoding: $0.body, as: UTF8.self) }.filter { $0.contains("usage.recorded") }
                 #expect(usageEntries.count == 2)
-                #expect(usageEntries.allSatisfy { $0.contains(#""source":"gateway""#) && $0.contains("bj-live") })
+                #expect(usageEntries.allSatisfy { $0.contains(#""source":"upstream""#) && $0.contains("bj-live") })
+                let counters = try await runtime.database.read { reader in
+                    try await reader.usageCounters(period: MarketCalendar().period(of: runtime.clock.now()), filter: UsageFilter())
+                }
+                #expect(counters.count == 2)
+                #expect(counters.allSatisfy { $0.upstreamQuantity == $0.quantity && $0.upstreamEvents == 2 && $0.gatewayQuantity == 0 })
             }
         }
     }

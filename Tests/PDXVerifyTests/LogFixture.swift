@@ -86,14 +86,14 @@ struct LogFixture {
     }
 
     /// A `usage.recorded` entry of the grant's operator: `events` as (id, quantity, time); `source`
-    /// as the entry names it (nil: declared usage, which leaves the member out).
-    mutating func usage(_ events: [(String, Int, Date)], at time: Date, source: JSONValue? = nil) {
+    /// as the entry names it (nil: declared usage, which leaves the member out); `period`, the events'.
+    mutating func usage(_ events: [(String, Int, Date)], at time: Date, source: JSONValue? = nil, period: String = "2026-10") {
         usageBatches += 1
         var data: [String: JSONValue] = [
             "operator_id": .string(operatorID), "batch_id": .string("ub_\(usageBatches)"), "part": 1, "parts": 1,
             "at": .string(Timestamp.format(Timestamp.milliseconds(time))),
             "usage": [[
-                "grant_id": .string(grantID), "dataset_id": .string(datasetID), "unit": "call", "period": "2026-10",
+                "grant_id": .string(grantID), "dataset_id": .string(datasetID), "unit": "call", "period": .string(period),
                 "events": .array(events.map { [.string($0.0), JSONValue($0.1), JSONValue(Int(Timestamp.milliseconds($0.2)))] }),
             ]],
         ]

@@ -81,6 +81,27 @@ struct ReconciliationReplayTests {
         #expect(replay.findings.isEmpty, "\(replay.findings)")
         #expect(replay.notices.isEmpty, "\(replay.notices)")
         #expect(log.entries.last?.record.data["acknowledged_discrepancies"] == nil)
+        // The declared line shows the provider's figure, re-derived from the provider reports.
+        let line = try #require(replay.state.settlements[LogFixture.october]?.report.lines.first)
+        #expect(line.source == .declared && line.quantity == 100 && line.providerQuantity == 101)
+    }
+
+    @Test("a declared line with no provider report shows none; a report that claims another figure is report_differs")
+    func providerFigureOnTheLine() throws {
+        var log = try Self.declaredMarket()
+        try log.closeOctober()
+        let replay = Self.replay(log)
+        #expect(replay.findings.isEmpty, "\(replay.findings)")
+        let report = try #require(replay.state.settlements[LogFixture.october]?.report)
+        #expect(report.lines.first?.providerQuantity == nil)
+        let text = String(decoding: report.rendered(as: .json), as: UTF8.self)
+        #expect(text.contains(#""provider_quantity":null"#))
+        let claimed = text.replacingOccurrences(of: #""provider_quantity":null"#, with: #""provider_quantity":100"#)
+        guard case .failure(let finding) = replay.checkReport(Array(claimed.utf8), name: "r.json") else {
+            Issue.record("a report claiming a provider figure the log does not hold verified")
+            return
+        }
+        #expect(finding.code == .reportDiffers)
     }
 
     @Test("a discrepancy finance acknowledged before the close is a notice, not a finding")

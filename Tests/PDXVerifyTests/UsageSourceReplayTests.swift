@@ -99,8 +99,8 @@ struct UsageSourceReplayTests {
         #expect(replay.state.datasets[log.datasetID]?.delivery == .declared)
     }
 
-    @Test("a source other than \"gateway\" is record_malformed; an unknown delivery too",
-          arguments: [JSONValue.string("declared"), .string("Gateway"), .null, 1, ["gateway"]])
+    @Test("a source other than \"gateway\" or \"upstream\" is record_malformed; an unknown delivery too",
+          arguments: [JSONValue.string("declared"), .string("Gateway"), .string("provider"), .string("Upstream"), .null, 1, ["gateway"]])
     func malformedSource(source: JSONValue) throws {
         var log = try LogFixture(delivery: "gateway")
         log.usage([("g-1", 5, Self.t)], at: Self.t, source: source)
@@ -207,11 +207,105 @@ struct UsageSourceReplayTests {
         var future = log
         try future.closeOctober()
         var record = try #require(future.entries.last).record
-        record.data["format_version"] = 3
+        record.data["format_version"] = 4
         future.replaceLast(with: record)
         let newer = Self.replay(future)
         #expect(newer.findings.map(\.code) == [.settlementMismatch], "\(newer.findings)")
-        #expect(newer.findings.first?.reason.contains("format 3") == true)
+        #expect(newer.findings.first?.reason.contains("format 4") == true)
+    }
+}
+
+@Suite("Replay of the upstream source: forwarded calls say so, older logs that called them gateway still verify")
+struct UpstreamSourceReplayTests {
+    static let t = UsageSourceReplayTests.t
+
+    @Test("usage metered upstream of an upstream dataset is lawful, counted as upstream, and closed into an upstream line")
+    func upstreamUsage() throws {
+        var log = try LogFixture(delivery: "upstream")
+        log.usage([("u-1", 5, Self.t), ("u-2", 7, Self.t)], at: Self.t, source: "upstream")
+        try log.closeOctober()
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.isEmpty, "\(replay.findings)")
+        let counter = try #require(replay.state.counters.values.first)
+        #expect([counter.quantity, counter.events, counter.gatewayQuantity, counter.upstreamQuantity, counter.upstreamEvents]
+                == [12, 2, 0, 12, 2])
+        let report = try #require(replay.state.settlements[LogFixture.october]?.report)
+        #expect(report.formatVersion == 3)
+        let line = try #require(report.lines.first)
+        #expect(line.source == .upstream)
+        #expect([line.declaredQuantity, line.gatewayQuantity, line.upstreamQuantity] == [0, 0, 12])
+        #expect(try replay.checkReport(report.rendered(as: .json), name: "r.json").get().digestLogged)
+        #expect(try replay.checkReport(report.rendered(as: .csv), name: "r.csv").get().digestLogged)
+        // A report that calls those calls gateway is not the one the log gives.
+        let text = String(decoding: report.rendered(as: .json), as: UTF8.self)
+            .replacingOccurrences(of: #""gateway_quantity":0"#, with: #""gateway_quantity":12"#)
+            .replacingOccurrences(of: #""upstream_quantity":12"#, with: #""upstream_quantity":0"#)
+            .replacingOccurrences(of: #""source":"upstream""#, with: #""source":"gateway""#)
+        guard case .failure(let finding) = replay.checkReport(Array(text.utf8), name: "r.json") else {
+            Issue.record("a report that says forwarded calls were served verified")
+            return
+        }
+        #expect(finding.code == .reportDiffers)
+    }
+
+    @Test("a log written before the upstream source, forwarded calls named gateway and closed in format 2, verifies unchanged")
+    func olderLog() throws {
+        var log = try LogFixture(delivery: "upstream")
+        log.usage([("gw-1", 5, Self.t)], at: Self.t, source: "gateway")
+        try log.closeOctober(formatVersion: 2)
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.isEmpty, "\(replay.findings)")
+        let line = try #require(replay.state.settlements[LogFixture.october]?.report.lines.first)
+        #expect(line.source == .gateway && line.gatewayQuantity == 5 && line.upstreamQuantity == 0)
+    }
+
+    @Test("once the log names upstream, gateway usage of an upstream dataset is usage_source_mismatch",
+          arguments: ["an upstream entry", "a format-3 close"])
+    func gatewayAfterUpstream(marker: String) throws {
+        var log = try LogFixture(delivery: "upstream")
+        // Before the marker: an older server's name for forwarded calls, lawful.
+        log.usage([("gw-1", 5, Self.t)], at: Self.t, source: "gateway")
+        let later = Self.t.addingTimeInterval(86_400)
+        var nextPeriod = later
+        if marker == "an upstream entry" {
+            log.usage([("u-1", 1, later)], at: later, source: "upstream")
+        } else {
+            try log.closeOctober()
+            nextPeriod = LogFixture.afterOctober.addingTimeInterval(3_600)
+        }
+        #expect(UsageSourceReplayTests.replay(log).findings.isEmpty, "\(UsageSourceReplayTests.replay(log).findings)")
+        log.usage([("gw-2", 2, nextPeriod)], at: nextPeriod, source: "gateway",
+                  period: marker == "a format-3 close" ? "2026-11" : "2026-10")
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.map(\.code) == [.usageSourceMismatch], "\(replay.findings)")
+        #expect(replay.findings.first?.location == "entry \(log.entries.count - 1)")
+    }
+
+    @Test("metered usage whose source is not the dataset's delivery is a finding",
+          arguments: [
+            ("gateway", "upstream", ReplayFinding.Code.usageSourceMismatch),
+            ("declared", "upstream", .gatewayUsageOnDeclaredDataset),
+            ("upstream", nil, .declaredUsageOnGatewayDataset),
+          ] as [(String, String?, ReplayFinding.Code)])
+    func wrongSide(delivery: String, source: String?, code: ReplayFinding.Code) throws {
+        var log = try LogFixture(delivery: delivery)
+        if let source {
+            log.usage([("e-1", 5, Self.t)], at: Self.t, source: .string(source))
+        } else {
+            log.usage([("e-1", 5, Self.t)], at: Self.t)
+        }
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.map(\.code) == [code], "\(replay.findings)")
+    }
+
+    @Test("a close in format 2 of usage metered upstream is settlement_mismatch: format 2 cannot say so")
+    func formatTwoCannotSayUpstream() throws {
+        var log = try LogFixture(delivery: "upstream")
+        log.usage([("u-1", 5, Self.t)], at: Self.t, source: "upstream")
+        try log.closeOctober(formatVersion: 2)
+        let replay = UsageSourceReplayTests.replay(log)
+        #expect(replay.findings.map(\.code) == [.settlementMismatch], "\(replay.findings)")
+        #expect(replay.findings.first?.reason.contains("upstream") == true)
     }
 }
 

@@ -30,10 +30,12 @@ enum UsageSamples {
 
     static func counter(_ key: CounterKey, operator operatorID: String = "op-1", authority: String = "bj",
                         quantity: Int64, events: Int64, log: ClosedRange<UInt64>,
-                        gateway: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
+                        gateway: (quantity: Int64, events: Int64) = (0, 0),
+                        upstream: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
         UsageCounter(key: key, operatorID: operatorID, authorityID: authority, quantity: quantity, events: events,
                      firstLogIndex: log.lowerBound, lastLogIndex: log.upperBound,
-                     gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events)
+                     gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events,
+                     upstreamQuantity: upstream.quantity, upstreamEvents: upstream.events)
     }
 
     static func day(_ day: String, grant: String = "gr-1", dataset: String = "bj-traffic", unit: MeteringUnit = .call,
@@ -435,6 +437,7 @@ struct UsageSourceMigrationTests {
             try await current.transaction { transaction async throws in
                 for statement in [
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
+                    "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
                     "DROP TABLE marketplace_settings",
                     "DELETE FROM schema_migrations WHERE version >= 10",
@@ -463,6 +466,42 @@ struct UsageSourceMigrationTests {
             }
             #expect(try await upgraded.read { try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter()) }
                     == [UsageSamples.counter(calls, quantity: 17, events: 4, log: 4...10, gateway: (5, 1))])
+        }
+    }
+
+    @Test("a database before migration 13 keeps its gateway parts, and then counts the upstream part beside them",
+          arguments: Backend.available)
+    func upstreamUpgrade(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let current = try await fixture.open()
+            let calls = UsageSamples.key()
+            try await current.transaction { transaction async throws in
+                // Written before the upstream part: forwarded calls were counted as the gateway's.
+                try await transaction.addUsage([UsageSamples.counter(calls, quantity: 12, events: 3, log: 4...9, gateway: (7, 2))])
+                for statement in [
+                    "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
+                    "DROP TABLE marketplace_settings",
+                    "DELETE FROM schema_migrations WHERE version >= 13",
+                ] {
+                    try await transaction.context.execute(statement)
+                }
+            }
+            await current.close()
+
+            let upgraded = try await fixture.open()
+            #expect(try await upgraded.read { try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter()) }
+                    == [UsageSamples.counter(calls, quantity: 12, events: 3, log: 4...9, gateway: (7, 2))])
+            try await upgraded.transaction { transaction async throws in
+                try await transaction.addUsage([
+                    UsageSamples.counter(calls, quantity: 5, events: 1, log: 10...10, upstream: (5, 1)),
+                    UsageSamples.counter(calls, quantity: 2, events: 2, log: 11...11, upstream: (2, 2)),
+                ])
+            }
+            let counter = try #require(try await upgraded.read {
+                try await $0.usageCounters(period: UsageSamples.january, filter: UsageFilter())
+            }.first)
+            #expect(counter == UsageSamples.counter(calls, quantity: 19, events: 6, log: 4...11, gateway: (7, 2), upstream: (7, 3)))
+            #expect(counter.declaredQuantity == 5)
         }
     }
 }

@@ -487,6 +487,7 @@ struct VettingMigrationTests {
                     "UPDATE principals SET name = 'Admin Person' WHERE id = 'p-admin'",
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
+                    "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
                     "DROP TABLE marketplace_settings",
                     "DELETE FROM schema_migrations WHERE version >= 7",

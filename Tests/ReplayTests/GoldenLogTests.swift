@@ -17,6 +17,8 @@ enum GoldenLog {
     /// `demo-log-format-1.jsonl`: the same demo's log as servers wrote it before usage sources,
     /// its periods closed in report format 1. Kept as it is: logs are forever.
     static let formatOnePath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-1.jsonl").path
+    /// The log written before the `upstream` source: forwarded calls logged as `gateway`, closes in format 2.
+    static let formatTwoPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-2.jsonl").path
 
     /// `demo-log-before-terms.jsonl`: the same demo's log as servers wrote it before grants kept
     /// their terms (no `terms` in `grant.activated`). Kept as it is: logs are forever.
@@ -90,10 +92,29 @@ struct GoldenLogTests {
         }
     }
 
-    @Test("the golden log closes its periods in the current report format")
+
+    @Test("the log written before the upstream source still replays without a finding: forwarded calls stay gateway, closes format 2")
+    func formatTwoLog() throws {
+        let replay = try GoldenLog.replayed(at: GoldenLog.formatTwoPath)
+        #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
+        #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == 2 })
+        let forwarded = replay.state.counters.values.filter { $0.key.datasetID == "bj-signal-timing" }
+        #expect(!forwarded.isEmpty)
+        #expect(forwarded.allSatisfy { $0.gatewayQuantity == $0.quantity && $0.upstreamQuantity == 0 })
+        #expect(replay.state.counters.values.allSatisfy { $0.upstreamQuantity == 0 })
+    }
+
+    @Test("the golden log closes its periods in the current report format, and its forwarded calls say upstream")
     func currentFormat() throws {
         let replay = try GoldenLog.replayed()
         #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == SettlementReport.currentFormatVersion })
+        let forwarded = replay.state.counters.values.filter { $0.key.datasetID == "bj-signal-timing" }
+        #expect(!forwarded.isEmpty)
+        #expect(forwarded.allSatisfy { $0.upstreamQuantity == $0.quantity && $0.gatewayQuantity == 0 })
+        let lines = replay.state.settlements.values.flatMap(\.report.lines).filter { $0.datasetID == "bj-signal-timing" && $0.kind == .usage }
+        #expect(!lines.isEmpty)
+        #expect(lines.allSatisfy { $0.source == .upstream })
     }
 
     @Test("the counters the replay rebuilds are the sums of the usage entries, counted independently")

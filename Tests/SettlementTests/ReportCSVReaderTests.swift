@@ -126,7 +126,7 @@ struct ReportCSVReaderTests {
 
     @Test("what the writer could not have written is refused, naming the row and column", arguments: [
         ("a renamed column", "period,currency,line_id,kind,grant", "period,currency,line,kind,grant", "row 1"),
-        ("a missing column", ",declared_quantity,gateway_quantity\r\n", ",declared_quantity\r\n", "row 1"),
+        ("a missing column", ",upstream_quantity,provider_quantity\r\n", ",upstream_quantity\r\n", "row 1"),
         ("a byte order mark", "period,currency,line_id", "\u{FEFF}period,currency,line_id", "row 1"),
         ("LF line ends", "\r\n", "\n", "row 1"),
         ("a needlessly quoted field", ",grt_a1,op_a,", ",\"grt_a1\",op_a,", "row 2, field 5"),
@@ -137,8 +137,8 @@ struct ReportCSVReaderTests {
         ("an amount beyond 2^53 − 1", "493.80,49380,", "90071992547409.92,9007199254740992,", "row 2, column amount_minor"),
         ("a price in a longer form", ",12345,0.04,,", ",12345,0.040,,", "row 2, column unit_price"),
         ("a decimal that disagrees", ",493.80,49380,", ",493.8,49380,", "row 2, column amount"),
-        ("an unguarded formula", "annual revenue cap 10000.00 CNY for 2026,,0,0\r\n2026-10,CNY,2026-10/clawback/op_a/sh",
-         "=1+2,,0,0\r\n2026-10,CNY,2026-10/clawback/op_a/sh", "row 6, column reason"),
+        ("an unguarded formula", "annual revenue cap 10000.00 CNY for 2026,,0,0,0,\r\n2026-10,CNY,2026-10/clawback/op_a/sh",
+         "=1+2,,0,0,0,\r\n2026-10,CNY,2026-10/clawback/op_a/sh", "row 6, column reason"),
         ("an unguarded formula in an id", ",op_a,bj-traffic-flow,bj,", ",-op_a,bj-traffic-flow,bj,", "row 2, column operator_id"),
         ("an unguarded tab", ",op_a,bj-traffic-flow,bj,", ",\top_a,bj-traffic-flow,bj,", "row 2, column operator_id"),
         ("steps spaced otherwise", "1-100@0.015=1.50; 101-1000", "1-100@0.015=1.50;101-1000", "row 3, column tiers"),
@@ -148,7 +148,7 @@ struct ReportCSVReaderTests {
         ("another currency", "2026-10,CNY,2026-10/grt_b1", "2026-10,USD,2026-10/grt_b1", "row 4, column currency"),
         ("an empty operator", ",grt_a1,op_a,bj-traffic-flow,", ",grt_a1,,bj-traffic-flow,", "row 2, column operator_id"),
         ("an unknown kind", ",usage,grt_b1,", ",refund,grt_b1,", "row 4, column kind"),
-        ("an extra field", ",mixed,2345,10000\r\n", ",mixed,2345,10000,\r\n", "row 2"),
+        ("an extra field", ",mixed,2345,10000,0,\r\n", ",mixed,2345,10000,0,,\r\n", "row 2"),
         ("parts that do not sum", ",49.38,4938,296.28", ",49.39,4939,296.28", "row 2, column amount_minor"),
         ("no final CRLF", "for 2026\r\n2026-10,CNY,2026-10/clawback/op_a/sh", "for 2026\r\n2026-10,CNY,2026-10/clawback/op_a/sh", "row 7"),
     ])

@@ -18,10 +18,12 @@ enum SampleReport {
 
     static func counter(grant: String, dataset: String, unit: MeteringUnit, operator operatorID: String, authority: String,
                         quantity: Int64, events: Int64, first: UInt64, last: UInt64,
-                        gateway: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
+                        gateway: (quantity: Int64, events: Int64) = (0, 0),
+                        upstream: (quantity: Int64, events: Int64) = (0, 0)) -> UsageCounter {
         UsageCounter(key: CounterKey(grantID: grant, datasetID: dataset, unit: unit, period: period),
                      operatorID: operatorID, authorityID: authority, quantity: quantity, events: events,
-                     firstLogIndex: first, lastLogIndex: last, gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events)
+                     firstLogIndex: first, lastLogIndex: last, gatewayQuantity: gateway.quantity, gatewayEvents: gateway.events,
+                     upstreamQuantity: upstream.quantity, upstreamEvents: upstream.events)
     }
 
     /// The September line the adjustment corrects.
@@ -34,10 +36,13 @@ enum SampleReport {
     static var input: PeriodCloseInput { input(formatVersion: SettlementReport.currentFormatVersion) }
 
     /// The inputs in report format `formatVersion`. From format 2 the lines have sources: line 1 is
-    /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`.
+    /// `mixed` (10000 of its 12345 calls metered at the source), line 2 `declared`, line 3 `gateway`
+    /// in format 2 and `upstream` from format 3 (its 5000 calls forwarded to the authority's interface).
+    /// From format 3 the declared line 2 also shows Shanghai's own count of it, 998 records.
     /// Format 1 had only declared usage.
     static func input(formatVersion: Int) -> PeriodCloseInput {
         let metered = formatVersion >= 2
+        let forwarded = formatVersion >= 3
         return PeriodCloseInput(
             period: period, currency: .cny, platformFeeBPS: 1_000,
             usage: [
@@ -54,7 +59,8 @@ enum SampleReport {
                            revenueShareBPS: 2_500),
                 RatedUsage(counter: counter(grant: "grt_b1", dataset: "bj-traffic-flow", unit: .call, operator: "op_b",
                                             authority: "bj", quantity: 5_000, events: 50, first: 130, last: 260,
-                                            gateway: metered ? (5_000, 50) : (0, 0)),
+                                            gateway: metered && !forwarded ? (5_000, 50) : (0, 0),
+                                            upstream: forwarded ? (5_000, 50) : (0, 0)),
                            scenario: .publicInterest, pricing: .perUnit(UnitPrice("0.04")!), revenueShareBPS: 3_000),
             ],
             adjustments: [
@@ -62,7 +68,13 @@ enum SampleReport {
                            reason: "retries counted twice, see \"ticket 4471\"; 重复计费", actor: "principal:fin_1",
                            at: Timestamp.date(milliseconds: 1_792_461_600_000)),
             ],
-            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000], formatVersion: formatVersion)
+            revenueCaps: ["op_a": 1_000_000], incomeBefore: ["op_a": 980_000], formatVersion: formatVersion,
+            // The authorities' own counts: shown from format 3 beside the declared line only (line 2);
+            // line 1 is mixed, so Beijing's figure for it is not shown.
+            providerQuantities: [
+                CounterKey(grantID: "grt_a1", datasetID: "sh-weather", unit: .record, period: period): 998,
+                CounterKey(grantID: "grt_a1", datasetID: "bj-traffic-flow", unit: .call, period: period): 12_000,
+            ])
     }
 
     static func report(formatVersion: Int = SettlementReport.currentFormatVersion) throws -> SettlementReport {

@@ -70,17 +70,33 @@ struct ReportVectorTests {
         #expect(read.rendered(as: .xlsx) == (try Vectors.bytes("\(Self.directory(formatVersion: formatVersion))/report.xlsx")))
     }
 
-    @Test("the sample's lines say their sources: mixed, declared, gateway; adjustments and clawbacks none")
+    @Test("the sample's lines say their sources: mixed, declared, upstream; adjustments and clawbacks none")
     func sources() throws {
         let report = try SampleReport.report()
-        #expect(report.lines.map(\.source) == [.mixed, .declared, .gateway, nil, nil, nil])
-        #expect(report.lines.map(\.gatewayQuantity) == [10_000, 0, 5_000, 0, 0, 0])
+        #expect(report.lines.map(\.source) == [.mixed, .declared, .upstream, nil, nil, nil])
+        #expect(report.lines.map(\.gatewayQuantity) == [10_000, 0, 0, 0, 0, 0])
+        #expect(report.lines.map(\.upstreamQuantity) == [0, 0, 5_000, 0, 0, 0])
         #expect(report.lines.map(\.declaredQuantity) == [2_345, 1_001, 0, 0, 0, 0])
         let first = try #require(report.json["lines"]?[0])
         #expect(first["source"] == "mixed")
         #expect(first["declared_quantity"]?.integerValue == 2_345)
         #expect(first["gateway_quantity"]?.integerValue == 10_000)
-        #expect(report.json["format_version"]?.integerValue == 2)
+        #expect(first["upstream_quantity"]?.integerValue == 0)
+        // The provider's figure beside the declared line only; null elsewhere.
+        #expect(report.lines.map(\.providerQuantity) == [nil, 998, nil, nil, nil, nil])
+        #expect(first["provider_quantity"] == .null)
+        #expect(report.json["lines"]?[1]?["provider_quantity"]?.integerValue == 998)
+        let third = try #require(report.json["lines"]?[2])
+        #expect(third["source"] == "upstream")
+        #expect(third["upstream_quantity"]?.integerValue == 5_000)
+        #expect(report.json["format_version"]?.integerValue == 3)
+        // Format 2 counted forwarded calls as gateway and has no upstream member.
+        let two = try SampleReport.report(formatVersion: 2)
+        #expect(two.lines.map(\.source) == [.mixed, .declared, .gateway, nil, nil, nil])
+        #expect(two.json["format_version"]?.integerValue == 2)
+        #expect(two.json["lines"]?[2]?["upstream_quantity"] == nil)
+        #expect(two.json["lines"]?[1]?["provider_quantity"] == nil)
+        #expect(two.lines.allSatisfy { $0.providerQuantity == nil })
         // Format 1 says none of it.
         let old = try SampleReport.report(formatVersion: 1)
         #expect(old.json["format_version"] == nil)

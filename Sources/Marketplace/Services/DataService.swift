@@ -432,19 +432,20 @@ public struct DataService: Sendable {
     /// Commits the usage of an upstream answer; returns its event id once durable, or throws the refusal.
     public func meter(_ answer: UpstreamAnswer, by caller: Principal, requestID: String) async throws -> String {
         try await commit(answer.units, grantID: answer.grantID, datasetID: answer.datasetID, at: answer.at,
-                         by: caller, requestID: requestID)
+                         by: caller, requestID: requestID, source: .upstream)
     }
 
-    /// Commits a call's usage events (source gateway, all or none) and returns the call's event id,
-    /// or throws the refusal.
+    /// Commits a call's usage events (all or none) and returns the call's event id, or throws the
+    /// refusal. `source` is the route's: `gateway` for a release served, `upstream` for a call forwarded.
     func commit(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, at now: Date,
-                        by caller: Principal, requestID: String) async throws -> String {
+                by caller: Principal, requestID: String, source: UsageSource = .gateway) async throws -> String {
         // Derived from the request id, which the access log carries, but never its text: a client may
         // choose its own request id, and nothing a client writes freely goes into a log that cannot
         // forget. The random part keeps two calls with one request id apart.
         let digest = SHA256.hash(Array(requestID.utf8)).bytes.prefix(8)
         let eventID = "gw-\(Hex.encode(Array(digest)))-\(Hex.encode(try context.random.bytes(6)))"
-        let decision = try await usage.meter(units, grantID: grantID, datasetID: datasetID, eventID: eventID, by: caller, at: now)
+        let decision = try await usage.meter(units, grantID: grantID, datasetID: datasetID, eventID: eventID, by: caller,
+                                             at: now, source: source)
         if let refusal = decision.outcomes.lazy.compactMap({ if case .rejected(let reason) = $0 { reason } else { nil } }).first {
             throw DataAccessError(refusal)
         }

@@ -204,7 +204,8 @@ package final class UsageCommitter: Sendable {
     }
 
     /// The counter increments of an accepted batch, each with the log indexes of the entries that
-    /// carry its events; a batch metered at the source adds all of its quantity to the gateway part.
+    /// carry its events; a batch metered at the source adds all of its quantity to the part of its
+    /// source (gateway or upstream).
     static func counters(
         _ decision: UsageDecision, records: [UsageRecord], entries: [AuditEntry], operatorID: String,
         source: UsageSource = .declared, directory: GrantDirectory
@@ -222,7 +223,8 @@ package final class UsageCommitter: Sendable {
                 authorityID: directory.snapshot(key.grantID)?.items[key.datasetID]?.authorityID ?? "",
                 quantity: delta.quantity, events: delta.events,
                 firstLogIndex: indexes[key]?.first ?? 0, lastLogIndex: indexes[key]?.last ?? 0,
-                gatewayQuantity: source == .gateway ? delta.quantity : 0, gatewayEvents: source == .gateway ? delta.events : 0)
+                gatewayQuantity: source == .gateway ? delta.quantity : 0, gatewayEvents: source == .gateway ? delta.events : 0,
+                upstreamQuantity: source == .upstream ? delta.quantity : 0, upstreamEvents: source == .upstream ? delta.events : 0)
         }
     }
 }

@@ -38,15 +38,18 @@ public struct UsageService: Sendable {
         return try await committer.commit(batch, batchID: batchID, actor: caller.id, at: now, idempotency: idempotency)
     }
 
-    /// Meters one call PDX serves through the data API: an event per unit, with source `gateway`,
-    /// decided by the grant check and quotas and committed before the caller may send a byte. The
-    /// events are one: all of them count or none does (every outcome then names the first refusal).
+    /// Meters one call PDX serves through the data API: an event per unit, decided by the grant
+    /// check and quotas and committed before the caller may send a byte. The events are one: all of
+    /// them count or none does (every outcome then names the first refusal).
     ///
     /// - Parameters:
     ///   - units: the quantity of each unit; units with no quantity are left out.
     ///   - eventID: the call's id; each unit's event is `<eventID>.<unit>`.
+    ///   - source: `gateway` for a release PDX served, `upstream` for a call it forwarded to the
+    ///     authority's own interface.
     package func meter(_ units: [MeteringUnit: Int64], grantID: String, datasetID: String, eventID: String,
-                       by caller: Principal, at now: Date) async throws -> UsageDecision {
+                       by caller: Principal, at now: Date, source: UsageSource = .gateway) async throws -> UsageDecision {
+        precondition(source.isMeteredAtSource, "only usage PDX meters itself is metered here")
         guard let operatorID = caller.operatorID else {
             throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
         }
@@ -55,7 +58,7 @@ public struct UsageService: Sendable {
             RawUsageEvent(id: "\(eventID).\(unit.rawValue)", grantID: grantID, datasetID: datasetID, unit: unit.rawValue,
                           quantity: quantity, time: time)
         }
-        let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: policy, source: .gateway)
+        let batch = UsageBatch(raw, operatorID: operatorID, at: now, policy: policy, source: source)
         return try await committer.commit(batch, batchID: eventID, actor: caller.id, at: now)
     }
 }
