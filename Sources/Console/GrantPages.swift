@@ -97,7 +97,7 @@ extension ConsoleRoutes {
         if grant.approvals.isEmpty { body += "<tr><td colspan=\"5\">\(t(.noApprovalNeeded))</td></tr>" }
         body += "</tbody></table>"
         if let authority = principal.authorityID, grant.awaitsDecision(of: authority), dependencies.permitted(principal.role, "decideGrant") {
-            body += decisionForm(grant.id, session, language)
+            body += decisionForm(action: "\(Self.grantsPath)/\(escape(grant.id))/decision", title: .decideTitle, session, language)
         }
         if grant.status == .active, dependencies.permitted(principal.role, "suspendGrant") {
             body += reasonForm("\(Self.grantsPath)/\(escape(grant.id))/suspend", .suspendTitle, session, language)
@@ -111,11 +111,12 @@ extension ConsoleRoutes {
         return html(Page(language: language, title: .grantTitle, body: body, session: session), status: status)
     }
 
-    func decisionForm(_ id: String, _ session: ConsoleSession, _ language: ConsoleLanguage) -> String {
+    /// Approve or reject with a reason: the form of an operator review and of a grant decision.
+    func decisionForm(action: String, title: Phrase, _ session: ConsoleSession, _ language: ConsoleLanguage) -> String {
         let t = { (phrase: Phrase) in escape(text(phrase, language)) }
         return """
-            <h2>\(t(.decideTitle))</h2>
-            <form method="post" action="\(Self.grantsPath)/\(escape(id))/decision">
+            <h2>\(t(title))</h2>
+            <form method="post" action="\(action)">
             <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
             <fieldset><legend>\(t(.decisionLabel))</legend>
             <label class="choice"><input type="radio" name="decision" value="approve" required> \(t(.approveChoice))</label>

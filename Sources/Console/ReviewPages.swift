@@ -96,19 +96,7 @@ extension ConsoleRoutes {
                 + "</tbody></table>"
         }
         if op.status == .submitted, dependencies.permitted(session.principal.role, "reviewOperator") {
-            body += """
-                <h2>\(t(.reviewTitle))</h2>
-                <form method="post" action="\(Self.operatorsPath)/\(escape(op.id))/review">
-                <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
-                <fieldset><legend>\(t(.decisionLabel))</legend>
-                <label class="choice"><input type="radio" name="decision" value="approve" required> \(t(.approveChoice))</label>
-                <label class="choice"><input type="radio" name="decision" value="reject"> \(t(.rejectChoice))</label>
-                </fieldset>
-                <label for="reason">\(t(.reasonLabel))</label>
-                <textarea id="reason" name="reason" maxlength="2000" rows="3"></textarea>
-                <p><button type="submit">\(t(.submitReview))</button></p>
-                </form>
-                """
+            body += decisionForm(action: "\(Self.operatorsPath)/\(escape(op.id))/review", title: .reviewTitle, session, language)
         }
         body += "<p><a href=\"\(Self.operatorsPath)\">\(t(.operatorInboxTitle))</a></p>"
         return html(Page(language: language, title: .operatorTitle, body: body, session: session), status: status)
