@@ -74,6 +74,8 @@ enum Phrase: CaseIterable {
     case scenarioLabel, termLabel, agreementLabel, datasetLabel, fieldsLabel, pricesLabel, quotasLabel, sensitiveMark
     case justificationLabel, tieredPrice, coApprovalTitle, awaitingDecision, noApprovalNeeded, decideTitle
     case suspendTitle, reinstateTitle, actionRecorded
+    case linesTitle, lineLabel, sourceLabel, quantityLabel, moreLinesInReport, adjustmentsTitle, adjustmentLabel, correctsLabel
+    case noAdjustments, bookAdjustment, amountMinorLabel, adjustmentBooked
     case operatorHomeTitle, operatorHomeIntro, notAppliedYet, quotaUsedLabel, noGrants, statementsTitle, noStatements
 }
 

@@ -177,10 +177,12 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             let rest = path.dropFirst(Self.financePath.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             switch (method, rest.count, rest.last) {
             case (.get, 1, _):
-                let notice: Phrase? = exchange.request.uri.queryParameters["closed"] != nil ? .periodClosedNotice : nil
+                let query = exchange.request.uri.queryParameters
+                let notice: Phrase? = query["closed"] != nil ? .periodClosedNotice : query["booked"] != nil ? .adjustmentBooked : nil
                 return try await financePeriod(rest[0], session, exchange.language, notice: notice)
             case (.get, 2, "close"): return try await confirmClose(rest[0], session, exchange.language)
             case (.post, 2, "close"): return try await close(rest[0], session, exchange)
+            case (.post, 2, "adjustments"): return try await addAdjustment(rest[0], session, exchange)
             case (.get, 2, "report"): return try await download(rest[0], session, exchange)
             default: return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language, session: session)
             }

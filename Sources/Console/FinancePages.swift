@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import Identity
+import Licensing
 import Marketplace
 import Metering
 import NIOCore
@@ -73,6 +74,7 @@ extension ConsoleRoutes {
             if dependencies.permitted(session.principal.role, "closeSettlement") {
                 body += "<p><a href=\"\(Self.financePath)/\(period)/close\">\(t(.closeAction))</a></p>"
             }
+            body += try await adjustmentsSection(period, session, language)
             body += "<p><a href=\"\(Self.financePath)?year=\(period.year)\">\(t(.financeTitle))</a></p>"
             return html(Page(language: language, title: .periodTitle, body: body, session: session), status: status)
         }
@@ -99,8 +101,78 @@ extension ConsoleRoutes {
             body += "<tr><td><code>\(name)</code></td><td class=\"money\">\(Money.format(party.amountMinor))</td><td>\(links)</td></tr>"
         }
         body += "</tbody></table>"
+        body += "<h2>\(t(.linesTitle))</h2><table id=\"lines\"><thead><tr><th>\(t(.lineLabel))</th><th>\(t(.operatorLabel))</th>"
+            + "<th>\(t(.datasetLabel))</th><th>\(t(.sourceLabel))</th><th>\(t(.quantityLabel))</th><th>\(t(.amountLabel))</th></tr></thead><tbody>"
+        for line in report.lines.prefix(500) {
+            body += "<tr><td><code>\(escape(line.id))</code></td><td><code>\(escape(line.operatorID))</code></td>"
+                + "<td><code>\(escape(line.datasetID ?? ""))</code> \(escape(line.unit?.rawValue ?? ""))</td>"
+                + "<td>\(escape(line.source?.rawValue ?? line.kind.rawValue))</td><td>\(line.quantity)</td>"
+                + "<td class=\"money\">\(Money.format(line.amountMinor))</td></tr>"
+        }
+        body += "</tbody></table>"
+        if report.lines.count > 500 { body += "<p>\(t(.moreLinesInReport))</p>" }
         body += "<p><a href=\"\(Self.financePath)?year=\(period.year)\">\(t(.financeTitle))</a></p>"
         return html(Page(language: language, title: .periodTitle, body: body, session: session), status: status)
+    }
+
+    /// The adjustments booked into an open period, and finance's form to book one.
+    func adjustmentsSection(_ period: Period, _ session: ConsoleSession, _ language: ConsoleLanguage) async throws -> String {
+        guard dependencies.permitted(session.principal.role, "listAdjustments") else { return "" }
+        let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        let booked = try await dependencies.settlements.adjustments(in: period)
+        var body = "<h2>\(t(.adjustmentsTitle))</h2><table id=\"adjustments\"><thead><tr><th>\(t(.adjustmentLabel))</th>"
+            + "<th>\(t(.correctsLabel))</th><th>\(t(.amountLabel))</th><th>\(t(.reasonLabel))</th><th>\(t(.actorLabel))</th></tr></thead><tbody>"
+        for adjustment in booked {
+            body += "<tr><td><code>\(escape(adjustment.id))</code></td><td><code>\(escape(adjustment.corrected.id))</code></td>"
+                + "<td class=\"money\">\(Money.format(adjustment.amountMinor))</td><td>\(escape(adjustment.reason))</td>"
+                + "<td><code>\(escape(adjustment.actor))</code></td></tr>"
+        }
+        if booked.isEmpty { body += "<tr><td colspan=\"5\">\(t(.noAdjustments))</td></tr>" }
+        body += "</tbody></table>"
+        guard dependencies.permitted(session.principal.role, "addAdjustment") else { return body }
+        return body + """
+            <h3>\(t(.bookAdjustment))</h3>
+            <form method="post" action="\(Self.financePath)/\(period)/adjustments">
+            <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
+            <label for="corrects">\(t(.correctsLabel))</label>
+            <input type="text" id="corrects" name="corrects" required maxlength="200">
+            <label for="amount_minor">\(t(.amountMinorLabel))</label>
+            <input type="text" id="amount_minor" name="amount_minor" required inputmode="numeric" pattern="-?[0-9]+" maxlength="20">
+            <label for="adjustment-reason">\(t(.reasonLabel))</label>
+            <textarea id="adjustment-reason" name="reason" maxlength="2000" rows="2" required></textarea>
+            <p><button type="submit">\(t(.bookAdjustment))</button></p>
+            </form>
+            """
+    }
+
+    /// An adjustment booked from the form into an open period, as `POST /v1/settlements/{period}/adjustments`.
+    func addAdjustment(_ periodText: String, _ session: ConsoleSession, _ exchange: Exchange) async throws -> Response {
+        let language = exchange.language
+        guard dependencies.permitted(session.principal.role, "addAdjustment") else {
+            return errorPage(.forbidden, .forbiddenTitle, .forbiddenText, language, session: session)
+        }
+        guard let period = Period(periodText) else {
+            return errorPage(.notFound, .notFoundTitle, .notFoundText, language, session: session)
+        }
+        let form = try await Form(exchange.request)
+        guard form.holds(session.csrfToken) else {
+            return errorPage(.forbidden, .forbiddenTitle, .formExpired, language, session: session)
+        }
+        do {
+            guard let amount = form["amount_minor"].flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }) else {
+                throw ConsoleRefusal(status: 400, code: "invalid_amount", detail: text(.amountMinorLabel, language))
+            }
+            let reason = try SettlementDesk.reason(form["reason"] ?? "")
+            let corrects = (form["corrects"] ?? "").trimmingCharacters(in: .whitespaces)
+            _ = try await dependencies.settlements.adjust(corrects, by: amount, in: period, reason: reason,
+                                                          actor: session.principal.id, at: dependencies.now())
+        } catch {
+            let refusal = (error as? ConsoleRefusal) ?? dependencies.refusal(error)
+            guard let refusal, (400..<500).contains(refusal.status) else { throw error }
+            return try await financePeriod(period.description, session, language,
+                                           status: HTTPResponse.Status(code: refusal.status), error: refusal)
+        }
+        return Self.redirect("\(Self.financePath)/\(period)?booked=1")
     }
 
     /// What a close will do, and the form that does it.

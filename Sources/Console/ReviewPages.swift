@@ -128,7 +128,7 @@ extension ConsoleRoutes {
 }
 
 /// A refusal as the API would answer it: its status, stable code, detail and every reason.
-public struct ConsoleRefusal: Sendable {
+public struct ConsoleRefusal: Error, Sendable {
     public var status: Int
     public var code: String
     public var detail: String

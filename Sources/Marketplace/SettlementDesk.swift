@@ -2,6 +2,7 @@ public import AuditLog
 public import Cryptography
 public import Foundation
 import Identity
+import Vetting
 public import Licensing
 public import Metering
 public import Persistence
@@ -119,6 +120,17 @@ public struct SettlementDesk: Sendable {
     ///
     /// - Parameter booked: runs in the booking's transaction after its writes (the HTTP handler
     ///   records its answer there).
+    /// A reason as every settlement step requires it — an adjustment, a revenue cap, an
+    /// acknowledgement — trimmed: not blank, printable, at most 2000 characters.
+    public static func reason(_ text: String) throws(SettlementError) -> String {
+        switch TextRules.reasonProblem(text, maxLength: 2000) {
+        case .missing: throw SettlementError(code: .reasonRequired, detail: "a reason is required")
+        case .tooLong(let problem): throw SettlementError(code: .reasonTooLong, detail: "the reason \(problem)")
+        case .invalid(let problem): throw SettlementError(code: .invalidReason, detail: "the reason \(problem)")
+        case nil: return TextRules.trimmed(text) ?? ""
+        }
+    }
+
     public func adjust(_ lineID: String, by amountMinor: Int64, in period: Period, reason: String, actor: String,
                        at now: Date,
                        booked: (Adjustment, DatabaseTransaction) async throws -> Void = { _, _ in }) async throws -> Adjustment {

@@ -109,15 +109,18 @@ struct SettlementCommand: AsyncParsableCommand {
         func validate() throws {
             guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
             guard !actor.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--actor must name a finance principal") }
-            let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty, trimmed.count <= 2000 else { throw ValidationError("--reason must be 1 to 2000 characters") }
+            do {
+                _ = try SettlementDesk.reason(reason)
+            } catch {
+                throw ValidationError("--reason: \(error.detail) (\(error.code.rawValue))")
+            }
         }
 
         func run() async throws {
             guard let period = Period(period) else { return }
             let settings = try await storage.settings(more: settlement.flags)
             let adjustment = try await adjustLine(
-                corrects, by: amountMinor, in: period, reason: reason.trimmingCharacters(in: .whitespacesAndNewlines), actor: actor,
+                corrects, by: amountMinor, in: period, reason: try SettlementDesk.reason(reason), actor: actor,
                 at: try storage.store(settings), policy: try settlement.policy(settings))
             print("booked \(adjustment.id) into \(period): \(adjustment.amountMinor) minor units on \(adjustment.corrected.id)")
         }

@@ -87,6 +87,34 @@ struct ConsoleFinanceTests {
             #expect(try await fin.send(.get, "/console/finance/2026-13").status == .notFound)
             #expect(try await fin.send(.get, "/console/finance?year=1999").status == .badRequest)
 
+            // A correction of a closed line is booked into the open period after it.
+            let line = try #require(lines(try await s.report(period, client).json()).first?["line_id"] as? String)
+            #expect(page.text.contains("<code>\(line)</code>"), "the closed period lists its lines with their ids")
+            let next = calendar.period(of: calendar.end(of: period))
+            let nextPage = try await fin.send(.get, "/console/finance/\(next)")
+            #expect(nextPage.text.contains(#"action="/console/finance/\#(next)/adjustments""#))
+            let token = try Browser.csrf(nextPage)
+            let before = try await runtime.log.head().size
+            for (form, status, code) in [
+                ([("amount_minor", "1.5"), ("corrects", line), ("reason", "x")], HTTPResponse.Status.badRequest, "invalid_amount"),
+                ([("amount_minor", "-5"), ("corrects", line), ("reason", "  ")], .unprocessableContent, "reason_required"),
+                ([("amount_minor", "-5"), ("corrects", "ln_nothing"), ("reason", "refund")], .unprocessableContent, "line_not_found"),
+            ] {
+                let refused = try await fin.send(.post, "/console/finance/\(next)/adjustments", form: [("csrf", token)] + form)
+                #expect(refused.status == status, "\(code)")
+                #expect(refused.text.contains("<code>\(code)</code>"), "\(code)")
+            }
+            #expect(try await runtime.log.head().size == before, "refused adjustments write nothing")
+            let booked = try await fin.send(.post, "/console/finance/\(next)/adjustments",
+                                            form: [("csrf", token), ("amount_minor", "-5"), ("corrects", line), ("reason", "duplicate calls refunded")])
+            #expect(booked.status == .seeOther)
+            let listed = try await client.request(.get, "/v1/settlements/\(next)/adjustments", key: s.m.actors["fin"]).json()
+            let items = try #require(listed["items"] as? [[String: Any]])
+            #expect(items.count == 1 && items.first?["amount_minor"] as? Int == -5 && items.first?["corrects"] as? String == line)
+            let shown = try await fin.send(.get, "/console/finance/\(next)?booked=1")
+            #expect(shown.text.contains("The adjustment is booked.") && shown.text.contains("duplicate calls refunded"))
+            #expect(shown.text.contains("<code>\(s.m.actors.ids["fin"]!)</code>"), "booked as the signed-in person")
+
             let chart = try await fin.send(.get, "/console/finance?year=\(period.year)")
             #expect(chart.text.contains(#"<svg id="revenue-chart""#))
             #expect(chart.text.contains("<title>\(period) bj: 0.37</title>"), "bj's 30% of 1.23, by line")

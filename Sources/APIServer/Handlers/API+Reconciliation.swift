@@ -50,7 +50,7 @@ extension API {
         let caller = try Authorization.require(.acknowledgeDiscrepancy)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         let period = try Self.period(input.path.period)
-        let reason = try Self.settlementReason(body.reason)
+        let reason = try SettlementDesk.reason(body.reason)
         guard let unit = MeteringUnit(rawValue: body.unit) else {
             throw SettlementError(code: .lineNotFound, detail: "'\(body.unit)' is not a unit, so no line is metered in it")
         }

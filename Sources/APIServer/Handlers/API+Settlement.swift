@@ -15,7 +15,7 @@ extension API {
     func setRevenueCap(_ input: Operations.SetRevenueCap.Input) async throws -> Operations.SetRevenueCap.Output {
         let caller = try Authorization.require(.setRevenueCap)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
-        let reason = try Self.settlementReason(body.reason)
+        let reason = try SettlementDesk.reason(body.reason)
         guard try await database.read({ try await $0.operatorByID(input.path.id) }) != nil else {
             throw VettingError(code: .operatorNotFound, detail: "No operator \(input.path.id).")
         }
@@ -34,7 +34,7 @@ extension API {
     func setPlatformFee(_ input: Operations.SetPlatformFee.Input) async throws -> Operations.SetPlatformFee.Output {
         let caller = try Authorization.require(.setPlatformFee)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
-        let reason = try Self.settlementReason(body.reason)
+        let reason = try SettlementDesk.reason(body.reason)
         let set = try await settlements.setPlatformFee(body.platformFeeBps, reason: reason, actor: caller.id, at: clock.now())
         return .ok(.init(body: .json(Self.platformFee(set))))
     }
@@ -144,7 +144,7 @@ extension API {
         let caller = try Authorization.require(.addAdjustment)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         let period = try Self.period(input.path.period)
-        let reason = try Self.settlementReason(body.reason)
+        let reason = try SettlementDesk.reason(body.reason)
         let adjustment = try await settlements.adjust(body.corrects, by: body.amountMinor, in: period, reason: reason,
                                                       actor: caller.id, at: clock.now()) { adjustment, tx in
             try await IdempotencyScope.recordJSON(.created, Self.view(adjustment), in: tx)
@@ -168,16 +168,6 @@ extension API {
     static func period(_ text: String) throws(SettlementError) -> Period {
         guard let period = Period(text) else { throw SettlementError(code: .invalidPeriod, detail: "A period is a month, YYYY-MM.") }
         return period
-    }
-
-    /// A reason as every settlement step requires it: not blank, printable, at most 2000 characters.
-    static func settlementReason(_ text: String) throws(SettlementError) -> String {
-        switch TextRules.reasonProblem(text, maxLength: 2000) {
-        case .missing: throw SettlementError(code: .reasonRequired, detail: "a reason is required")
-        case .tooLong(let problem): throw SettlementError(code: .reasonTooLong, detail: "the reason \(problem)")
-        case .invalid(let problem): throw SettlementError(code: .invalidReason, detail: "the reason \(problem)")
-        case nil: return TextRules.trimmed(text) ?? ""
-        }
     }
 
     static func settlement(_ closed: ClosedPeriod, alreadyClosed: Bool?) -> Components.Schemas.Settlement {
