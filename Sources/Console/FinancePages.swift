@@ -1,4 +1,5 @@
 import AuditLog
+import Cryptography
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -134,6 +135,7 @@ extension ConsoleRoutes {
             <h3>\(t(.bookAdjustment))</h3>
             <form method="post" action="\(Self.financePath)/\(period)/adjustments">
             <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
+            <input type="hidden" name="once" value="\(Hex.encode(try dependencies.random.bytes(16)))">
             <label for="corrects">\(t(.correctsLabel))</label>
             <input type="text" id="corrects" name="corrects" required maxlength="200">
             <label for="amount_minor">\(t(.amountMinorLabel))</label>
@@ -157,6 +159,13 @@ extension ConsoleRoutes {
         let form = try await Form(exchange.request)
         guard form.holds(session.csrfToken) else {
             return errorPage(.forbidden, .forbiddenTitle, .formExpired, language, session: session)
+        }
+        // A second submission of the same form (a double click) books nothing more.
+        guard let once = form["once"], once.utf8.count == 32 else {
+            return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
+        }
+        guard await sessions.consume(session.id, once: once) else {
+            return Self.redirect("\(Self.financePath)/\(period)?booked=1")
         }
         do {
             guard let amount = form["amount_minor"].flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }) else {

@@ -15,6 +15,9 @@ struct ConsoleSession: Sendable {
     let csrfToken: String
     let startedAt: Date
     var lastSeen: Date
+    /// The one-time tokens of forms this session submitted: a second submission of the same form
+    /// (a double click, a reload) is not acted on again.
+    var usedTokens: [String] = []
 
     /// The name shown in the header: the person's name, else the principal id.
     var displayName: String { principal.name ?? principal.id }
@@ -67,6 +70,16 @@ actor ConsoleSessions {
     /// Keeps the principal as it was read on this request.
     func update(_ id: String, principal: Principal) {
         sessions[id]?.principal = principal
+    }
+
+    /// Marks a form's one-time token used; false when this session used it before (a double
+    /// submission) or the session is gone. A session keeps its last 1,000 tokens.
+    func consume(_ id: String, once token: String) -> Bool {
+        guard var session = sessions[id], !session.usedTokens.contains(token) else { return false }
+        session.usedTokens.append(token)
+        if session.usedTokens.count > 1_000 { session.usedTokens.removeFirst() }
+        sessions[id] = session
+        return true
     }
 
     /// Ends a session.

@@ -94,20 +94,36 @@ struct ConsoleFinanceTests {
             let nextPage = try await fin.send(.get, "/console/finance/\(next)")
             #expect(nextPage.text.contains(#"action="/console/finance/\#(next)/adjustments""#))
             let token = try Browser.csrf(nextPage)
+            func once() throws -> String {
+                let marker = #"name="once" value=""#
+                let start = try #require(nextPage.text.range(of: marker)).upperBound
+                return String(nextPage.text[start...].prefix { $0 != "\"" })
+            }
             let before = try await runtime.log.head().size
             for (form, status, code) in [
                 ([("amount_minor", "1.5"), ("corrects", line), ("reason", "x")], HTTPResponse.Status.badRequest, "invalid_amount"),
                 ([("amount_minor", "-5"), ("corrects", line), ("reason", "  ")], .unprocessableContent, "reason_required"),
                 ([("amount_minor", "-5"), ("corrects", "ln_nothing"), ("reason", "refund")], .unprocessableContent, "line_not_found"),
             ] {
-                let refused = try await fin.send(.post, "/console/finance/\(next)/adjustments", form: [("csrf", token)] + form)
+                // Each post is a newly opened form, with its own one-time token.
+                let page = try await fin.send(.get, "/console/finance/\(next)")
+                let marker = #"name="once" value=""#
+                let onceToken = String(page.text[try #require(page.text.range(of: marker)).upperBound...].prefix { $0 != "\"" })
+                let refused = try await fin.send(.post, "/console/finance/\(next)/adjustments",
+                                                 form: [("csrf", token), ("once", onceToken)] + form)
                 #expect(refused.status == status, "\(code)")
                 #expect(refused.text.contains("<code>\(code)</code>"), "\(code)")
             }
             #expect(try await runtime.log.head().size == before, "refused adjustments write nothing")
-            let booked = try await fin.send(.post, "/console/finance/\(next)/adjustments",
-                                            form: [("csrf", token), ("amount_minor", "-5"), ("corrects", line), ("reason", "duplicate calls refunded")])
+            let adjustment = [("csrf", token), ("once", try once()), ("amount_minor", "-5"), ("corrects", line),
+                              ("reason", "duplicate calls refunded")]
+            let booked = try await fin.send(.post, "/console/finance/\(next)/adjustments", form: adjustment)
             #expect(booked.status == .seeOther)
+            // A double click sends the same form twice: it books once.
+            let twice = try await fin.send(.post, "/console/finance/\(next)/adjustments", form: adjustment)
+            #expect(twice.status == .seeOther)
+            let noToken = try await fin.send(.post, "/console/finance/\(next)/adjustments", form: Array(adjustment.filter { $0.0 != "once" }))
+            #expect(noToken.status == .badRequest)
             let listed = try await client.request(.get, "/v1/settlements/\(next)/adjustments", key: s.m.actors["fin"]).json()
             let items = try #require(listed["items"] as? [[String: Any]])
             #expect(items.count == 1 && items.first?["amount_minor"] as? Int == -5 && items.first?["corrects"] as? String == line)
