@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text made safe to place in HTML content or a quoted attribute.
 func escape(_ text: String) -> String {
     var out = ""
@@ -25,6 +27,10 @@ struct Page {
 
     var html: String {
         let t = { (phrase: Phrase) in escape(text(phrase, language)) }
+        // Tables and preformatted text scroll sideways on a narrow screen; a region that scrolls
+        // must be reachable by keyboard.
+        let body = self.body.replacingOccurrences(of: "<table", with: "<table tabindex=\"0\"")
+            .replacingOccurrences(of: "<pre", with: "<pre tabindex=\"0\"")
         var header = "<a class=\"brand\" href=\"/console/\">\(t(.productName))</a>"
         let other: ConsoleLanguage = language == .zh ? .en : .zh
         header += "<nav aria-label=\"\(t(.navigation))\">"
@@ -84,7 +90,7 @@ let stylesheet = """
     dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.5rem; }
     dt { color: var(--muted); }
     dd { margin: 0; overflow-wrap: anywhere; }
-    table { width: 100%; border-collapse: collapse; font-size: .9rem; }
+    table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: .9rem; }
     th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
     form.filter { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 0 1rem; align-items: end; }
     form.filter label { margin-top: .5rem; }

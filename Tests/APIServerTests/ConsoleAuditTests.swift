@@ -92,7 +92,7 @@ struct ConsoleAuditTests {
             let canonical = String(decoding: stored.body, as: UTF8.self)
                 .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            #expect(page.text.contains(#"<pre id="entry-body">\#(canonical)</pre>"#))
+            #expect(page.text.contains(#"<pre tabindex="0" id="entry-body">\#(canonical)</pre>"#))
             #expect(page.text.contains(Hex.encode(stored.leafHash.bytes)))
             #expect(page.text.contains("Verified: the entry is in the tree"))
             let proof = try await runtime.log.inclusionProof(leafIndex: seq, treeSize: size - 1)

@@ -25,7 +25,7 @@ struct ConsoleBrowserTests {
     static var available: Bool {
         get async throws {
             guard FileManager.default.isExecutableFile(atPath: chromium) else { return false }
-            let probe = try await Executables.launchTool("/usr/bin/env", ["python3", "-c", "import playwright.sync_api"])
+            let probe = try await Executables.launchTool("/usr/bin/env", ["python3", "-c", "import playwright.sync_api, axe_playwright_python"])
             return probe.status == 0
         }
     }
@@ -74,6 +74,25 @@ struct ConsoleBrowserTests {
             #expect(run.output.contains("ok: the operator is approved"))
             let status = try await client.request(.get, "/v1/operators/\(id)", key: actors.admin).json()["status"] as? String
             #expect(status == "approved")
+        }
+    }
+
+    @Test("every page has no serious accessibility violation and fits 360 px", arguments: [Backend.sqlite])
+    func accessible(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium, Playwright or axe is missing")
+            return
+        }
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_a11y.py"), "--base", "http://127.0.0.1:\(port)", "--key", try market.adminToken,
+                "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            #expect(run.output.contains("ok: http://127.0.0.1:\(port)/console/finance: fits 360 px"))
         }
     }
 }
