@@ -130,7 +130,7 @@ struct Serve: AsyncParsableCommand {
             Int($0).flatMap { (1...(1 << 30)).contains($0) ? $0 : nil }
         }
         configuration.upstreamAllowPrivate = try upstreamAllowPrivate || settings.value(
-            "upstream-allow-private", default: false, "true or false") { ["true": true, "false": false][$0.lowercased()] }
+            "upstream-allow-private", default: false, "true or false") { ["true": true, "false": false, "1": true, "0": false][$0.lowercased()] }
         switch (settings.text("tls-cert"), settings.text("tls-key")) {
         case (nil, nil):
             break
