@@ -62,6 +62,8 @@ public enum DemoMarketplace {
             configuration.testClock = true
             // Scripted clients in this process, not callers of a served API: no rate limit.
             configuration.rateLimit = 0
+            // Its upstream interface is on this machine (127.0.0.1).
+            configuration.upstreamAllowPrivate = true
             // No CheckpointService and no GrantExpiryService: their timers would bring the wall
             // clock into the log. Checkpoints come every 1,000 entries, at each close and at each
             // export; grants expire when the test clock moves past them.

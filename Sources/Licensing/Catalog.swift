@@ -14,10 +14,14 @@ public struct CatalogPolicy: Sendable {
     public var maxDescriptionLength: Int
     /// The longest reason for a change, in characters.
     public var maxReasonLength: Int
+    /// True when an upstream base URL may name an IP literal in a private, loopback or other
+    /// non-public range (`--upstream-allow-private`): for interfaces on the server's own network.
+    public var upstreamAllowPrivate: Bool
 
     /// Creates a policy; the defaults are the product's.
     public init(currency: Currency = .cny, maxFields: Int = 200, maxTitleLength: Int = 200,
-                maxDescriptionLength: Int = 4000, maxReasonLength: Int = 2000) {
+                maxDescriptionLength: Int = 4000, maxReasonLength: Int = 2000, upstreamAllowPrivate: Bool = false) {
+        self.upstreamAllowPrivate = upstreamAllowPrivate
         self.currency = currency
         self.maxFields = maxFields
         self.maxTitleLength = maxTitleLength
@@ -168,7 +172,7 @@ public struct Catalog: Sendable {
             throw LicensingError(code: .revenueShareOutOfRange, detail: "revenue_share_bps is 0 to 10000")
         }
         try Self.checkTolerance(draft.reconciliationToleranceBPS)
-        let upstream = try Self.upstream(draft.upstream, delivery: draft.delivery, current: nil)
+        let upstream = try Self.upstream(draft.upstream, delivery: draft.delivery, current: nil, allowPrivate: policy.upstreamAllowPrivate)
         let dataset = Dataset(
             id: id, title: draft.title, description: draft.description, authorityID: authorityID, theme: draft.theme,
             openness: draft.openness, grade: draft.grade, fields: fields, units: units, currency: policy.currency,
@@ -199,7 +203,8 @@ public struct Catalog: Sendable {
                 next.ceilingPrices[unit] = price
             }
         }
-        next.upstream = try Self.upstream(update.upstream, delivery: next.delivery, current: dataset.upstream)
+        next.upstream = try Self.upstream(update.upstream, delivery: next.delivery, current: dataset.upstream,
+                                          allowPrivate: policy.upstreamAllowPrivate)
         let setsSecret = update.upstream?.setsSecret ?? false
         guard next != dataset || setsSecret else {
             throw LicensingError(code: .noChange, detail: "the update changes nothing")
@@ -223,8 +228,10 @@ public struct Catalog: Sendable {
 
     /// The endpoint a dataset of `delivery` has after `draft` is applied to `current`: an `upstream`
     /// dataset needs a base URL, a header name and a secret (given once, kept after); any other has
-    /// none, and may not be given one.
-    static func upstream(_ draft: UpstreamDraft?, delivery: DeliveryMode, current: UpstreamEndpoint?) throws(LicensingError) -> UpstreamEndpoint? {
+    /// none, and may not be given one. A new base URL whose host is an IP literal in a range
+    /// ``UpstreamAddress/forbiddenRange(_:)`` names is refused unless `allowPrivate`.
+    static func upstream(_ draft: UpstreamDraft?, delivery: DeliveryMode, current: UpstreamEndpoint?,
+                         allowPrivate: Bool = false) throws(LicensingError) -> UpstreamEndpoint? {
         guard delivery == .upstream else {
             if draft != nil {
                 throw LicensingError(code: .upstreamNotApplicable, detail: "upstream is set only for datasets whose delivery is 'upstream'")
@@ -237,8 +244,13 @@ public struct Catalog: Sendable {
         guard current != nil || draft?.setsSecret == true else {
             throw LicensingError(code: .upstreamRequired, detail: "delivery 'upstream' needs upstream.secret the first time")
         }
-        return UpstreamEndpoint(baseURL: try UpstreamEndpoint.baseURL(baseText),
-                                credentialHeader: try UpstreamEndpoint.credentialHeader(header))
+        let baseURL = try UpstreamEndpoint.baseURL(baseText)
+        if !allowPrivate, draft?.baseURL != nil, let host = UpstreamEndpoint.host(of: baseURL),
+           let address = UpstreamAddress.literal(host), let range = UpstreamAddress.forbiddenRange(address) {
+            throw LicensingError(code: .upstreamAddressNotAllowed,
+                                 detail: "upstream.base_url names a \(range) address; this server forwards only to public addresses")
+        }
+        return UpstreamEndpoint(baseURL: baseURL, credentialHeader: try UpstreamEndpoint.credentialHeader(header))
     }
 
     static func fields(_ drafts: [DatasetDraft.Field], max: Int) throws(LicensingError) -> [DatasetField] {

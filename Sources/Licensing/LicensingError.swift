@@ -57,6 +57,10 @@ public enum LicensingErrorCode: String, Sendable, CaseIterable {
     /// An upstream base URL that is not an absolute http(s) URL with a host, without user
     /// information, query or fragment.
     case invalidUpstreamURL = "invalid_upstream_url"
+    /// An upstream base URL whose host is an IP literal in a range PDX does not forward to
+    /// (loopback, private, link-local, unique-local, multicast, unspecified, reserved) on a server
+    /// started without `--upstream-allow-private`.
+    case upstreamAddressNotAllowed = "upstream_address_not_allowed"
     /// A credential header name that is not an HTTP field name PDX may send, or a secret that is
     /// empty, too long or not a valid field value.
     case invalidUpstreamCredential = "invalid_upstream_credential"

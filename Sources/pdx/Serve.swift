@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("upstream-max-bytes"), help: "The largest answer read from an upstream interface, in bytes. Env: PDX_UPSTREAM_MAX_BYTES. Default: 8388608 (8 MiB)")
     var upstreamMaxBytes: Int?
 
+    @Flag(name: .customLong("upstream-allow-private"), help: "Let upstream interfaces be at loopback, private, link-local and other non-public addresses (a base URL naming one, a host name resolving to one). Env: PDX_UPSTREAM_ALLOW_PRIVATE=true. Default: refused")
+    var upstreamAllowPrivate = false
+
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key. Env: PDX_TLS_CERT")
     var tlsCertificate: String?
 
@@ -126,6 +129,8 @@ struct Serve: AsyncParsableCommand {
             "upstream-max-bytes", default: configuration.upstreamMaxBytes, "a number of bytes, 1…1073741824") {
             Int($0).flatMap { (1...(1 << 30)).contains($0) ? $0 : nil }
         }
+        configuration.upstreamAllowPrivate = try upstreamAllowPrivate || settings.value(
+            "upstream-allow-private", default: false, "true or false") { ["true": true, "false": false, "1": true, "0": false][$0.lowercased()] }
         switch (settings.text("tls-cert"), settings.text("tls-key")) {
         case (nil, nil):
             break

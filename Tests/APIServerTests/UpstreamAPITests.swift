@@ -27,6 +27,8 @@ enum LocalUpstream {
     final class Seen: Sendable {
         let last = Mutex<(path: String, query: String, credential: String?)?>(nil)
         let calls = Mutex(0)
+        /// The authority (Host header) of the last request.
+        let host = Mutex<String?>(nil)
     }
 
     static func records(_ count: Int) -> String {
@@ -69,6 +71,7 @@ enum LocalUpstream {
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
             seen.last.withLock { $0 = (request.uri.path, request.uri.query ?? "", request.headers[HTTPField.Name(LocalUpstream.header)!]) }
             seen.calls.withLock { $0 += 1 }
+            seen.host.withLock { $0 = request.head.authority }
             guard request.headers[HTTPField.Name(LocalUpstream.header)!] == LocalUpstream.secret else {
                 return Response(status: .unauthorized)
             }
@@ -118,8 +121,11 @@ struct UpstreamMarket {
 
 @Suite("HTTP: upstream datasets, forwarded and metered at the source")
 struct UpstreamAPITests {
-    static func market(_ backend: Backend) throws -> TestMarketplace {
+    /// A marketplace whose upstream interfaces may be on this machine (`--upstream-allow-private`)
+    /// unless `allowPrivate` is false.
+    static func market(_ backend: Backend, allowPrivate: Bool = true) throws -> TestMarketplace {
         var market = try TestMarketplace(backend)
+        market.configuration.upstreamAllowPrivate = allowPrivate
         // Long enough for a loaded machine running the whole suite; the slow path sleeps past it.
         market.configuration.upstreamTimeout = .seconds(3)
         market.configuration.upstreamMaxBytes = 64 << 10
@@ -415,6 +421,104 @@ struct UpstreamAPITests {
             #expect(replay.findings.isEmpty, "\(replay.findings)")
             #expect(replay.state.datasets["bj-bad"]?.delivery == .gateway)
             #expect(replay.state.datasets["bj-bad"]?.upstream == nil, "changes.upstream.to null clears the endpoint")
+        }
+    }
+
+    @Test("a base URL naming a non-public address is refused when configured, a name resolving to one when called",
+          arguments: Backend.available)
+    func nonPublicAddresses(backend: Backend) async throws {
+        let market = try Self.market(backend, allowPrivate: false)
+        defer { market.removeFiles() }
+        try await LocalUpstream.withUpstream { base, seen in
+            let port = try #require(base.split(separator: ":").last)
+            try await market.withServer { runtime, client in
+                // A name passes configuration: it is checked when called.
+                let u = try await UpstreamMarket.setUp(market, client, base: "http://localhost:\(port)")
+                let m = u.m
+                let head = try await runtime.log.head()
+                func publish(_ url: String, id: String = "bj-near") async throws -> (HTTPResponse.Status, String?) {
+                    let answer = try await client.request(.post, "/v1/datasets", key: m.actors["bj-a"], body: """
+                        {"id":"\(id)","title":"Near","theme":"traffic","openness":"open","grade":"general",
+                         "fields":[{"name":"road_id","type":"string"}],"units":["call"],"ceiling_prices":{"call":"0.05"},
+                         "revenue_share_bps":3000,"delivery":"upstream",
+                         "upstream":{"base_url":"\(url)","credential_header":"X-Api-Key","secret":"abc"}}
+                        """)
+                    return (answer.status, answer.status == .created ? nil : try answer.problem()["code"] as? String)
+                }
+                for url in [base, "http://127.1/", "http://2130706433/", "http://0x7f.0.0.1/", "http://[::1]:8080/api",
+                            "http://[::ffff:127.0.0.1]/", "http://10.1.2.3/api", "https://172.20.0.1/", "https://192.168.1.10",
+                            "http://169.254.169.254/latest", "http://[fe80::1]/", "http://[fd12:3456::1]/", "http://0.0.0.0/",
+                            "http://[::]/", "http://224.0.0.1/", "http://100.64.0.1/"] {
+                    #expect(try await publish(url) == (.unprocessableContent, "upstream_address_not_allowed"), "\(url)")
+                }
+                #expect(try await runtime.log.head() == head, "nothing logged")
+                #expect(try await client.request(.get, "/v1/datasets/bj-near", key: m.actors["bj-a"]).status == .notFound)
+                // A public literal is an authority's interface like any other.
+                #expect(try await publish("https://93.184.216.34/api", id: "bj-far") == (.created, nil))
+                let moved = try await client.request(.patch, "/v1/datasets/bj-far", key: m.actors["bj-a"], body: """
+                    {"upstream":{"base_url":"http://192.168.0.7/api"},"reason":"moved"}
+                    """)
+                #expect(moved.status == .unprocessableContent)
+                #expect(try moved.problem()["code"] as? String == "upstream_address_not_allowed")
+
+                // Called, localhost resolves to loopback: nothing goes out, is metered or logged.
+                let before = try await runtime.log.head()
+                let refused = try await u.read("roads", client)
+                #expect(refused.status == .badGateway, "\(refused.text)")
+                #expect(try refused.problem()["code"] as? String == "upstream_address_not_allowed")
+                #expect(!refused.text.contains(LocalUpstream.secret))
+                #expect(seen.calls.withLock { $0 } == 0, "the interface was never called")
+                #expect(try await runtime.log.head() == before, "nothing logged")
+                #expect(try await u.usage(client).isEmpty, "nothing metered")
+            }
+        }
+    }
+
+    @Test("with --upstream-allow-private a name resolving to loopback is called, at the address checked, its Host kept",
+          arguments: Backend.available)
+    func privateAllowed(backend: Backend) async throws {
+        let market = try Self.market(backend)
+        defer { market.removeFiles() }
+        try await LocalUpstream.withUpstream { base, seen in
+            let port = try #require(base.split(separator: ":").last)
+            try await market.withServer { _, client in
+                let u = try await UpstreamMarket.setUp(market, client, base: "http://localhost:\(port)")
+                let answer = try await u.read("roads", client)
+                #expect(answer.status == .ok, "\(answer.text)")
+                #expect(try #require(try answer.json()["records"] as? [[String: Any]]).count == 5)
+                #expect(seen.host.withLock { $0 } == "localhost:\(port)", "the Host header names the configured host")
+                #expect(try await u.usage(client)["call"]?.first == 1)
+            }
+        }
+    }
+
+    @Test("an http call connects to the address resolved and checked; https connects by name; names that do not resolve fail")
+    func pinnedRequest() async throws {
+        let http = try await UpstreamClient.target("http://localhost:8080/api/roads?day=1", hosts: [:], allowPrivate: true)
+        #expect(http.url == "http://127.0.0.1:8080/api/roads?day=1")
+        #expect(http.host == "localhost:8080")
+        let plain = try await UpstreamClient.target("http://localhost/api", hosts: [:], allowPrivate: true)
+        #expect(plain.url == "http://127.0.0.1:80/api")
+        #expect(plain.host == "localhost")
+        let tls = try await UpstreamClient.target("https://localhost/api", hosts: [:], allowPrivate: true)
+        #expect(tls.url == "https://localhost/api", "the certificate check of the name protects https")
+        #expect(tls.host == nil)
+        let demo = try await UpstreamClient.target("http://signals.example/v1", hosts: ["signals.example": "127.0.0.1:4000"], allowPrivate: true)
+        #expect(demo.url == "http://127.0.0.1:4000/v1" && demo.host == "signals.example")
+        await #expect(throws: DataAccessError.self) {
+            try await UpstreamClient.target("https://localhost/api", hosts: [:], allowPrivate: false)
+        }
+        do {
+            _ = try await UpstreamClient.target("http://[::1]:9/x", hosts: [:], allowPrivate: false)
+            Issue.record("a loopback literal was not refused")
+        } catch let error as DataAccessError {
+            #expect(error.code == .upstreamAddressNotAllowed)
+        }
+        do {
+            _ = try await UpstreamClient.target("http://no-such-host.invalid/x", hosts: [:], allowPrivate: false)
+            Issue.record("a name that does not resolve was not refused")
+        } catch let error as DataAccessError {
+            #expect(error.code == .upstreamFailed)
         }
     }
 

@@ -89,4 +89,19 @@ struct SettingsTests {
         await #expect(throws: ValidationError.self) { _ = try await Settings.load(file: broken, flags: [:]) }
         await #expect(throws: ValidationError.self) { _ = try await Settings.load(file: "/nonexistent/pdx.json", flags: [:]) }
     }
+
+    @Test("--upstream-allow-private is off by default, set by the flag or the file, and refuses a value that is not true or false")
+    func upstreamAllowPrivate() async throws {
+        func configuration(_ arguments: [String]) async throws -> ServerConfiguration {
+            let serve = try Serve.parse(arguments)
+            return try serve.configuration(try await serve.storage.settings(more: serve.flags.merging(serve.settlement.flags) { $1 }))
+        }
+        #expect(try await configuration([]).upstreamAllowPrivate == false)
+        #expect(try await configuration(["--upstream-allow-private"]).upstreamAllowPrivate == true)
+        #expect(try await configuration(["--config", try Self.file(#"{"upstream-allow-private": true}"#)]).upstreamAllowPrivate == true)
+        #expect(try await configuration(["--config", try Self.file(#"{"upstream-allow-private": false}"#)]).upstreamAllowPrivate == false)
+        await #expect(throws: ValidationError.self) {
+            _ = try await configuration(["--config", try Self.file(#"{"upstream-allow-private": "yes"}"#)])
+        }
+    }
 }

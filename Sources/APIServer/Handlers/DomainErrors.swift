@@ -138,7 +138,8 @@ extension LicensingErrorCode {
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
              .agreementScenarioMismatch, .justificationRequired, .justificationTooLong, .invalidJustification,
-             .justificationNotApplicable, .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable:
+             .justificationNotApplicable, .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable,
+             .upstreamAddressNotAllowed:
             .unprocessableContent
         }
     }
@@ -193,7 +194,7 @@ extension DataAccessError.Code {
         case .grantNotFound, .releaseNotFound, .datasetNotFound: .notFound
         case .datasetNotServed, .periodClosed: .conflict
         case .meteringConflict, .upstreamCredentialUnavailable: .serviceUnavailable
-        case .upstreamFailed, .upstreamRedirect, .upstreamMalformed, .upstreamTooLarge: .badGateway
+        case .upstreamFailed, .upstreamRedirect, .upstreamMalformed, .upstreamTooLarge, .upstreamAddressNotAllowed: .badGateway
         case .upstreamTimeout: .gatewayTimeout
         }
     }

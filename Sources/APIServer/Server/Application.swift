@@ -102,7 +102,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     let api = API(
         database: dependencies.database,
         vetting: OperatorLifecycle(),
-        catalog: Catalog(),
+        catalog: Catalog(policy: CatalogPolicy(upstreamAllowPrivate: configuration.upstreamAllowPrivate)),
         grants: GrantLifecycle(),
         agreements: .builtIn,
         grantChecker: GrantChecker(database: dependencies.database, directory: dependencies.grantDirectory),
@@ -122,7 +122,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         releasePolicy: ReleasePolicy(maxBytes: configuration.maxReleaseBytes),
         upstreamKey: dependencies.upstreamKey,
         upstream: UpstreamClient(timeout: configuration.upstreamTimeout, maxBytes: configuration.upstreamMaxBytes,
-                                 hosts: dependencies.upstreamHosts))
+                                 hosts: dependencies.upstreamHosts, allowPrivate: configuration.upstreamAllowPrivate))
     router.middlewares.add(ConsoleRoutes<PDXRequestContext>(ConsoleDependencies(
         signIn: { presented in
             do {

@@ -73,6 +73,10 @@ public struct ServerConfiguration: Sendable {
     /// `--upstream-max-bytes` / `PDX_UPSTREAM_MAX_BYTES`: the largest answer PDX reads from an
     /// upstream interface; past it the call fails with `upstream_too_large`. 8 MiB by default.
     public var upstreamMaxBytes = 8 << 20
+    /// `--upstream-allow-private` / `PDX_UPSTREAM_ALLOW_PRIVATE`: upstream interfaces may be at
+    /// loopback, private, link-local and other non-public addresses (a base URL naming one, a host
+    /// name resolving to one). Off by default: an authority's interface is on the public internet.
+    public var upstreamAllowPrivate = false
 
     public init(store: StoreLocation) {
         self.store = store

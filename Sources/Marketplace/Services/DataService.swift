@@ -83,6 +83,9 @@ public struct DataAccessError: CodedError {
         case upstreamFailed = "upstream_failed"
         /// The authority's interface answered with a redirect; PDX never follows one.
         case upstreamRedirect = "upstream_redirect"
+        /// The interface's host name resolved to an address in a range PDX does not forward to
+        /// (loopback, private, link-local, …) on a server started without `--upstream-allow-private`.
+        case upstreamAddressNotAllowed = "upstream_address_not_allowed"
         /// The answer was not JSON records: `{"records":[{…},…]}` or `[{…},…]`.
         case upstreamMalformed = "upstream_malformed"
         /// The answer was larger than the configured limit; PDX stopped reading it.
