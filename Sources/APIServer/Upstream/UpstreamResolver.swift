@@ -80,21 +80,13 @@ enum UpstreamResolver {
         while let entry = next {
             next = entry.pointee.ai_next
             guard let socket = entry.pointee.ai_addr else { continue }
-            var address: UpstreamAddress?
-            switch Int32(socket.pointee.sa_family) {
-            case AF_INET:
-                address = socket.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
-                    var raw = pointer.pointee.sin_addr
-                    return UpstreamAddress(bytes: withUnsafeBytes(of: &raw) { Array($0) })
-                }
-            case AF_INET6:
-                address = socket.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                    var raw = pointer.pointee.sin6_addr
-                    return UpstreamAddress(bytes: withUnsafeBytes(of: &raw) { Array($0) })
-                }
-            default:
-                break
-            }
+            // The address as text, read back as a literal: no field of sockaddr_in or sockaddr_in6
+            // is touched, whose C module differs between builds.
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(socket, entry.pointee.ai_addrlen, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            // A scoped IPv6 address (`fe80::1%eth0`) is read without its zone.
+            let address = UpstreamAddress.literal(String(text.prefix { $0 != "%" }))
             if let address, !addresses.contains(address) { addresses.append(address) }
         }
         guard !addresses.isEmpty else {
