@@ -57,7 +57,7 @@ enum Phrase: CaseIterable {
     case auditTitle, auditIntro, logSizeLabel, checkpointLabel, noCheckpoint, rootHashLabel, originLabel
     case verifyTitle, verifyIntro
     case notFoundTitle, notFoundText, forbiddenTitle, forbiddenText, unavailableTitle, unavailableText
-    case switchLanguage, navigation, backHome
+    case switchLanguage, navigation, backHome, badRequestTitle, invalidPageLink, invalidDownload
     case entriesTitle, entriesIntro, entryTitle, timeLabel, actionLabel, actorLabel, subjectsLabel, fromLabel, toLabel
     case filterButton, noEntries, olderEntries, invalidFilter, leafHashLabel, entryBodyLabel
     case inclusionTitle, inclusionHolds, inclusionFails, notYetCheckpointed

@@ -233,7 +233,7 @@ extension ConsoleRoutes {
         let language = exchange.language
         let query = exchange.request.uri.queryParameters
         guard let format = query["format"].flatMap({ ReportFormat(rawValue: String($0)) }), Period(periodText) != nil else {
-            return errorPage(.badRequest, .notFoundTitle, .notFoundText, language, session: session)
+            return errorPage(.badRequest, .badRequestTitle, .invalidDownload, language, session: session)
         }
         let party = query["party"].map(String.init)
         let bytes: [UInt8]

@@ -26,7 +26,7 @@ extension ConsoleRoutes {
         do {
             page = try await dependencies.database.read { try await $0.grants(filter, after: cursor, limit: 50) }
         } catch let error where dependencies.refusal(error) != nil {
-            return errorPage(.badRequest, .notFoundTitle, .notFoundText, language, session: session)
+            return errorPage(.badRequest, .badRequestTitle, .invalidPageLink, language, session: session)
         }
         var body = "<p>\(t(.grantInboxIntro))</p>"
         if page.grants.isEmpty {

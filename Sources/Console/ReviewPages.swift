@@ -25,7 +25,7 @@ extension ConsoleRoutes {
         do {
             page = try await dependencies.database.read { try await $0.operators(status: .submitted, after: cursor, limit: 50) }
         } catch let error where dependencies.refusal(error) != nil {
-            return errorPage(.badRequest, .notFoundTitle, .notFoundText, language, session: session)
+            return errorPage(.badRequest, .badRequestTitle, .invalidPageLink, language, session: session)
         }
         var body = "<p>\(t(.operatorInboxIntro))</p>"
         if page.operators.isEmpty {

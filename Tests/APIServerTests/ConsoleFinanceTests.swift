@@ -80,7 +80,9 @@ struct ConsoleFinanceTests {
                 let api = try await s.report(period, query: query, client)
                 #expect(download.body == api.body, "the console serves the API's bytes for \(query)")
             }
-            #expect(try await fin.send(.get, "/console/finance/\(period)/report?format=pdf").status == .badRequest)
+            let pdf = try await fin.send(.get, "/console/finance/\(period)/report?format=pdf")
+            #expect(pdf.status == .badRequest)
+            #expect(pdf.text.contains("Choose JSON, CSV or XLSX"))
             let nobody = try await fin.send(.get, "/console/finance/\(period)/report?format=csv&party=nobody")
             #expect(nobody.status == .unprocessableContent, "as the API answers it")
             #expect(nobody.text.contains("<code>invalid_party</code>"))

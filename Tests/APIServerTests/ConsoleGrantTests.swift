@@ -68,6 +68,11 @@ struct ConsoleGrantTests {
             #expect(active.text.contains("fleet use justified"))
             #expect(!active.text.contains("/decision\""), "decided: no form")
             #expect(try await bj.send(.get, "/console/review/grants").text.contains(#"id="inbox-empty""#))
+            for inbox in ["/console/review/grants", "/console/review/operators"] {
+                let forged = try await bj.send(.get, "\(inbox)?cursor=not-a-cursor")
+                #expect(forged.status == .badRequest, "\(inbox)")
+                #expect(forged.text.contains("The page link is not valid"), "\(inbox)")
+            }
 
             #expect(try await bj.send(.post, "/console/review/grants/\(id)/suspend", form: [("csrf", csrf)]).status == .unprocessableContent,
                     "a suspension needs a reason")
