@@ -1,3 +1,4 @@
+public import AuditLog
 public import Foundation
 public import Licensing
 public import Metering

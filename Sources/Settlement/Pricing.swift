@@ -1,3 +1,4 @@
+public import AuditLog
 public import Licensing
 
 /// How one unit of one dataset in one grant is priced.

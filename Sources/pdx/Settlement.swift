@@ -1,3 +1,4 @@
+import AuditLog
 import Marketplace
 import ArgumentParser
 import Foundation

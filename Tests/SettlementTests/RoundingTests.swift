@@ -1,3 +1,4 @@
+import AuditLog
 import Licensing
 import Testing
 @testable import Settlement

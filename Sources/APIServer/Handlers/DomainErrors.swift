@@ -158,7 +158,7 @@ extension GrantReason.Code {
     }
 }
 
-extension SettlementError.Code {
+extension SettlementErrorCode {
     var status: HTTPResponse.Status {
         switch self {
         case .periodNotEnded, .earlierPeriodOpen, .periodClosed, .unresolvedDiscrepancies, .noDiscrepancy: .conflict
@@ -184,7 +184,7 @@ extension ReleaseError.Code {
     }
 }
 
-extension DataAccessError.Code {
+extension DataAccessErrorCode {
     var status: HTTPResponse.Status {
         switch self {
         case .grantRequired, .unknownField, .invalidFields, .filterNotAllowed, .invalidFilter, .invalidCursor,

@@ -1,3 +1,4 @@
+import AuditLog
 import AsyncHTTPClient
 import Foundation
 import Licensing

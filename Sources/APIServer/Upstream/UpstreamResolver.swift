@@ -1,3 +1,4 @@
+import AuditLog
 import Dispatch
 import Foundation
 import Licensing

@@ -51,79 +51,74 @@ public struct DataPage: Sendable {
 }
 
 /// Why the data API refuses a call; nothing is served or metered.
-public struct DataAccessError: CodedError {
-    public enum Code: String, Sendable, CaseIterable {
-        /// `grant_id` is missing.
-        case grantRequired = "grant_required"
-        /// A field asked for (or filtered on) is not one of the dataset's.
-        case unknownField = "unknown_field"
-        /// `fields` is empty or names a field twice.
-        case invalidFields = "invalid_fields"
-        /// A field asked for (or filtered on) is not granted: it is refused, never silently dropped.
-        case fieldNotGranted = "field_not_granted"
-        /// A filter on a field the dataset does not mark filterable.
-        case filterNotAllowed = "filter_not_allowed"
-        /// A filter value is not of its field's type, or a field is filtered twice.
-        case invalidFilter = "invalid_filter"
-        /// The cursor was not handed out by this listing.
-        case invalidCursor = "invalid_cursor"
-        /// No dataset has this id.
-        case datasetNotFound = "dataset_not_found"
-        /// The dataset is delivered outside PDX (`declared`), or through the other route (a gateway
-        /// dataset's upstream or an upstream dataset's records): PDX does not serve it there.
-        case datasetNotServed = "dataset_not_served"
-        /// An upstream path that could leave the dataset's base path or change the host: `..` or
-        /// `.` segments, `//`, backslashes, encoded slashes, backslashes or dots, characters a
-        /// path may not hold unencoded.
-        case invalidUpstreamPath = "invalid_upstream_path"
-        /// A query parameter that cannot be forwarded as given: characters a query may not hold
-        /// unencoded, or a malformed escape.
-        case invalidUpstreamQuery = "invalid_upstream_query"
-        /// The authority's interface could not be reached, or answered with a status other than 2xx.
-        case upstreamFailed = "upstream_failed"
-        /// The authority's interface answered with a redirect; PDX never follows one.
-        case upstreamRedirect = "upstream_redirect"
-        /// The interface's host name resolved to an address in a range PDX does not forward to
-        /// (loopback, private, link-local, …) on a server started without `--upstream-allow-private`.
-        case upstreamAddressNotAllowed = "upstream_address_not_allowed"
-        /// The answer was not JSON records: `{"records":[{…},…]}` or `[{…},…]`.
-        case upstreamMalformed = "upstream_malformed"
-        /// The answer was larger than the configured limit; PDX stopped reading it.
-        case upstreamTooLarge = "upstream_too_large"
-        /// The authority's interface did not answer within the configured time.
-        case upstreamTimeout = "upstream_timeout"
-        /// The dataset's credential cannot be opened: the data directory's `upstream-key` is not
-        /// the one it was sealed with, or missing.
-        case upstreamCredentialUnavailable = "upstream_credential_unavailable"
-        /// The dataset has no published release of that version (or none at all).
-        case releaseNotFound = "release_not_found"
-        /// The grant check refused the call; the usage rejection codes, one for one.
-        case grantNotFound = "grant_not_found"
-        case grantNotOwned = "grant_not_owned"
-        case datasetNotInGrant = "dataset_not_in_grant"
-        case unitNotGranted = "unit_not_granted"
-        case grantNotStarted = "grant_not_started"
-        case grantExpired = "grant_expired"
-        case grantNotActive = "grant_not_active"
-        case operatorNotActive = "operator_not_active"
-        /// Serving the call would take a unit past the grant's quota for the period.
-        case quotaExceeded = "quota_exceeded"
-        /// Serving the call would take the grant's amount for the period past the money limit.
-        case amountLimitExceeded = "amount_limit_exceeded"
-        /// The period is closed for settlement.
-        case periodClosed = "period_closed"
-        /// The call's events could not be told apart from others: try again.
-        case meteringConflict = "metering_conflict"
-    }
+public typealias DataAccessError = ModuleError<DataAccessErrorCode>
 
-    public let code: Code
-    public let detail: String
+/// The codes of ``DataAccessError``.
+public enum DataAccessErrorCode: String, Sendable, CaseIterable {
+    /// `grant_id` is missing.
+    case grantRequired = "grant_required"
+    /// A field asked for (or filtered on) is not one of the dataset's.
+    case unknownField = "unknown_field"
+    /// `fields` is empty or names a field twice.
+    case invalidFields = "invalid_fields"
+    /// A field asked for (or filtered on) is not granted: it is refused, never silently dropped.
+    case fieldNotGranted = "field_not_granted"
+    /// A filter on a field the dataset does not mark filterable.
+    case filterNotAllowed = "filter_not_allowed"
+    /// A filter value is not of its field's type, or a field is filtered twice.
+    case invalidFilter = "invalid_filter"
+    /// The cursor was not handed out by this listing.
+    case invalidCursor = "invalid_cursor"
+    /// No dataset has this id.
+    case datasetNotFound = "dataset_not_found"
+    /// The dataset is delivered outside PDX (`declared`), or through the other route (a gateway
+    /// dataset's upstream or an upstream dataset's records): PDX does not serve it there.
+    case datasetNotServed = "dataset_not_served"
+    /// An upstream path that could leave the dataset's base path or change the host: `..` or
+    /// `.` segments, `//`, backslashes, encoded slashes, backslashes or dots, characters a
+    /// path may not hold unencoded.
+    case invalidUpstreamPath = "invalid_upstream_path"
+    /// A query parameter that cannot be forwarded as given: characters a query may not hold
+    /// unencoded, or a malformed escape.
+    case invalidUpstreamQuery = "invalid_upstream_query"
+    /// The authority's interface could not be reached, or answered with a status other than 2xx.
+    case upstreamFailed = "upstream_failed"
+    /// The authority's interface answered with a redirect; PDX never follows one.
+    case upstreamRedirect = "upstream_redirect"
+    /// The interface's host name resolved to an address in a range PDX does not forward to
+    /// (loopback, private, link-local, …) on a server started without `--upstream-allow-private`.
+    case upstreamAddressNotAllowed = "upstream_address_not_allowed"
+    /// The answer was not JSON records: `{"records":[{…},…]}` or `[{…},…]`.
+    case upstreamMalformed = "upstream_malformed"
+    /// The answer was larger than the configured limit; PDX stopped reading it.
+    case upstreamTooLarge = "upstream_too_large"
+    /// The authority's interface did not answer within the configured time.
+    case upstreamTimeout = "upstream_timeout"
+    /// The dataset's credential cannot be opened: the data directory's `upstream-key` is not
+    /// the one it was sealed with, or missing.
+    case upstreamCredentialUnavailable = "upstream_credential_unavailable"
+    /// The dataset has no published release of that version (or none at all).
+    case releaseNotFound = "release_not_found"
+    /// The grant check refused the call; the usage rejection codes, one for one.
+    case grantNotFound = "grant_not_found"
+    case grantNotOwned = "grant_not_owned"
+    case datasetNotInGrant = "dataset_not_in_grant"
+    case unitNotGranted = "unit_not_granted"
+    case grantNotStarted = "grant_not_started"
+    case grantExpired = "grant_expired"
+    case grantNotActive = "grant_not_active"
+    case operatorNotActive = "operator_not_active"
+    /// Serving the call would take a unit past the grant's quota for the period.
+    case quotaExceeded = "quota_exceeded"
+    /// Serving the call would take the grant's amount for the period past the money limit.
+    case amountLimitExceeded = "amount_limit_exceeded"
+    /// The period is closed for settlement.
+    case periodClosed = "period_closed"
+    /// The call's events could not be told apart from others: try again.
+    case meteringConflict = "metering_conflict"
+}
 
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-
+extension DataAccessError {
     /// The refusal of a metered call for `rejection`.
     init(_ rejection: UsageRejection) {
         switch rejection {
