@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "Marketplace", targets: ["Marketplace"]),
         .library(name: "Console", targets: ["Console"]),
         .library(name: "APIServer", targets: ["APIServer"]),
+        // For operators: the API's client, generated from `Contracts/openapi.yaml`.
+        .library(name: "PDXClient", targets: ["PDXClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +49,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Forwarding the calls of upstream datasets; already in the graph through HummingbirdTesting.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -161,6 +165,21 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The operators' client: generated from the contract, with authentication, retries under
+        // one Idempotency-Key and paging by hand. Imports nothing of the server.
+        .target(
+            name: "PDXClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         // The demo marketplace: its scenario, sent through the server's router in process.
         .target(
             name: "Demo",
@@ -209,7 +228,7 @@ let package = Package(
             name: "APIServerTests",
             dependencies: [
                 "APIServer", "Demo", "Identity", "Marketplace", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Persistence",
-                "Replay", "Settlement", "Vetting", "Delivery", "Console",
+                "Replay", "Settlement", "Vetting", "Delivery", "Console", "PDXClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
