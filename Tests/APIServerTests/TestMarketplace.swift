@@ -23,7 +23,7 @@ struct TestMarketplace: Sendable {
     ///     ``TCPForwarder`` to the server).
     ///   - databaseTimeout: how long a request waits for the database.
     init(_ backend: Backend, testClock: Bool = false, maxBodyBytes: Int? = nil, databasePort: Int? = nil,
-         databaseTimeout: Duration = .seconds(5)) throws {
+         databaseTimeout: Duration = .seconds(20)) throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("pdx-test-\(UUID().uuidString.prefix(8))").path
         var url: String?

@@ -48,7 +48,7 @@ enum LocalUpstream {
         router.get("roads/array") { _, _ in json(records(3)) }
         router.get("roads/many") { _, _ in json(records(20)) }
         router.get("slow") { _, _ in
-            try await Task.sleep(for: .seconds(8))
+            try await Task.sleep(for: .seconds(15))
             return json(#"{"records":[]}"#)
         }
         router.get("fail") { _, _ in json(#"{"error":"boom"}"#, status: .internalServerError) }
@@ -127,7 +127,7 @@ struct UpstreamAPITests {
         var market = try TestMarketplace(backend)
         market.configuration.upstreamAllowPrivate = allowPrivate
         // Long enough for a loaded machine running the whole suite; the slow path sleeps past it.
-        market.configuration.upstreamTimeout = .seconds(3)
+        market.configuration.upstreamTimeout = .seconds(6)
         market.configuration.upstreamMaxBytes = 64 << 10
         return market
     }

@@ -148,7 +148,7 @@ struct ShutdownTests {
         let status = await server.stopped()
         let took = ContinuousClock.now - started
         #expect(status == 70, "\(server.output)")
-        #expect(took < .seconds(20), "the stop took \(took)")
+        #expect(took < .seconds(45), "the stop took \(took)")  // Unbounded, it would wait the 60 s the lock is held.
         let line = server.output.split(separator: "\n").first { $0.contains("still_waiting_for") }
         #expect(line?.contains("checkpoints") == true, "\(server.output)")
     }
