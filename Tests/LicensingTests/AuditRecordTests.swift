@@ -53,6 +53,13 @@ struct LicensingAuditRecordTests {
         try rejected.apply(market.decide(rejected.grant, by: People.tj, .reject, reason: "too broad"))
         records += rejected.records
 
+        // Amended while pending: a new version, its approvals asked afresh.
+        var amended = Track(try market.request([item("tj-a")], id: "g-amended"))
+        try amended.apply(try lifecycle.amend(amended.grant, with: GrantAmendment(version: 1, endsAt: Term.end.addingTimeInterval(-86_400)),
+                                              by: People.requester, operator: market.op, datasets: market.datasets,
+                                              agreement: agreement(for: .industry), at: Clock.start))
+        records += amended.records
+
         // Cascades of an operator's suspension, reinstatement and revocation.
         var cascaded = Track(try market.request([item("bj-a")], id: "g-cascade"))
         let pending = Track(try market.request([item("tj-a")], id: "g-pending"))
