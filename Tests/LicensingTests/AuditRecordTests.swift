@@ -17,6 +17,7 @@ struct LicensingAuditRecordTests {
         "grant.suspended": ["authority_id"],
         "grant.reinstated": ["authority_id", "reason"],
         "grant.revoked": ["authority_id"],
+        "grant.amended": ["reason"],
         // An endpoint that is set for the first time, or removed with the upstream delivery.
         "dataset.delivery_changed": ["changes.upstream.from", "changes.upstream.to"],
         "dataset.reclassified": ["changes.upstream.from", "changes.upstream.to"],
