@@ -20,6 +20,7 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     case grantReinstated = "grant.reinstated"
     case grantRevoked = "grant.revoked"
     case grantExpired = "grant.expired"
+    case grantAmended = "grant.amended"
 }
 
 /// Builds the records of catalog and grant changes. Dataset records carry `dataset_id`, `version`
@@ -103,21 +104,57 @@ public enum LicensingRecords {
                 "sha256": .string(grant.agreement.sha256),
             ],
             "currency": .string(grant.currency.code),
-            "datasets": .array(grant.items.map {
-                var item: [String: JSONValue] = [
-                    "dataset_id": .string($0.datasetID),
-                    "authority_id": .string($0.authorityID),
-                    "fields": .array($0.fields.map(JSONValue.string)),
-                    "unit_prices": prices($0.unitPrices),
-                    "price_tiers": tiers($0.priceTiers),
-                    "quota_per_period": .object(Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
-                ]
-                // Only when sensitive fields are asked for, so the other records keep their bytes.
-                if !$0.justifications.isEmpty { item["justifications"] = justifications($0.justifications) }
-                return .object(item)
-            }),
+            "datasets": itemsJSON(grant.items),
             "approvals_required": .array(approvalsRequired.map(JSONValue.string)),
         ])
+    }
+
+    /// A grant's items as `grant.requested` and `grant.amended` log them.
+    static func itemsJSON(_ items: [GrantItem]) -> JSONValue {
+        .array(items.map {
+            var item: [String: JSONValue] = [
+                "dataset_id": .string($0.datasetID),
+                "authority_id": .string($0.authorityID),
+                "fields": .array($0.fields.map(JSONValue.string)),
+                "unit_prices": prices($0.unitPrices),
+                "price_tiers": tiers($0.priceTiers),
+                "quota_per_period": .object(Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
+            ]
+            // Only when sensitive fields are asked for, so the other records keep their bytes.
+            if !$0.justifications.isEmpty { item["justifications"] = justifications($0.justifications) }
+            return .object(item)
+        })
+    }
+
+    /// `grant.amended`: the new version in full (`datasets`, `ends_at`), what it changed from the
+    /// version before, the authorities asked afresh and where the grant stands after it.
+    static func amended(_ grant: Grant, from previous: Grant, approvalsRequired: [String], outcome: GrantStatus) -> AuditRecord {
+        grantRecord(grant, .grantAmended, actor: last(grant).actor, at: last(grant).at, [
+            "version": JSONValue(grant.version),
+            "from_status": .string(previous.status.rawValue),
+            "reason": optional(last(grant).reason),
+            "ends_at": time(grant.endsAt),
+            "datasets": itemsJSON(grant.items),
+            "changes": .array(changes(from: previous, to: grant).map(JSONValue.string)),
+            "approvals_required": .array(approvalsRequired.map(JSONValue.string)),
+            "outcome": .string(outcome.rawValue),
+        ])
+    }
+
+    /// What an amendment changed, as `ends_at` and `datasets.<id>.<member>` names, in the grant's order.
+    public static func changes(from old: Grant, to new: Grant) -> [String] {
+        var changes: [String] = []
+        if old.endsAt != new.endsAt { changes.append("ends_at") }
+        for item in new.items {
+            guard let before = old.item(for: item.datasetID) else { continue }
+            let prefix = "datasets.\(item.datasetID)."
+            if before.fields != item.fields { changes.append(prefix + "fields") }
+            if before.unitPrices != item.unitPrices { changes.append(prefix + "unit_prices") }
+            if before.priceTiers != item.priceTiers { changes.append(prefix + "price_tiers") }
+            if before.quotas != item.quotas { changes.append(prefix + "quota_per_period") }
+            if before.justifications != item.justifications { changes.append(prefix + "justifications") }
+        }
+        return changes
     }
 
     static func decided(_ grant: Grant, authorityID: String, by reviewer: String, decision: GrantDecision, reason: String?, at now: Date) -> AuditRecord {

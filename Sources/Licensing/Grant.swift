@@ -50,6 +50,8 @@ public enum GrantAction: String, Sendable, Hashable, CaseIterable {
     case reinstated
     case revoked
     case expired
+    /// The operator amended a pending or suspended grant: a new version, its approvals asked afresh.
+    case amended
 }
 
 /// One dataset of a grant: which fields, at what prices, within what quotas.
@@ -153,11 +155,12 @@ public struct Grant: Sendable, Hashable, Identifiable {
     public let scenario: Scenario
     /// The term: usage is accepted from `startsAt` (inclusive) to `endsAt` (exclusive) while active.
     public let startsAt: Date
-    public let endsAt: Date
+    /// Changed only by an amendment.
+    public internal(set) var endsAt: Date
     /// The agreement it binds.
     public let agreement: AgreementBinding
-    /// The datasets, in requested order.
-    public let items: [GrantItem]
+    /// The datasets, in requested order; an amendment may change an item but never the set.
+    public internal(set) var items: [GrantItem]
     /// The currency of its prices.
     public let currency: Currency
     /// When it was requested, to the millisecond.
@@ -181,16 +184,24 @@ public struct Grant: Sendable, Hashable, Identifiable {
     /// Per dataset, the revenue share and platform fee fixed when it first became active; empty
     /// before that. Settlement rates the grant's lines by these.
     public internal(set) var terms: [DatasetTerms]
+    /// 1 as requested, one more after each amendment; the approvals in ``approvals`` are this
+    /// version's only.
+    public internal(set) var version: Int
+    /// The versions before this one, oldest first, each with the approvals it had collected when it
+    /// was amended (void for the versions after it). Empty for a grant never amended.
+    public internal(set) var earlierVersions: [GrantVersion]
 
     /// Recreates a grant as a store holds it; no rule is checked.
     public init(
         id: String, operatorID: String, requestedBy: String, purpose: String, scenario: Scenario, startsAt: Date, endsAt: Date,
         agreement: AgreementBinding, items: [GrantItem], currency: Currency, requestedAt: Date, status: GrantStatus,
         approvals: [Approval], reasons: [GrantReason], suspensionCause: SuspensionCause?, history: [GrantStatusChange], revision: Int,
-        suspendedBy: ActingParty? = nil, terms: [DatasetTerms] = []
+        suspendedBy: ActingParty? = nil, terms: [DatasetTerms] = [], version: Int = 1, earlierVersions: [GrantVersion] = []
     ) {
         self.suspendedBy = suspendedBy
         self.terms = terms
+        self.version = version
+        self.earlierVersions = earlierVersions
         self.id = id
         self.operatorID = operatorID
         self.requestedBy = requestedBy
@@ -224,6 +235,37 @@ public struct Grant: Sendable, Hashable, Identifiable {
         history.append(change)
         self.revision = revision
     }
+
+    /// Records an amendment as a verifier replays it from `grant.amended`: the version before it
+    /// joins ``earlierVersions``, `items` and `endsAt` replace the grant's, the approvals start
+    /// empty, and the step is appended. No rule is checked: the verifier judges the step itself.
+    public mutating func replayAmendment(_ change: GrantStatusChange, items: [GrantItem], endsAt: Date, revision: Int) {
+        earlierVersions.append(currentVersion)
+        self.items = items
+        self.endsAt = endsAt
+        version += 1
+        approvals = []
+        reasons = []
+        suspensionCause = nil
+        suspendedBy = nil
+        status = change.to
+        history.append(change)
+        self.revision = revision
+    }
+
+    /// The version in force: its number, items, end, approvals so far, and the step that made it.
+    public var currentVersion: GrantVersion {
+        let made = history.last { $0.action == .amended || $0.action == .requested }
+        return GrantVersion(version: version, items: items, endsAt: endsAt, approvals: approvals,
+                            at: made?.at ?? requestedAt, actor: made?.actor ?? requestedBy,
+                            reason: made?.action == .amended ? made?.reason : nil)
+    }
+
+    /// Every version, oldest first, the one in force last.
+    public var versions: [GrantVersion] { earlierVersions + [currentVersion] }
+
+    /// True once the grant has been in force: its money terms are then fixed for good.
+    public var hasBeenActive: Bool { history.contains { $0.to == .active } }
 
     /// The authorities providing its datasets, sorted, each once.
     public var authorityIDs: [String] { Set(items.map(\.authorityID)).sorted() }
@@ -267,6 +309,32 @@ public struct Grant: Sendable, Hashable, Identifiable {
 
     /// The subject id of this grant in audit records: `grant:<id>`.
     public var subject: String { "grant:\(id)" }
+}
+
+/// One version of a grant: what was asked for, and the approvals collected for exactly that.
+public struct GrantVersion: Sendable, Hashable {
+    /// 1 for the request, one more per amendment.
+    public let version: Int
+    public let items: [GrantItem]
+    public let endsAt: Date
+    /// The approvals collected for this version; those of an amended version count for no other.
+    public let approvals: [Approval]
+    /// When it was made (requested or amended), and by which principal.
+    public let at: Date
+    public let actor: String
+    /// The amendment's reason; nil for the request and for an amendment given none.
+    public let reason: String?
+
+    /// Creates a version; no rule is checked.
+    public init(version: Int, items: [GrantItem], endsAt: Date, approvals: [Approval], at: Date, actor: String, reason: String?) {
+        self.version = version
+        self.items = items
+        self.endsAt = endsAt
+        self.approvals = approvals
+        self.at = at
+        self.actor = actor
+        self.reason = reason
+    }
 }
 
 /// A half-open span of time `[from, until)` in which a grant was in force.

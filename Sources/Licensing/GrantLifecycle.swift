@@ -155,7 +155,9 @@ public struct GrantLifecycle: Sendable {
             if next.approvals.allSatisfy({ $0.decision == .approve }) {
                 let reasons = policy.recheck(next, operator: op, datasets: datasets, at: now)
                 guard reasons.isEmpty else { return .refused(reasons) }
-                next.terms = next.currentTerms(datasets: datasets, platformFeeBPS: platformFeeBPS)
+                // Fixed once: a grant amended after it was in force comes back under the terms it had
+                // (0020), so that one grant is never rated by two sets of terms.
+                if next.terms.isEmpty { next.terms = next.currentTerms(datasets: datasets, platformFeeBPS: platformFeeBPS) }
                 move(&next, .activated, to: .active, by: reviewer.principalID, reason: nil, at: now, bump: false)
                 records.append(LicensingRecords.activated(next, via: "co-approval"))
             }
@@ -323,12 +325,12 @@ public struct GrantLifecycle: Sendable {
     }
 
     /// Moves to `status` through the action of the same name.
-    private func move(_ grant: inout Grant, _ status: GrantStatus, by actor: String, reason: String?, at now: Date, bump: Bool = true) {
+    func move(_ grant: inout Grant, _ status: GrantStatus, by actor: String, reason: String?, at now: Date, bump: Bool = true) {
         let action = GrantAction(rawValue: status.rawValue) ?? .requested
         move(&grant, action, to: status, by: actor, reason: reason, at: now, bump: bump)
     }
 
-    private func move(_ grant: inout Grant, _ action: GrantAction, to status: GrantStatus, by actor: String, reason: String?, at now: Date, bump: Bool = true) {
+    func move(_ grant: inout Grant, _ action: GrantAction, to status: GrantStatus, by actor: String, reason: String?, at now: Date, bump: Bool = true) {
         grant.history.append(GrantStatusChange(action: action, from: grant.status, to: status, at: now, actor: actor, reason: reason))
         grant.status = status
         if bump { grant.revision += 1 }
@@ -342,7 +344,7 @@ public struct GrantLifecycle: Sendable {
     }
 
     /// The reason trimmed, or why it is refused: missing when `required`, too long, control characters.
-    private func checkedReason(_ text: String?, required: Bool) -> (String?, GrantReason?) {
+    func checkedReason(_ text: String?, required: Bool) -> (String?, GrantReason?) {
         switch TextRules.reasonProblem(text, maxLength: policy.maxReasonLength) {
         case .missing: return (nil, required ? GrantReason(.reasonRequired, "a reason is required") : nil)
         case .tooLong(let problem): return (nil, GrantReason(.reasonTooLong, "reason \(problem)"))

@@ -105,6 +105,9 @@ public enum LicensingErrorCode: String, Sendable, CaseIterable {
     case datasetNotFound = "dataset_not_found"
     /// A grant id no grant has.
     case grantNotFound = "grant_not_found"
+    /// An amendment naming a dataset the grant does not include: a different set of datasets is a
+    /// new request.
+    case datasetNotInGrant = "dataset_not_in_grant"
 
     /// A store already holds a dataset with this id.
     case datasetExists = "dataset_exists"
@@ -177,6 +180,15 @@ public struct GrantReason: Sendable, Hashable, CustomStringConvertible {
         case alreadyDecided = "already_decided"
         /// Only the party that suspended the grant (that authority, or a platform admin) reinstates it.
         case suspendedByOther = "suspended_by_other"
+        /// Only a pending or suspended grant may be amended; an active, denied, revoked or expired
+        /// one may not.
+        case grantNotAmendable = "grant_not_amendable"
+        /// The amendment names a version other than the grant's current one: it was made against a
+        /// stale copy.
+        case staleVersion = "stale_version"
+        /// The amendment changes the prices of a grant that has been in force: its money terms were
+        /// fixed at its activation; new prices are a new request.
+        case pricesFixed = "prices_fixed"
     }
 
     /// The stable code.

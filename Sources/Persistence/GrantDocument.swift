@@ -34,31 +34,11 @@ enum GrantDocument {
                 "version": .string(grant.agreement.version),
                 "sha256": .string(grant.agreement.sha256),
             ]),
-            "datasets": .array(grant.items.map { item in
-                var members: [String: JSONValue] = [
-                    "dataset_id": .string(item.datasetID),
-                    "authority_id": .string(item.authorityID),
-                    "fields": .array(item.fields.map(JSONValue.string)),
-                    "unit_prices": DatasetDocument.prices(item.unitPrices),
-                    "price_tiers": LicensingRecords.tiers(item.priceTiers),
-                    "quota_per_period": .object(Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
-                ]
-                // Written only when sensitive fields are asked for, so other documents read as before.
-                if !item.justifications.isEmpty { members["justifications"] = LicensingRecords.justifications(item.justifications) }
-                return .object(members)
-            }),
+            "datasets": items(grant.items),
             "currency": .string(grant.currency.code),
             "requested_at": DatasetDocument.milliseconds(grant.requestedAt),
             "status": .string(grant.status.rawValue),
-            "approvals": .array(grant.approvals.map { approval in
-                .object([
-                    "authority_id": .string(approval.authorityID),
-                    "decision": optional(approval.decision?.rawValue),
-                    "reviewer_id": optional(approval.reviewerID),
-                    "reason": optional(approval.reason),
-                    "at": approval.at.map(DatasetDocument.milliseconds) ?? .null,
-                ])
-            }),
+            "approvals": approvals(grant.approvals),
             "reasons": .array(grant.reasons.map { reason in
                 .object([
                     "code": .string(reason.code.rawValue),
@@ -83,9 +63,115 @@ enum GrantDocument {
         if let by = grant.suspendedBy { members["suspended_by"] = .string(by.description) }
         // Written once the grant has been active, so documents of grants never active read as before.
         if !grant.terms.isEmpty { members["terms"] = terms(grant.terms) }
+        // Written once amended, so documents of grants never amended read as before.
+        if grant.version > 1 {
+            members["version"] = JSONValue(grant.version)
+            members["earlier_versions"] = .array(grant.earlierVersions.map(versionJSON))
+        }
         let document: JSONValue = .object(members)
         // Strings and integers inside ±2^53 only: serialization cannot fail.
         return (try? document.canonicalString()) ?? ""
+    }
+
+    static func items(_ items: [GrantItem]) -> JSONValue {
+        .array(items.map { item in
+            var members: [String: JSONValue] = [
+                "dataset_id": .string(item.datasetID),
+                "authority_id": .string(item.authorityID),
+                "fields": .array(item.fields.map(JSONValue.string)),
+                "unit_prices": DatasetDocument.prices(item.unitPrices),
+                "price_tiers": LicensingRecords.tiers(item.priceTiers),
+                "quota_per_period": .object(Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, JSONValue($0.value)) })),
+            ]
+            // Written only when sensitive fields are asked for, so other documents read as before.
+            if !item.justifications.isEmpty { members["justifications"] = LicensingRecords.justifications(item.justifications) }
+            return .object(members)
+        })
+    }
+
+    static func approvals(_ approvals: [Approval]) -> JSONValue {
+        .array(approvals.map { approval in
+            .object([
+                "authority_id": .string(approval.authorityID),
+                "decision": optional(approval.decision?.rawValue),
+                "reviewer_id": optional(approval.reviewerID),
+                "reason": optional(approval.reason),
+                "at": approval.at.map(DatasetDocument.milliseconds) ?? .null,
+            ])
+        })
+    }
+
+    static func versionJSON(_ version: GrantVersion) -> JSONValue {
+        .object([
+            "version": JSONValue(version.version),
+            "datasets": items(version.items),
+            "ends_at": DatasetDocument.milliseconds(version.endsAt),
+            "approvals": approvals(version.approvals),
+            "at": DatasetDocument.milliseconds(version.at),
+            "actor": .string(version.actor),
+            "reason": optional(version.reason),
+        ])
+    }
+
+    static func decodeItems(_ elements: [JSONValue], at place: String) throws(StorageError) -> [GrantItem] {
+        var items: [GrantItem] = []
+        for (index, element) in elements.enumerated() {
+            var members = try JSONMembers(element, at: "\(place)[\(index)]")
+            items.append(GrantItem(
+                datasetID: try members.string("dataset_id"),
+                authorityID: try members.string("authority_id"),
+                fields: try members.strings("fields"),
+                unitPrices: try members.prices("unit_prices"),
+                priceTiers: try members.priceTiers("price_tiers"),
+                quotas: try members.quotas("quota_per_period"),
+                justifications: try members.justifications("justifications")
+            ))
+            try members.finish()
+        }
+        // A grant names each dataset once (its request is refused otherwise); the grant check keys
+        // its items by dataset and must not meet a second one.
+        guard Set(items.map(\.datasetID)).count == items.count else {
+            throw StorageError.unexpected("grant document \(place) names a dataset twice")
+        }
+        return items
+    }
+
+    static func decodeApprovals(_ elements: [JSONValue], at place: String) throws(StorageError) -> [Approval] {
+        var approvals: [Approval] = []
+        for (index, element) in elements.enumerated() {
+            var members = try JSONMembers(element, at: "\(place)[\(index)]")
+            approvals.append(Approval(
+                authorityID: try members.string("authority_id"),
+                decision: try members.optionalEnumeration("decision", GrantDecision.self),
+                reviewerID: try members.optionalString("reviewer_id"),
+                reason: try members.optionalString("reason"),
+                at: try members.optionalMilliseconds("at")
+            ))
+            try members.finish()
+        }
+        return approvals
+    }
+
+    static func earlierVersions(_ value: JSONValue?) throws(StorageError) -> [GrantVersion] {
+        guard let value else { return [] }
+        guard let elements = value.arrayValue else { throw StorageError.unexpected("grant document earlier_versions is not an array") }
+        var versions: [GrantVersion] = []
+        for (index, element) in elements.enumerated() {
+            let place = "earlier_versions[\(index)]"
+            var members = try JSONMembers(element, at: place)
+            let number = try members.integer("version")
+            guard number == index + 1 else { throw StorageError.unexpected("grant document \(place) is not version \(index + 1)") }
+            versions.append(GrantVersion(
+                version: Int(number),
+                items: try decodeItems(try members.array("datasets"), at: place + ".datasets"),
+                endsAt: try members.milliseconds("ends_at"),
+                approvals: try decodeApprovals(try members.array("approvals"), at: place + ".approvals"),
+                at: try members.milliseconds("at"),
+                actor: try members.string("actor"),
+                reason: try members.optionalString("reason")))
+            try members.finish()
+        }
+        return versions
     }
 
     /// Per dataset, its fixed share and fee: `[{"dataset_id", "revenue_share_bps", "platform_fee_bps"}]`.
@@ -137,37 +223,8 @@ enum GrantDocument {
         )
         try agreementMembers.finish()
 
-        var items: [GrantItem] = []
-        for (index, element) in try root.array("datasets").enumerated() {
-            var members = try JSONMembers(element, at: "datasets[\(index)]")
-            items.append(GrantItem(
-                datasetID: try members.string("dataset_id"),
-                authorityID: try members.string("authority_id"),
-                fields: try members.strings("fields"),
-                unitPrices: try members.prices("unit_prices"),
-                priceTiers: try members.priceTiers("price_tiers"),
-                quotas: try members.quotas("quota_per_period"),
-                justifications: try members.justifications("justifications")
-            ))
-            try members.finish()
-        }
-        // A grant names each dataset once (its request is refused otherwise); the grant check keys
-        // its items by dataset and must not meet a second one.
-        guard Set(items.map(\.datasetID)).count == items.count else {
-            throw StorageError.unexpected("grant document datasets names a dataset twice")
-        }
-        var approvals: [Approval] = []
-        for (index, element) in try root.array("approvals").enumerated() {
-            var members = try JSONMembers(element, at: "approvals[\(index)]")
-            approvals.append(Approval(
-                authorityID: try members.string("authority_id"),
-                decision: try members.optionalEnumeration("decision", GrantDecision.self),
-                reviewerID: try members.optionalString("reviewer_id"),
-                reason: try members.optionalString("reason"),
-                at: try members.optionalMilliseconds("at")
-            ))
-            try members.finish()
-        }
+        let items = try decodeItems(try root.array("datasets"), at: "datasets")
+        let approvals = try decodeApprovals(try root.array("approvals"), at: "approvals")
         var reasons: [GrantReason] = []
         for (index, element) in try root.array("reasons").enumerated() {
             var members = try JSONMembers(element, at: "reasons[\(index)]")
@@ -208,8 +265,16 @@ enum GrantDocument {
             history: history,
             revision: try root.integer("revision"),
             suspendedBy: try suspendedBy(root.takeIfPresent("suspended_by")),
-            terms: try terms(root.takeIfPresent("terms"))
+            terms: try terms(root.takeIfPresent("terms")),
+            version: Int(try root.takeIfPresent("version").map { value throws(StorageError) in
+                guard let number = value.integerValue, number >= 2 else { throw StorageError.unexpected("grant document version is not an integer above 1") }
+                return number
+            } ?? 1),
+            earlierVersions: try earlierVersions(root.takeIfPresent("earlier_versions"))
         )
+        guard grant.earlierVersions.count == grant.version - 1 else {
+            throw StorageError.unexpected("grant document earlier_versions does not hold every version before \(grant.version)")
+        }
         try root.finish()
         return grant
     }

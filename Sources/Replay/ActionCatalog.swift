@@ -208,6 +208,11 @@ public enum ActionCatalog {
             Member("reason", .string),
         ]
         case .grantExpired: grantCommon + [Member("ends_at", .time)]
+        case .grantAmended: grantCommon + [
+            Member("version", .integer), Member("from_status", .string), Member("reason", .nullable(.string)),
+            Member("ends_at", .time), Member("datasets", .array), Member("changes", .strings),
+            Member("approvals_required", .strings), Member("outcome", .string),
+        ]
         }
     }
 

@@ -26,6 +26,8 @@ extension LogReplay {
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
+        case .grantAmended:
+            try amendGrant(data, entry)
         default:
             try changeGrant(action, data, entry)
         }
@@ -164,6 +166,57 @@ extension LogReplay {
         state.grants[id] = ReplayedGrant(grant: grant, approvalsRequired: required)
     }
 
+    /// `grant.amended`: the grant's next version replaces its items and end, and the decisions
+    /// start afresh, so that no decision on an earlier version counts towards its activation.
+    private mutating func amendGrant(_ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
+        let id = try data.string("grant_id")
+        let seq = entry.seq
+        guard let grant = state.grants[id]?.grant else {
+            report(ReplayFinding(.unknownSubject, entry: seq, "grant.amended of grant \(id), which was never requested"))
+            return
+        }
+        var items: [GrantItem] = []
+        for item in try data.objects("datasets") {
+            items.append(GrantItem(
+                datasetID: try item.string("dataset_id"), authorityID: try item.string("authority_id"),
+                fields: try item.strings("fields"), unitPrices: try item.prices("unit_prices"),
+                priceTiers: try item.tiers("price_tiers"), quotas: try item.quotas("quota_per_period"),
+                justifications: try item.stringMap("justifications")))
+        }
+        let at = try data.time("at")
+        let version = Int(clamping: try data.integer("version"))
+        let required = try data.strings("approvals_required")
+        if grant.status != .pending && grant.status != .suspended {
+            report(ReplayFinding(.grantStepInvalid, entry: seq, "grant.amended of grant \(id), which is \(grant.status.rawValue)"))
+        }
+        if version != grant.version + 1 {
+            report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) amended into version \(version); it was at version \(grant.version)"))
+        }
+        if items.map(\.datasetID) != grant.items.map(\.datasetID) || items.map(\.authorityID) != grant.items.map(\.authorityID) {
+            report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) amended into other datasets than it was requested for"))
+        }
+        if grant.hasBeenActive, zip(items, grant.items).contains(where: { $0.unitPrices != $1.unitPrices || $0.priceTiers != $1.priceTiers }) {
+            report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) had been in force and was amended to other prices"))
+        }
+        // The authorities it must ask, by the rules as the log has them now.
+        let datasets = items.compactMap { state.datasets[$0.datasetID] }
+        if datasets.count == items.count {
+            let needed = GrantLifecycle(policy: policy).approvalsForAmendment(of: grant, items: items, datasets: datasets)
+            if let missing = needed.first(where: { !required.contains($0) }) {
+                report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) amended without asking \(missing) to approve"))
+            }
+        }
+        let change = GrantStatusChange(action: .amended, from: grant.status, to: .pending, at: at, actor: entry.record.actor,
+                                       reason: data.members["reason"]?.stringValue)
+        state.grants[id]?.grant.replayAmendment(change, items: items, endsAt: try data.time("ends_at"), revision: Int(try data.integer("revision")))
+        state.grants[id]?.approvalsRequired = required
+        // The earlier version's decisions are void.
+        grantDecisions[id] = GrantDecisions(required: required)
+        let endsAt = try data.time("ends_at")
+        inForce[id, default: InForceTimeline()].step(to: .pending, at: at, startsAt: grant.startsAt, endsAt: endsAt)
+        snapshots[id] = nil
+    }
+
     private mutating func changeGrant(_ action: LicensingAction, _ data: Fields, _ entry: AuditEntry) throws(MalformedRecord) {
         let id = try data.string("grant_id")
         let at = try data.time("at")
@@ -262,7 +315,7 @@ extension LogReplay {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
         case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged,
-             .grantRequested:
+             .grantRequested, .grantAmended:
             return
         }
         if !allowed.contains(from) {
@@ -290,7 +343,8 @@ extension LogReplay {
                 datasetID: try element.string("dataset_id"), revenueShareBPS: Int(clamping: try element.integer("revenue_share_bps")),
                 platformFeeBPS: Int(clamping: try element.integer("platform_fee_bps"))))
         }
-        let expected = grant.currentTerms(datasets: state.datasets, platformFeeBPS: platformFeeBPS)
+        // Fixed once: a grant activated again after an amendment keeps the terms of its first activation.
+        let expected = grant.terms.isEmpty ? grant.currentTerms(datasets: state.datasets, platformFeeBPS: platformFeeBPS) : grant.terms
         if let difference = JSONDifference.first(
             data.members["terms"] ?? .null, LicensingRecords.termsJSON(expected, of: grant),
             foundName: "the activation's terms", expectedName: "the terms in force") {

@@ -41,8 +41,9 @@ public struct ReplayedPersonalDatum: Sendable, Hashable {
 public struct ReplayedGrant: Sendable, Hashable {
     /// The grant, rebuilt step by step.
     public internal(set) var grant: Grant
-    /// The authorities that had to approve it, as `grant.requested` said.
-    public let approvalsRequired: [String]
+    /// The authorities that had to approve its current version, as `grant.requested` or the last
+    /// `grant.amended` said.
+    public internal(set) var approvalsRequired: [String]
 }
 
 /// A closed period: the settlement recomputed from the log and what its close entry recorded.

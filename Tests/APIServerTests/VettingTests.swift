@@ -106,6 +106,8 @@ struct AuthorizationTableTests {
         (.post, "/v1/grants/gr_none/suspend", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
         (.post, "/v1/grants/gr_none/reinstate", "{}", ["admin", "authority_reviewer"]),
         (.post, "/v1/grants/gr_none/revoke", #"{"reason":"r"}"#, ["admin", "authority_reviewer"]),
+        (.post, "/v1/grants/gr_none/amendments", "{}", ["operator"]),
+        (.get, "/v1/grants/gr_none/versions", nil, ["admin", "authority_reviewer", "operator", "auditor", "finance"]),
         (.post, "/v1/usage", "{}", ["operator"]),
         (.get, "/v1/usage/summary?period=2026-10", nil, ["admin", "authority_reviewer", "operator", "finance"]),
         (.put, "/v1/operators/op_none/revenue-cap", #"{"year":2026,"amount_minor":1,"reason":"r"}"#, ["admin", "finance"]),

@@ -17,6 +17,7 @@ struct LicensingAuditRecordTests {
         "grant.suspended": ["authority_id"],
         "grant.reinstated": ["authority_id", "reason"],
         "grant.revoked": ["authority_id"],
+        "grant.amended": ["reason"],
         // An endpoint that is set for the first time, or removed with the upstream delivery.
         "dataset.delivery_changed": ["changes.upstream.from", "changes.upstream.to"],
         "dataset.reclassified": ["changes.upstream.from", "changes.upstream.to"],
@@ -52,6 +53,13 @@ struct LicensingAuditRecordTests {
         var rejected = Track(try market.request([item("tj-a")], id: "g-rejected"))
         try rejected.apply(market.decide(rejected.grant, by: People.tj, .reject, reason: "too broad"))
         records += rejected.records
+
+        // Amended while pending: a new version, its approvals asked afresh.
+        var amended = Track(try market.request([item("tj-a")], id: "g-amended"))
+        try amended.apply(try lifecycle.amend(amended.grant, with: GrantAmendment(version: 1, endsAt: Term.end.addingTimeInterval(-86_400)),
+                                              by: People.requester, operator: market.op, datasets: market.datasets,
+                                              agreement: agreement(for: .industry), at: Clock.start))
+        records += amended.records
 
         // Cascades of an operator's suspension, reinstatement and revocation.
         var cascaded = Track(try market.request([item("bj-a")], id: "g-cascade"))

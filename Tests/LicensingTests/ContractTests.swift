@@ -145,6 +145,11 @@ enum Walkthrough {
         let pending = try request(["bj-open", "tj-cond"])
         let denied = try request(["bj-open"], price: "1")
         records += automatic.records + pending.records + denied.records
+        let toAmend = try request(["tj-cond"], price: "0.03")
+        let amended = try #require(try lifecycle.amend(
+            toAmend.updated, with: GrantAmendment(version: 1, endsAt: start.addingTimeInterval(60 * 86_400), reason: "a shorter term"),
+            by: "pr_op", operator: op, datasets: datasets, agreement: AgreementCatalog.builtIn.templates[1], at: start).change)
+        records += toAmend.records + amended.records
         let first = try #require(lifecycle.decide(pending.updated, by: bjReviewer, decision: .approve, reason: nil, operator: op, datasets: datasets, at: start).change)
         let second = try #require(lifecycle.decide(first.updated, by: tjReviewer, decision: .approve, reason: nil, operator: op, datasets: datasets, at: start).change)
         records += first.records + second.records

@@ -91,6 +91,34 @@ struct LicensingDocumentTests {
         #expect(value["history"]?[2]?["reason"] == "reclassified as core data")
     }
 
+    @Test("an amended grant keeps every earlier version with its approvals; a document missing one is refused")
+    func amendedGrant() throws {
+        let full = try LicensingSamples.fullyPopulated().grant
+        #expect(try JSONValue.parse(Array(GrantDocument.encode(full).utf8))["version"] == nil, "written only once amended")
+        let first = GrantVersion(version: 1, items: full.items, endsAt: full.endsAt.addingTimeInterval(86_400), approvals: full.approvals,
+                                 at: full.requestedAt, actor: full.requestedBy, reason: nil)
+        let amended = Grant(
+            id: full.id, operatorID: full.operatorID, requestedBy: full.requestedBy, purpose: full.purpose, scenario: full.scenario,
+            startsAt: full.startsAt, endsAt: full.endsAt, agreement: full.agreement, items: full.items, currency: full.currency,
+            requestedAt: full.requestedAt, status: .pending,
+            approvals: full.approvals.map { Approval(authorityID: $0.authorityID, decision: nil, reviewerID: nil, reason: nil, at: nil) },
+            reasons: [], suspensionCause: nil,
+            history: full.history + [GrantStatusChange(action: .amended, from: .suspended, to: .pending, at: Samples.time(40),
+                                                       actor: full.requestedBy, reason: "a shorter term")],
+            revision: full.revision + 1, terms: full.terms, version: 2, earlierVersions: [first])
+        let text = GrantDocument.encode(amended)
+        _ = try CanonicalJSON.validate(Array(text.utf8))
+        #expect(try GrantDocument.decode(text) == amended)
+        #expect(GrantDocument.encode(try GrantDocument.decode(text)) == text)
+        #expect(amended.versions.map(\.version) == [1, 2])
+        #expect(amended.currentVersion.reason == "a shorter term")
+        for (path, value) in [(["earlier_versions"], nil), (["version"], JSONValue(3)), (["version"], JSONValue(1)),
+                              (["earlier_versions", "0", "version"], JSONValue(2))] as [([String], JSONValue?)] {
+            let broken = try Self.altered(text, path, value)
+            #expect(throws: StorageError(code: .unexpectedData, detail: "")) { try GrantDocument.decode(broken) }
+        }
+    }
+
     @Test("grants with optional members unset round-trip exactly")
     func sparseGrants() throws {
         let op = try LicensingSamples.approvedOperator()

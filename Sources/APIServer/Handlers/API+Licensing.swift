@@ -93,19 +93,61 @@ extension API {
             purpose: body.purpose, scenario: Scenario(body.scenario),
             startsAt: body.startsAt, endsAt: body.endsAt,
             agreementID: body.agreement.id, agreementVersion: body.agreement.version,
-            items: body.datasets.map {
-                .init(datasetID: $0.id, fields: $0.fields, unitPrices: $0.unitPrices.additionalProperties,
-                      priceTiers: ($0.priceTiers?.additionalProperties ?? [:]).mapValues { steps in
-                          steps.map { GrantRequest.RawTier(upTo: $0.upTo, unitPrice: $0.unitPrice) }
-                      },
-                      quotas: $0.quotaPerPeriod.additionalProperties,
-                      justifications: $0.justifications?.additionalProperties ?? [:])
-            },
+            items: body.datasets.map(Self.requestItem),
             policy: grants.policy)
         let created = try await grantService.request(request, by: caller) { grant, tx in
             try await IdempotencyScope.recordJSON(.created, view(grant), in: tx)
         }
         return .created(.init(body: .json(view(created))))
+    }
+
+    func amendGrant(_ input: Operations.AmendGrant.Input) async throws -> Operations.AmendGrant.Output {
+        let caller = try Authorization.require(.amendGrant)
+        guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
+        let amendment = GrantAmendment(
+            version: body.version, endsAt: body.endsAt,
+            items: (body.datasets ?? []).map(Self.requestItem), reason: body.reason)
+        let amended = try await grantService.amend(input.path.id, with: amendment, by: caller) { grant, tx in
+            try await IdempotencyScope.recordJSON(.ok, view(grant), in: tx)
+        }
+        return .ok(.init(body: .json(view(amended))))
+    }
+
+    func listGrantVersions(_ input: Operations.ListGrantVersions.Input) async throws -> Operations.ListGrantVersions.Output {
+        let caller = try Authorization.require(.listGrantVersions)
+        let id = input.path.id
+        guard let found = try await database.read({ try await $0.grant(id: id) }), GrantService.mayRead(found, caller) else {
+            throw Problem.notFound("No grant '\(id)'.")
+        }
+        return .ok(.init(body: .json(.init(grantId: found.id, items: found.versions.map { version in
+            .init(version: version.version, datasets: version.items.map(Self.itemView), endsAt: version.endsAt,
+                  approvals: version.approvals.map(Self.approvalView), at: version.at, actor: version.actor, reason: version.reason)
+        }))))
+    }
+
+    /// A request's or an amendment's dataset item as the lifecycle reads it.
+    static func requestItem(_ item: Components.Schemas.GrantItemInput) -> GrantRequest.Item {
+        .init(datasetID: item.id, fields: item.fields, unitPrices: item.unitPrices.additionalProperties,
+              priceTiers: (item.priceTiers?.additionalProperties ?? [:]).mapValues { steps in
+                  steps.map { GrantRequest.RawTier(upTo: $0.upTo, unitPrice: $0.unitPrice) }
+              },
+              quotas: item.quotaPerPeriod.additionalProperties,
+              justifications: item.justifications?.additionalProperties ?? [:])
+    }
+
+    static func itemView(_ item: GrantItem) -> Components.Schemas.GrantItem {
+        .init(datasetId: item.datasetID, authorityId: item.authorityID, fields: item.fields,
+              unitPrices: prices(item.unitPrices),
+              priceTiers: item.priceTiers.isEmpty ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: item.priceTiers.map { unit, steps in
+                  (unit.rawValue, steps.map { Components.Schemas.PriceTier(upTo: $0.upTo, unitPrice: $0.unitPrice.description) })
+              })),
+              quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: item.quotas.map { ($0.key.rawValue, $0.value) })),
+              justifications: .init(additionalProperties: item.justifications))
+    }
+
+    static func approvalView(_ approval: Approval) -> Components.Schemas.GrantApproval {
+        .init(authorityId: approval.authorityID, decision: approval.decision?.approvalSchema,
+              reviewerId: approval.reviewerID, reason: approval.reason, at: approval.at)
     }
 
     func listGrants(_ input: Operations.ListGrants.Input) async throws -> Operations.ListGrants.Output {
@@ -221,20 +263,8 @@ extension API {
             startsAt: grant.startsAt, endsAt: grant.endsAt,
             agreement: .init(id: grant.agreement.id, version: grant.agreement.version, sha256: grant.agreement.sha256),
             currency: grant.currency.code,
-            datasets: grant.items.map {
-                .init(datasetId: $0.datasetID, authorityId: $0.authorityID, fields: $0.fields,
-                      unitPrices: Self.prices($0.unitPrices),
-                      priceTiers: $0.priceTiers.isEmpty ? nil : .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.priceTiers.map { unit, steps in
-                          (unit.rawValue, steps.map { Components.Schemas.PriceTier(upTo: $0.upTo, unitPrice: $0.unitPrice.description) })
-                      })),
-                      quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: $0.quotas.map { ($0.key.rawValue, $0.value) })),
-                      justifications: .init(additionalProperties: $0.justifications))
-            },
-            approvals: grant.approvals.map {
-                .init(authorityId: $0.authorityID,
-                      decision: $0.decision?.approvalSchema,
-                      reviewerId: $0.reviewerID, reason: $0.reason, at: $0.at)
-            },
+            datasets: grant.items.map(Self.itemView),
+            approvals: grant.approvals.map(Self.approvalView),
             reasons: grant.reasons.map { .init(code: $0.code.rawValue, datasetId: $0.datasetID, detail: $0.detail) },
             suspensionCause: grant.suspensionCause?.schema,
             suspendedBy: grant.suspendedBy?.description,
@@ -246,6 +276,7 @@ extension API {
                       at: $0.at, actor: $0.actor, reason: $0.reason)
             },
             revision: grant.revision,
+            version: grant.version,
             terms: grant.terms.isEmpty ? nil : grant.terms.map {
                 .init(datasetId: $0.datasetID, revenueShareBps: $0.revenueShareBPS, platformFeeBps: $0.platformFeeBPS)
             })

@@ -13,7 +13,7 @@ enum Operation: String, CaseIterable, Sendable {
     case applyAsOperator, listOperators, getOperator, reviewOperator
     case suspendOperator, reinstateOperator, revokeOperator
     case publishDataset, listDatasets, getDataset, updateDataset, listAgreements
-    case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant
+    case requestGrant, listGrants, getGrant, decideGrant, suspendGrant, reinstateGrant, revokeGrant, amendGrant, listGrantVersions
     case reportUsage, getUsageSummary, reportProviderUsage
     case setRevenueCap, getRevenueCap, listRevenueCaps
     case getPlatformFee, setPlatformFee
@@ -61,6 +61,8 @@ enum Authorization {
         .suspendGrant: [.authorityReviewer, .admin],
         .reinstateGrant: [.authorityReviewer, .admin],
         .revokeGrant: [.authorityReviewer, .admin],
+        .amendGrant: [.operator],
+        .listGrantVersions: everyone,
         .reportUsage: [.operator],
         .getUsageSummary: [.operator, .authorityReviewer, .finance, .admin],
         // The providing authority's reviewers report its own counts, as they publish its datasets.
@@ -87,7 +89,7 @@ enum Authorization {
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
         .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
-        .listGrants, .getGrant, .getUsageSummary, .getSettlementReport, .getRevenueCap,
+        .listGrants, .getGrant, .listGrantVersions, .getUsageSummary, .getSettlementReport, .getRevenueCap,
         .listReleases, .getReconciliation,
     ]
 

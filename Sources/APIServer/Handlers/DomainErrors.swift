@@ -138,7 +138,7 @@ extension LicensingErrorCode {
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
              .agreementScenarioMismatch, .justificationRequired, .justificationTooLong, .invalidJustification,
-             .justificationNotApplicable, .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable,
+             .justificationNotApplicable, .datasetNotInGrant, .invalidCursor, .invalidUpstreamURL, .invalidUpstreamCredential, .upstreamRequired, .upstreamNotApplicable,
              .upstreamAddressNotAllowed:
             .unprocessableContent
         }
@@ -149,7 +149,7 @@ extension GrantReason.Code {
     var status: HTTPResponse.Status {
         switch self {
         case .reviewerWithoutAuthority, .authorityNotParty, .suspendedByOther: .forbidden
-        case .invalidTransition, .alreadyDecided: .conflict
+        case .invalidTransition, .alreadyDecided, .grantNotAmendable, .staleVersion, .pricesFixed: .conflict
         case .operatorNotActive, .tierInsufficient, .gradeCore, .opennessClosed, .priceAboveCeiling,
              .publicInterestPriced, .termTooLong, .termEnded, .unknownField, .unitNotOffered, .approvalRequired,
              .periodAmountLimit, .operatorAmountLimit, .reasonRequired, .reasonTooLong, .invalidReason:

@@ -21,7 +21,7 @@ struct IdempotencyMiddleware: ServerMiddleware {
     /// The operations whose contract takes an `Idempotency-Key`: every creating POST.
     static let operations: Set<String> = [
         Operation.createAuthority.rawValue, Operation.createPrincipal.rawValue, Operation.applyAsOperator.rawValue,
-        Operation.publishDataset.rawValue, Operation.requestGrant.rawValue, Operation.reportUsage.rawValue,
+        Operation.publishDataset.rawValue, Operation.requestGrant.rawValue, Operation.amendGrant.rawValue, Operation.reportUsage.rawValue,
         Operation.addAdjustment.rawValue, Operation.reportProviderUsage.rawValue, Operation.acknowledgeDiscrepancy.rawValue,
     ]
     /// A reservation unanswered for this long is taken over by a retry: its request died, or is

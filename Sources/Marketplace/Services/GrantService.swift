@@ -64,6 +64,41 @@ public struct GrantService: Sendable {
         }
     }
 
+    /// The operator's amendment of its own pending or suspended grant (`grant.amended`, and
+    /// `grant.activated` when the new version needs nobody's approval). Another operator's grant is
+    /// `not_found`, as it is to read.
+    public func amend(
+        _ id: String, with amendment: GrantAmendment, by caller: Principal,
+        alsoInTransaction finish: AlsoInTransaction<Grant> = nothingMore
+    ) async throws -> Grant {
+        guard let operatorID = caller.operatorID else {
+            throw MarketplaceError(.operatorRequired, "This key has not applied as an operator yet (POST /v1/operators).")
+        }
+        let now = context.clock.now()
+        return try await context.database.transaction { tx in
+            guard let current = try await tx.grant(id: id), current.operatorID == operatorID else {
+                throw MarketplaceError(.notFound, "No grant '\(id)'.")
+            }
+            guard let agreement = agreements.template(id: current.agreement.id, version: current.agreement.version) else {
+                throw LicensingError(code: .unknownAgreement,
+                                     detail: "no agreement template '\(current.agreement.id)' version '\(current.agreement.version)' (GET /v1/agreements)")
+            }
+            let (owner, datasets) = try await Self.context(of: current, in: tx)
+            // What the operator's other grants could charge a period, as for a request.
+            let committed = try await tx.grants(ofOperator: owner.id, statuses: [.pending, .active, .suspended])
+                .filter { $0.id != current.id }
+                .reduce(Int128(0)) { $0 + $1.periodAmountBound }
+            _ = try await tx.lockHead()
+            let fee = try await tx.platformFee().bps
+            let change = try lifecycle.amend(current, with: amendment, by: caller.id, operator: owner, datasets: datasets,
+                                             agreement: agreement, at: now, committedPeriodMinor: committed, platformFeeBPS: fee).accepted()
+            _ = try await context.log.append(change.records, in: tx)
+            try await tx.updateGrant(change.updated)
+            try await finish(change.updated, tx)
+            return change.updated
+        }
+    }
+
     /// A providing authority's decision on a pending grant.
     public func decide(_ id: String, decision: GrantDecision, reason: String?, by caller: Principal) async throws -> Grant {
         try await step(id, by: caller) { [lifecycle] grant, actor, owner, datasets, fee, now in
