@@ -196,10 +196,13 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        // The version and the commit the build was stamped with (scripts/stamp-commit).
+        .target(name: "CBuildInfo"),
+        .target(name: "BuildInfo", dependencies: ["CBuildInfo"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pdx",
             dependencies: [
-                "APIServer", "AuditLog", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
+                "APIServer", "AuditLog", "BuildInfo", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
                 "Delivery", "Persistence", "Vetting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -211,7 +214,7 @@ let package = Package(
         .executableTarget(
             name: "pdx-verify",
             dependencies: [
-                "AuditLog", "Cryptography", "Licensing", "Metering", "Replay", "Settlement",
+                "AuditLog", "BuildInfo", "Cryptography", "Licensing", "Metering", "Replay", "Settlement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

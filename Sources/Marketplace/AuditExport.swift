@@ -13,8 +13,10 @@ public struct ExportResult: Sendable {
 /// `pdx audit export`: signs a checkpoint for the log as it is now and writes exactly the entries it
 /// commits to as a C2SP tlog-tiles directory. Entries appended meanwhile by a running server are
 /// left for the next export.
-public func exportLog(from location: StoreLocation, to directory: String) async throws -> ExportResult {
-    try await Runtime.withExisting(location, label: "pdx.audit") { try await $0.exportLog(to: directory) }
+/// `progress` is told the entries written and the export's size after each batch.
+public func exportLog(from location: StoreLocation, to directory: String,
+                      progress: @Sendable (_ written: UInt64, _ total: UInt64) -> Void = { _, _ in }) async throws -> ExportResult {
+    try await Runtime.withExisting(location, label: "pdx.audit") { try await $0.exportLog(to: directory, progress: progress) }
 }
 
 /// `pdx audit disclose`: writes what the personal-data store holds about `subject` (values and
@@ -34,7 +36,8 @@ public func disclosePersonalData(from location: StoreLocation, subject: String, 
 
 extension Runtime {
     /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
-    package func exportLog(to directory: String) async throws -> ExportResult {
+    package func exportLog(to directory: String,
+                           progress: (_ written: UInt64, _ total: UInt64) -> Void = { _, _ in }) async throws -> ExportResult {
         guard integrity.isIntact else {
             throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
         }
@@ -49,6 +52,7 @@ extension Runtime {
                 try writer.append(entry: entry.body)
             }
             next += UInt64(batch.count)
+            progress(next, checkpoint.size)
         }
         try writer.finish(checkpoint: note, verifierKeys: try await verifierKeys())
         return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))

@@ -32,11 +32,12 @@ extension SettlementReport {
     /// The report format this version of PDX closes periods in; `Contracts/settlement-report.md`
     /// describes each. A closed report keeps the format it was closed in, for good: its digests in
     /// `settlement.closed` are of that format's renderings.
-    public static let currentFormatVersion = 3
+    public static let currentFormatVersion = 4
     /// Every format this version of PDX reads and renders: 1 has no line sources (every line before
     /// it was declared usage), 2 adds `source`, `declared_quantity` and `gateway_quantity`, 3 adds
-    /// the source `upstream`, `upstream_quantity` and, on declared lines, `provider_quantity`.
-    public static let formatVersions: ClosedRange<Int> = 1...3
+    /// the source `upstream`, `upstream_quantity` and, on declared lines, `provider_quantity`; 4
+    /// changes only the XLSX, laid out for its readers (``SettlementReport/workbookBytes()``).
+    public static let formatVersions: ClosedRange<Int> = 1...4
 }
 
 extension SettlementLine {

@@ -21,7 +21,22 @@ extension SettlementReport {
         switch format {
         case .json: jsonBytes()
         case .csv: csvBytes()
-        case .xlsx: xlsxBytes()
+        case .xlsx: formatVersion >= 4 ? workbookBytes() : xlsxBytes()
         }
     }
+}
+
+/// The CSV for Excel (`format=csv-excel`): the strict CSV's bytes behind a UTF-8 byte order mark.
+/// Excel opens a CSV without one in the machine's legacy code page, which turns Chinese reasons into
+/// mojibake; with one it reads UTF-8. Rows already end in CRLF and the columns are the same. It is
+/// not sealed: the strict CSV is, and this is that CSV byte for byte after the mark.
+public enum ExcelCSV {
+    /// The UTF-8 byte order mark, EF BB BF.
+    public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// `strict` (a report, statement or parties CSV) for Excel.
+    public static func bytes(_ strict: [UInt8]) -> [UInt8] { byteOrderMark + strict }
+
+    /// The format's name, as `format=` and `--format` take it.
+    public static let formatName = "csv-excel"
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import BuildInfo
 import Cryptography
 import Licensing
 import Metering
@@ -41,9 +42,15 @@ struct PDXVerify: ParsableCommand {
             only against the export's own vkey (no --vkey): the export agrees with itself, but whoever \
             wrote it could have signed it, so a script must not take 3 for authentic.
 
+            With --format json the result is one JSON document on standard output instead of the lines: \
+            result (verified, verified_unpinned or failed), exit_code, the log (origin, size, root_hash), \
+            findings and notices (each with its code, location, entry_index when it is an entry, and reason), \
+            the reports and disclosures confirmed. Usage errors (2) stay text on standard error.
+
             Values quoted from the export (ids, reasons, actions) are printed with control characters \
             and bidirectional-text controls escaped as \\u{…}, so a line reads as it is stored.
-            """)
+            """,
+        version: "pdx-verify \(BuildInfo.versionLine)")
 
     @Argument(help: "The export directory (holding checkpoint, vkey and tile/).")
     var directory: String
@@ -69,6 +76,11 @@ struct PDXVerify: ParsableCommand {
             "A personal-data disclosure (`pdx audit disclose`) whose values to check against the log's commitments; repeatable.",
             valueName: "file"))
     var disclosures: [String] = []
+
+    @Option(
+        name: .customLong("format"),
+        help: ArgumentHelp("text (lines for a person) or json (one JSON document for a script).", valueName: "format"))
+    var format: VerifyOutputFormat = .text
 
     @Flag(
         name: .customLong("integrity-only"),
@@ -119,6 +131,11 @@ struct PDXVerify: ParsableCommand {
     /// each line for standard output, `errorOutput` text for standard error.
     static func runProcess(arguments: [String], output: (String) -> Void = { print($0) },
                            errorOutput: (String) -> Void = writeStandardError) -> Int32 {
+        // Asked before the arguments are checked: `pdx-verify --version` names no directory.
+        if arguments.prefix(while: { $0 != "--" }).contains("--version") {
+            output(configuration.version)
+            return ExitStatus.verified
+        }
         let command: PDXVerify
         do {
             command = try parse(arguments)
@@ -135,6 +152,16 @@ struct PDXVerify: ParsableCommand {
 
     /// Runs the verification and returns the exit status (``ExitStatus``).
     func execute(output: (String) -> Void = { print($0) }, errorOutput: (String) -> Void = writeStandardError) -> Int32 {
+        guard format == .json else { return verify(output: output, errorOutput: errorOutput, document: nil) }
+        let document = VerifyDocument(directory: directory)
+        let status = verify(output: { _ in }, errorOutput: errorOutput, document: document)
+        guard status != ExitStatus.usage else { return status }
+        output(document.rendered(exitCode: status))
+        return status
+    }
+
+    /// The verification; `document`, when given, collects what the JSON output says.
+    private func verify(output: (String) -> Void, errorOutput: (String) -> Void, document: VerifyDocument?) -> Int32 {
         let keys: ExportVerifier.Keys
         if let vkey {
             do {
@@ -198,13 +225,17 @@ struct PDXVerify: ParsableCommand {
         case .verified(let verified):
             summary = verified
         case .failed(let finding):
+            document?.findings.append(.init(code: finding.code, location: finding.location, reason: finding.reason))
             output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
             return ExitStatus.failed
         }
+        document?.summary = summary
+        document?.previousDirectory = extends.isEmpty ? nil : previous
         guard replaying else {
             output(Self.report(summary, directory: directory) + extends)
             return success
         }
+        document?.replayed = true
         replay.finish()
         var findings = replay.findings
         var confirmations: [(path: String, confirmation: ReportConfirmation)] = []
@@ -226,6 +257,11 @@ struct PDXVerify: ParsableCommand {
         let notices = replay.notices.prefix(Self.findingsShown).map {
             Self.singleLine("pdx-verify: NOTICE \($0.code.rawValue) at \($0.location): \($0.reason)")
         }
+        document?.notices = replay.notices.prefix(Self.findingsShown).map { .init(code: $0.code.rawValue, location: $0.location, reason: $0.reason) }
+        document?.findings = findings.prefix(Self.findingsShown).map { .init(code: $0.code.rawValue, location: $0.location, reason: $0.reason) }
+        document?.findingsNotShown = replay.findingCount + (findings.count - replay.findings.count) - min(findings.count, Self.findingsShown)
+        document?.reports = confirmations
+        document?.disclosures = opened
         guard findings.isEmpty else {
             for finding in findings.prefix(Self.findingsShown) {
                 output(Self.singleLine("pdx-verify: FAIL \(finding.code.rawValue) at \(finding.location): \(finding.reason)"))
@@ -489,5 +525,88 @@ func writeStandardError(_ text: String) {
         let written = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
         if written <= 0 { return }
         offset += written
+    }
+}
+
+/// `--format`: lines for a person, or one JSON document for a script.
+enum VerifyOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case json
+}
+
+/// What `pdx-verify --format json` prints: the verdict, the exit code, the log, and every finding
+/// with its code and, when it is about an entry, the entry's index.
+final class VerifyDocument {
+    struct Finding {
+        let code: String
+        let location: String
+        let reason: String
+
+        /// The index of the entry the finding is about (`entry 12`), or nil for a file, a report line
+        /// or the export as a whole.
+        var entryIndex: UInt64? {
+            guard location.hasPrefix("entry ") else { return nil }
+            return UInt64(location.dropFirst("entry ".count))
+        }
+
+        var json: JSONValue {
+            .object([
+                "code": JSONValue(code), "location": JSONValue(location), "reason": JSONValue(reason),
+                "entry_index": entryIndex.map { JSONValue($0) } ?? .null,
+            ])
+        }
+    }
+
+    let directory: String
+    var summary: ExportSummary?
+    var previousDirectory: String?
+    var replayed = false
+    var findings: [Finding] = []
+    var findingsNotShown = 0
+    var notices: [Finding] = []
+    var reports: [(path: String, confirmation: ReportConfirmation)] = []
+    var disclosures: [(path: String, confirmation: DisclosureConfirmation)] = []
+
+    init(directory: String) { self.directory = directory }
+
+    /// The document as one line of RFC 8785 canonical JSON.
+    func rendered(exitCode: Int32) -> String {
+        let result = switch exitCode {
+        case PDXVerify.ExitStatus.verified: "verified"
+        case PDXVerify.ExitStatus.unpinned: "verified_unpinned"
+        default: "failed"
+        }
+        let log: JSONValue = summary.map { summary in
+            .object([
+                "origin": JSONValue(summary.checkpoint.origin), "size": JSONValue(summary.checkpoint.size),
+                "root_hash": JSONValue(Base64.encode(summary.checkpoint.rootHash.bytes)),
+                "key_pinned": JSONValue(summary.keyIsPinned),
+                "signers": .array(summary.signers.map { JSONValue($0.keyDescription) }),
+            ])
+        } ?? .null
+        let document: JSONValue = .object([
+            "result": JSONValue(result), "exit_code": JSONValue(Int(exitCode)), "directory": JSONValue(directory),
+            "log": log, "replayed": JSONValue(replayed), "previous": previousDirectory.map { JSONValue($0) } ?? .null,
+            "findings": .array(findings.map(\.json)), "findings_not_shown": JSONValue(findingsNotShown),
+            "notices": .array(notices.map(\.json)),
+            "reports": .array(reports.map { path, confirmation in
+                .object([
+                    "path": JSONValue(path), "period": JSONValue(confirmation.period.description),
+                    "format": JSONValue(confirmation.format.rawValue),
+                    "party": confirmation.party.map { JSONValue($0.description) } ?? .null,
+                    "line_count": JSONValue(confirmation.lineCount), "gross_minor": JSONValue(confirmation.totals.grossMinor),
+                    "sha256": JSONValue(confirmation.sha256), "digest_logged": JSONValue(confirmation.digestLogged),
+                    "close_index": JSONValue(confirmation.closeSeq),
+                ])
+            }),
+            "disclosures": .array(disclosures.map { path, confirmation in
+                .object([
+                    "path": JSONValue(path), "subject": JSONValue(confirmation.subject), "opened": JSONValue(confirmation.opened),
+                    "unlogged": JSONValue(confirmation.unlogged), "erased": JSONValue(confirmation.erased),
+                ])
+            }),
+        ])
+        // Every value is a string, an integer below 2^53 or a structure of them: canonical form cannot fail.
+        return (try? document.canonicalString()) ?? #"{"exit_code":1,"result":"failed"}"#
     }
 }

@@ -1,5 +1,6 @@
 import Marketplace
 import ArgumentParser
+import AuditLog
 import Foundation
 
 /// `pdx audit …`: the log, for auditors.
@@ -38,7 +39,12 @@ struct Audit: AsyncParsableCommand {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the log as a C2SP tlog-tiles directory (checkpoint, tiles, entry bundles, vkey).",
-            discussion: "Safe while the server runs: the export covers the log up to a checkpoint signed for it."
+            discussion: """
+                Safe while the server runs: the export covers the log up to a checkpoint signed for it. On a \
+                terminal it shows its progress on standard error. With --format json it prints one line of JSON: \
+                out (the directory), size (entries) and root_hash (the checkpoint's root, base64).
+
+                """ + ExitStatuses.help
         )
 
         @OptionGroup var storage: StorageOptions
@@ -46,8 +52,19 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Directory to write; must not exist or be empty.")
         var out: String
 
+        @Option(help: "text (sentences) or json (one line of JSON).")
+        var format: OutputFormat = .text
+
         func run() async throws {
-            let summary = try await exportLog(from: try await storage.store(), to: out)
+            let progress = TerminalProgress("pdx audit export: exported")
+            let summary = try await exportLog(from: try await storage.store(), to: out, progress: progress.update)
+            progress.finish()
+            if format == .json {
+                try printJSONLine([
+                    "out": JSONValue(out), "size": JSONValue(summary.size), "root_hash": JSONValue(summary.rootBase64),
+                ])
+                return
+            }
             print("exported \(summary.size) entries to \(out)")
             print("checkpoint root \(summary.rootBase64)")
             print("verify with: pdx-verify \(out) --vkey <the key you got out of band>")

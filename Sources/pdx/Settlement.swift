@@ -1,6 +1,7 @@
 import AuditLog
 import Marketplace
 import ArgumentParser
+import AuditLog
 import Foundation
 import Licensing
 import Metering
@@ -51,7 +52,13 @@ struct SettlementCommand: AsyncParsableCommand {
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Close a period: rate it, log settlement.closed with each report's SHA-256, sign a checkpoint.",
-            discussion: "Safe while the server runs. Closing a closed period changes nothing."
+            discussion: """
+                Safe while the server runs. Closing a closed period changes nothing. With --format json it prints \
+                one line of JSON: period, status, already_closed, closed_at, currency, format_version, totals \
+                (gross_minor, authority_minor, platform_minor, operator_minor, line_count, event_count), reports \
+                (each sealed rendering's SHA-256) and log_index (the settlement.closed entry).
+
+                """ + ExitStatuses.help
         )
 
         @OptionGroup var storage: StorageOptions
@@ -62,6 +69,9 @@ struct SettlementCommand: AsyncParsableCommand {
 
         @Option(help: "The id of the finance principal closing it (pr_…); the log names it.")
         var actor: String
+
+        @Option(help: "text (sentences) or json (one line of JSON).")
+        var format: OutputFormat = .text
 
         func validate() throws {
             guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
@@ -75,6 +85,21 @@ struct SettlementCommand: AsyncParsableCommand {
                                                actor: actor)
             let totals = closed.report.totals
             let currency = closed.report.currency
+            if format == .json {
+                try printJSONLine([
+                    "period": JSONValue(period.description), "status": "closed", "already_closed": JSONValue(closed.wasClosed),
+                    "closed_at": JSONValue(Timestamp.format(Timestamp.milliseconds(closed.report.closedAt))),
+                    "currency": JSONValue(currency.code), "format_version": JSONValue(closed.report.formatVersion),
+                    "totals": [
+                        "gross_minor": JSONValue(totals.grossMinor), "authority_minor": JSONValue(totals.authorityMinor),
+                        "platform_minor": JSONValue(totals.platformMinor), "operator_minor": JSONValue(totals.operatorMinor),
+                        "line_count": JSONValue(totals.lineCount), "event_count": JSONValue(totals.eventCount),
+                    ],
+                    "reports": .object(closed.digests.mapValues { JSONValue($0) }),
+                    "log_index": JSONValue(closed.logIndex),
+                ])
+                return
+            }
             print(closed.wasClosed ? "\(period) was already closed; nothing changed" : "closed \(period)")
             print("lines \(totals.lineCount), events \(totals.eventCount)")
             print("gross \(MinorUnits.decimal(totals.grossMinor, in: currency)) \(currency.code): authorities \(MinorUnits.decimal(totals.authorityMinor, in: currency)), platform \(MinorUnits.decimal(totals.platformMinor, in: currency)), operators \(MinorUnits.decimal(totals.operatorMinor, in: currency))")
@@ -128,14 +153,20 @@ struct SettlementCommand: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a closed period's report (or one party's statement) to a file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a closed period's report (or one party's statement) to a file.",
+            discussion: """
+                Formats: json, csv and xlsx are the renderings whose SHA-256 settlement.closed holds (sealed); \
+                csv-excel is the strict CSV behind a UTF-8 byte order mark, for Excel, and not sealed.
+
+                """ + ExitStatuses.help)
 
         @OptionGroup var storage: StorageOptions
 
         @Option(help: "The period, YYYY-MM.")
         var period: String
 
-        @Option(help: "csv, xlsx or json.")
+        @Option(help: "csv, xlsx, json or csv-excel.")
         var format: String
 
         @Option(help: "The file to write ('-' for standard output).")
@@ -149,14 +180,18 @@ struct SettlementCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard Period(period) != nil else { throw ValidationError("--period must be YYYY-MM") }
-            guard ReportFormat(rawValue: format) != nil else { throw ValidationError("--format must be csv, xlsx or json") }
+            guard ReportFormat(rawValue: format) != nil || format == ExcelCSV.formatName else {
+                throw ValidationError("--format must be csv, xlsx, json or csv-excel")
+            }
             if let party, Party(party) == nil { throw ValidationError("--party must be authority:<id>, platform or operator:<id>") }
             if let section, !["lines", "parties"].contains(section) { throw ValidationError("--section must be lines or parties") }
         }
 
         func run() async throws {
-            guard let period = Period(period), let format = ReportFormat(rawValue: format) else { return }
-            let bytes = try await exportReport(period, format: format, party: party.flatMap(Party.init), section: section, at: try await storage.store())
+            let forExcel = format == ExcelCSV.formatName
+            guard let period = Period(period), let format = forExcel ? .csv : ReportFormat(rawValue: format) else { return }
+            var bytes = try await exportReport(period, format: format, party: party.flatMap(Party.init), section: section, at: try await storage.store())
+            if forExcel { bytes = ExcelCSV.bytes(bytes) }
             if out == "-" {
                 FileHandle.standardOutput.write(Data(bytes))
             } else {

@@ -146,7 +146,7 @@ struct SettlementFlowTests {
             #expect(acmeLine["source"] as? String == "declared")
             #expect(acmeLine["declared_quantity"] as? Int == 7)
             #expect(acmeLine["gateway_quantity"] as? Int == 0)
-            #expect(entry.record.data["format_version"] == 3)
+            #expect(entry.record.data["format_version"] == 4)
             let bigLine = try #require(all.first { $0["grant_id"] as? String == s.bigGrant })
             #expect((bigLine["tiers"] as? [[String: Any]])?.compactMap { $0["amount_minor"] as? Int } == [50, 45])
             #expect([bigLine["authority_minor"], bigLine["platform_minor"], bigLine["operator_minor"]].compactMap { $0 as? Int } == [28, 5, 62])

@@ -63,10 +63,10 @@ struct UsageSourceFlowTests {
             #expect(closed.status == .ok, "\(closed.text)")
             let logIndex = try #require(try closed.json()["log_index"] as? Int)
             let entry = try AuditEntry(decoding: try #require(try await runtime.log.entries(start: UInt64(logIndex), limit: 1).first).body)
-            #expect(entry.record.data["format_version"] == 3)
+            #expect(entry.record.data["format_version"] == 4)
 
             let report = try await s.report(period, client).json()
-            #expect(report["format_version"] as? Int == 3)
+            #expect(report["format_version"] as? Int == 4)
             let all = lines(report)
             let acmeLine = try #require(all.first { $0["grant_id"] as? String == s.acmeGrant })
             #expect(acmeLine["source"] as? String == "mixed")
@@ -96,7 +96,7 @@ struct UsageSourceFlowTests {
             // A stored report reads back as it was closed, and renders to the bytes its digests name.
             let stored = try #require(try await runtime.database.read { try await $0.settlement(period) })
             let read = try SettlementReport(json: stored.document)
-            #expect(read.formatVersion == 3)
+            #expect(read.formatVersion == 4)
             #expect(Hex.encode(SHA256.hash(read.rendered(as: .xlsx)).bytes) == digests["xlsx"])
         }
     }

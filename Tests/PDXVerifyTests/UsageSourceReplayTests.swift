@@ -207,11 +207,11 @@ struct UsageSourceReplayTests {
         var future = log
         try future.closeOctober()
         var record = try #require(future.entries.last).record
-        record.data["format_version"] = 4
+        record.data["format_version"] = 5
         future.replaceLast(with: record)
         let newer = Self.replay(future)
         #expect(newer.findings.map(\.code) == [.settlementMismatch], "\(newer.findings)")
-        #expect(newer.findings.first?.reason.contains("format 4") == true)
+        #expect(newer.findings.first?.reason.contains("format 5") == true)
     }
 }
 
@@ -230,7 +230,7 @@ struct UpstreamSourceReplayTests {
         #expect([counter.quantity, counter.events, counter.gatewayQuantity, counter.upstreamQuantity, counter.upstreamEvents]
                 == [12, 2, 0, 12, 2])
         let report = try #require(replay.state.settlements[LogFixture.october]?.report)
-        #expect(report.formatVersion == 3)
+        #expect(report.formatVersion == SettlementReport.currentFormatVersion)
         let line = try #require(report.lines.first)
         #expect(line.source == .upstream)
         #expect([line.declaredQuantity, line.gatewayQuantity, line.upstreamQuantity] == [0, 0, 12])

@@ -20,6 +20,10 @@ enum GoldenLog {
     /// The log written before the `upstream` source: forwarded calls logged as `gateway`, closes in format 2.
     static let formatTwoPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-2.jsonl").path
 
+    /// The log written before the XLSX was laid out for its readers: closes in format 3, whose
+    /// `xlsx` digests are of the plain workbook.
+    static let formatThreePath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-format-3.jsonl").path
+
     /// `demo-log-before-terms.jsonl`: the same demo's log as servers wrote it before grants kept
     /// their terms (no `terms` in `grant.activated`). Kept as it is: logs are forever.
     static let beforeTermsPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("demo-log-before-terms.jsonl").path
@@ -103,6 +107,22 @@ struct GoldenLogTests {
         #expect(!forwarded.isEmpty)
         #expect(forwarded.allSatisfy { $0.gatewayQuantity == $0.quantity && $0.upstreamQuantity == 0 })
         #expect(replay.state.counters.values.allSatisfy { $0.upstreamQuantity == 0 })
+    }
+
+    @Test("the log written before the readers' XLSX still replays without a finding: its closes recompute in format 3, XLSX included")
+    func formatThreeLog() throws {
+        let replay = try GoldenLog.replayed(at: GoldenLog.formatThreePath)
+        #expect(replay.findings.isEmpty, "\(replay.findings.prefix(5))")
+        #expect(replay.state.settlements.keys.map(\.description).sorted() == ["2026-10", "2026-11"])
+        #expect(replay.state.settlements.values.allSatisfy { $0.report.formatVersion == 3 })
+        // Same money as the current log; the CSV is the same bytes, the XLSX is not.
+        let current = try GoldenLog.replayed()
+        for (period, closed) in replay.state.settlements {
+            let now = try #require(current.state.settlements[period])
+            #expect(closed.report.totals == now.report.totals, "\(period)")
+            #expect(closed.digests["csv"] == now.digests["csv"], "\(period)")
+            #expect(closed.digests["xlsx"] != now.digests["xlsx"], "\(period)")
+        }
     }
 
     @Test("the golden log closes its periods in the current report format, and its forwarded calls say upstream")

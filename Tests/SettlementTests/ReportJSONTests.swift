@@ -132,7 +132,7 @@ struct ReportJSONTests {
         let report = SettlementReport(period: SampleReport.period, currency: .cny, platformFeeBPS: 1_000,
                                       closedAt: SampleReport.closedAt, lines: [])
         #expect(try SettlementReport(json: report.rendered(as: .json)) == report)
-        #expect(report.rendered(as: .json) == Array((#"{"closed_at":"2026-11-03T02:00:00.000Z","currency":"CNY","format_version":3,"lines":[],"#
+        #expect(report.rendered(as: .json) == Array((#"{"closed_at":"2026-11-03T02:00:00.000Z","currency":"CNY","format_version":4,"lines":[],"#
             + #""parties":[],"period":"2026-10","platform_fee_bps":1000,"status":"closed","totals":{"authority_minor":0,"#
             + #""event_count":0,"gross_minor":0,"line_count":0,"operator_minor":0,"platform_minor":0}}"#).utf8))
     }

@@ -61,9 +61,11 @@ struct ReportPropertyTests {
         // XLSX: the Lines sheet's numeric cells sum to the same totals, in both forms.
         let sheet = try SheetReader.read(try #require(xlsxParts(report.rendered(as: .xlsx))["xl/worksheets/sheet2.xml"]))
         let columns = SettlementReport.lineColumns
+        // Format 4 has two header rows (titles, keys); earlier formats one.
+        let firstRow = report.formatVersion >= 4 ? 3 : 2
         func column(_ name: String) throws -> [SheetCell] {
             let index = try #require(columns.firstIndex(of: name))
-            return try (0..<totals.lineCount).map { try #require(sheet.cells["\(XLSX.column(index))\($0 + 2)"]) }
+            return try (0..<totals.lineCount).map { try #require(sheet.cells["\(XLSX.column(index))\($0 + firstRow)"]) }
         }
         let minor = try column("amount_minor")
         #expect(minor.allSatisfy { $0.type == nil })

@@ -29,10 +29,10 @@ struct ReportSourceTests {
         #expect(current.totals == old.totals)
         #expect(current.lines.map(\.source) == [.mixed, .declared, .upstream, nil, nil, nil])
         #expect(old.lines.map(\.source) == [.declared, .declared, .declared, nil, nil, nil])
-        #expect(current.formatVersion == 3 && old.formatVersion == 1)
+        #expect(current.formatVersion == 4 && old.formatVersion == 1)
         #expect(try SampleReport.report(formatVersion: 2).totals == current.totals)
         // A statement keeps its report's format.
-        #expect(current.statement(for: .operator("op_b")).formatVersion == 3)
+        #expect(current.statement(for: .operator("op_b")).formatVersion == 4)
         #expect(old.statement(for: .operator("op_b")).formatVersion == 1)
     }
 
@@ -53,7 +53,7 @@ struct ReportSourceTests {
         #expect(twoRows.dropFirst().map { Array($0.suffix(3)) }[2] == ["gateway", "0", "5000"])
     }
 
-    @Test("the JSON reader takes format 1 without format_version and formats 2 and 3 with it, and nothing in between")
+    @Test("the JSON reader takes format 1 without format_version and formats 2 to 4 with it, and nothing in between")
     func jsonVersions() throws {
         let current = try SampleReport.report()
         let two = try SampleReport.report(formatVersion: 2)
@@ -64,17 +64,18 @@ struct ReportSourceTests {
         let currentText = Self.text(current, .json)
         let twoText = Self.text(two, .json)
         let oldText = Self.text(old, .json)
+        let threeText = Self.text(try SampleReport.report(formatVersion: 3), .json)
         for (name, bytes) in [
             // Format 3 without its version: line members format 1 does not know.
-            ("no version", currentText.replacingOccurrences(of: #""format_version":3,"#, with: "")),
+            ("no version", currentText.replacingOccurrences(of: #""format_version":4,"#, with: "")),
             // Format 1 claiming format 2: line members missing.
             ("claims 2", oldText.replacingOccurrences(of: #"{"closed_at""#, with: #"{"format_version":2,"closed_at""#)),
             // Format 2 claiming format 3: upstream_quantity missing; format 3 claiming 2: one member too many.
             ("2 claims 3", twoText.replacingOccurrences(of: #""format_version":2"#, with: #""format_version":3"#)),
-            ("3 claims 2", currentText.replacingOccurrences(of: #""format_version":3"#, with: #""format_version":2"#)),
-            ("unknown", currentText.replacingOccurrences(of: #""format_version":3"#, with: #""format_version":4"#)),
-            ("explicit 1", currentText.replacingOccurrences(of: #""format_version":3"#, with: #""format_version":1"#)),
-            ("not a number", currentText.replacingOccurrences(of: #""format_version":3"#, with: #""format_version":"3""#)),
+            ("3 claims 2", threeText.replacingOccurrences(of: #""format_version":3"#, with: #""format_version":2"#)),
+            ("unknown", currentText.replacingOccurrences(of: #""format_version":4"#, with: #""format_version":5"#)),
+            ("explicit 1", currentText.replacingOccurrences(of: #""format_version":4"#, with: #""format_version":1"#)),
+            ("not a number", currentText.replacingOccurrences(of: #""format_version":4"#, with: #""format_version":"4""#)),
         ] {
             #expect(throws: SettlementError.self, "\(name)") { try SettlementReport(json: Array(bytes.utf8)) }
         }

@@ -89,7 +89,8 @@ struct ReportVectorTests {
         let third = try #require(report.json["lines"]?[2])
         #expect(third["source"] == "upstream")
         #expect(third["upstream_quantity"]?.integerValue == 5_000)
-        #expect(report.json["format_version"]?.integerValue == 3)
+        #expect(report.json["format_version"]?.integerValue == 4)
+        #expect(try SampleReport.report(formatVersion: 3).json["format_version"]?.integerValue == 3)
         // Format 2 counted forwarded calls as gateway and has no upstream member.
         let two = try SampleReport.report(formatVersion: 2)
         #expect(two.lines.map(\.source) == [.mixed, .declared, .gateway, nil, nil, nil])

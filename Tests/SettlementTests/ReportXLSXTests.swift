@@ -5,7 +5,7 @@ import Metering
 import Testing
 @testable import Settlement
 
-@Suite("The XLSX report: a valid ZIP of well-formed parts with numeric amounts")
+@Suite("The XLSX report of formats 1–3: a valid ZIP of well-formed parts with numeric amounts")
 struct ReportXLSXTests {
     static let partNames = [
         "[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
@@ -25,7 +25,7 @@ struct ReportXLSXTests {
 
     @Test("the archive's directory, local headers and CRCs agree, and it holds exactly the workbook's parts")
     func archive() throws {
-        let entries = try zipEntries(try SampleReport.report().rendered(as: .xlsx))
+        let entries = try zipEntries(try SampleReport.report(formatVersion: 3).rendered(as: .xlsx))
         #expect(entries.map(\.name) == Self.partNames)
         for entry in entries {
             #expect(SheetReader.isWellFormed(entry.bytes), "\(entry.name) is well-formed XML")
@@ -40,7 +40,7 @@ struct ReportXLSXTests {
 
     @Test("the Lines sheet has the CSV's columns, numbers as numeric cells with exact decimal text")
     func lines() throws {
-        let report = try SampleReport.report()
+        let report = try SampleReport.report(formatVersion: 3)
         let sheet = try SheetReader.read(try #require(xlsxParts(report.rendered(as: .xlsx))["xl/worksheets/sheet2.xml"]))
         let columns = SettlementReport.lineColumns
         #expect(sheet.row(1, columns: columns.count).map { $0?.value } == columns)
@@ -59,7 +59,7 @@ struct ReportXLSXTests {
 
     @Test("the Summary sheet holds the period, its totals and the parties")
     func summary() throws {
-        let report = try SampleReport.report()
+        let report = try SampleReport.report(formatVersion: 3)
         let sheet = try SheetReader.read(try #require(xlsxParts(report.rendered(as: .xlsx))["xl/worksheets/sheet1.xml"]))
         #expect(sheet.row(1, columns: 2).map { $0?.value } == ["period", "2026-10"])
         #expect(sheet.row(4, columns: 2).map { $0?.value } == ["closed_at", "2026-11-03T02:00:00.000Z"])
@@ -85,7 +85,7 @@ struct ReportXLSXTests {
             authorityBPS: 0, platformBPS: 0, authorityMinor: 0, platformMinor: 0, operatorMinor: 1, eventCount: 0,
             logIndexFirst: nil, logIndexLast: nil, corrects: "x", reason: "=1+2\u{01}\r\n\"q\"")
         let report = SettlementReport(period: SampleReport.period, currency: .cny, platformFeeBPS: 0,
-                                      closedAt: SampleReport.closedAt, lines: [line])
+                                      closedAt: SampleReport.closedAt, lines: [line], formatVersion: 3)
         let sheet = try SheetReader.read(try #require(xlsxParts(report.rendered(as: .xlsx))["xl/worksheets/sheet2.xml"]))
         let row = Dictionary(uniqueKeysWithValues: zip(SettlementReport.lineColumns, sheet.row(2, columns: SettlementReport.lineColumns.count)))
         #expect(row["grant_id"]??.value == "g<1>" && row["operator_id"]??.value == "op&1")
@@ -101,9 +101,9 @@ struct ReportXLSXTests {
     @Test("a yen report formats money with no places")
     func yen() throws {
         let jpy = try #require(Currency(code: "JPY"))
-        let report = SettlementReport(period: SampleReport.period, currency: jpy, platformFeeBPS: 0, closedAt: SampleReport.closedAt, lines: [])
+        let report = SettlementReport(period: SampleReport.period, currency: jpy, platformFeeBPS: 0, closedAt: SampleReport.closedAt, lines: [], formatVersion: 3)
         let styles = String(decoding: try #require(xlsxParts(report.rendered(as: .xlsx))["xl/styles.xml"]), as: UTF8.self)
         #expect(styles.contains("formatCode=\"0\""))
-        #expect(try SampleReport.report().moneyFormat == "0.00")
+        #expect(try SampleReport.report(formatVersion: 3).moneyFormat == "0.00")
     }
 }

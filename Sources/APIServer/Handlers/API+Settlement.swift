@@ -92,9 +92,11 @@ extension API {
 
     func getSettlementReport(_ input: Operations.GetSettlementReport.Input) async throws -> Operations.GetSettlementReport.Output {
         let caller = try Authorization.require(.getSettlementReport)
-        let format = ReportFormat(input.query.format ?? .json)
+        let requested = input.query.format ?? .json
+        let format = ReportFormat(requested)
         let bytes = try await reportBytes(period: input.path.period, format: format, party: input.query.party,
                                           section: input.query.section?.rawValue, caller: caller)
+        if requested == .csvExcel { return .ok(.init(body: .csv(HTTPBody(ExcelCSV.bytes(bytes))))) }
         switch format {
         case .json:
             // Reached only when SettlementReportRoute passed the request on; it serves the canonical bytes.

@@ -180,10 +180,11 @@ extension Role {
 }
 
 extension ReportFormat {
+    /// The rendering a requested format is made from: `csv-excel` is the strict CSV's.
     init(_ format: Operations.GetSettlementReport.Input.Query.FormatPayload) {
         switch format {
         case .json: self = .json
-        case .csv: self = .csv
+        case .csv, .csvExcel: self = .csv
         case .xlsx: self = .xlsx
         }
     }
