@@ -39,7 +39,7 @@ struct Retrying: ClientMiddleware {
     /// The operations whose contract takes an `Idempotency-Key`: every creating POST. A test checks
     /// this list against the contract.
     static let keyedOperations: Set<String> = [
-        "createAuthority", "createPrincipal", "applyAsOperator", "publishDataset", "requestGrant", "reportUsage",
+        "createAuthority", "createPrincipal", "applyAsOperator", "publishDataset", "requestGrant", "amendGrant", "reportUsage",
         "addAdjustment", "reportProviderUsage", "acknowledgeDiscrepancy",
     ]
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
