@@ -95,4 +95,61 @@ struct ConsoleBrowserTests {
             #expect(run.output.contains("ok: http://127.0.0.1:\(port)/console/finance: fits 360 px"))
         }
     }
+
+    @Test("two reviewers approve an enhanced application, and two authorities co-approve a grant, each in a browser of its own",
+          arguments: Backend.available)
+    func twoReviewers(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
+            return
+        }
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            var m = try await LicensingMarket.setUp(market, client)
+            try await m.actors.principal("newco", role: .operator, client)
+            let applied = try await client.request(.post, "/v1/operators", key: m.actors["newco"],
+                                                   body: application(uscc: "91350100MA2Y00Q1XH", tier: "enhanced"))
+            let operatorID = try #require(try applied.json()["id"] as? String)
+            #expect(try await m.publish("bj-cond", by: "bj-a", openness: "conditional", client).status == .created)
+            #expect(try await m.publish("tj-cond", by: "tj-a", openness: "conditional", client).status == .created)
+            let grant = try await m.requestGrant("acme", LicensingMarket.grantBody([("bj-cond", "0.04"), ("tj-cond", "0.04")]), client)
+            let grantID = try #require(grant["id"] as? String)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_two_reviewers.py"), "--base", "http://127.0.0.1:\(port)",
+                "--bj-a", m.actors["bj-a"], "--bj-b", m.actors["bj-b"], "--tj-a", m.actors["tj-a"],
+                "--operator", operatorID, "--grant", grantID, "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            #expect(run.output.contains("ok: co-approved by both authorities, the grant is active"))
+            #expect(try await client.request(.get, "/v1/operators/\(operatorID)", key: m.actors.admin).json()["status"] as? String == "approved")
+            #expect(try await client.request(.get, "/v1/grants/\(grantID)", key: m.actors.admin).json()["status"] as? String == "active")
+        }
+    }
+
+    @Test("a reviewer previews a reclassification, then confirms it; the catalogue pages pass axe at 360 px",
+          arguments: Backend.available)
+    func reclassification(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium, Playwright or axe is missing")
+            return
+        }
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            let m = try await LicensingMarket.setUp(market, client)
+            #expect(try await m.publish("bj-open", by: "bj-a", client).status == .created)
+            let grant = try await m.requestGrant("acme", LicensingMarket.grantBody([("bj-open", "0.04")]), client)
+            let grantID = try #require(grant["id"] as? String)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_catalogue.py"), "--base", "http://127.0.0.1:\(port)", "--key", m.actors["bj-a"],
+                "--dataset", "bj-open", "--grant", grantID, "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            #expect(run.output.contains("ok: the grant the preview named is suspended"))
+            #expect(try await client.request(.get, "/v1/grants/\(grantID)", key: m.actors.admin).json()["status"] as? String == "suspended")
+        }
+    }
 }
