@@ -6,6 +6,7 @@ import Identity
 import Foundation
 import HummingbirdTesting
 import PDXTesting
+import Metering
 import Testing
 
 /// The console in Chromium with scripting off (`Tests/Browser/console_flow.py`, Playwright).
@@ -150,6 +151,36 @@ struct ConsoleBrowserTests {
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: the grant the preview named is suspended"))
             #expect(try await client.request(.get, "/v1/grants/\(grantID)", key: m.actors.admin).json()["status"] as? String == "suspended")
+        }
+    }
+
+    @Test("finance closes a month and the XLSX it downloads opens with the sealed gross", arguments: Backend.available)
+    func financeClosesAndDownloads(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
+            return
+        }
+        let probe = try await Executables.launchTool("/usr/bin/env", ["python3", "-c", "import openpyxl"])
+        guard probe.status == 0 else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but openpyxl is missing")
+            return
+        }
+        let market = try TestMarketplace(backend, testClock: true)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            let s = try await SettlementMarket.setUp(market, client)
+            let calendar = MarketCalendar()
+            let period = calendar.period(of: s.start)
+            #expect(try await s.use("acme", grant: s.acmeGrant, [("a-1", 7, s.start)], client) == ["accepted"])
+            #expect(try await s.use("big", grant: s.bigGrant, [("b-1", 25, s.start)], client) == ["accepted"])
+            try await s.advance(to: calendar.end(of: period).addingTimeInterval(25 * 3600), client)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_finance.py"), "--base", "http://127.0.0.1:\(port)", "--key", s.m.actors["fin"],
+                "--period", period.description, "--gross-minor", "123", "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            #expect(run.output.contains("ok: the workbook's gross is 123 fen"))
         }
     }
 }
