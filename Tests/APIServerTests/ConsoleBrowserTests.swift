@@ -183,4 +183,45 @@ struct ConsoleBrowserTests {
             #expect(run.output.contains("ok: the workbook's gross is 123 fen"))
         }
     }
+    /// Where the screenshots go: `Docs/console/` with `PDX_WRITE_SCREENSHOTS=1`, else a directory of the test's own.
+    static let docsConsole = scripts.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Docs/console")
+
+    @Test("the screenshots of Docs/console.md are taken from live pages, each small", arguments: [Backend.sqlite])
+    func screenshots(backend: Backend) async throws {
+        guard try await Self.available else {
+            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
+            return
+        }
+        let market = try TestMarketplace(backend, testClock: true)
+        defer { market.removeFiles() }
+        let write = ProcessInfo.processInfo.environment["PDX_WRITE_SCREENSHOTS"] == "1"
+        let out = write ? Self.docsConsole.path
+            : FileManager.default.temporaryDirectory.appendingPathComponent("console-shots-\(UUID().uuidString)").path
+        defer { if !write { try? FileManager.default.removeItem(atPath: out) } }
+        try await market.withServer(live: true) { _, client in
+            let port = try #require(client.port)
+            let s = try await SettlementMarket.setUp(market, client)
+            #expect(try await s.m.publish("bj-cond", by: "bj-a", openness: "conditional", title: "Signal timing", client).status == .created)
+            #expect(try await s.m.publish("tj-cond", by: "tj-a", openness: "conditional", title: "Port traffic", client).status == .created)
+            let pending = try await s.m.requestGrant("acme", LicensingMarket.grantBody([("bj-cond", "0.04"), ("tj-cond", "0.04")]), client)
+            let grantID = try #require(pending["id"] as? String)
+            let calendar = MarketCalendar()
+            let period = calendar.period(of: s.start)
+            #expect(try await s.use("acme", grant: s.acmeGrant, [("a-1", 7, s.start)], client) == ["accepted"])
+            #expect(try await s.use("big", grant: s.bigGrant, [("b-1", 25, s.start)], client) == ["accepted"])
+            try await s.advance(to: calendar.end(of: period).addingTimeInterval(25 * 3600), client)
+            #expect(try await s.close(period, client).status == .ok)
+            let run = try await Executables.launchTool("/usr/bin/env", [
+                "python3", Self.script("console_screenshots.py"), "--base", "http://127.0.0.1:\(port)",
+                "--admin", s.m.actors.admin, "--reviewer", s.m.actors["bj-a"], "--finance", s.m.actors["fin"],
+                "--grant", grantID, "--dataset", "bj-open", "--period", period.description, "--entry", "12",
+                "--out", out, "--chromium", Self.chromium,
+            ])
+            #expect(run.status == 0, "\(run.output)\n\(run.error)")
+            for name in ["sign-in", "reviewer-inbox", "grant", "catalogue-preview", "finance-period", "audit-entry"] {
+                let size = (try? FileManager.default.attributesOfItem(atPath: "\(out)/\(name).png")[.size] as? Int) ?? 0
+                #expect((1..<400_000).contains(size), "\(name).png: \(size) bytes")
+            }
+        }
+    }
 }
