@@ -327,14 +327,9 @@ extension ConsoleRoutes {
         } else {
             body += "<p>\(t(.affectedGrantsIntro))</p><table id=\"affected\"><thead><tr><th>\(t(.grantLabel))</th><th>\(t(.operatorLabel))</th>"
                 + "<th>\(t(.beforeLabel))</th><th>\(t(.afterLabel))</th></tr></thead><tbody>"
-            let statuses = try await dependencies.database.read { reader in
-                var found: [String: String] = [:]
-                for grant in preview.affected { found[grant.id] = try await reader.grant(id: grant.id)?.status.rawValue }
-                return found
-            }
-            for grant in preview.affected {
+            for (before, grant) in preview.affected {
                 body += "<tr><td><a href=\"\(Self.grantsPath)/\(escape(grant.id))\"><code>\(escape(grant.id))</code></a></td>"
-                    + "<td><code>\(escape(grant.operatorID))</code></td><td>\(escape(statuses[grant.id] ?? ""))</td>"
+                    + "<td><code>\(escape(grant.operatorID))</code></td><td>\(escape(before.rawValue))</td>"
                     + "<td><strong class=\"sensitive\">\(escape(grant.status.rawValue))</strong></td></tr>"
             }
             body += "</tbody></table>"

@@ -97,7 +97,7 @@ public struct CatalogService: Sendable {
             guard change.isStricter else { return CatalogPreview(current: current, change: change, affected: []) }
             let steps = try await grants.cascade(of: change.updated, reason: Self.cascadeReason(change, update), by: reviewer,
                                                  in: reader, at: now)
-            return CatalogPreview(current: current, change: change, affected: steps.map(\.updated))
+            return CatalogPreview(current: current, change: change, affected: steps.map { ($0.before.status(at: now), $0.step.updated) })
         }
     }
 
@@ -134,6 +134,7 @@ public struct CatalogPreview: Sendable {
     public let current: Dataset
     /// The change, with the dataset after it.
     public let change: CatalogChange
-    /// The grants the change would suspend (active ones) or deny (pending ones), as they would be after.
-    public let affected: [Grant]
+    /// The grants the change would suspend (active ones) or deny (pending ones): each one's status now,
+    /// and the grant as it would be after.
+    public let affected: [(statusBefore: GrantStatus, after: Grant)]
 }
