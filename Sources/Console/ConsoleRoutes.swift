@@ -31,6 +31,9 @@ public struct ConsoleDependencies: Sendable {
     public var grants: GrantService
     /// Closing periods and reading their reports, through the desk the API uses.
     public var settlements: SettlementDesk
+    /// Publishing datasets and changing them, with the preview of what a change does to grants,
+    /// through the service the API uses.
+    public var catalog: CatalogService
     /// A period's report (or a party's statement, `authority:<id>`, `platform`, `operator:<id>`)
     /// rendered as the API renders it for the caller, with the API's refusals.
     public var report: @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8]
@@ -51,7 +54,7 @@ public struct ConsoleDependencies: Sendable {
                 signInWait: @escaping @Sendable (String) -> Int?,
                 signInFailed: @escaping @Sendable (String) -> Void,
                 log: TransparencyLog, database: any Database, vetting: VettingService, grants: GrantService,
-                settlements: SettlementDesk,
+                settlements: SettlementDesk, catalog: CatalogService,
                 report: @escaping @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8],
                 permitted: @escaping @Sendable (Role, String) -> Bool,
                 refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
@@ -65,6 +68,7 @@ public struct ConsoleDependencies: Sendable {
         self.vetting = vetting
         self.grants = grants
         self.settlements = settlements
+        self.catalog = catalog
         self.report = report
         self.permitted = permitted
         self.refusal = refusal
@@ -134,11 +138,12 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             return try await signIn(exchange)
         case (.post, "/console/sign-out"):
             return try await signOut(exchange)
-        case (.get, "/console/"), (.get, "/console/audit"), (.get, "/console/audit/entries"):
+        case (.get, "/console/"), (.get, "/console/audit"), (.get, "/console/audit/entries"), (.get, Self.exportPath):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             switch path {
             case "/console/": return home(session, exchange.language)
             case "/console/audit": return try await audit(session, exchange.language)
+            case Self.exportPath: return try await export(session, exchange.language)
             default: return try await entries(session, exchange)
             }
         case (.get, Self.operatorsPath):
@@ -186,11 +191,14 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             case (.get, 2, "report"): return try await download(rest[0], session, exchange)
             default: return errorPage(.notFound, .notFoundTitle, .notFoundText, exchange.language, session: session)
             }
+        case (_, _) where path == Self.cataloguePath || path.hasPrefix(Self.cataloguePath + "/"):
+            guard let session = try await session(exchange) else { return signInAgain(exchange) }
+            return try await catalogue(path, session, exchange)
         case (.get, _) where path.hasPrefix("/console/audit/entries/"):
             guard let session = try await session(exchange) else { return signInAgain(exchange) }
             return try await entry(path.dropFirst("/console/audit/entries/".count), session, exchange.language)
         case (_, "/console"), (_, "/console/"), (_, "/console/style.css"), (_, "/console/language"), (_, "/console/sign-in"),
-             (_, "/console/sign-out"), (_, "/console/audit"), (_, "/console/audit/entries"):
+             (_, "/console/sign-out"), (_, "/console/audit"), (_, "/console/audit/entries"), (_, Self.exportPath):
             var response = errorPage(.methodNotAllowed, .notFoundTitle, .notFoundText, exchange.language)
             response.headers[.allow] = path == "/console/sign-in" ? "GET, POST" : path == "/console/sign-out" ? "POST" : "GET"
             return response
@@ -299,6 +307,7 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         if Self.seesFinance(principal.role, dependencies.permitted) { links.append((Self.financePath, .financeTitle)) }
         if principal.role == .authorityReviewer || principal.role == .admin { links.append((Self.operatorsPath, .operatorInboxTitle)) }
         if principal.role == .authorityReviewer, principal.authorityID != nil { links.append((Self.grantsPath, .grantInboxTitle)) }
+        if principal.role == .authorityReviewer, principal.authorityID != nil { links.append((Self.cataloguePath, .catalogueTitle)) }
         if principal.role == .operator { links.append((Self.operatorHomePath, .operatorHomeTitle)) }
         let list: [String] = rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }
         let items: [String] = links.map { "<li><a href=\"\($0.0)\">\(t($0.1))</a></li>" }
@@ -330,6 +339,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
             <pre>pdx audit export --out AUDIT-DIR
             pdx-verify AUDIT-DIR --vkey VKEY-FILE</pre>
             """
+        if EntryBrowser.roles.contains(session.principal.role) {
+            body += try await exportSection(language)
+        }
         return html(Page(language: language, title: .auditTitle, body: body, session: session), status: .ok)
     }
 

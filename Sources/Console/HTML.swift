@@ -87,7 +87,8 @@ let stylesheet = """
     label.choice { display: inline; font-weight: normal; margin-right: 1.5rem; }
     textarea { width: 100%; max-width: 40rem; font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: 4px; }
     .error { padding: .75rem 1rem; border-left: 4px solid var(--accent); background: #fdecea; }
-    dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.5rem; }
+    dl { display: grid; grid-template-columns: fit-content(45%) minmax(0, 1fr); gap: .25rem 1.5rem; }
+    select { padding: .45rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; }
     dt { color: var(--muted); }
     dd { margin: 0; overflow-wrap: anywhere; }
     table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: .9rem; }

@@ -41,12 +41,26 @@ extension Runtime {
         guard integrity.isIntact else {
             throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
         }
-        let note = try await log.signCheckpoint()
+        return try await log.export(checkpoint: try await log.signCheckpoint(), to: directory)
+    }
+
+    /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,
+    /// or two during a key rollover (the current key first).
+    package func verifierKeys() async throws -> [String] {
+        try await log.verifierKeysInForce()
+    }
+}
+
+extension TransparencyLog {
+    /// Writes exactly the entries `note` commits to as a C2SP tlog-tiles directory, with `note` as its
+    /// checkpoint and the keys in force as its `vkey`: the export of `pdx audit export`, and of the
+    /// console's download, which exports up to the latest checkpoint rather than signing one.
+    package func export(checkpoint note: SignedNote, to directory: String) async throws -> ExportResult {
         let checkpoint = try Checkpoint.parse(note.text)
         let writer = try TlogTilesWriter(directory: directory)
         var next: UInt64 = 0
         while next < checkpoint.size {
-            let batch = try await log.entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
+            let batch = try await entries(start: next, limit: Int(min(4096, checkpoint.size - next)))
             guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before the checkpoint's \(checkpoint.size)") }
             for entry in batch {
                 try writer.append(entry: entry.body)
@@ -54,14 +68,14 @@ extension Runtime {
             next += UInt64(batch.count)
             progress(next, checkpoint.size)
         }
-        try writer.finish(checkpoint: note, verifierKeys: try await verifierKeys())
+        try writer.finish(checkpoint: note, verifierKeys: try await verifierKeysInForce())
         return ExportResult(size: checkpoint.size, rootBase64: Base64.encode(checkpoint.rootHash.bytes))
     }
 
-    /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,
-    /// or two during a key rollover (the current key first).
-    package func verifierKeys() async throws -> [String] {
-        guard let keys = try await log.keys() else { return log.verifiers.map(\.verifierKey) }
+    /// The verifier keys in force as the log announces them: one, or two during a key rollover (the
+    /// current key first).
+    package func verifierKeysInForce() async throws -> [String] {
+        guard let keys = try await keys() else { return verifiers.map(\.verifierKey) }
         return keys.active.map(\.verifierKey)
     }
 }

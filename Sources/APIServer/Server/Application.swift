@@ -142,6 +142,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         vetting: api.vettingService,
         grants: api.grantService,
         settlements: api.settlements,
+        catalog: api.catalogService,
         report: { caller, period, format, party in
             try await api.reportBytes(period: period, format: format, party: party, section: nil, caller: caller)
         },

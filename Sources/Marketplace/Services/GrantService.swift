@@ -169,21 +169,33 @@ public struct GrantService: Sendable {
     package func datasetChanged(_ dataset: Dataset, reason: String, by reviewer: Reviewer, in tx: DatabaseTransaction,
                                 at now: Date) async throws -> [Grant] {
         var affected: [Grant] = []
-        for grant in try await tx.grants(withDataset: dataset.id, statuses: [.active, .pending]) {
-            let (owner, datasets) = try await Self.context(of: grant, in: tx, replacing: dataset)
-            guard let cascade = lifecycle.datasetChanged(grant, datasets: datasets, operator: owner, by: reviewer,
-                                                         reason: reason, at: now) else { continue }
-            _ = try await context.log.append(cascade.records, in: tx)
-            try await tx.updateGrant(cascade.updated)
-            affected.append(cascade.updated)
+        for (_, step) in try await cascade(of: dataset, reason: reason, by: reviewer, in: tx, at: now) {
+            _ = try await context.log.append(step.records, in: tx)
+            try await tx.updateGrant(step.updated)
+            affected.append(step.updated)
         }
         return affected
+    }
+
+    /// What `dataset`, as it would be after a change, does to the grants that use it: each grant the
+    /// change suspends or denies, as it is and as it would be after. Reads only; ``datasetChanged(_:reason:by:in:at:)``
+    /// applies exactly these steps, so a preview and the change cannot disagree.
+    package func cascade(of dataset: Dataset, reason: String, by reviewer: Reviewer, in reader: DatabaseReader,
+                         at now: Date) async throws -> [(before: Grant, step: GrantChange)] {
+        var steps: [(before: Grant, step: GrantChange)] = []
+        for grant in try await reader.grants(withDataset: dataset.id, statuses: [.active, .pending]) {
+            let (owner, datasets) = try await Self.context(of: grant, in: reader, replacing: dataset)
+            guard let step = lifecycle.datasetChanged(grant, datasets: datasets, operator: owner, by: reviewer,
+                                                      reason: reason, at: now) else { continue }
+            steps.append((grant, step))
+        }
+        return steps
     }
 
     // MARK: shared
 
     /// The grant's operator and datasets as they are now, with `replacing` in place of the stored copy.
-    static func context(of grant: Grant, in tx: DatabaseTransaction, replacing changed: Dataset? = nil) async throws -> (Operator, [String: Dataset]) {
+    static func context(of grant: Grant, in tx: DatabaseReader, replacing changed: Dataset? = nil) async throws -> (Operator, [String: Dataset]) {
         guard let owner = try await tx.operatorByID(grant.operatorID) else {
             throw LicensingError(code: .replayFailed, detail: "grant \(grant.id) names a missing operator")
         }
