@@ -41,7 +41,7 @@ extension Runtime {
         guard integrity.isIntact else {
             throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
         }
-        return try await log.export(checkpoint: try await log.signCheckpoint(), to: directory)
+        return try await log.export(checkpoint: try await log.signCheckpoint(), to: directory, progress: progress)
     }
 
     /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,
@@ -55,7 +55,9 @@ extension TransparencyLog {
     /// Writes exactly the entries `note` commits to as a C2SP tlog-tiles directory, with `note` as its
     /// checkpoint and the keys in force as its `vkey`: the export of `pdx audit export`, and of the
     /// console's download, which exports up to the latest checkpoint rather than signing one.
-    package func export(checkpoint note: SignedNote, to directory: String) async throws -> ExportResult {
+    /// `progress` is told the entries written and the export's size after each batch.
+    package func export(checkpoint note: SignedNote, to directory: String,
+                        progress: (_ written: UInt64, _ total: UInt64) -> Void = { _, _ in }) async throws -> ExportResult {
         let checkpoint = try Checkpoint.parse(note.text)
         let writer = try TlogTilesWriter(directory: directory)
         var next: UInt64 = 0
