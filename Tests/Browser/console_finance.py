@@ -45,10 +45,12 @@ def main():
             path = f"{directory}/{download.suggested_filename}"
             download.save_as(path)
             workbook = load_workbook(path, read_only=True)
-            check(workbook.sheetnames == ["Summary", "Lines"], "the workbook opens, with its two sheets")
-            rows = {row[0]: row for row in workbook["Summary"].iter_rows(values_only=True) if row and row[0]}
-            check(rows.get("period", [None, None])[1] == args.period, "the workbook is the period's")
-            check(int(rows["gross"][2]) == args.gross_minor, f"the workbook's gross is {args.gross_minor} fen")
+            check(workbook.sheetnames == ["汇总 Summary", "明细 Lines"], "the workbook opens, with its two sheets")
+            # Report format 4: a Chinese title, the English key, the value, the value in minor units.
+            rows = {row[1]: row for row in workbook["汇总 Summary"].iter_rows(values_only=True) if row and len(row) > 1 and row[1]}
+            period = rows.get("period", [None, None, None])[2]
+            check(hasattr(period, "strftime") and period.strftime("%Y-%m") == args.period, "the workbook is the period's")
+            check(int(rows["gross"][3]) == args.gross_minor, f"the workbook's gross is {args.gross_minor} fen")
             workbook.close()
         browser.close()
 
