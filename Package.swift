@@ -249,7 +249,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting", "Delivery", "Settlement"],
+            dependencies: ["Persistence", "AuditLog", "Cryptography", "Identity", "Licensing", "Metering", "PDXTesting", "Vetting", "Delivery", "Settlement",
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -21,6 +21,7 @@ public final class PostgresDatabase: Database {
     private let acquireTimeout: Duration
     private let logger: Logger
     private let isClosed = Mutex(false)
+    private let watch = ConnectionWatch()
 
     /// Connects to the database at `url` and brings its schema up to date.
     ///
@@ -132,7 +133,7 @@ public final class PostgresDatabase: Database {
         begin: String, _ body: nonisolated(nonsending) (SQLTransactionContext) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
-            let sql = PostgresSQLConnection(connection: connection, logger: logger)
+            let sql = PostgresSQLConnection(connection: connection, logger: logger, watch: watch)
             try await sql.execute(begin, [])
             let context = SQLTransactionContext(sql)
             do {

@@ -7,30 +7,44 @@ internal import PostgresNIO
 struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
+    /// Answers a statement lost to a connection that closed under it.
+    let watch: ConnectionWatch
 
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
+        try await run(Self.query(sql, binds))
+    }
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        let query = Self.query(sql, binds)
+        let (connection, logger) = (self.connection, self.logger)
         do {
-            let rows = try await connection.query(Self.query(sql, binds), logger: logger)
-            for try await _ in rows {}
+            return try await watch.run(on: connection) {
+                var result: [SQLRow] = []
+                for try await row in try await connection.query(query, logger: logger) {
+                    var values: [SQLValue] = []
+                    values.reserveCapacity(row.count)
+                    for cell in row {
+                        values.append(try Self.value(cell))
+                    }
+                    result.append(SQLRow(values: values))
+                }
+                return result
+            }
         } catch {
             throw Self.storageError(error)
         }
     }
 
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+    /// Runs `query`, whose rows are not wanted.
+    private func run(_ query: PostgresQuery) async throws {
+        let (connection, logger) = (self.connection, self.logger)
         do {
-            var result: [SQLRow] = []
-            for try await row in try await connection.query(Self.query(sql, binds), logger: logger) {
-                var values: [SQLValue] = []
-                values.reserveCapacity(row.count)
-                for cell in row {
-                    values.append(try Self.value(cell))
-                }
-                result.append(SQLRow(values: values))
+            try await watch.run(on: connection) {
+                let rows = try await connection.query(query, logger: logger)
+                for try await _ in rows {}
             }
-            return result
         } catch {
             throw Self.storageError(error)
         }
@@ -84,12 +98,7 @@ struct PostgresSQLConnection: SQLConnection {
         selected += names.map { "u.\($0)" }
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT \(selected.joined(separator: ", ")) "
             + "FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(names.joined(separator: ", ")))"
-        do {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-            for try await _ in rows {}
-        } catch {
-            throw Self.storageError(error)
-        }
+        try await run(PostgresQuery(unsafeSQL: sql, binds: bindings))
     }
 
     static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
