@@ -29,7 +29,8 @@ final class RequestRecord: Sendable {
 
 /// The outermost middleware: gives each request an id (`X-Request-ID`, echoed in the answer), then
 /// counts it in the request metrics and writes one access-log line at info level: method, route
-/// template, status, duration, principal, request id.
+/// template, status, duration, principal, request id, and the caller's W3C trace id when the request
+/// carries a valid `traceparent` (every log line of the request carries it too).
 ///
 /// The line never carries headers, query strings or bodies, so the `Authorization` header, API keys
 /// and request payloads cannot reach the log through it. Routes are templates (`/v1/grants/{id}`), as
@@ -38,12 +39,17 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-ID")! }
+    static var traceParentHeader: HTTPField.Name { HTTPField.Name("traceparent")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
         let requestID = Self.requestID(from: request.headers[Self.requestIDHeader])
         var context = context
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
+        // The caller's trace, so its own traces find this server's log lines.
+        if let header = request.headers[Self.traceParentHeader], let parent = TraceParent(header: header) {
+            context.logger[metadataKey: "trace_id"] = .string(parent.traceID)
+        }
         let record = RequestRecord(requestID: requestID)
         metrics.activeRequests.increment(by: 1)
         defer { metrics.activeRequests.decrement(by: 1) }

@@ -82,6 +82,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     let router = Router(context: PDXRequestContext.self)
     let metrics = ServerMetrics(registry: dependencies.metrics)
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
+    // Around the problem answers, so the span records the final status.
+    router.middlewares.add(RequestSpanMiddleware())
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(BodyLimitMiddleware(
         defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides,

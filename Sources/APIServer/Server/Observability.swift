@@ -1,6 +1,7 @@
 public import Marketplace
 import Identity
 import AuditLog
+import BuildInfo
 import Dispatch
 import Foundation
 import Prometheus
@@ -30,7 +31,8 @@ final class Throttle<Value: Sendable>: Sendable {
     }
 }
 
-/// `/metrics`: the Prometheus registry, plus gauges of the log read at scrape time.
+/// `/metrics`: the Prometheus registry, gauges of the log read at scrape time, `pdx_build_info`,
+/// and the process's own figures (``ProcessMetrics``).
 struct MetricsExposition: Sendable {
     let registry: PrometheusCollectorRegistry
     private let refreshed: Throttle<Bool>
@@ -50,6 +52,11 @@ struct MetricsExposition: Sendable {
         checkpointSize = gauge("checkpoint_size", "Tree size of the latest signed checkpoint.")
         checkpointAge = gauge("checkpoint_age", unit: "seconds", "Seconds since the latest checkpoint was signed.")
         readOnly = gauge("read_only", "1 when the log refuses writes after a failed integrity check.")
+        // Which build answers: constant 1, the version and commit as labels (`pdx --version`'s).
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "pdx", metricName: "build_info",
+            helpText: "Always 1; the running build's version and commit are its labels."),
+            labels: [("version", BuildInfo.version), ("commit", BuildInfo.commit ?? "unknown")]).set(to: 1)
     }
 
     /// Refreshes the log gauges from `log`, at most once a second; failures leave the previous values.
@@ -70,10 +77,11 @@ struct MetricsExposition: Sendable {
         }
     }
 
-    /// The text exposition format.
+    /// The text exposition format: the registry's metrics, then the process's own.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        buffer += Array(ProcessMetrics.render().utf8)
         return buffer
     }
 }

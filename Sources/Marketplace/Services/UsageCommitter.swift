@@ -5,6 +5,7 @@ package import Licensing
 package import Metering
 package import Persistence
 import Synchronization
+import Tracing
 import Vetting
 
 /// Commits usage batches: one database transaction, and so one synced commit, for all the batches
@@ -103,7 +104,12 @@ package final class UsageCommitter: Sendable {
             }
             if group.isEmpty { return }
             do {
-                let decisions = try await commitGroup(group)
+                // A child of the span of the request that started this drain (its task's context).
+                let decisions = try await withSpan("usage.commit") { span in
+                    span.attributes["pdx.usage.batches"] = group.count
+                    span.attributes["pdx.usage.events"] = group.reduce(0) { $0 + $1.batch.parsed.count }
+                    return try await commitGroup(group)
+                }
                 for (job, decision) in zip(group, decisions) { job.continuation.resume(with: decision) }
             } catch {
                 for job in group { job.continuation.resume(throwing: error) }

@@ -134,7 +134,13 @@ public final class PostgresDatabase: Database {
     ) async throws -> T {
         try await withConnection { connection in
             let sql = PostgresSQLConnection(connection: connection, logger: logger, watch: watch)
-            try await sql.execute(begin, [])
+            let spans = TransactionSpans(system: "postgresql", readOnly: begin.hasSuffix("READ ONLY"))
+            do {
+                try await sql.execute(begin, [])
+            } catch {
+                spans.end(failure: error)
+                throw error
+            }
             let context = SQLTransactionContext(sql)
             do {
                 let result = try await body(context)
@@ -142,9 +148,11 @@ public final class PostgresDatabase: Database {
                 if let failure = context.failure {
                     throw StorageError.aborted(after: failure)
                 }
-                try await sql.execute("COMMIT", [])
+                try await spans.commit { try await sql.execute("COMMIT", []) }
+                spans.end()
                 return result
             } catch {
+                spans.end(failure: error)
                 context.close()
                 if (error as? StorageError)?.code == .databaseUnavailable {
                     // The connection is gone, and the server rolls back a transaction whose

@@ -112,7 +112,13 @@ public final class SQLiteDatabase: Database {
         on connection: SQLiteConnection, begin: String,
         _ body: nonisolated(nonsending) (SQLTransactionContext) async throws -> T
     ) async throws -> T {
-        try await connection.perform { try $0.executeScript(begin) }
+        let spans = TransactionSpans(system: "sqlite", readOnly: begin == "BEGIN")
+        do {
+            try await connection.perform { try $0.executeScript(begin) }
+        } catch {
+            spans.end(failure: error)
+            throw error
+        }
         let context = SQLTransactionContext(SQLiteSQLConnection(connection: connection))
         do {
             let result = try await body(context)
@@ -120,9 +126,11 @@ public final class SQLiteDatabase: Database {
             if let failure = context.failure {
                 throw StorageError.aborted(after: failure)
             }
-            try await connection.perform { try $0.executeScript("COMMIT") }
+            try await spans.commit { try await connection.perform { try $0.executeScript("COMMIT") } }
+            spans.end()
             return result
         } catch {
+            spans.end(failure: error)
             context.close()
             _ = try? await connection.perform { connection in
                 if connection.inTransaction { try connection.executeScript("ROLLBACK") }
