@@ -32,6 +32,12 @@ let package = Package(
         // For operators: the API's client, generated from `Contracts/openapi.yaml`.
         .library(name: "PDXClient", targets: ["PDXClient"]),
     ],
+    traits: [
+        // Off by default, so the default build stays lean (swift-otel and its exporter's dependencies
+        // take minutes to build): `swift build --traits OTLP`.
+        .trait(name: "OTLP", description: "pdx serve exports its spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set"),
+        .default(enabledTraits: []),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
@@ -53,6 +59,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Spans around requests, transactions and commits; already in the graph through Hummingbird.
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0",
+                 traits: [.trait(name: "OTLPHTTP", condition: .when(traits: ["OTLP"]))]),
     ],
     targets: [
         .systemLibrary(
@@ -165,6 +173,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel", condition: .when(traits: ["OTLP"])),
                 "BuildInfo",
             ],
             exclude: ["README.md"],

@@ -71,6 +71,12 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
     // Cancellation comes first, at four fifths of the bound, so that a stop that only needed a
     // push still closes the database in order before the deadline ends the process.
     groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout * 4 / 5
+    #if OTLP
+    // First in the list, so it stops last and flushes the spans of the requests answered on the way out.
+    if let exporter = try OTLPTracing.bootstrap(environment: ProcessInfo.processInfo.environment, logger: logger) {
+        groupConfiguration.services.insert(.init(service: stopping.tracking("span exporter", exporter)), at: 0)
+    }
+    #endif
     let group = ServiceGroup(configuration: groupConfiguration)
     logger.notice("serving", metadata: [
         "address": "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)",
