@@ -41,6 +41,7 @@ extension LogReplay {
             let periodEnd = calendar.end(of: period)
             var quotaReported = false
             var overflowReported = false
+            let eventPlace = EventIDLedger.Place(grantID: grantID, datasetID: datasetID, unit: unit)
             for (offset, value) in try group.array("events").enumerated() {
                 guard let event = value.arrayValue, event.count == 3, let id = event[0].stringValue,
                       let quantity = event[1].integerValue, quantity > 0, let milliseconds = event[2].integerValue else {
@@ -48,9 +49,8 @@ extension LogReplay {
                 }
                 let time = Timestamp.date(milliseconds: Int64(milliseconds))
                 let place = "event \(id) of \(grantID)/\(datasetID)/\(unit.rawValue)"
-                if !state.eventIDs[operatorID, default: []].insert(id).inserted {
-                    report(ReplayFinding(.usageDuplicate, entry: seq, "\(place): operator \(operatorID) already had an event \(id) counted"))
-                }
+                // Found at finish(): an id counted twice is reported where it was counted again.
+                eventIDs.add(id, operatorID: operatorID, place: eventPlace, seq: seq)
                 if time < periodStart || time >= periodEnd {
                     report(ReplayFinding(.usagePeriodMismatch, entry: seq,
                                          "\(place) at \(RFC3339.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
