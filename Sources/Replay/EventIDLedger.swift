@@ -85,10 +85,27 @@ public struct EventIDLedger: Sendable {
         self.limits = limits
     }
 
+    /// The operator and place of events, as ``add(_:key:seq:)`` takes them: looked up once for a
+    /// group of events, not for each.
+    struct Key {
+        fileprivate var op: UInt32
+        fileprivate var place: UInt32
+    }
+
+    /// The key of events of `operatorID` counted at `place`.
+    mutating func key(operatorID: String, place: Place) -> Key {
+        Key(op: index(of: operatorID), place: index(of: place))
+    }
+
     /// Counts event `id` of `operatorID`, counted at `place` in entry `seq`.
     mutating func add(_ id: String, operatorID: String, place: Place, seq: UInt64) {
-        let op = index(of: operatorID)
-        let at = index(of: place)
+        add(id, key: key(operatorID: operatorID, place: place), seq: seq)
+    }
+
+    /// Counts event `id` of the operator and place of `key`, in entry `seq`.
+    mutating func add(_ id: String, key: Key, seq: UInt64) {
+        let op = key.op
+        let at = key.place
         var id = id
         id.withUTF8 { bytes in
             let hash = Self.hash(operator: op, id: bytes)
@@ -118,35 +135,49 @@ public struct EventIDLedger: Sendable {
             sources.append(RunCursor(buffer: buffer, order: sortedOrder().map(\.offset)))
         }
         var heap = MinimumHeap<HeapItem>()
-        for (slot, var source) in sources.enumerated() {
-            if let record = source.next() { heap.insert(HeapItem(record: record, slot: slot)) }
-            sources[slot] = source
+        for slot in sources.indices where sources[slot].advance() {
+            heap.insert(HeapItem(hash: sources[slot].hash, slot: slot))
         }
         var found: [Duplicate] = []
         var total = 0
-        var currentHash: UInt64?
-        // The distinct (operator, id) of the current hash: nearly always one.
-        var distinct: [(op: UInt32, id: [UInt8])] = []
+        // The first record of the current hash, copied into buffers that are reused: one record in
+        // millions shares its hash with another, so the merge allocates nothing for the rest.
+        var groupHash: UInt64 = 0
+        var grouping = false
+        var firstOperator: UInt32 = 0
+        var firstID: [UInt8] = []
+        firstID.reserveCapacity(256)
+        // Further distinct (operator, id) of the current hash: nearly always none.
+        var others: [(op: UInt32, id: [UInt8])] = []
         while let top = heap.minimum {
             heap.removeMinimum()
-            let record = top.record
-            if let next = sources[top.slot].next() { heap.insert(HeapItem(record: next, slot: top.slot)) }
-            if record.hash != currentHash {
-                currentHash = record.hash
-                distinct = [(record.op, record.id)]
-                continue
-            }
-            if distinct.contains(where: { $0.op == record.op && $0.id == record.id }) {
-                total += 1
-                found.append(Duplicate(seq: record.seq, operatorID: operators[Int(record.op)],
-                                       eventID: String(decoding: record.id, as: UTF8.self), place: places[Int(record.place)]))
-                if found.count >= 2 * max(limit, 1) {
-                    found.sort { $0.seq < $1.seq }
-                    found.removeLast(found.count - limit)
-                }
+            let slot = top.slot
+            if !grouping || top.hash != groupHash {
+                grouping = true
+                groupHash = top.hash
+                firstOperator = sources[slot].op
+                sources[slot].copyID(into: &firstID)
+                others.removeAll(keepingCapacity: true)
             } else {
-                distinct.append((record.op, record.id))
+                let op = sources[slot].op
+                let cursor = sources[slot]
+                if op == firstOperator && cursor.idEquals(firstID) || others.contains(where: { $0.op == op && cursor.idEquals($0.id) }) {
+                    total += 1
+                    var id: [UInt8] = []
+                    cursor.copyID(into: &id)
+                    found.append(Duplicate(seq: cursor.seq, operatorID: operators[Int(op)],
+                                           eventID: String(decoding: id, as: UTF8.self), place: places[Int(cursor.place)]))
+                    if found.count >= 2 * max(limit, 1) {
+                        found.sort { $0.seq < $1.seq }
+                        found.removeLast(found.count - limit)
+                    }
+                } else {
+                    var id: [UInt8] = []
+                    cursor.copyID(into: &id)
+                    others.append((op, id))
+                }
             }
+            if sources[slot].advance() { heap.insert(HeapItem(hash: sources[slot].hash, slot: slot)) }
         }
         found.sort { $0.seq < $1.seq }
         if found.count > limit { found.removeLast(found.count - limit) }
@@ -185,8 +216,37 @@ public struct EventIDLedger: Sendable {
     }
 
     /// The buffered records' offsets, sorted by hash, then in the order they were counted.
+    ///
+    /// A least-significant-digit radix sort, four passes of 16 bits: stable, so records of equal
+    /// hash keep the order they were counted in, and several times faster than comparing.
     private func sortedOrder() -> [(hash: UInt64, offset: UInt32)] {
-        order.sorted { $0.hash != $1.hash ? $0.hash < $1.hash : $0.offset < $1.offset }
+        var from = order
+        var to = order
+        var counts = [Int](repeating: 0, count: 1 << 16)
+        for pass in 0..<4 {
+            let shift = UInt64(pass * 16)
+            counts.withUnsafeMutableBufferPointer { counts in
+                for index in counts.indices { counts[index] = 0 }
+                from.withUnsafeBufferPointer { from in
+                    to.withUnsafeMutableBufferPointer { to in
+                        for item in from { counts[Int((item.hash >> shift) & 0xFFFF)] += 1 }
+                        var sum = 0
+                        for index in counts.indices {
+                            let count = counts[index]
+                            counts[index] = sum
+                            sum += count
+                        }
+                        for item in from {
+                            let digit = Int((item.hash >> shift) & 0xFFFF)
+                            to[counts[digit]] = item
+                            counts[digit] += 1
+                        }
+                    }
+                }
+            }
+            swap(&from, &to)
+        }
+        return from
     }
 
     private static func recordLength(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Int {
@@ -243,36 +303,33 @@ public struct EventIDLedger: Sendable {
         UInt64(littleEndian: UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
-    fileprivate struct Record: Sendable {
-        var hash: UInt64
-        var seq: UInt64
-        var op: UInt32
-        var place: UInt32
-        var id: [UInt8]
-    }
-
     /// Ordered by hash, then by run: runs are in log order, so equal records come out in log order.
     private struct HeapItem: Comparable, Sendable {
-        var record: Record
+        var hash: UInt64
         var slot: Int
 
         static func < (lhs: Self, rhs: Self) -> Bool {
-            lhs.record.hash != rhs.record.hash ? lhs.record.hash < rhs.record.hash : lhs.slot < rhs.slot
+            lhs.hash != rhs.hash ? lhs.hash < rhs.hash : lhs.slot < rhs.slot
         }
-
-        static func == (lhs: Self, rhs: Self) -> Bool { lhs.record.hash == rhs.record.hash && lhs.slot == rhs.slot }
     }
 
-    /// Reads one sorted run's records: from the file in chunks, or from the buffer in sorted order.
+    /// Reads one sorted run's records, from the file in chunks or from the buffer in sorted order;
+    /// the current record is read in place.
     private struct RunCursor {
         private let file: SpillFile?
         private var readFrom: Int64
         private let end: Int64
         private var chunk: [UInt8]
-        private var position = 0
         /// For the buffer: the records' offsets in sorted order, and how many were read.
         private let order: [UInt32]
         private var ordinal = 0
+        /// The current record: where it starts in `chunk` and how long it is.
+        private var start = 0
+        private var length = 0
+        private(set) var hash: UInt64 = 0
+        private(set) var seq: UInt64 = 0
+        private(set) var op: UInt32 = 0
+        private(set) var place: UInt32 = 0
 
         static let chunkSize = 1 << 18
 
@@ -292,35 +349,53 @@ public struct EventIDLedger: Sendable {
             self.order = order
         }
 
-        mutating func next() -> Record? {
+        /// Moves to the next record; false at the end of the run.
+        mutating func advance() -> Bool {
             if file == nil {
-                guard ordinal < order.count else { return nil }
-                position = Int(order[ordinal])
+                guard ordinal < order.count else { return false }
+                start = Int(order[ordinal])
                 ordinal += 1
-                return chunk.withUnsafeBufferPointer { Self.record(in: $0, at: position) }
+            } else {
+                start += length
+                length = 0
+                guard has(EventIDLedger.headerSize) else { return false }
+                let size = chunk.withUnsafeBufferPointer { EventIDLedger.recordLength($0, at: start) }
+                guard has(size) else { return false }
             }
-            if !has(EventIDLedger.headerSize) { return nil }
-            let length = chunk.withUnsafeBufferPointer { EventIDLedger.recordLength($0, at: position) }
-            if !has(length) { return nil }
-            defer { position += length }
-            return chunk.withUnsafeBufferPointer { Self.record(in: $0, at: position) }
+            chunk.withUnsafeBufferPointer { bytes in
+                length = EventIDLedger.recordLength(bytes, at: start)
+                hash = EventIDLedger.readUInt64(bytes, at: start)
+                seq = EventIDLedger.readUInt64(bytes, at: start + 8)
+                op = EventIDLedger.readUInt32(bytes, at: start + 16)
+                place = EventIDLedger.readUInt32(bytes, at: start + 20)
+            }
+            return true
         }
 
-        private static func record(in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Record {
-            Record(
-                hash: EventIDLedger.readUInt64(bytes, at: start),
-                seq: EventIDLedger.readUInt64(bytes, at: start + 8),
-                op: EventIDLedger.readUInt32(bytes, at: start + 16),
-                place: EventIDLedger.readUInt32(bytes, at: start + 20),
-                id: Array(bytes[(start + EventIDLedger.headerSize)..<(start + EventIDLedger.recordLength(bytes, at: start))]))
+        /// The current record's id, copied into `id`, which keeps its capacity.
+        func copyID(into id: inout [UInt8]) {
+            id.removeAll(keepingCapacity: true)
+            chunk.withUnsafeBufferPointer { bytes in
+                id.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(start + EventIDLedger.headerSize)..<(start + length)]))
+            }
         }
 
-        /// True when `count` bytes are at hand, reading more of the run if needed.
+        /// True when the current record's id is `id`, byte for byte.
+        func idEquals(_ id: [UInt8]) -> Bool {
+            guard length - EventIDLedger.headerSize == id.count else { return false }
+            return chunk.withUnsafeBufferPointer { bytes in
+                id.withUnsafeBufferPointer { other in
+                    memcmp(bytes.baseAddress! + start + EventIDLedger.headerSize, other.baseAddress!, id.count) == 0
+                }
+            }
+        }
+
+        /// True when `count` bytes from `start` are at hand, reading more of the run if needed.
         private mutating func has(_ count: Int) -> Bool {
-            if chunk.count - position >= count { return true }
+            if chunk.count - start >= count { return true }
             guard let file, readFrom < end else { return false }
-            chunk.removeSubrange(0..<position)
-            position = 0
+            chunk.removeSubrange(0..<start)
+            start = 0
             let wanted = Int(min(Int64(max(Self.chunkSize, count - chunk.count)), end - readFrom))
             guard let more = try? file.read(wanted, at: readFrom), !more.isEmpty else { return false }
             readFrom += Int64(more.count)
