@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Settlement", targets: ["Settlement"]),
         .library(name: "Replay", targets: ["Replay"]),
+        .library(name: "SampleLog", targets: ["SampleLog"]),
         .library(name: "Delivery", targets: ["Delivery"]),
         // For the benchmark suite, which drives the server's own code paths.
         .library(name: "Identity", targets: ["Identity"]),
@@ -105,6 +106,13 @@ let package = Package(
         .target(
             name: "Replay",
             dependencies: ["AuditLog", "Cryptography", "Vetting", "Licensing", "Metering", "Settlement"],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // A year of a busy marketplace written straight to an export, for the replay's benchmark.
+        .target(
+            name: "SampleLog",
+            dependencies: ["AuditLog", "Cryptography", "Licensing", "Metering", "Vetting"],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
@@ -218,7 +226,7 @@ let package = Package(
             name: "pdx",
             dependencies: [
                 "APIServer", "AuditLog", "BuildInfo", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
-                "Delivery", "Persistence", "Vetting",
+                "Delivery", "Persistence", "SampleLog", "Vetting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -316,7 +324,8 @@ let package = Package(
         .testTarget(
             name: "PDXVerifyTests",
             dependencies: [
-                "pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Replay", "Settlement", "Vetting",
+                "pdx-verify", "AuditLog", "Cryptography", "Licensing", "Metering", "PDXTesting", "Replay", "SampleLog", "Settlement",
+                "Vetting",
             ],
             swiftSettings: swiftSettings
         ),

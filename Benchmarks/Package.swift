@@ -123,5 +123,12 @@ let package = Package(
             path: "Tools/MakeExport",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "make-year-log",
+            dependencies: [.product(name: "SampleLog", package: "pdx")],
+            // `pdx generate-log`'s writer alone: a release build of it skips the server.
+            path: "Tools/MakeYearLog",
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -451,6 +451,17 @@ struct InForceTimeline: Sendable {
         return low > 0 && spans[low - 1].contains(time)
     }
 
+    /// The span in force that holds `time` (the open one ending at `endsAt`), or nil.
+    func span(containing time: Date, endsAt: Date) -> ActiveSpan? {
+        if let openedAt, time >= openedAt, time < endsAt { return ActiveSpan(from: openedAt, until: endsAt) }
+        var low = 0, high = spans.count
+        while low < high {
+            let middle = (low + high) / 2
+            if spans[middle].from <= time { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 && spans[low - 1].contains(time) ? spans[low - 1] : nil
+    }
+
     /// Adds a span, merged with those it overlaps or touches. In log order the spans arrive sorted
     /// and this appends; steps whose times go backwards insert.
     mutating func add(_ span: ActiveSpan) {

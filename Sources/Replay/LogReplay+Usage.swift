@@ -41,28 +41,38 @@ extension LogReplay {
             let periodEnd = calendar.end(of: period)
             var quotaReported = false
             var overflowReported = false
+            // Once per group, not per event: the group's events share them.
+            let ledgerKey = eventIDs.key(operatorID: operatorID, place: EventIDLedger.Place(grantID: grantID, datasetID: datasetID, unit: unit))
+            // The times around the last event checked at which every event passes the grant check
+            // with its operator approved: the check's answer changes only where a span in force,
+            // the grant's term or the operator's approval begins or ends.
+            var lawful: Range<Date>?
             for (offset, value) in try group.array("events").enumerated() {
                 guard let event = value.arrayValue, event.count == 3, let id = event[0].stringValue,
                       let quantity = event[1].integerValue, quantity > 0, let milliseconds = event[2].integerValue else {
                     throw MalformedRecord(reason: "\(group.path)events[\(offset)] is not [id, quantity > 0, time in milliseconds]")
                 }
                 let time = Timestamp.date(milliseconds: Int64(milliseconds))
-                let place = "event \(id) of \(grantID)/\(datasetID)/\(unit.rawValue)"
-                if !state.eventIDs[operatorID, default: []].insert(id).inserted {
-                    report(ReplayFinding(.usageDuplicate, entry: seq, "\(place): operator \(operatorID) already had an event \(id) counted"))
-                }
+                // Words only for a finding: most events have none.
+                func place() -> String { "event \(id) of \(grantID)/\(datasetID)/\(unit.rawValue)" }
+                // Found at finish(): an id counted twice is reported where it was counted again.
+                eventIDs.add(id, key: ledgerKey, seq: seq)
                 if time < periodStart || time >= periodEnd {
                     report(ReplayFinding(.usagePeriodMismatch, entry: seq,
-                                         "\(place) at \(RFC3339.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
+                                         "\(place()) at \(RFC3339.format(time)) is in \(calendar.period(of: time)), logged under \(period)"))
                 }
-                let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: datasetID, unit: unit, time: time)
-                let checked = check(query)
-                if case .denied(let denial) = checked {
-                    report(ReplayFinding(.usageWithoutGrant, entry: seq,
-                                         "\(place) at \(RFC3339.format(time)): the grant check says \(denial.rawValue)"))
-                } else if activeUntil.map({ time >= $0 }) ?? true {
-                    report(ReplayFinding(.usageOperatorNotActive, entry: seq,
-                                         "\(place) at \(RFC3339.format(time)): operator \(operatorID) was not approved then"))
+                if lawful?.contains(time) != true {
+                    let query = GrantCheckQuery(operatorID: operatorID, grantID: grantID, datasetID: datasetID, unit: unit, time: time)
+                    let checked = check(query)
+                    if case .denied(let denial) = checked {
+                        report(ReplayFinding(.usageWithoutGrant, entry: seq,
+                                             "\(place()) at \(RFC3339.format(time)): the grant check says \(denial.rawValue)"))
+                    } else if let activeUntil, time < activeUntil {
+                        lawful = lawfulTimes(around: time, grantID: grantID, activeUntil: activeUntil)
+                    } else {
+                        report(ReplayFinding(.usageOperatorNotActive, entry: seq,
+                                             "\(place()) at \(RFC3339.format(time)): operator \(operatorID) was not approved then"))
+                    }
                 }
                 let (sum, overflow) = counter.quantity.addingReportingOverflow(Int64(quantity))
                 if overflow {
@@ -72,7 +82,7 @@ extension LogReplay {
                     if !overflowReported {
                         overflowReported = true
                         report(ReplayFinding(.quantityOverflow, entry: seq,
-                                             "\(place) takes \(period)'s quantity beyond \(Int64.max), which no counter holds"))
+                                             "\(place()) takes \(period)'s quantity beyond \(Int64.max), which no counter holds"))
                     }
                 } else {
                     counter.quantity = sum
@@ -91,7 +101,7 @@ extension LogReplay {
                 if let quota, counter.quantity > quota, !quotaReported {
                     quotaReported = true
                     report(ReplayFinding(.usageOverQuota, entry: seq,
-                                         "\(place) takes \(period)'s quantity to \(counter.quantity), above the grant's quota of \(quota)"))
+                                         "\(place()) takes \(period)'s quantity to \(counter.quantity), above the grant's quota of \(quota)"))
                 }
                 state.eventCount += 1
             }
@@ -105,6 +115,16 @@ extension LogReplay {
 }
 
 extension LogReplay {
+    /// The times around `time`, at which the grant check allowed an event of `grantID`, when every
+    /// event passes it alike with its operator approved: within the grant's term, the span in force
+    /// that holds `time`, and before `activeUntil`. Nil when the timeline cannot say.
+    mutating func lawfulTimes(around time: Date, grantID: String, activeUntil: Date) -> Range<Date>? {
+        guard let snapshot = snapshot(grantID), let span = inForce[grantID]?.span(containing: time, endsAt: snapshot.endsAt) else { return nil }
+        let lower = max(span.from, snapshot.startsAt)
+        let upper = min(span.until, snapshot.endsAt, activeUntil)
+        return lower <= time && time < upper ? lower..<upper : nil
+    }
+
     /// Who counted a record's events: `source` is `gateway` or `upstream` for usage PDX metered at
     /// the source, and absent for usage the operator declared; any other value is malformed.
     static func usageSource(_ data: Fields) throws(MalformedRecord) -> UsageSource {

@@ -15,8 +15,9 @@ public import Vetting
 /// does not hide the next. That the entries themselves are the signed ones is the export
 /// verifier's part, not this one's.
 ///
-/// Memory grows with the marketplace (principals, operators, grants, counters) and with the
-/// number of usage event ids, which it keeps to find an id counted twice.
+/// Memory grows with the marketplace (principals, operators, grants, counters), not with the number
+/// of usage events: the event ids it keeps to find one counted twice go to sorted runs in a
+/// temporary file once they outgrow a fixed buffer (``EventIDLedger``), and ``finish()`` merges them.
 public struct LogReplay: Sendable {
     /// The marketplace calendar: which period an event's time is in.
     public let calendar: MarketCalendar
@@ -78,14 +79,39 @@ public struct LogReplay: Sendable {
     /// Operator records run through the vetting lifecycle, counted: once each, unless a step
     /// waits for the records that complete it.
     var operatorRecordsReplayed = 0
+    /// Every usage event id counted, to find one counted twice at ``finish()``.
+    var eventIDs: EventIDLedger
+    /// Whether ``finish()`` has reported the duplicates already.
+    private var duplicatesReported = false
 
     /// Creates a replay with the server's rules.
+    ///
+    /// - Parameter temporaryDirectory: where the usage event ids go when they outgrow their buffer
+    ///   (about 48 MB); nil for `$TMPDIR`, or `/tmp` without it. The file is unlinked as soon as it
+    ///   is created.
+    /// - Parameter eventIDLimits: how many ids the buffer holds before it spills a sorted run.
     public init(calendar: MarketCalendar = MarketCalendar(), policy: GrantPolicy = GrantPolicy(),
-                vetting: OperatorReplay = OperatorReplay()) {
+                vetting: OperatorReplay = OperatorReplay(), temporaryDirectory: String? = nil,
+                eventIDLimits: EventIDLedger.Limits = .standard) {
+        self.init(calendar: calendar, policy: policy, vetting: vetting,
+                  eventIDs: EventIDLedger(temporaryDirectory: temporaryDirectory, limits: eventIDLimits))
+    }
+
+    /// A replay whose event ids spill at `eventIDs`' limits (tests make them tiny).
+    init(calendar: MarketCalendar = MarketCalendar(), policy: GrantPolicy = GrantPolicy(),
+         vetting: OperatorReplay = OperatorReplay(), eventIDs: EventIDLedger) {
         self.calendar = calendar
         self.policy = policy
         self.vetting = vetting
+        self.eventIDs = eventIDs
     }
+
+    /// Sorted runs of usage event ids written to the temporary file so far.
+    public var eventIDRunsSpilled: Int { eventIDs.runsSpilled }
+
+    /// Why the usage event ids could not be written to the temporary directory, if they could not:
+    /// the replay then keeps them in memory, and its answer is the same.
+    public var temporarySpaceProblem: String? { eventIDs.spillError }
 
     /// Replays the entry `bytes`, which is entry `seq` of the log.
     public mutating func apply(bytes: some Collection<UInt8>, seq: UInt64) {
@@ -120,8 +146,26 @@ public struct LogReplay: Sendable {
             _ = currentOperator(id)
         }
         reconcileOpenPeriods()
+        reportDuplicateEvents()
         notices.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
         findings.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
+    }
+
+    /// Every usage event id counted again for its operator, a finding at the entry that counted it
+    /// again; kept with the others, the earliest ``findingLimit`` of all in log order.
+    private mutating func reportDuplicateEvents() {
+        guard !duplicatesReported else { return }
+        duplicatesReported = true
+        let (found, total) = eventIDs.duplicates(limit: Self.findingLimit)
+        guard total > 0 else { return }
+        findingCount += total
+        for duplicate in found {
+            let place = "event \(duplicate.eventID) of \(duplicate.place.grantID)/\(duplicate.place.datasetID)/\(duplicate.place.unit.rawValue)"
+            findings.append(ReplayFinding(.usageDuplicate, entry: duplicate.seq,
+                                          "\(place): operator \(duplicate.operatorID) already had an event \(duplicate.eventID) counted"))
+        }
+        findings.sort { ($0.entrySeq ?? .max, $0.location) < ($1.entrySeq ?? .max, $1.location) }
+        if findings.count > Self.findingLimit { findings.removeLast(findings.count - Self.findingLimit) }
     }
 
     mutating func report(_ finding: ReplayFinding) {

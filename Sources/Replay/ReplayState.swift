@@ -85,8 +85,6 @@ public struct ReplayState: Sendable {
     public internal(set) var adjustments: [Period: [Adjustment]] = [:]
     /// The release versions published of each dataset.
     public internal(set) var releases: [String: Set<String>] = [:]
-    /// Event ids counted, per operator.
-    var eventIDs: [String: Set<String>] = [:]
     /// How far each operator's records have been replayed through the vetting lifecycle.
     var operatorProgress: [String: OperatorProgress] = [:]
 }

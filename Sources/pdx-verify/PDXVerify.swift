@@ -88,6 +88,19 @@ struct PDXVerify: ParsableCommand {
     var integrityOnly = false
 
     @Option(
+        name: .customLong("temp-dir"),
+        help: ArgumentHelp(
+            "Directory for the replay's temporary file (default: $TMPDIR, else /tmp).",
+            discussion: "A log whose usage event ids outgrow a fixed buffer (about 48 MB) has them sorted into runs in one temporary file, to find an id counted twice in memory that does not grow with the log. The file is removed as soon as it is created, so nothing is left behind on any exit.",
+            valueName: "directory"))
+    var temporaryDirectory: String?
+
+    /// How many usage event ids the replay buffers before it spills a sorted run; for tests that
+    /// need many runs from a small log.
+    @Option(name: .customLong("event-id-run-records"), help: .private)
+    var eventIDRunRecords: Int?
+
+    @Option(
         name: .customLong("previous"),
         help: ArgumentHelp(
             "An earlier export of the same log, e.g. the one kept from the last audit.",
@@ -103,6 +116,11 @@ struct PDXVerify: ParsableCommand {
         if let previous {
             guard stat(previous, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
                 throw ValidationError("\(previous) is not a directory")
+            }
+        }
+        if let temporaryDirectory {
+            guard stat(temporaryDirectory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw ValidationError("--temp-dir \(temporaryDirectory) is not a directory")
             }
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
@@ -191,7 +209,9 @@ struct PDXVerify: ParsableCommand {
         }
         let success = if case .pinned = keys { ExitStatus.verified } else { ExitStatus.unpinned }
         let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
-        var replay = LogReplay()
+        var limits = EventIDLedger.Limits.standard
+        if let eventIDRunRecords { limits.records = max(1, eventIDRunRecords) }
+        var replay = LogReplay(temporaryDirectory: temporaryDirectory, eventIDLimits: limits)
         let replaying = !integrityOnly
         var announced = KeyAnnouncements()
         let collecting = previous != nil
@@ -237,6 +257,9 @@ struct PDXVerify: ParsableCommand {
         }
         document?.replayed = true
         replay.finish()
+        if let problem = replay.temporarySpaceProblem {
+            errorOutput(Self.singleLine("pdx-verify: warning: \(problem); the usage event ids were kept in memory instead") + "\n")
+        }
         var findings = replay.findings
         var confirmations: [(path: String, confirmation: ReportConfirmation)] = []
         for report in reports {
