@@ -5,6 +5,7 @@ import Identity
 import AuditLog
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PDXTesting
@@ -128,6 +129,59 @@ struct ConsoleCatalogueTests {
             #expect(try await acme.signIn(m.actors["acme"]).status == .seeOther)
             #expect(try await acme.send(.get, "/console/catalogue").status == .forbidden)
             #expect(try await acme.send(.get, "/console/catalogue/new").status == .forbidden)
+        }
+    }
+
+    @Test("a preview of a change touching more grants than a page lists one page with the count; the change acts on all",
+          arguments: Backend.available)
+    func previewPages(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            #expect(try await m.publish("bj-flow", by: "bj-a", client).status == .created)
+            #expect(try await m.publish("tj-flow", by: "tj-a", client).status == .created)
+            let rows = ConsoleRoutes<BasicRequestContext>.previewRows
+            // Grants of two operators, some also on another authority's dataset: each is judged with
+            // its own operator and both its datasets.
+            var grants: [String] = []
+            for n in 0..<(rows + 3) {
+                let datasets = n % 2 == 0 ? [("bj-flow", "0.04")] : [("bj-flow", "0.04"), ("tj-flow", "0.04")]
+                let grant = try await m.requestGrant(n % 3 == 0 ? "big" : "acme", LicensingMarket.grantBody(datasets), client)
+                grants.append(try #require(grant["id"] as? String))
+            }
+            let bj = Browser(client, language: "en")
+            #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+            let csrf = try Browser.csrf(try await bj.send(.get, "/console/catalogue/bj-flow"))
+            let change = [("csrf", csrf), ("openness", "conditional"), ("grade", "general"), ("price_call", "0.05"),
+                          ("price_record", "0.001"), ("reason", "needs review")]
+            func listed(_ page: TestResponse) -> [String] {
+                grants.filter { page.text.contains(#"href="/console/review/grants/\#($0)""#) }
+            }
+            let first = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change)
+            #expect(first.status == .ok)
+            #expect(first.text.contains(#"<dd id="affected-total">\#(rows + 3)</dd>"#))
+            #expect(first.text.contains(#"<dd id="affected-shown">1–\#(rows)</dd>"#))
+            #expect(listed(first).count == rows)
+            #expect(first.text.contains(#"name="page" value="2""#) && !first.text.contains(#"name="page" value="0""#))
+            let second = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "2")])
+            #expect(second.text.contains(#"<dd id="affected-shown">\#(rows + 1)–\#(rows + 3)</dd>"#))
+            #expect(Set(listed(second)).isDisjoint(with: listed(first)) && listed(second).count == 3)
+            #expect(second.text.contains(#"name="page" value="1""#) && !second.text.contains(#"name="page" value="3""#))
+            let beyond = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "999999999999999999999")])
+            #expect(beyond.status == .ok && listed(beyond).count == rows, "a page that is no number is the first")
+            let last = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "40")])
+            #expect(listed(last) == listed(second), "a page past the end is the last")
+
+            let size = try await runtime.log.head().size
+            let confirmed = try await bj.send(.post, "/console/catalogue/bj-flow/confirm",
+                                              form: change + [("once", try Self.field("once", second)), ("version", try Self.field("version", second))])
+            #expect(confirmed.status == .seeOther)
+            let acted = try await actions(runtime, from: size)
+            #expect(acted.filter { $0 == "grant.suspended" }.count == rows + 3, "the change suspends every grant, not one page of them")
+            for id in grants {
+                #expect(try await client.request(.get, "/v1/grants/\(id)", key: m.actors.admin).json()["status"] as? String == "suspended")
+            }
         }
     }
 
