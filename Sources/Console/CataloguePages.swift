@@ -146,7 +146,7 @@ extension ConsoleRoutes {
         guard let once = form["once"], once.utf8.count == 32 else {
             return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
         }
-        guard await sessions.consume(session.id, once: once) else {
+        guard try await sessions.consume(session.id, once: once, now: dependencies.now()) else {
             return Self.redirect("\(Self.cataloguePath)/\(Self.pathSafe(id))")
         }
         do {
@@ -384,7 +384,7 @@ extension ConsoleRoutes {
             return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
         }
         // A second submission of the same confirmation (a double click, a reload) changes nothing more.
-        guard await sessions.consume(session.id, once: once) else {
+        guard try await sessions.consume(session.id, once: once, now: dependencies.now()) else {
             return Self.redirect("\(Self.cataloguePath)/\(Self.pathSafe(id))?done=1")
         }
         guard id.utf8.count <= 64, let current = try await dependencies.database.read({ try await $0.dataset(id: id) }),

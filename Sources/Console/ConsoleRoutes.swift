@@ -85,7 +85,8 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
 
     public init(_ dependencies: ConsoleDependencies) {
         self.dependencies = dependencies
-        sessions = ConsoleSessions(idleTimeout: dependencies.idleTimeout, lifetime: dependencies.lifetime)
+        sessions = ConsoleSessions(database: dependencies.database, idleTimeout: dependencies.idleTimeout,
+                                   lifetime: dependencies.lifetime)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -220,16 +221,14 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
     /// The request's live session, with the principal read again; nil if there is none, it ended, or
     /// its key no longer holds.
     func session(_ exchange: Exchange) async throws -> ConsoleSession? {
-        guard let id = exchange.cookies[Cookies.session], var session = await sessions.resume(id, now: dependencies.now()) else {
+        guard let id = exchange.cookies[Cookies.session], let stored = try await sessions.resume(id, now: dependencies.now()) else {
             return nil
         }
-        guard let principal = try await dependencies.principal(session.keyID) else {
-            await sessions.end(id)
+        guard let principal = try await dependencies.principal(stored.keyID) else {
+            try await sessions.end(id)
             return nil
         }
-        session.principal = principal
-        await sessions.update(id, principal: principal)
-        return session
+        return ConsoleSession(id: id, stored: stored, principal: principal)
     }
 
     func signIn(_ exchange: Exchange) async throws -> Response {
@@ -265,7 +264,7 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         guard let sent = form["csrf"], ConstantTime.equals(Array(sent.utf8), Array(session.csrfToken.utf8)) else {
             return errorPage(.forbidden, .forbiddenTitle, .formExpired, exchange.language, session: session)
         }
-        await sessions.end(session.id)
+        try await sessions.end(session.id)
         var response = Self.redirect("/console/sign-in")
         response.headers.append(expired(Cookies.session))
         return response
