@@ -228,6 +228,13 @@ struct ConsoleCatalogueTests {
                         "\(file)")
             }
             #expect(String(decoding: FileManager.default.contents(atPath: unpacked + "/checkpoint") ?? Data(), as: UTF8.self) == note.serialized)
+            // Streamed piece by piece, it is still the one archive of those files, of the length it announced.
+            var whole = TarFile()
+            for file in files {
+                try whole.append("pdx-audit-\(size)/" + file, contents: Array(FileManager.default.contents(atPath: base + "/direct/" + file) ?? Data()))
+            }
+            #expect(Array(download.body.readableBytesView) == whole.finished())
+            #expect(download.headers[.contentLength] == String(download.body.readableBytes))
 
             let finance = Browser(client)
             #expect(try await finance.signIn(actors["finance"]).status == .seeOther)
