@@ -204,6 +204,8 @@ extension Catalogue {
         case .affectedTotalLabel: "Grants affected in all"
         case .rowsShownLabel: "Shown on this page"
         case .previousPage: "Previous page"
+        case .formTooLargeTitle: "Form too large"
+        case .formTooLargeText: "What you sent is larger than the console accepts, so nothing was done. Shorten the long fields and send it again."
         case .exportTitle: "Download an export"
         case .exportIntro: "The export holds every entry the latest checkpoint commits to, as a C2SP tlog-tiles directory in a tar file."
         case .exportDownload: "Download the export"

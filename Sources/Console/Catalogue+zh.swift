@@ -204,6 +204,8 @@ extension Catalogue {
         case .affectedTotalLabel: "受影响的授权共计"
         case .rowsShownLabel: "本页显示"
         case .previousPage: "上一页"
+        case .formTooLargeTitle: "提交内容过大"
+        case .formTooLargeText: "提交的表单超过了控制台可接受的大小，未作任何处理。请缩短较长的内容后重新提交。"
         case .exportTitle: "下载日志导出"
         case .exportIntro: "导出包含最新检查点所承诺的全部日志条目（C2SP tlog-tiles 目录，tar 格式）。"
         case .exportDownload: "下载导出"

@@ -45,6 +45,12 @@ public struct ConsoleDependencies: Sendable {
     public var random: any RandomSource
     /// Mark cookies `Secure`: the server speaks TLS.
     public var secureCookies: Bool
+    /// The largest form body the console reads; a larger post is answered 413 with a page in the
+    /// person's language, and nothing is done.
+    public var maxFormBytes: Int
+    /// The default form limit: the publish form at its longest, in Chinese, percent-encoded (nine bytes
+    /// a character), with room to spare.
+    public static let defaultMaxFormBytes = 128 * 1024
     /// How long a session lives without a request, and at most.
     public var idleTimeout: TimeInterval = 15 * 60
     public var lifetime: TimeInterval = 8 * 60 * 60
@@ -58,7 +64,9 @@ public struct ConsoleDependencies: Sendable {
                 report: @escaping @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8],
                 permitted: @escaping @Sendable (Role, String) -> Bool,
                 refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
-                now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
+                now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool,
+                maxFormBytes: Int = ConsoleDependencies.defaultMaxFormBytes) {
+        self.maxFormBytes = maxFormBytes
         self.signIn = signIn
         self.principal = principal
         self.signInWait = signInWait
@@ -95,11 +103,24 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         let cookies = Cookies(request.headers)
         let language = ConsoleLanguage.negotiate(cookie: cookies[Cookies.language],
                                                  acceptLanguage: request.headers[.acceptLanguage])
-        var exchange = Exchange(request: request, cookies: cookies, language: language,
-                                address: Self.address(of: context))
         var response: Response
         do {
+            var request = request
+            if request.method != .get && request.method != .head {
+                // Read once, up to the limit, before any page looks at the form.
+                if let declared = request.headers[.contentLength].flatMap(Int.init), declared > dependencies.maxFormBytes {
+                    throw FormTooLarge()
+                }
+                do {
+                    _ = try await request.collectBody(upTo: dependencies.maxFormBytes)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw FormTooLarge()
+                }
+            }
+            var exchange = Exchange(request: request, cookies: cookies, language: language, address: Self.address(of: context))
             response = try await route(path: path, &exchange)
+        } catch is FormTooLarge {
+            response = errorPage(.contentTooLarge, .formTooLargeTitle, .formTooLargeText, language)
         } catch let error as HTTPError where (400..<500).contains(error.status.code) {
             response = errorPage(error.status, .notFoundTitle, .formExpired, language)
         } catch {
@@ -108,6 +129,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         Self.secure(&response.headers, language: language)
         return response
     }
+
+    /// A form post over ``ConsoleDependencies/maxFormBytes``.
+    struct FormTooLarge: Error {}
 
     /// One request's parts as the pages need them.
     struct Exchange {
@@ -432,7 +456,8 @@ struct Form {
     private var fields: [String: String] = [:]
 
     init(_ request: Request) async throws {
-        let buffer = try await request.body.collect(upTo: 16 * 1024)
+        // Collected and limited already by `ConsoleRoutes.handle`.
+        let buffer = try await request.body.collect(upTo: .max)
         let body = String(buffer: buffer)
         for pair in body.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

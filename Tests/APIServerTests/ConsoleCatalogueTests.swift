@@ -185,6 +185,54 @@ struct ConsoleCatalogueTests {
         }
     }
 
+    @Test("a form over the console's limit is a 413 page in the person's language, and nothing is done; a long Chinese form fits",
+          arguments: Backend.available)
+    func formTooLarge(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            let limit = ConsoleDependencies.defaultMaxFormBytes
+            for (language, phrase) in [("en", "larger than the console accepts"), ("zh-CN", "超过了控制台可接受的大小")] {
+                let bj = Browser(client, language: language)
+                #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+                let form = try await bj.send(.get, "/console/catalogue/new")
+                let size = try await runtime.log.head().size
+                var fields = try Self.publishForm(form, id: "bj-big", title: "Big", fields: "road_id string")
+                fields.append(("description", String(repeating: "x", count: limit)))
+                let refused = try await bj.send(.post, "/console/catalogue/new", form: fields)
+                #expect(refused.status == .contentTooLarge)
+                #expect(refused.headers[.contentType]?.hasPrefix("text/html") == true, "the console's page, not problem+json")
+                #expect(refused.text.contains(phrase))
+                #expect(refused.text.contains(#"<html lang="\#(language == "en" ? "en" : "zh-CN")""#))
+                #expect(try await runtime.log.head().size == size, "nothing done")
+                #expect(try await client.request(.get, "/v1/datasets/bj-big", key: m.actors.admin).status == .notFound)
+                // Before sign-in too: the sign-in form is refused the same way.
+                let stranger = Browser(client, language: language)
+                let signIn = try await stranger.send(.get, "/console/sign-in")
+                let big = try await stranger.send(.post, "/console/sign-in",
+                                                  form: [("csrf", try Browser.csrf(signIn)), ("api_key", String(repeating: "k", count: limit))])
+                #expect(big.status == .contentTooLarge && big.text.contains(phrase))
+                #expect(stranger.cookies["pdx_session"] == nil)
+            }
+            // The API keeps its own limit and its problem+json.
+            let api = try await client.request(.post, "/v1/datasets", key: m.actors["bj-a"],
+                                               body: String(repeating: " ", count: market.configuration.maxBodyBytes + 1))
+            #expect(api.status == .contentTooLarge)
+            #expect(try api.problem()["code"] as? String == "payload_too_large")
+
+            // The publish form at its longest in Chinese (nine bytes a character once percent-encoded) fits.
+            let bj = Browser(client, language: "zh-CN")
+            #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+            var fields = try Self.publishForm(try await bj.send(.get, "/console/catalogue/new"), id: "bj-long", title: "长说明",
+                                              fields: "road_id string")
+            fields.removeAll { $0.0 == "description" }
+            fields.append(("description", String(repeating: "路", count: 4_000)))
+            let published = try await bj.send(.post, "/console/catalogue/new", form: fields)
+            #expect(published.status == .seeOther, "\(published.text.prefix(400))")
+        }
+    }
+
     @Test("an auditor downloads the export of the latest checkpoint as a tar file: the bytes pdx audit export writes",
           arguments: Backend.available)
     func exportDownload(backend: Backend) async throws {
