@@ -4,6 +4,11 @@
 
     cd Benchmarks && (cd .. && swift build -c release --product pdx) && ./console-pages.py
     ./console-pages.py --pdx ../.build/debug/pdx        # another build of the server
+    ./console-pages.py --pdx /tmp/pdx-before --pdx ../.build/debug/pdx   # two builds, one run
+
+With --pdx given more than once, the first build seeds the data directory and each build in turn then
+serves the same data and is measured, so a change is compared before and after on the same machine,
+load and data.
 
 Starts `pdx serve` on a fresh SQLite data directory (rate limit off), seeds it through the API: one
 authority and its reviewer, OPERATORS approved operators, ten open datasets and one conditional one,
@@ -79,27 +84,35 @@ class Client:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pdx", default="../.build/release/pdx")
+    parser.add_argument("--pdx", action="append", help="a pdx binary; several are measured in turn on the same data")
     parser.add_argument("--operators", type=int, default=1_000)
     parser.add_argument("--grants", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
+    builds = args.pdx or ["../.build/release/pdx"]
 
     directory = tempfile.mkdtemp(prefix="pdx-console-bench-")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = open(os.path.join(directory, "serve.log"), "w")
-    server = subprocess.Popen([args.pdx, "serve", "--data-dir", directory + "/data", "--port", str(port), "--rate-limit", "0"],
-                              stdout=log, stderr=log)
-    try:
+
+    def serve(build):
+        server = subprocess.Popen([build, "serve", "--data-dir", directory + "/data", "--port", str(port), "--rate-limit", "0"],
+                                  stdout=log, stderr=log)
         for _ in range(600):
             try:
                 if Client(port).send("GET", "/readyz")[0] == 200:
-                    break
+                    return server
             except OSError:
                 pass
+            if server.poll() is not None:
+                sys.exit(f"{build} ended with {server.returncode}; see {log.name}")
             time.sleep(0.1)
+        sys.exit(f"{build} did not become ready")
+
+    server = serve(builds[0])
+    try:
         client = Client(port)
         admin = open(directory + "/data/admin.token").read().strip()
         began = time.monotonic()
@@ -135,48 +148,57 @@ def main():
             if dataset == "bj-cond":
                 pending = grant["id"]
         print(f"seeded {args.operators} operators and {args.grants} grants in {time.monotonic() - began:.0f} s")
-
-        bj, bj_csrf = client.session(reviewer)
-        fin, _ = client.session(finance)
-        root, _ = client.session(admin)
-        op, _ = client.session(keys[0])
-        _, _, audit = client.send("GET", "/console/audit", cookie=root)
-        size = int(re.search(rb'id="log-size">(\d+)<', audit).group(1))
-        pages = [
-            ("GET /healthz (baseline)", "GET", "/healthz", None, None),
-            ("GET /console/style.css (baseline)", "GET", "/console/style.css", bj, None),
-            ("overview", "GET", "/console/", bj, None),
-            (f"reviewer's grant inbox ({args.grants // 10} awaiting)", "GET", "/console/review/grants", bj, None),
-            ("grant page", "GET", f"/console/review/grants/{pending}", bj, None),
-            ("operator applications inbox", "GET", "/console/review/operators", bj, None),
-            ("catalogue", "GET", "/console/catalogue", bj, None),
-            ("dataset page", "GET", "/console/catalogue/bj-open-0", bj, None),
-            (f"reclassification preview ({args.grants * 9 // 100} grants)", "POST", "/console/catalogue/bj-open-0/preview", bj,
-             {"csrf": bj_csrf, "openness": "conditional", "grade": "general", "price_call": "0.05", "reason": "bench"}),
-            ("finance year", "GET", "/console/finance", fin, None),
-            ("audit page", "GET", "/console/audit", root, None),
-            ("log entries, newest 50", "GET", "/console/audit/entries", root, None),
-            ("log entry with inclusion proof", "GET", f"/console/audit/entries/{size // 2}", root, None),
-            ("operator's own grants", "GET", "/console/operator", op, None),
-        ]
-        print(f"pdx: {args.pdx}; log of {size} entries; load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
-        for label, method, path, cookie, form in pages:
-            times = []
-            for round in range(args.rounds + 5):
-                start = time.perf_counter()
-                status, _, body = client.send(method, path, cookie=cookie, form=form)
-                elapsed = (time.perf_counter() - start) * 1000
-                if status != 200:
-                    sys.exit(f"{label}: {status}")
-                if round >= 5:
-                    times.append(elapsed)
-            times.sort()
-            p90 = times[min(len(times) - 1, len(times) * 9 // 10)]
-            print(f"{label:48} median {statistics.median(times):8.2f} ms  p90 {p90:8.2f} ms  {len(body):8d} bytes")
+        for n, build in enumerate(builds):
+            if n > 0:
+                server.terminate()
+                server.wait()
+                server = serve(build)
+            measure(Client(port), build, reviewer, finance, admin, keys[0], pending, args)
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def measure(client, build, reviewer, finance, admin, operator, pending, args):
+    """Each page ROUNDS times after five warm-up requests, on the server `build` answering on client's port."""
+    bj, bj_csrf = client.session(reviewer)
+    fin, _ = client.session(finance)
+    root, _ = client.session(admin)
+    op, _ = client.session(operator)
+    _, _, audit = client.send("GET", "/console/audit", cookie=root)
+    size = int(re.search(rb'id="log-size">(\d+)<', audit).group(1))
+    pages = [
+        ("GET /healthz (baseline)", "GET", "/healthz", None, None),
+        ("GET /console/style.css (baseline)", "GET", "/console/style.css", bj, None),
+        ("overview", "GET", "/console/", bj, None),
+        (f"reviewer's grant inbox ({args.grants // 10} awaiting)", "GET", "/console/review/grants", bj, None),
+        ("grant page", "GET", f"/console/review/grants/{pending}", bj, None),
+        ("operator applications inbox", "GET", "/console/review/operators", bj, None),
+        ("catalogue", "GET", "/console/catalogue", bj, None),
+        ("dataset page", "GET", "/console/catalogue/bj-open-0", bj, None),
+        (f"reclassification preview ({args.grants * 9 // 100} grants)", "POST", "/console/catalogue/bj-open-0/preview", bj,
+         {"csrf": bj_csrf, "openness": "conditional", "grade": "general", "price_call": "0.05", "reason": "bench"}),
+        ("finance year", "GET", "/console/finance", fin, None),
+        ("audit page", "GET", "/console/audit", root, None),
+        ("log entries, newest 50", "GET", "/console/audit/entries", root, None),
+        ("log entry with inclusion proof", "GET", f"/console/audit/entries/{size // 2}", root, None),
+        ("operator's own grants", "GET", "/console/operator", op, None),
+    ]
+    print(f"pdx: {build}; log of {size} entries; load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    for label, method, path, cookie, form in pages:
+        times = []
+        for round in range(args.rounds + 5):
+            start = time.perf_counter()
+            status, _, body = client.send(method, path, cookie=cookie, form=form)
+            elapsed = (time.perf_counter() - start) * 1000
+            if status != 200:
+                sys.exit(f"{label}: {status}")
+            if round >= 5:
+                times.append(elapsed)
+        times.sort()
+        p90 = times[min(len(times) - 1, len(times) * 9 // 10)]
+        print(f"{label:48} median {statistics.median(times):8.2f} ms  p90 {p90:8.2f} ms  {len(body):8d} bytes")
 
 
 if __name__ == "__main__":

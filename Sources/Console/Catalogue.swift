@@ -77,7 +77,7 @@ enum Phrase: CaseIterable {
     case linesTitle, lineLabel, sourceLabel, quantityLabel, moreLinesInReport, adjustmentsTitle, adjustmentLabel, correctsLabel
     case noAdjustments, bookAdjustment, amountMinorLabel, adjustmentBooked
     case operatorHomeTitle, operatorHomeIntro, notAppliedYet, quotaUsedLabel, noGrants, statementsTitle, noStatements
-    case catalogueTitle, catalogueIntro, publishTitle, noDatasets, titleLabel, opennessLabel, gradeLabel, deliveryLabel, versionLabel, ceilingLabel, datasetIDLabel, descriptionLabel, themeLabel, fieldsHelp, unitsLabel, revenueShareLabel, publishButton, chooseClassification, datasetPublished, datasetTitle, fieldNameLabel, fieldTypeLabel, changeTitle, changeIntro, previewButton, previewTitle, previewIntro, beforeLabel, afterLabel, affectedGrantsTitle, affectedGrantsIntro, noAffectedGrants, notStricter, confirmChange, changedSincePreview, exportTitle, exportIntro, exportDownload, exportVerifyIntro
+    case catalogueTitle, catalogueIntro, publishTitle, noDatasets, titleLabel, opennessLabel, gradeLabel, deliveryLabel, versionLabel, ceilingLabel, datasetIDLabel, descriptionLabel, themeLabel, fieldsHelp, unitsLabel, revenueShareLabel, publishButton, chooseClassification, datasetPublished, datasetTitle, fieldNameLabel, fieldTypeLabel, changeTitle, changeIntro, previewButton, previewTitle, previewIntro, beforeLabel, afterLabel, affectedGrantsTitle, affectedGrantsIntro, noAffectedGrants, notStricter, confirmChange, changedSincePreview, affectedTotalLabel, rowsShownLabel, previousPage, formTooLargeTitle, formTooLargeText, exportTitle, exportIntro, exportDownload, exportVerifyIntro
 }
 
 /// A phrase in a language.

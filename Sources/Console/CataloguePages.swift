@@ -146,7 +146,7 @@ extension ConsoleRoutes {
         guard let once = form["once"], once.utf8.count == 32 else {
             return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
         }
-        guard await sessions.consume(session.id, once: once) else {
+        guard try await sessions.consume(session.id, once: once, now: dependencies.now()) else {
             return Self.redirect("\(Self.cataloguePath)/\(Self.pathSafe(id))")
         }
         do {
@@ -276,6 +276,9 @@ extension ConsoleRoutes {
                              ceilingPrices: prices.isEmpty ? nil : prices, reason: form["reason"])
     }
 
+    /// The affected grants a preview page lists; the count and the other pages are a click away.
+    static var previewRows: Int { 50 }
+
     func previewChange(_ id: String, _ session: ConsoleSession, _ exchange: Exchange) async throws -> Response {
         let language = exchange.language
         guard catalogueAuthority(session, "updateDataset") != nil else {
@@ -322,27 +325,44 @@ extension ConsoleRoutes {
         body += "</tbody></table>"
         body += "<dl><dt>\(t(.reasonLabel))</dt><dd>\(escape(TextRules.trimmed(update.reason) ?? ""))</dd></dl>"
         body += "<h2>\(t(.affectedGrantsTitle))</h2>"
+        // The change acts on every affected grant; the page lists one page of them, with the count.
+        let total = preview.affected.count
+        let pages = max(1, (total + Self.previewRows - 1) / Self.previewRows)
+        let pageNumber = min(max(1, form["page"].flatMap { Int($0) } ?? 1), pages)
+        let shown = preview.affected.dropFirst((pageNumber - 1) * Self.previewRows).prefix(Self.previewRows)
         if preview.affected.isEmpty {
             body += "<p id=\"no-affected\">\(t(preview.change.isStricter ? .noAffectedGrants : .notStricter))</p>"
         } else {
-            body += "<p>\(t(.affectedGrantsIntro))</p><table id=\"affected\"><thead><tr><th>\(t(.grantLabel))</th><th>\(t(.operatorLabel))</th>"
+            let first = (pageNumber - 1) * Self.previewRows + 1
+            body += "<p>\(t(.affectedGrantsIntro))</p><dl><dt>\(t(.affectedTotalLabel))</dt><dd id=\"affected-total\">\(total)</dd>"
+                + "<dt>\(t(.rowsShownLabel))</dt><dd id=\"affected-shown\">\(first)–\(first + shown.count - 1)</dd></dl>"
+                + "<table id=\"affected\"><thead><tr><th>\(t(.grantLabel))</th><th>\(t(.operatorLabel))</th>"
                 + "<th>\(t(.beforeLabel))</th><th>\(t(.afterLabel))</th></tr></thead><tbody>"
-            for (before, grant) in preview.affected {
+            for (before, grant) in shown {
                 body += "<tr><td><a href=\"\(Self.grantsPath)/\(escape(grant.id))\"><code>\(escape(grant.id))</code></a></td>"
                     + "<td><code>\(escape(grant.operatorID))</code></td><td>\(escape(before.rawValue))</td>"
                     + "<td><strong class=\"sensitive\">\(escape(grant.status.rawValue))</strong></td></tr>"
             }
             body += "</tbody></table>"
         }
-        var hidden = "<input type=\"hidden\" name=\"csrf\" value=\"\(escape(session.csrfToken))\">"
-            + "<input type=\"hidden\" name=\"once\" value=\"\(Hex.encode(try dependencies.random.bytes(16)))\">"
-            + "<input type=\"hidden\" name=\"version\" value=\"\(before.version)\">"
+        // The change as the form describes it; the confirmation and the other pages of the preview send it again.
+        var change = "<input type=\"hidden\" name=\"csrf\" value=\"\(escape(session.csrfToken))\">"
             + "<input type=\"hidden\" name=\"openness\" value=\"\(escape(after.openness.rawValue))\">"
             + "<input type=\"hidden\" name=\"grade\" value=\"\(escape(after.grade.rawValue))\">"
             + "<input type=\"hidden\" name=\"reason\" value=\"\(escape(update.reason ?? ""))\">"
         for unit in after.units {
-            hidden += "<input type=\"hidden\" name=\"price_\(unit.rawValue)\" value=\"\(escape(after.ceilingPrices[unit]?.description ?? ""))\">"
+            change += "<input type=\"hidden\" name=\"price_\(unit.rawValue)\" value=\"\(escape(after.ceilingPrices[unit]?.description ?? ""))\">"
         }
+        if pages > 1 {
+            var links = ""
+            for (target, label) in [(pageNumber - 1, Phrase.previousPage), (pageNumber + 1, .nextPage)] where (1...pages).contains(target) {
+                links += "<form class=\"inline\" method=\"post\" action=\"\(Self.cataloguePath)/\(escape(id))/preview\">\(change)"
+                    + "<input type=\"hidden\" name=\"page\" value=\"\(target)\"><button type=\"submit\">\(t(label))</button></form> "
+            }
+            body += "<p id=\"affected-pages\">\(links)</p>"
+        }
+        let hidden = change + "<input type=\"hidden\" name=\"once\" value=\"\(Hex.encode(try dependencies.random.bytes(16)))\">"
+            + "<input type=\"hidden\" name=\"version\" value=\"\(before.version)\">"
         body += """
             <form method="post" action="\(Self.cataloguePath)/\(escape(id))/confirm">\(hidden)
             <p><button type="submit">\(t(.confirmChange))</button> <a href="\(Self.cataloguePath)/\(escape(id))">\(t(.cancel))</a></p>
@@ -364,7 +384,7 @@ extension ConsoleRoutes {
             return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
         }
         // A second submission of the same confirmation (a double click, a reload) changes nothing more.
-        guard await sessions.consume(session.id, once: once) else {
+        guard try await sessions.consume(session.id, once: once, now: dependencies.now()) else {
             return Self.redirect("\(Self.cataloguePath)/\(Self.pathSafe(id))?done=1")
         }
         guard id.utf8.count <= 64, let current = try await dependencies.database.read({ try await $0.dataset(id: id) }),

@@ -45,6 +45,12 @@ public struct ConsoleDependencies: Sendable {
     public var random: any RandomSource
     /// Mark cookies `Secure`: the server speaks TLS.
     public var secureCookies: Bool
+    /// The largest form body the console reads; a larger post is answered 413 with a page in the
+    /// person's language, and nothing is done.
+    public var maxFormBytes: Int
+    /// The default form limit: the publish form at its longest, in Chinese, percent-encoded (nine bytes
+    /// a character), with room to spare.
+    public static let defaultMaxFormBytes = 128 * 1024
     /// How long a session lives without a request, and at most.
     public var idleTimeout: TimeInterval = 15 * 60
     public var lifetime: TimeInterval = 8 * 60 * 60
@@ -58,7 +64,9 @@ public struct ConsoleDependencies: Sendable {
                 report: @escaping @Sendable (Principal, String, ReportFormat, String?) async throws -> [UInt8],
                 permitted: @escaping @Sendable (Role, String) -> Bool,
                 refusal: @escaping @Sendable (any Error) -> ConsoleRefusal?,
-                now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool) {
+                now: @escaping @Sendable () -> Date, random: any RandomSource, secureCookies: Bool,
+                maxFormBytes: Int = ConsoleDependencies.defaultMaxFormBytes) {
+        self.maxFormBytes = maxFormBytes
         self.signIn = signIn
         self.principal = principal
         self.signInWait = signInWait
@@ -85,7 +93,8 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
 
     public init(_ dependencies: ConsoleDependencies) {
         self.dependencies = dependencies
-        sessions = ConsoleSessions(idleTimeout: dependencies.idleTimeout, lifetime: dependencies.lifetime)
+        sessions = ConsoleSessions(database: dependencies.database, idleTimeout: dependencies.idleTimeout,
+                                   lifetime: dependencies.lifetime)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -94,11 +103,24 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         let cookies = Cookies(request.headers)
         let language = ConsoleLanguage.negotiate(cookie: cookies[Cookies.language],
                                                  acceptLanguage: request.headers[.acceptLanguage])
-        var exchange = Exchange(request: request, cookies: cookies, language: language,
-                                address: Self.address(of: context))
         var response: Response
         do {
+            var request = request
+            if request.method != .get && request.method != .head {
+                // Read once, up to the limit, before any page looks at the form.
+                if let declared = request.headers[.contentLength].flatMap(Int.init), declared > dependencies.maxFormBytes {
+                    throw FormTooLarge()
+                }
+                do {
+                    _ = try await request.collectBody(upTo: dependencies.maxFormBytes)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw FormTooLarge()
+                }
+            }
+            var exchange = Exchange(request: request, cookies: cookies, language: language, address: Self.address(of: context))
             response = try await route(path: path, &exchange)
+        } catch is FormTooLarge {
+            response = errorPage(.contentTooLarge, .formTooLargeTitle, .formTooLargeText, language)
         } catch let error as HTTPError where (400..<500).contains(error.status.code) {
             response = errorPage(error.status, .notFoundTitle, .formExpired, language)
         } catch {
@@ -107,6 +129,9 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         Self.secure(&response.headers, language: language)
         return response
     }
+
+    /// A form post over ``ConsoleDependencies/maxFormBytes``.
+    struct FormTooLarge: Error {}
 
     /// One request's parts as the pages need them.
     struct Exchange {
@@ -220,16 +245,14 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
     /// The request's live session, with the principal read again; nil if there is none, it ended, or
     /// its key no longer holds.
     func session(_ exchange: Exchange) async throws -> ConsoleSession? {
-        guard let id = exchange.cookies[Cookies.session], var session = await sessions.resume(id, now: dependencies.now()) else {
+        guard let id = exchange.cookies[Cookies.session], let stored = try await sessions.resume(id, now: dependencies.now()) else {
             return nil
         }
-        guard let principal = try await dependencies.principal(session.keyID) else {
-            await sessions.end(id)
+        guard let principal = try await dependencies.principal(stored.keyID) else {
+            try await sessions.end(id)
             return nil
         }
-        session.principal = principal
-        await sessions.update(id, principal: principal)
-        return session
+        return ConsoleSession(id: id, stored: stored, principal: principal)
     }
 
     func signIn(_ exchange: Exchange) async throws -> Response {
@@ -265,7 +288,7 @@ public struct ConsoleRoutes<Context: RequestContext>: RouterMiddleware {
         guard let sent = form["csrf"], ConstantTime.equals(Array(sent.utf8), Array(session.csrfToken.utf8)) else {
             return errorPage(.forbidden, .forbiddenTitle, .formExpired, exchange.language, session: session)
         }
-        await sessions.end(session.id)
+        try await sessions.end(session.id)
         var response = Self.redirect("/console/sign-in")
         response.headers.append(expired(Cookies.session))
         return response
@@ -433,7 +456,8 @@ struct Form {
     private var fields: [String: String] = [:]
 
     init(_ request: Request) async throws {
-        let buffer = try await request.body.collect(upTo: 16 * 1024)
+        // Collected and limited already by `ConsoleRoutes.handle`.
+        let buffer = try await request.body.collect(upTo: .max)
         let body = String(buffer: buffer)
         for pair in body.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

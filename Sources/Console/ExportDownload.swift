@@ -5,6 +5,7 @@ import Hummingbird
 import HTTPTypes
 import Identity
 import Marketplace
+import NIOCore
 
 /// The auditor's export download: the log up to its latest checkpoint, written by the code that
 /// writes `pdx audit export`, as one tar file, with the `pdx-verify` command to run on it.
@@ -44,21 +45,49 @@ extension ConsoleRoutes {
         let name = Self.exportName(checkpoint.size)
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("pdx-console-export-\(Hex.encode(try dependencies.random.bytes(16)))").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        _ = try await dependencies.log.export(checkpoint: note, to: directory)
-        var tar = TarFile()
-        for path in try TarFile.files(under: directory) {
-            let contents = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path))
-            try tar.append(name + "/" + path, contents: [UInt8](contents))
+        let members: [(path: String, size: Int)]
+        do {
+            _ = try await dependencies.log.export(checkpoint: note, to: directory)
+            members = try TarFile.files(under: directory).map { path in
+                let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + path)
+                return (path, (attributes[.size] as? NSNumber)?.intValue ?? 0)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
         }
         var headers = HTTPFields()
         headers[.contentType] = "application/x-tar"
         headers[.contentDisposition] = "attachment; filename=\"\(name).tar\""
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: tar.finished())))
+        // The tar is written into the response as it is read from the export's files, a piece at a
+        // time, so the server's memory does not grow with the log; the directory goes once it is sent
+        // (or the client goes away).
+        let length = members.reduce(TarFile.endLength) { $0 + TarFile.memberLength($1.size) }
+        let body = ResponseBody(contentLength: length) { writer in
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            for member in members {
+                try await writer.write(ByteBuffer(bytes: try TarFile.header(name + "/" + member.path, size: member.size)))
+                guard let file = FileHandle(forReadingAtPath: directory + "/" + member.path) else { throw TarFile.FileChanged() }
+                defer { try? file.close() }
+                var written = 0
+                while written < member.size {
+                    guard let piece = try file.read(upToCount: min(TarFile.pieceSize, member.size - written)), !piece.isEmpty else {
+                        throw TarFile.FileChanged()
+                    }
+                    try await writer.write(ByteBuffer(bytes: piece))
+                    written += piece.count
+                }
+                try await writer.write(ByteBuffer(repeating: 0, count: TarFile.padding(member.size)))
+            }
+            try await writer.write(ByteBuffer(repeating: 0, count: TarFile.endLength))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
     }
 }
 
-/// A POSIX ustar archive of regular files, built in memory. Every member has mode 0644, owner 0 and
+/// A POSIX ustar archive of regular files: written piece by piece into a response, or built in memory
+/// (`append`, `finished`). Every member has mode 0644, owner 0 and
 /// time 0, so the same export gives the same bytes.
 struct TarFile {
     private(set) var bytes: [UInt8] = []
@@ -66,7 +95,28 @@ struct TarFile {
     /// A member too long for a ustar name.
     struct NameTooLong: Error {}
 
+    /// A member's file changed size or vanished while it was being sent.
+    struct FileChanged: Error {}
+
+    /// How much of a file is read and sent at a time.
+    static let pieceSize = 64 * 1024
+    /// The archive's end: two zero blocks.
+    static let endLength = 1024
+
+    /// The bytes a member of `size` bytes takes: its header, its contents and their padding.
+    static func memberLength(_ size: Int) -> Int { 512 + size + padding(size) }
+
+    /// The zeros that fill a member's contents up to a whole block.
+    static func padding(_ size: Int) -> Int { (512 - size % 512) % 512 }
+
     mutating func append(_ path: String, contents: [UInt8]) throws {
+        bytes += try Self.header(path, size: contents.count)
+        bytes += contents
+        bytes += [UInt8](repeating: 0, count: Self.padding(contents.count))
+    }
+
+    /// The ustar header of a regular file `path` of `size` bytes.
+    static func header(_ path: String, size: Int) throws -> [UInt8] {
         var header = [UInt8](repeating: 0, count: 512)
         let name = Array(path.utf8)
         if name.count <= 100 {
@@ -86,7 +136,7 @@ struct TarFile {
         octal(0o644, at: 100, width: 8)
         octal(0, at: 108, width: 8)
         octal(0, at: 116, width: 8)
-        octal(contents.count, at: 124, width: 12)
+        octal(size, at: 124, width: 12)
         octal(0, at: 136, width: 12)
         header[156] = UInt8(ascii: "0")
         header.replaceSubrange(257..<265, with: Array("ustar\u{0}00".utf8))
@@ -95,9 +145,7 @@ struct TarFile {
         octal(sum, at: 148, width: 7)
         header[154] = 0
         header[155] = UInt8(ascii: " ")
-        bytes += header
-        bytes += contents
-        bytes += [UInt8](repeating: 0, count: (512 - contents.count % 512) % 512)
+        return header
     }
 
     /// The regular files under `directory`, as paths relative to it, sorted: the tar's order does not
@@ -115,6 +163,6 @@ struct TarFile {
 
     /// The archive with its end: two zero blocks.
     func finished() -> [UInt8] {
-        bytes + [UInt8](repeating: 0, count: 1024)
+        bytes + [UInt8](repeating: 0, count: Self.endLength)
     }
 }

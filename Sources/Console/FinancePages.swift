@@ -164,7 +164,7 @@ extension ConsoleRoutes {
         guard let once = form["once"], once.utf8.count == 32 else {
             return errorPage(.badRequest, .forbiddenTitle, .formExpired, language, session: session)
         }
-        guard await sessions.consume(session.id, once: once) else {
+        guard try await sessions.consume(session.id, once: once, now: dependencies.now()) else {
             return Self.redirect("\(Self.financePath)/\(period)?booked=1")
         }
         do {

@@ -1,7 +1,7 @@
 internal import AuditLog
 public import Foundation
 public import Licensing
-internal import Vetting
+public import Vetting
 
 // The Licensing module's stores on the shared SQL store, laid out like the Vetting module's: reads
 // on `DatabaseReader`, so they work in `database.read` and `database.transaction` alike; writes on
@@ -274,6 +274,30 @@ extension DatabaseReader {
     public func grants(withDataset datasetID: String, statuses: Set<GrantStatus>) async throws -> [Grant] {
         try await grants(where: "id IN (SELECT grant_id FROM grant_datasets WHERE dataset_id = $1)",
                          [.text(datasetID)], statuses: statuses)
+    }
+
+    /// The operators and datasets of every grant that includes dataset `datasetID` and has one of
+    /// `statuses`, by id: what judging those grants again needs, in two statements however many
+    /// grants there are (a cascade over 900 grants read each one's operator and datasets in turn).
+    public func context(ofGrantsWithDataset datasetID: String,
+                        statuses: Set<GrantStatus>) async throws -> (operators: [String: Operator], datasets: [String: Dataset]) {
+        guard !statuses.isEmpty else { return ([:], [:]) }
+        var binds: [SQLValue] = [.text(datasetID)]
+        let status = Self.statusCondition(statuses, &binds)
+        let grants = "SELECT id FROM grants WHERE id IN (SELECT grant_id FROM grant_datasets WHERE dataset_id = $1) AND \(status)"
+        var operators: [String: Operator] = [:]
+        for row in try await context.query(
+            Self.selectOperator + " WHERE id IN (SELECT operator_id FROM grants WHERE id IN (\(grants)))", binds) {
+            let found = try Self.operator(row)
+            operators[found.id] = found
+        }
+        var datasets: [String: Dataset] = [:]
+        for row in try await context.query(
+            Self.selectDataset + " WHERE id IN (SELECT dataset_id FROM grant_datasets WHERE grant_id IN (\(grants)))", binds) {
+            let found = try Self.dataset(row)
+            datasets[found.id] = found
+        }
+        return (operators, datasets)
     }
 
     /// Every grant of operator `operatorID` with one of `statuses`, oldest request first.

@@ -482,6 +482,36 @@ enum Migrations {
         } transform: { connection in
             try await GrantTermsMigration.fixTerms(on: connection)
         },
+        Migration(version: 15, name: "console sessions") { d in
+            [
+                // A session is found by the SHA-256 of its id; the id itself is only in the cookie.
+                ("""
+                CREATE TABLE console_sessions (
+                    id_hash \(d.blob) PRIMARY KEY,
+                    key_id TEXT NOT NULL,
+                    principal_id TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    authority_id TEXT NULL,
+                    csrf_token TEXT NOT NULL,
+                    created_at \(d.bigint) NOT NULL,
+                    last_seen \(d.bigint) NOT NULL,
+                    expires_at \(d.bigint) NOT NULL
+                )
+                """, []),
+                ("CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen)", []),
+                ("CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at)", []),
+                // The one-time tokens of forms a session submitted: a double submission is acted on
+                // once, whichever instances the two requests reach.
+                ("""
+                CREATE TABLE console_form_tokens (
+                    session_hash \(d.blob) NOT NULL,
+                    token TEXT NOT NULL,
+                    used_at \(d.bigint) NOT NULL,
+                    PRIMARY KEY (session_hash, token)
+                )\(d.withoutRowID)
+                """, []),
+            ]
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -5,6 +5,7 @@ import Identity
 import AuditLog
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PDXTesting
@@ -131,6 +132,107 @@ struct ConsoleCatalogueTests {
         }
     }
 
+    @Test("a preview of a change touching more grants than a page lists one page with the count; the change acts on all",
+          arguments: Backend.available)
+    func previewPages(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            #expect(try await m.publish("bj-flow", by: "bj-a", client).status == .created)
+            #expect(try await m.publish("tj-flow", by: "tj-a", client).status == .created)
+            let rows = ConsoleRoutes<BasicRequestContext>.previewRows
+            // Grants of two operators, some also on another authority's dataset: each is judged with
+            // its own operator and both its datasets.
+            var grants: [String] = []
+            for n in 0..<(rows + 3) {
+                let datasets = n % 2 == 0 ? [("bj-flow", "0.04")] : [("bj-flow", "0.04"), ("tj-flow", "0.04")]
+                let grant = try await m.requestGrant(n % 3 == 0 ? "big" : "acme", LicensingMarket.grantBody(datasets), client)
+                grants.append(try #require(grant["id"] as? String))
+            }
+            let bj = Browser(client, language: "en")
+            #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+            let csrf = try Browser.csrf(try await bj.send(.get, "/console/catalogue/bj-flow"))
+            let change = [("csrf", csrf), ("openness", "conditional"), ("grade", "general"), ("price_call", "0.05"),
+                          ("price_record", "0.001"), ("reason", "needs review")]
+            func listed(_ page: TestResponse) -> [String] {
+                grants.filter { page.text.contains(#"href="/console/review/grants/\#($0)""#) }
+            }
+            let first = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change)
+            #expect(first.status == .ok)
+            #expect(first.text.contains(#"<dd id="affected-total">\#(rows + 3)</dd>"#))
+            #expect(first.text.contains(#"<dd id="affected-shown">1–\#(rows)</dd>"#))
+            #expect(listed(first).count == rows)
+            #expect(first.text.contains(#"name="page" value="2""#) && !first.text.contains(#"name="page" value="0""#))
+            let second = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "2")])
+            #expect(second.text.contains(#"<dd id="affected-shown">\#(rows + 1)–\#(rows + 3)</dd>"#))
+            #expect(Set(listed(second)).isDisjoint(with: listed(first)) && listed(second).count == 3)
+            #expect(second.text.contains(#"name="page" value="1""#) && !second.text.contains(#"name="page" value="3""#))
+            let beyond = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "999999999999999999999")])
+            #expect(beyond.status == .ok && listed(beyond).count == rows, "a page that is no number is the first")
+            let last = try await bj.send(.post, "/console/catalogue/bj-flow/preview", form: change + [("page", "40")])
+            #expect(listed(last) == listed(second), "a page past the end is the last")
+
+            let size = try await runtime.log.head().size
+            let confirmed = try await bj.send(.post, "/console/catalogue/bj-flow/confirm",
+                                              form: change + [("once", try Self.field("once", second)), ("version", try Self.field("version", second))])
+            #expect(confirmed.status == .seeOther)
+            let acted = try await actions(runtime, from: size)
+            #expect(acted.filter { $0 == "grant.suspended" }.count == rows + 3, "the change suspends every grant, not one page of them")
+            for id in grants {
+                #expect(try await client.request(.get, "/v1/grants/\(id)", key: m.actors.admin).json()["status"] as? String == "suspended")
+            }
+        }
+    }
+
+    @Test("a form over the console's limit is a 413 page in the person's language, and nothing is done; a long Chinese form fits",
+          arguments: Backend.available)
+    func formTooLarge(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { runtime, client in
+            let m = try await LicensingMarket.setUp(market, client)
+            let limit = ConsoleDependencies.defaultMaxFormBytes
+            for (language, phrase) in [("en", "larger than the console accepts"), ("zh-CN", "超过了控制台可接受的大小")] {
+                let bj = Browser(client, language: language)
+                #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+                let form = try await bj.send(.get, "/console/catalogue/new")
+                let size = try await runtime.log.head().size
+                var fields = try Self.publishForm(form, id: "bj-big", title: "Big", fields: "road_id string")
+                fields.append(("description", String(repeating: "x", count: limit)))
+                let refused = try await bj.send(.post, "/console/catalogue/new", form: fields)
+                #expect(refused.status == .contentTooLarge)
+                #expect(refused.headers[.contentType]?.hasPrefix("text/html") == true, "the console's page, not problem+json")
+                #expect(refused.text.contains(phrase))
+                #expect(refused.text.contains(#"<html lang="\#(language == "en" ? "en" : "zh-CN")""#))
+                #expect(try await runtime.log.head().size == size, "nothing done")
+                #expect(try await client.request(.get, "/v1/datasets/bj-big", key: m.actors.admin).status == .notFound)
+                // Before sign-in too: the sign-in form is refused the same way.
+                let stranger = Browser(client, language: language)
+                let signIn = try await stranger.send(.get, "/console/sign-in")
+                let big = try await stranger.send(.post, "/console/sign-in",
+                                                  form: [("csrf", try Browser.csrf(signIn)), ("api_key", String(repeating: "k", count: limit))])
+                #expect(big.status == .contentTooLarge && big.text.contains(phrase))
+                #expect(stranger.cookies["pdx_session"] == nil)
+            }
+            // The API keeps its own limit and its problem+json.
+            let api = try await client.request(.post, "/v1/datasets", key: m.actors["bj-a"],
+                                               body: String(repeating: " ", count: market.configuration.maxBodyBytes + 1))
+            #expect(api.status == .contentTooLarge)
+            #expect(try api.problem()["code"] as? String == "payload_too_large")
+
+            // The publish form at its longest in Chinese (nine bytes a character once percent-encoded) fits.
+            let bj = Browser(client, language: "zh-CN")
+            #expect(try await bj.signIn(m.actors["bj-a"]).status == .seeOther)
+            var fields = try Self.publishForm(try await bj.send(.get, "/console/catalogue/new"), id: "bj-long", title: "长说明",
+                                              fields: "road_id string")
+            fields.removeAll { $0.0 == "description" }
+            fields.append(("description", String(repeating: "路", count: 4_000)))
+            let published = try await bj.send(.post, "/console/catalogue/new", form: fields)
+            #expect(published.status == .seeOther, "\(published.text.prefix(400))")
+        }
+    }
+
     @Test("an auditor downloads the export of the latest checkpoint as a tar file: the bytes pdx audit export writes",
           arguments: Backend.available)
     func exportDownload(backend: Backend) async throws {
@@ -174,6 +276,13 @@ struct ConsoleCatalogueTests {
                         "\(file)")
             }
             #expect(String(decoding: FileManager.default.contents(atPath: unpacked + "/checkpoint") ?? Data(), as: UTF8.self) == note.serialized)
+            // Streamed piece by piece, it is still the one archive of those files, of the length it announced.
+            var whole = TarFile()
+            for file in files {
+                try whole.append("pdx-audit-\(size)/" + file, contents: Array(FileManager.default.contents(atPath: base + "/direct/" + file) ?? Data()))
+            }
+            #expect(Array(download.body.readableBytesView) == whole.finished())
+            #expect(download.headers[.contentLength] == String(download.body.readableBytes))
 
             let finance = Browser(client)
             #expect(try await finance.signIn(actors["finance"]).status == .seeOther)

@@ -256,30 +256,71 @@ struct ConsoleTests {
         }
     }
 
-    @Test("a session ends after its idle time and after its lifetime, and the oldest goes when they are too many")
-    func sessionTimes() async throws {
-        let sessions = ConsoleSessions(idleTimeout: 60, lifetime: 300, capacity: 2)
-        let principal = Principal(id: "pr_1", name: "Li", role: .auditor, keyID: "k1",
-                                  keyHash: SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!, createdAt: Date())
-        let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let first = try await sessions.start(principal, now: start, random: SecureRandom())
-        #expect(await sessions.resume(first.id, now: start.addingTimeInterval(59)) != nil)
-        #expect(await sessions.resume(first.id, now: start.addingTimeInterval(118)) != nil, "each request restarts the idle time")
-        #expect(await sessions.resume(first.id, now: start.addingTimeInterval(179)) == nil, "idle for 61 s")
-        #expect(await sessions.resume(first.id, now: start.addingTimeInterval(180)) == nil, "and forgotten")
+    @Test("a session ends after its idle time and after its lifetime; the database keeps its hash, and purges it",
+          arguments: Backend.available)
+    func sessionTimes(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        let runtime = try await market.open()
+        do {
+            let sessions = ConsoleSessions(database: runtime.database, idleTimeout: 60, lifetime: 300)
+            let principal = Principal(id: "pr_1", name: "Li", role: .auditor, keyID: "k1",
+                                      keyHash: SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!, createdAt: Date())
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let first = try await sessions.start(principal, now: start, random: SecureRandom())
+            let stored = try #require(try await runtime.database.read { try await $0.consoleSession(idHash: ConsoleSessions.hash(first.id)) })
+            #expect(stored.principalID == "pr_1" && stored.role == "auditor" && stored.csrfToken == first.csrfToken)
+            #expect(stored.expiresAt == start.addingTimeInterval(300))
+            #expect(stored.idHash == SHA256.hash(Array(first.id.utf8)).bytes, "the id's hash, not the id")
+            #expect(try await sessions.resume(first.id, now: start.addingTimeInterval(59)) != nil)
+            #expect(try await sessions.resume(first.id, now: start.addingTimeInterval(118)) != nil, "each request restarts the idle time")
+            #expect(try await sessions.resume(first.id, now: start.addingTimeInterval(179)) == nil, "idle for 61 s")
+            #expect(try await runtime.database.read { try await $0.consoleSession(idHash: ConsoleSessions.hash(first.id)) } == nil,
+                    "and deleted")
 
-        let long = try await sessions.start(principal, now: start, random: SecureRandom())
-        for minute in 1...4 { #expect(await sessions.resume(long.id, now: start.addingTimeInterval(Double(minute) * 59)) != nil) }
-        #expect(await sessions.resume(long.id, now: start.addingTimeInterval(300)) == nil, "past its lifetime even in use")
+            let long = try await sessions.start(principal, now: start, random: SecureRandom())
+            for minute in 1...4 { #expect(try await sessions.resume(long.id, now: start.addingTimeInterval(Double(minute) * 59)) != nil) }
+            #expect(try await sessions.resume(long.id, now: start.addingTimeInterval(300)) == nil, "past its lifetime even in use")
 
-        let a = try await sessions.start(principal, now: start, random: SecureRandom())
-        let b = try await sessions.start(principal, now: start.addingTimeInterval(1), random: SecureRandom())
-        _ = await sessions.resume(a.id, now: start.addingTimeInterval(2))
-        let c = try await sessions.start(principal, now: start.addingTimeInterval(3), random: SecureRandom())
-        #expect(await sessions.count == 2)
-        #expect(await sessions.resume(b.id, now: start.addingTimeInterval(4)) == nil, "the least recently used went")
-        #expect(await sessions.resume(a.id, now: start.addingTimeInterval(4)) != nil)
-        #expect(await sessions.resume(c.id, now: start.addingTimeInterval(4)) != nil)
+            // A sign-in purges the sessions nobody came back to.
+            let forgotten = try await sessions.start(principal, now: start, random: SecureRandom())
+            _ = try await sessions.start(principal, now: start.addingTimeInterval(61), random: SecureRandom())
+            #expect(try await runtime.database.read { try await $0.consoleSession(idHash: ConsoleSessions.hash(forgotten.id)) } == nil)
+            #expect(try await runtime.database.read { try await $0.consoleSessionCount() } == 1)
+            #expect(try await sessions.resume("not-a-session", now: start) == nil)
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    @Test("a session made through one instance is accepted by another on the same database, and ends on both at sign-out",
+          arguments: Backend.available)
+    func sessionsAcrossInstances(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { _, first in
+            var actors = Actors(admin: try market.adminToken)
+            try await actors.principal("auditor", role: .auditor, first)
+            let key = actors["auditor"]
+            try await market.withServer { _, second in
+                for signOutOn in [0, 1] {
+                    let one = Browser(first, language: "en")
+                    #expect(try await one.signIn(key).status == .seeOther)
+                    let two = Browser(second, language: "en")
+                    two.cookies["pdx_session"] = try #require(one.cookies["pdx_session"])
+                    let page = try await two.send(.get, "/console/audit")
+                    #expect(page.status == .ok, "the other instance knows the session")
+                    #expect(try Browser.csrf(page) == (try Browser.csrf(try await one.send(.get, "/console/"))), "with its CSRF token")
+                    let (ends, other) = signOutOn == 0 ? (one, two) : (two, one)
+                    #expect(try await ends.send(.post, "/console/sign-out", form: [("csrf", try Browser.csrf(page))]).status == .seeOther)
+                    let after = try await other.send(.get, "/console/audit")
+                    #expect(after.status == .seeOther && after.headers[.location] == "/console/sign-in?ended=1",
+                            "signed out on one instance, refused by the other")
+                }
+            }
+        }
     }
 
     @Test("Accept-Language: the console's best match by weight, else Chinese")

@@ -46,6 +46,9 @@ struct GrantTermsMigrationTests {
                         [.text(GrantDocument.encode(Self.withoutTerms(grant))), .text(grant.id)])
                 }
                 try await transaction.context.execute("DROP TABLE marketplace_settings")
+                // And before every later one.
+                try await transaction.context.execute("DROP TABLE console_form_tokens")
+                try await transaction.context.execute("DROP TABLE console_sessions")
                 try await transaction.context.execute("DELETE FROM schema_migrations WHERE version >= 14")
             }
             #expect(try await current.read { try await $0.grant(id: "gr-settled") }?.terms.isEmpty == true)

@@ -392,7 +392,7 @@ struct UsageMigrationTests {
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
-                    "DROP TABLE marketplace_settings",
+                    "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 5",
                 ] {
                     try await transaction.context.execute(statement)
@@ -439,7 +439,7 @@ struct UsageSourceMigrationTests {
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
-                    "DROP TABLE marketplace_settings",
+                    "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 10",
                 ] {
                     try await transaction.context.execute(statement)
@@ -480,7 +480,7 @@ struct UsageSourceMigrationTests {
                 try await transaction.addUsage([UsageSamples.counter(calls, quantity: 12, events: 3, log: 4...9, gateway: (7, 2))])
                 for statement in [
                     "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
-                    "DROP TABLE marketplace_settings",
+                    "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 13",
                 ] {
                     try await transaction.context.execute(statement)

@@ -434,7 +434,7 @@ struct VettingMigrationTests {
                     "DROP TABLE settlement_periods", "DROP TABLE settlement_reports", "DROP TABLE settlement_parties", "DROP TABLE settlement_adjustments", "DROP TABLE revenue_caps", 
                     "DROP TABLE releases", "DROP TABLE release_rows", "DROP TABLE release_values",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
-                    "DROP TABLE marketplace_settings",
+                    "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 2",
                 ] {
                     try await transaction.context.execute(statement)
@@ -489,7 +489,7 @@ struct VettingMigrationTests {
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
-                    "DROP TABLE marketplace_settings",
+                    "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 7",
                 ] {
                     try await transaction.context.execute(statement)

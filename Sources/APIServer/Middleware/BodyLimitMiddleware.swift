@@ -7,7 +7,8 @@ import Delivery
 /// Refuses request bodies over a size limit with 413 `payload_too_large` before any handler runs, and
 /// hands handlers the body already collected.
 ///
-/// Release uploads (`PUT /v1/datasets/{id}/releases/{version}`) are the exception: their handler reads
+/// The console's paths (`/console/…`) are left to the console, which has a smaller limit of its own.
+/// Release uploads (`PUT /v1/datasets/{id}/releases/{version}`) are the other exception: their handler reads
 /// the body as a stream, up to the release limit, so they are only refused here when their declared
 /// length is over that limit (413 `release_too_large`).
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -32,6 +33,10 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return try await next(request, context)
         }
+        // The console limits its forms itself, and refuses a larger one with a page in the person's
+        // language rather than problem+json.
+        let path = request.uri.path
+        if path == "/console" || path.hasPrefix("/console/") { return try await next(request, context) }
         let limit = overrides[request.uri.path] ?? defaultLimit
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw Self.tooLarge(limit)

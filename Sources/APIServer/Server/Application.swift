@@ -156,7 +156,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         },
         now: { [clock = dependencies.clock] in clock.now() },
         random: dependencies.random,
-        secureCookies: configuration.tls != nil)))
+        secureCookies: configuration.tls != nil,
+        maxFormBytes: min(configuration.maxBodyBytes, ConsoleDependencies.defaultMaxFormBytes))))
     if directUsageRoute {
         router.middlewares.add(UsageRoute(api: api))
         router.middlewares.add(DataRoute(api: api))
