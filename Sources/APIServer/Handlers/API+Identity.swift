@@ -49,6 +49,10 @@ extension API {
         return .ok(.init(body: .json(.init(items: page.principals.map(Self.view), nextCursor: page.nextCursor))))
     }
 
+    func getProblemCatalog(_ input: Operations.GetProblemCatalog.Input) async throws -> Operations.GetProblemCatalog.Output {
+        .ok(.init(body: .textMarkdown(HTTPBody(ProblemCatalog.page))))
+    }
+
     func revokePrincipal(_ input: Operations.RevokePrincipal.Input) async throws -> Operations.RevokePrincipal.Output {
         let admin = try Authorization.require(.revokePrincipal)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }

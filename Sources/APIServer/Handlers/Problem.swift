@@ -31,8 +31,9 @@ public struct Problem: Error, Sendable, Equatable {
         lhs.status == rhs.status && lhs.code == rhs.code
     }
 
-    /// The problem `type` URI.
-    public var type: String { "https://pdx.dev/problems/\(code)" }
+    /// The problem `type`: the section of the problem catalog (`Docs/problems.md`, served at
+    /// `GET /problems`) that explains the code, as a reference relative to the request's URL.
+    public var type: String { "/problems#\(code)" }
 
     /// The JSON body, members in a fixed order so responses are byte-stable.
     func body(instance: String?) -> [UInt8] {
