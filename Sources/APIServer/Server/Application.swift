@@ -163,6 +163,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
+        ResourceHeadersMiddleware(),
         ReleaseUploadMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
