@@ -17,6 +17,8 @@ public struct Problem: Error, Sendable, Equatable {
     public var retryAfter: Int?
     /// Every rule that refused the request, when several may apply; the first one is `code`.
     public var reasons: [(code: String, detail: String)]
+    /// The methods the path takes (sent as `Allow`), for 405.
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil,
                 reasons: [(code: String, detail: String)] = []) {
@@ -54,6 +56,7 @@ public struct Problem: Error, Sendable, Equatable {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         let body = body(instance: instance)
         headers[.contentLength] = String(body.count)

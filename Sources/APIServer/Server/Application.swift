@@ -83,6 +83,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     let metrics = ServerMetrics(registry: dependencies.metrics)
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(MethodNotAllowedMiddleware())
     router.middlewares.add(BodyLimitMiddleware(
         defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides,
         releaseLimit: configuration.maxReleaseBytes))
@@ -164,6 +165,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
         ResourceHeadersMiddleware(),
+        QueryLimitsMiddleware(),
         ReleaseUploadMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
