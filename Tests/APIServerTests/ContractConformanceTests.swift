@@ -76,3 +76,25 @@ struct ContractConformanceTests {
         }
     }
 }
+
+@Suite("HTTP: request bodies hold no null")
+struct NullMembersTests {
+    @Test("a member sent as null is 400 naming it, not read as left out; nothing is created", arguments: Backend.available)
+    func nullMember(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer { _, client in
+            let key = try market.adminToken
+            let refused = try await client.request(.post, "/v1/principals", key: key,
+                                                   body: #"{"name":"Wang Fang","role":"finance","expires_at":null}"#)
+            #expect(refused.status == .badRequest)
+            let problem = try refused.problem()
+            #expect(problem["code"] as? String == "invalid_request")
+            #expect((problem["detail"] as? String)?.contains("'expires_at' is null") == true)
+            let nested = try await client.request(.post, "/v1/authorities", key: key, body: #"{"id":"sx","name":"Shanxi","region":"Shanxi","x":[1,null]}"#)
+            #expect((try nested.problem()["detail"] as? String)?.contains("'x[1]' is null") == true)
+            let list = try await client.request(.get, "/v1/principals", key: key).json()
+            #expect((list["items"] as? [[String: Any]])?.count == 1, "only the admin: nothing was created")
+        }
+    }
+}

@@ -125,3 +125,43 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         return nil
     }
 }
+
+/// No request schema of the contract admits `null`: the generated decoder would read a member sent as
+/// `null` as one left out and accept what the contract refuses. A JSON body holding a `null` anywhere
+/// is 400 `invalid_request`, naming where; leave the member out instead.
+struct NullMembersMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let body, request.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            return try await next(request, body, metadata)
+        }
+        // The body was already collected and limited in size by BodyLimitMiddleware.
+        let bytes = try await [UInt8](collecting: body, upTo: 64 << 20)
+        if let value = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
+           let path = Self.firstNull(in: value, at: "") {
+            throw Problem.invalidRequest("'\(path.isEmpty ? "the body" : path)' is null; leave a member out rather than send null.")
+        }
+        return try await next(request, HTTPBody(bytes), metadata)
+    }
+
+    static func firstNull(in value: Any, at path: String) -> String? {
+        switch value {
+        case is NSNull:
+            return path
+        case let object as [String: Any]:
+            for key in object.keys.sorted() {
+                if let found = firstNull(in: object[key]!, at: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+            return nil
+        case let array as [Any]:
+            for (index, item) in array.enumerated() {
+                if let found = firstNull(in: item, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}

@@ -166,6 +166,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         AuthorizationMiddleware(),
         ResourceHeadersMiddleware(),
         QueryLimitsMiddleware(),
+        NullMembersMiddleware(),
         ReleaseUploadMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
