@@ -182,7 +182,9 @@ struct PDXClientTests {
             let stranger = FlakyTransport(Self.transport())
             let wrong = Self.client(port: port, key: "pdx_not_a_key", transport: stranger)
             let answer = try await wrong.api.listGrants()
-            guard case .default(statusCode: 401, _) = answer else {
+            // 401 is a documented answer with its problem, whose `code` is the contract's enum.
+            guard case .unauthorized(let refusal) = answer, case .applicationProblemJson(let problem) = refusal.body,
+                  problem.code == .unauthenticated else {
                 Issue.record("expected 401, got \(answer)")
                 return
             }

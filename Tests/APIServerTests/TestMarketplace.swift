@@ -119,7 +119,7 @@ extension TestResponse {
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         let problem = try #require(object)
         #expect(problem["status"] as? Int == Int(status.code))
-        #expect((problem["type"] as? String)?.hasPrefix("https://pdx.dev/problems/") == true)
+        #expect(problem["type"] as? String == "/problems#\(problem["code"] as? String ?? "")")
         return problem
     }
 

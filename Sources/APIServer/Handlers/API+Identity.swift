@@ -49,6 +49,26 @@ extension API {
         return .ok(.init(body: .json(.init(items: page.principals.map(Self.view), nextCursor: page.nextCursor))))
     }
 
+    func getPrincipal(_ input: Operations.GetPrincipal.Input) async throws -> Operations.GetPrincipal.Output {
+        _ = try Authorization.require(.getPrincipal)
+        guard let found = try await database.read({ try await $0.principal(id: input.path.id) }) else {
+            throw Problem.notFound("No principal '\(input.path.id)'.")
+        }
+        return .ok(.init(body: .json(Self.view(found))))
+    }
+
+    func getAuthority(_ input: Operations.GetAuthority.Input) async throws -> Operations.GetAuthority.Output {
+        _ = try Authorization.require(.getAuthority)
+        guard let found = try await database.read({ try await $0.authority(id: input.path.id) }) else {
+            throw Problem.notFound("No authority '\(input.path.id)'.")
+        }
+        return .ok(.init(body: .json(Self.view(found))))
+    }
+
+    func getProblemCatalog(_ input: Operations.GetProblemCatalog.Input) async throws -> Operations.GetProblemCatalog.Output {
+        .ok(.init(body: .textMarkdown(HTTPBody(ProblemCatalog.page))))
+    }
+
     func revokePrincipal(_ input: Operations.RevokePrincipal.Input) async throws -> Operations.RevokePrincipal.Output {
         let admin = try Authorization.require(.revokePrincipal)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }

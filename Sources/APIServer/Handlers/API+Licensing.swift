@@ -67,10 +67,28 @@ extension API {
             delivery: body.delivery.map(DeliveryMode.init), reconciliationToleranceBPS: body.reconciliationToleranceBps,
             upstream: body.upstream.map { UpstreamDraft(baseURL: $0.baseUrl, credentialHeader: $0.credentialHeader, setsSecret: $0.secret != nil) },
             reason: body.reason)
-        let (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller),
-                                                                 upstreamSecret: body.upstream?.secret)
+        let expected = try Self.expectedVersion(input.headers.ifMatch)
+        let (change, affected): (CatalogChange, [Grant])
+        do {
+            (change, affected) = try await catalogService.update(input.path.id, with: update, by: Self.reviewer(caller),
+                                                                 upstreamSecret: body.upstream?.secret, expectedVersion: expected)
+        } catch let error as LicensingError where error.code == .concurrentUpdate && expected != nil {
+            throw Problem(.preconditionFailed, "If-Match: \(error.detail); read the dataset again and decide again.")
+        }
         return .ok(.init(body: .json(.init(
             dataset: Self.view(change.updated), stricter: change.isStricter, affectedGrants: affected.map(view)))))
+    }
+
+    /// The dataset version an `If-Match` names: nil without one or for `*`; 400 unless it is one
+    /// entity tag; a tag that is no version of ours can match nothing (412).
+    static func expectedVersion(_ ifMatch: String?) throws -> Int? {
+        guard let value = ifMatch?.trimmingCharacters(in: .whitespaces), value != "*" else { return nil }
+        guard !value.contains(","), value.count >= 2, value.hasSuffix("\"") else {
+            throw Problem.invalidRequest("'If-Match' takes one entity tag, as the dataset's ETag gave it (\"<version>\"), or *.")
+        }
+        // A weak tag never matches (RFC 9110 §13.1.1: If-Match compares strongly).
+        guard value.hasPrefix("\""), let version = Int(value.dropFirst().dropLast()), version > 0 else { return -1 }
+        return version
     }
 
     func listAgreements(_ input: Operations.ListAgreements.Input) async throws -> Operations.ListAgreements.Output {

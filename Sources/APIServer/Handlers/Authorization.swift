@@ -7,8 +7,8 @@ import OpenAPIRuntime
 enum Operation: String, CaseIterable, Sendable {
     case getCheckpoint, listEntries, getInclusionProof, getConsistencyProof
     case getTestClock, advanceTestClock
-    case createAuthority, listAuthorities
-    case createPrincipal, listPrincipals, revokePrincipal
+    case createAuthority, listAuthorities, getAuthority
+    case createPrincipal, listPrincipals, getPrincipal, revokePrincipal
     case listPersonalData, erasePersonalData
     case applyAsOperator, listOperators, getOperator, reviewOperator
     case suspendOperator, reinstateOperator, revokeOperator
@@ -37,8 +37,10 @@ enum Authorization {
         .advanceTestClock: [.admin],
         .createAuthority: [.admin],
         .listAuthorities: everyone,
+        .getAuthority: everyone,
         .createPrincipal: [.admin],
         .listPrincipals: [.admin],
+        .getPrincipal: [.admin],
         .revokePrincipal: [.admin],
         .listPersonalData: [.admin],
         .erasePersonalData: [.admin],
@@ -88,7 +90,7 @@ enum Authorization {
 
     /// What an operator principal may still do while its operator is suspended or revoked.
     static let allowedWhileBlocked: Set<Operation> = [
-        .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .listDatasets, .getDataset, .listAgreements,
+        .getOperator, .listOperators, .getCheckpoint, .listAuthorities, .getAuthority, .listDatasets, .getDataset, .listAgreements,
         .listGrants, .getGrant, .listGrantVersions, .getUsageSummary, .getSettlementReport, .getRevenueCap,
         .listReleases, .getReconciliation,
     ]

@@ -74,7 +74,7 @@ enum DomainErrors {
         }
     }
 
-    private static func status(for code: MarketplaceError.Code) -> HTTPResponse.Status {
+    static func status(for code: MarketplaceError.Code) -> HTTPResponse.Status {
         switch code {
         case .notFound: .notFound
         case .authorityNotParty, .operatorRequired: .forbidden
@@ -85,7 +85,7 @@ enum DomainErrors {
         }
     }
 
-    private static func status(forLogCode code: AuditLogError.Code) -> HTTPResponse.Status {
+    static func status(forLogCode code: AuditLogError.Code) -> HTTPResponse.Status {
         switch code {
         case .sizeOutOfRange, .indexOutOfRange: .unprocessableContent
         case .entryTooLarge, .invalidRecord: .unprocessableContent

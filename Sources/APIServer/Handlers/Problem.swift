@@ -17,6 +17,8 @@ public struct Problem: Error, Sendable, Equatable {
     public var retryAfter: Int?
     /// Every rule that refused the request, when several may apply; the first one is `code`.
     public var reasons: [(code: String, detail: String)]
+    /// The methods the path takes (sent as `Allow`), for 405.
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, code: String, detail: String, retryAfter: Int? = nil,
                 reasons: [(code: String, detail: String)] = []) {
@@ -31,8 +33,9 @@ public struct Problem: Error, Sendable, Equatable {
         lhs.status == rhs.status && lhs.code == rhs.code
     }
 
-    /// The problem `type` URI.
-    public var type: String { "https://pdx.dev/problems/\(code)" }
+    /// The problem `type`: the section of the problem catalog (`Docs/problems.md`, served at
+    /// `GET /problems`) that explains the code, as a reference relative to the request's URL.
+    public var type: String { "/problems#\(code)" }
 
     /// The JSON body, members in a fixed order so responses are byte-stable.
     func body(instance: String?) -> [UInt8] {
@@ -53,6 +56,7 @@ public struct Problem: Error, Sendable, Equatable {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         let body = body(instance: instance)
         headers[.contentLength] = String(body.count)

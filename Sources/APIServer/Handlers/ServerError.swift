@@ -22,6 +22,8 @@ enum ServerCode: String, Sendable, CaseIterable {
     /// A concurrent change won; the request may be retried as it is.
     case retry
     case idempotencyInProgress = "idempotency_in_progress"
+    /// `If-Match` names a revision the resource is no longer at.
+    case preconditionFailed = "precondition_failed"
     case idempotencyKeyReused = "idempotency_key_reused"
     /// The key acts for no operator yet.
     case operatorRequired = "operator_required"
@@ -55,6 +57,7 @@ enum ServerCode: String, Sendable, CaseIterable {
         case .serviceUnavailable, .retry: .serviceUnavailable
         case .internalError: .internalServerError
         case .conflict, .idempotencyInProgress: .conflict
+        case .preconditionFailed: .preconditionFailed
         case .idempotencyKeyReused, .authorityRequired, .awaitingNeedsReviewer, .grantRequired, .indexOutOfRange,
              .invalidParty, .invalidPeriod, .invalidSubject, .reasonRequired, .reasonTooLong:
             .unprocessableContent

@@ -71,7 +71,8 @@ struct IdempotencyMiddleware: ServerMiddleware {
         let handled: (HTTPResponse, HTTPBody?)
         do {
             handled = try await IdempotencyScope.$current.withValue(scope) {
-                try await next(request, bytes.isEmpty ? body : HTTPBody(bytes), metadata)
+                // The collected bytes, never `body` again: it may be iterated only once (an empty body too).
+                try await next(request, body == nil ? nil : HTTPBody(bytes), metadata)
             }
         } catch {
             // Another run answered first (this one rolled back), or this run's commit went through

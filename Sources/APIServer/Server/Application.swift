@@ -85,6 +85,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     // Around the problem answers, so the span records the final status.
     router.middlewares.add(RequestSpanMiddleware())
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(MethodNotAllowedMiddleware())
     router.middlewares.add(BodyLimitMiddleware(
         defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides,
         releaseLimit: configuration.maxReleaseBytes))
@@ -166,6 +167,9 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.middlewares.add(SettlementReportRoute(api: api))
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
+        ResourceHeadersMiddleware(),
+        QueryLimitsMiddleware(),
+        NullMembersMiddleware(),
         ReleaseUploadMiddleware(),
         IdempotencyMiddleware(database: dependencies.database, clock: dependencies.clock),
     ])
