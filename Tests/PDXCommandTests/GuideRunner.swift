@@ -16,7 +16,10 @@ import Testing
 /// - other blocks (plain ```` ``` ````, `json`, `ini`) are examples and never run.
 ///
 /// The harness runs each guide in a new empty directory, with `swift run TOOL` meaning the tools
-/// this build made, and port 8080 replaced by a free port (`PDX_PORT`).
+/// this build made, and port 8080 replaced by a free port (`PDX_PORT`). On PostgreSQL it also exports
+/// `PDX_DATABASE_URL` naming a schema of the guide's own, so that every `pdx` command of the guide
+/// (`serve`, `audit export`, `settlement close`, …) uses that database as a reader's would; a guide
+/// that builds `pdx demo`'s marketplace (always SQLite) runs on SQLite only (``usesDemo``).
 struct Guide {
     struct Block {
         enum Kind: Equatable { case run, background }
@@ -29,6 +32,13 @@ struct Guide {
 
     let path: String
     var blocks: [Block] = []
+
+    /// True when a block runs `pdx demo`, whose marketplace is an SQLite data directory of its own:
+    /// with `PDX_DATABASE_URL` set, the guide's `pdx serve --data-dir pdx-demo/data` would serve
+    /// another database than the demo's.
+    var usesDemo: Bool {
+        blocks.contains { $0.text.range(of: #"swift run pdx demo\b"#, options: .regularExpression) != nil }
+    }
 
     init(path: String, text: String) {
         self.path = path
@@ -89,10 +99,12 @@ struct GuideRun {
 
 enum GuideRunner {
     /// The script that runs `guide`'s blocks in one bash, each block's output in `outputs/N`.
-    static func script(for guide: Guide, port: Int, bin: String, outputs: String) -> String {
+    static func script(for guide: Guide, port: Int, bin: String, outputs: String, databaseURL: String? = nil) -> String {
+        let database = databaseURL.map { "export PDX_DATABASE_URL='\($0)'\n" } ?? "unset PDX_DATABASE_URL\n"
         var script = """
             set -o pipefail
             export PDX_PORT=\(port)
+            \(database)
             __bin='\(bin)'
             # `swift run TOOL …` is what this build made; `swift` itself is not run by a guide.
             swift() {
@@ -123,15 +135,20 @@ enum GuideRunner {
         return script + "exec >&3 2>&3\necho 'guide passed'\n"
     }
 
-    /// Runs `guide` in a new directory under the temporary directory, on a free port.
-    static func run(_ guide: Guide) async throws -> GuideRun {
+    /// Runs `guide` in a new directory under the temporary directory, on a free port; on PostgreSQL
+    /// when `postgresURL` is given, in a new schema of that database.
+    static func run(_ guide: Guide, postgresURL: String? = nil) async throws -> GuideRun {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-guide-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work.appendingPathComponent("outputs"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
         let bin = try #require(Executables.url("pdx"), "pdx is not built").deletingLastPathComponent().path
         let scriptPath = work.appendingPathComponent("guide.sh").path
         let outputs = work.appendingPathComponent("outputs").path
-        let text = script(for: guide, port: try ServerProcess.freePort(), bin: bin, outputs: outputs)
+        let databaseURL = postgresURL.map { base in
+            let schema = "guide_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+            return base + (base.contains("?") ? "&" : "?") + "schema=\(schema)"
+        }
+        let text = script(for: guide, port: try ServerProcess.freePort(), bin: bin, outputs: outputs, databaseURL: databaseURL)
         try text.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         let home = work.appendingPathComponent("reader")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
