@@ -266,7 +266,7 @@ let package = Package(
             name: "PDXCommandTests",
             dependencies: [
                 "pdx", "pdx-verify", "APIServer", "AuditLog", "Cryptography", "Marketplace", "PDXTesting", "Settlement",
-                "Delivery", "Identity", "Licensing", "Persistence", "Vetting",
+                "Delivery", "Identity", "Licensing", "Persistence", "Vetting", "PDXClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

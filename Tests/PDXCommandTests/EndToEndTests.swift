@@ -1,5 +1,6 @@
 import Cryptography
 import Foundation
+import PDXClient
 import PDXTesting
 import Testing
 
@@ -27,6 +28,7 @@ struct EndToEndTests {
         let token = try String(contentsOfFile: data + "/admin.token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
+        // The signed note's raw bytes, as a witness or script reads them.
         let (unauthorized, _) = try await server.get("/v1/audit/checkpoint")
         #expect(unauthorized == 401)
         let (status, note) = try await server.get("/v1/audit/checkpoint", key: token)
@@ -96,10 +98,8 @@ struct EndToEndTests {
         try await server.waitUntilReady()
         let admin = try String(contentsOfFile: root.appendingPathComponent("data/admin.token").path, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let (created, body) = try await HTTP.send("POST", port: server.port, "/v1/principals", key: admin,
-                                                  body: #"{"name":"Finance desk","role":"finance"}"#)
-        #expect(created == 201)
-        let finance = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["id"] as? String ?? ""
+        let pdx = PDXClient(serverURL: URL(string: "http://127.0.0.1:\(server.port)")!, apiKey: admin)
+        let finance: String = try await pdx.api.createPrincipal(body: .json(.init(name: "Finance desk", role: .finance))).created.body.json.value1.id
         #expect(await server.stopped() == 0)
 
         // The person closing is named and must exist; the old fee flag points to the API.

@@ -9,7 +9,7 @@ import Testing
 ///   one block to the next as they do for a reader; the first command that fails (non-zero
 ///   status, also inside a pipeline) fails the guide, naming the block and its line;
 /// - ```` ```sh background ```` runs in the background (a server "in a terminal of its own"); the next
-///   block starts once `http://127.0.0.1:8080/healthz` answers;
+///   block starts once `http://127.0.0.1:8080/healthz` answers (within five minutes: a loaded machine);
 /// - ```` ```sh skip ```` is shown, never run (what a reader would not run here, e.g. `swift test`);
 /// - an ```` ```output ```` block right after a run block is what that block prints: each of its
 ///   non-empty lines must match, in order, a line of the output, `…` standing for any text;
@@ -126,7 +126,7 @@ enum GuideRunner {
             case .background:
                 script += "{ \(text)\n} 3>&- &\n__jobs+=($!)\n"
                 script += """
-                    for __i in $(seq 1 1200); do curl -sf -o /dev/null http://127.0.0.1:\(port)/healthz && break; sleep 0.1; done
+                    for __i in $(seq 1 3000); do curl -sf -o /dev/null http://127.0.0.1:\(port)/healthz && break; sleep 0.1; done
                     curl -sf -o /dev/null http://127.0.0.1:\(port)/healthz
 
                     """
