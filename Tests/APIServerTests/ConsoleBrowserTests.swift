@@ -23,6 +23,20 @@ struct ConsoleBrowserTests {
 
     static var required: Bool { ProcessInfo.processInfo.environment["PDX_BROWSER_TESTS"] == "required" }
 
+    /// True when Chromium and the Python tools are here; when they are not, a failure if they are required.
+    static func ready() async throws -> Bool {
+        if try await available { return true }
+        #expect(!required, "PDX_BROWSER_TESTS=required, but Chromium, Playwright or axe is missing")
+        return false
+    }
+
+    /// Runs the browser script `name` in Chromium against the live server on `port`, with `arguments`.
+    static func browse(_ name: String, port: Int, _ arguments: [String]) async throws -> Executables.Run {
+        try await Executables.launchTool("/usr/bin/env",
+                                         ["python3", script(name), "--base", "http://127.0.0.1:\(port)"] + arguments
+                                             + ["--chromium", chromium])
+    }
+
     static var available: Bool {
         get async throws {
             guard FileManager.default.isExecutableFile(atPath: chromium) else { return false }
@@ -33,18 +47,15 @@ struct ConsoleBrowserTests {
 
     @Test("sign in, read the audit page, switch to English and sign out, with scripting off", arguments: Backend.available)
     func signInAuditSignOut(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { runtime, client in
             let port = try #require(client.port)
             let size = try await runtime.log.head().size
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_flow.py"), "--base", "http://127.0.0.1:\(port)", "--key", try market.adminToken,
-                "--log-size", String(size), "--chromium", Self.chromium,
+            let run = try await Self.browse("console_flow.py", port: port, [
+                "--key", try market.adminToken,
+                "--log-size", String(size),
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: signing out leads to the sign-in page"))
@@ -53,10 +64,7 @@ struct ConsoleBrowserTests {
 
     @Test("a reviewer approves an application with the form, after a refusal shown with its code", arguments: Backend.available)
     func reviewerApproves(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
@@ -67,9 +75,9 @@ struct ConsoleBrowserTests {
             try await actors.principal("acme", role: .operator, client)
             let applied = try await client.request(.post, "/v1/operators", key: actors["acme"], body: application())
             let id = try #require(try applied.json()["id"] as? String)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_review.py"), "--base", "http://127.0.0.1:\(port)", "--key", actors["reviewer"],
-                "--operator", id, "--chromium", Self.chromium,
+            let run = try await Self.browse("console_review.py", port: port, [
+                "--key", actors["reviewer"],
+                "--operator", id,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: the operator is approved"))
@@ -80,17 +88,13 @@ struct ConsoleBrowserTests {
 
     @Test("every page has no serious accessibility violation and fits 360 px", arguments: [Backend.sqlite])
     func accessible(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium, Playwright or axe is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
             let port = try #require(client.port)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_a11y.py"), "--base", "http://127.0.0.1:\(port)", "--key", try market.adminToken,
-                "--chromium", Self.chromium,
+            let run = try await Self.browse("console_a11y.py", port: port, [
+                "--key", try market.adminToken,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: http://127.0.0.1:\(port)/console/finance: fits 360 px"))
@@ -100,10 +104,7 @@ struct ConsoleBrowserTests {
     @Test("two reviewers approve an enhanced application, and two authorities co-approve a grant, each in a browser of its own",
           arguments: Backend.available)
     func twoReviewers(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
@@ -117,10 +118,9 @@ struct ConsoleBrowserTests {
             #expect(try await m.publish("tj-cond", by: "tj-a", openness: "conditional", client).status == .created)
             let grant = try await m.requestGrant("acme", LicensingMarket.grantBody([("bj-cond", "0.04"), ("tj-cond", "0.04")]), client)
             let grantID = try #require(grant["id"] as? String)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_two_reviewers.py"), "--base", "http://127.0.0.1:\(port)",
+            let run = try await Self.browse("console_two_reviewers.py", port: port, [
                 "--bj-a", m.actors["bj-a"], "--bj-b", m.actors["bj-b"], "--tj-a", m.actors["tj-a"],
-                "--operator", operatorID, "--grant", grantID, "--chromium", Self.chromium,
+                "--operator", operatorID, "--grant", grantID,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: co-approved by both authorities, the grant is active"))
@@ -132,10 +132,7 @@ struct ConsoleBrowserTests {
     @Test("a reviewer previews a reclassification, then confirms it; the catalogue pages pass axe at 360 px",
           arguments: Backend.available)
     func reclassification(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium, Playwright or axe is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend)
         defer { market.removeFiles() }
         try await market.withServer(live: true) { _, client in
@@ -144,9 +141,9 @@ struct ConsoleBrowserTests {
             #expect(try await m.publish("bj-open", by: "bj-a", client).status == .created)
             let grant = try await m.requestGrant("acme", LicensingMarket.grantBody([("bj-open", "0.04")]), client)
             let grantID = try #require(grant["id"] as? String)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_catalogue.py"), "--base", "http://127.0.0.1:\(port)", "--key", m.actors["bj-a"],
-                "--dataset", "bj-open", "--grant", grantID, "--chromium", Self.chromium,
+            let run = try await Self.browse("console_catalogue.py", port: port, [
+                "--key", m.actors["bj-a"],
+                "--dataset", "bj-open", "--grant", grantID,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: the grant the preview named is suspended"))
@@ -156,10 +153,7 @@ struct ConsoleBrowserTests {
 
     @Test("finance closes a month and the XLSX it downloads opens with the sealed gross", arguments: Backend.available)
     func financeClosesAndDownloads(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let probe = try await Executables.launchTool("/usr/bin/env", ["python3", "-c", "import openpyxl"])
         guard probe.status == 0 else {
             #expect(!Self.required, "PDX_BROWSER_TESTS=required, but openpyxl is missing")
@@ -175,9 +169,9 @@ struct ConsoleBrowserTests {
             #expect(try await s.use("acme", grant: s.acmeGrant, [("a-1", 7, s.start)], client) == ["accepted"])
             #expect(try await s.use("big", grant: s.bigGrant, [("b-1", 25, s.start)], client) == ["accepted"])
             try await s.advance(to: calendar.end(of: period).addingTimeInterval(25 * 3600), client)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_finance.py"), "--base", "http://127.0.0.1:\(port)", "--key", s.m.actors["fin"],
-                "--period", period.description, "--gross-minor", "123", "--chromium", Self.chromium,
+            let run = try await Self.browse("console_finance.py", port: port, [
+                "--key", s.m.actors["fin"],
+                "--period", period.description, "--gross-minor", "123",
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             #expect(run.output.contains("ok: the workbook's gross is 123 fen"))
@@ -188,10 +182,7 @@ struct ConsoleBrowserTests {
 
     @Test("the screenshots of Docs/console.md are taken from live pages, each small", arguments: [Backend.sqlite])
     func screenshots(backend: Backend) async throws {
-        guard try await Self.available else {
-            #expect(!Self.required, "PDX_BROWSER_TESTS=required, but Chromium or Playwright is missing")
-            return
-        }
+        guard try await Self.ready() else { return }
         let market = try TestMarketplace(backend, testClock: true)
         defer { market.removeFiles() }
         let write = ProcessInfo.processInfo.environment["PDX_WRITE_SCREENSHOTS"] == "1"
@@ -211,11 +202,10 @@ struct ConsoleBrowserTests {
             #expect(try await s.use("big", grant: s.bigGrant, [("b-1", 25, s.start)], client) == ["accepted"])
             try await s.advance(to: calendar.end(of: period).addingTimeInterval(25 * 3600), client)
             #expect(try await s.close(period, client).status == .ok)
-            let run = try await Executables.launchTool("/usr/bin/env", [
-                "python3", Self.script("console_screenshots.py"), "--base", "http://127.0.0.1:\(port)",
+            let run = try await Self.browse("console_screenshots.py", port: port, [
                 "--admin", s.m.actors.admin, "--reviewer", s.m.actors["bj-a"], "--finance", s.m.actors["fin"],
                 "--grant", grantID, "--dataset", "bj-open", "--period", period.description, "--entry", "12",
-                "--out", out, "--chromium", Self.chromium,
+                "--out", out,
             ])
             #expect(run.status == 0, "\(run.output)\n\(run.error)")
             for name in ["sign-in", "reviewer-inbox", "grant", "catalogue-preview", "finance-period", "audit-entry"] {
