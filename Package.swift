@@ -209,6 +209,9 @@ let package = Package(
             dependencies: [
                 "APIServer", "AuditLog", "Cryptography", "Identity", "Licensing", "Marketplace", "Metering", "Persistence",
                 "Settlement", "Vetting",
+                // The scenario speaks through the operators' client, over the router in process.
+                "PDXClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,8 +5,11 @@ public import AuditLog
 import HTTPTypes
 import Hummingbird
 import Logging
+import Foundation
 import NIOCore
 import NIOEmbedded
+import OpenAPIRuntime
+import PDXClient
 import Synchronization
 
 /// How `pdx demo` talks to the marketplace: every request goes through the router that
@@ -14,6 +17,10 @@ import Synchronization
 /// middleware, API-key authentication, authorization, the handlers generated from
 /// `Contracts/openapi.yaml` and the direct usage route — in process, without a socket, the way
 /// HummingbirdTesting's `.router` framework sends requests. Only the network is left out.
+///
+/// The scenario speaks through ``PDXClient``, the operators' client generated from the same
+/// contract, with this type as its transport (``api(key:)``); ``send(_:_:key:body:contentType:)``
+/// is left for the files kept byte for byte (the sealed JSON report).
 struct DemoClient: Sendable {
     /// An HTTP answer: the status and the body.
     struct Answer: Sendable {
@@ -46,37 +53,39 @@ struct DemoClient: Sendable {
         self.logger = logger
     }
 
+    /// The generated client, sending with `key` through this router. The server's address is never
+    /// dialled: paths are answered in process.
+    func api(key: String) -> Client {
+        PDXClient(serverURL: Self.serverURL, apiKey: key, retries: RetryPolicy(), transport: self).api
+    }
+
+    private static let serverURL = URL(string: "http://localhost")!
+
     /// Sends one request with `key` as its bearer API key.
     func send(_ method: HTTPRequest.Method, _ path: String, key: String?, body: [UInt8]? = nil,
               contentType: String = "application/json") async throws -> Answer {
         var headers = HTTPFields()
         if let key { headers[.authorization] = "Bearer \(key)" }
-        headers[HTTPField.Name("X-Request-ID")!] = "demo-\(sequence.next())"
-        var requestBody = RequestBody(buffer: ByteBuffer())
-        if let body {
-            headers[.contentType] = contentType
-            headers[.contentLength] = String(body.count)
-            requestBody = RequestBody(buffer: ByteBuffer(bytes: body))
-        }
-        let request = Request(
-            head: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers),
-            body: requestBody)
-        let context = PDXRequestContext(source: .init(channel: channel, logger: logger))
-        let response = try await responder.respond(to: request, context: context)
-        let collected = CollectedBody()
-        try await response.body.write(Collector(into: collected))
-        return Answer(status: response.status, body: collected.bytes)
+        if body != nil { headers[.contentType] = contentType }
+        let answer = try await respond(to: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path,
+                                                       headerFields: headers), body: body)
+        return Answer(status: answer.head.status, body: answer.body)
     }
 
-    /// Sends a request (a JSON body, or `raw` bytes) and insists on `expected`; anything else stops
-    /// the demo with the problem.
-    func expect(_ expected: HTTPResponse.Status, _ method: HTTPRequest.Method, _ path: String, key: String?,
-                json body: JSONValue? = nil, raw: [UInt8]? = nil) async throws -> JSONValue {
-        let answer = try await send(method, path, key: key, body: try raw ?? body?.canonicalBytes())
-        guard answer.status == expected else {
-            throw DemoError("\(method) \(path) answered \(answer.status.code), expected \(expected.code): \(answer.text.prefix(500))")
+    /// Numbers the request, sends it through the router and collects the answer.
+    private func respond(to head: HTTPRequest, body: [UInt8]?) async throws -> (head: HTTPResponse, body: [UInt8]) {
+        var head = head
+        head.headerFields[HTTPField.Name("X-Request-ID")!] = "demo-\(sequence.next())"
+        var requestBody = RequestBody(buffer: ByteBuffer())
+        if let body {
+            head.headerFields[.contentLength] = String(body.count)
+            requestBody = RequestBody(buffer: ByteBuffer(bytes: body))
         }
-        return answer.body.isEmpty ? .null : try answer.json()
+        let context = PDXRequestContext(source: .init(channel: channel, logger: logger))
+        let response = try await responder.respond(to: Request(head: head, body: requestBody), context: context)
+        let collected = CollectedBody()
+        try await response.body.write(Collector(into: collected))
+        return (HTTPResponse(status: response.status, headerFields: response.headers), collected.bytes)
     }
 
     /// A counter shared by the copies of a client.
@@ -100,6 +109,22 @@ struct DemoClient: Sendable {
 
         consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
+}
+
+extension DemoClient: ClientTransport {
+    /// A request of the generated client: its path (with the query) is answered by the router as it
+    /// stands; `baseURL` has no path of its own.
+    func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
+        var head = request
+        head.scheme = "http"
+        head.authority = "localhost"
+        let bytes: [UInt8]? = if let body { try await [UInt8](collecting: body, upTo: Self.largestBody) } else { nil }
+        let answer = try await respond(to: head, body: bytes)
+        return (answer.head, answer.body.isEmpty ? nil : HTTPBody(answer.body))
+    }
+
+    /// The largest request body the demo sends (a usage batch of 1,000 events is about 150 KB).
+    private static let largestBody = 16 << 20
 }
 
 /// The demo could not run its scenario as written: a step the real code refused.

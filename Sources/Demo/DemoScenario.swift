@@ -7,6 +7,8 @@ import Foundation
 import HTTPTypes
 import Licensing
 import Metering
+import OpenAPIRuntime
+import PDXClient
 import Settlement
 import Vetting
 
@@ -92,10 +94,6 @@ struct DemoScenario {
         var unit: String
         var quantity: Int
         var time: Date
-
-        var json: String {
-            #"{"id":"\#(id)","grant_id":"\#(grant)","dataset_id":"\#(dataset)","unit":"\#(unit)","quantity":\#(quantity),"time":"\#(DemoScenario.beijing(time))"}"#
-        }
     }
 
     /// One grant × dataset × unit that a company uses every day.
@@ -167,8 +165,7 @@ struct DemoScenario {
     private mutating func setUpCatalog() async throws {
         for (id, name, region) in [("bj", "北京市大数据中心", "Beijing"), ("tj", "天津市数据局", "Tianjin"),
                                    ("he", "河北省数据和政务服务局", "Hebei")] {
-            _ = try await client.expect(.created, .post, "/v1/authorities", key: adminKey,
-                                        json: ["id": .string(id), "name": .string(name), "region": .string(region)])
+            _ = try await api("admin").createAuthority(body: .json(.init(id: id, name: name, region: region))).created
         }
         for (name, person, authority, email) in Self.reviewers {
             try await principal(name, displayName: person, role: "authority_reviewer", authority: authority, email: email)
@@ -181,39 +178,33 @@ struct DemoScenario {
 
         for dataset in Self.datasets {
             let (id, reviewer, title, theme, openness, grade, fields, ceilings, share) = dataset
-            let body: JSONValue = [
-                "id": .string(id), "title": .string(title), "description": .string("\(title)（演示数据）"),
-                "theme": .string(theme), "openness": .string(openness), "grade": .string(grade),
-                "fields": .array(fields.map {
-                    ["name": .string($0.0), "type": .string($0.1), "sensitive": .bool($0.2),
-                     "filterable": .bool(Self.filterable.contains($0.0))]
-                }),
-                "units": .array(ceilings.map { .string($0.0) }), "currency": "CNY",
-                "ceiling_prices": .object(Dictionary(uniqueKeysWithValues: ceilings.map { ($0.0, JSONValue.string($0.1)) })),
-                "revenue_share_bps": .number(Double(share)),
-                "delivery": .string(Self.served.contains(id) ? "gateway" : "declared"),
-            ]
-            _ = try await client.expect(.created, .post, "/v1/datasets", key: keys[reviewer], json: body)
+            let body = Components.Schemas.DatasetInput(
+                id: id, title: title, description: "\(title)（演示数据）", theme: theme,
+                openness: try Self.choice(openness), grade: try Self.choice(grade),
+                fields: fields.map { .init(name: $0.0, _type: $0.1, sensitive: $0.2, filterable: Self.filterable.contains($0.0)) },
+                units: ceilings.map(\.0), currency: "CNY",
+                ceilingPrices: .init(additionalProperties: Dictionary(uniqueKeysWithValues: ceilings.map { ($0.0, $0.1) })),
+                revenueShareBps: share, delivery: Self.served.contains(id) ? .gateway : .declared)
+            _ = try await api(reviewer).publishDataset(body: .json(body)).created
             datasetCounts.openness[openness, default: 0] += 1
             datasetCounts.grade[grade, default: 0] += 1
         }
 
         // Beijing keeps its signal timings in its own system: PDX forwards calls to it with a
         // credential no operator sees.
-        _ = try await client.expect(.created, .post, "/v1/datasets", key: keys["bj-zhang"], json: [
-            "id": .string(Self.upstreamDataset), "title": "路口信号配时", "description": "路口信号配时（演示接口，由北京市大数据中心自有系统提供）",
-            "theme": "traffic", "openness": "open", "grade": "general",
-            "fields": [
-                ["name": "junction_id", "type": "string", "sensitive": false],
-                ["name": "district", "type": "string", "sensitive": false],
-                ["name": "cycle_seconds", "type": "integer", "sensitive": false],
-                ["name": "camera_operator", "type": "string", "sensitive": true],
+        _ = try await api("bj-zhang").publishDataset(body: .json(.init(
+            id: Self.upstreamDataset, title: "路口信号配时", description: "路口信号配时（演示接口，由北京市大数据中心自有系统提供）",
+            theme: "traffic", openness: .open, grade: .general,
+            fields: [
+                .init(name: "junction_id", _type: "string", sensitive: false),
+                .init(name: "district", _type: "string", sensitive: false),
+                .init(name: "cycle_seconds", _type: "integer", sensitive: false),
+                .init(name: "camera_operator", _type: "string", sensitive: true),
             ],
-            "units": ["call", "record"], "currency": "CNY", "ceiling_prices": ["call": "0.03", "record": "0.001"],
-            "revenue_share_bps": 3000, "delivery": "upstream",
-            "upstream": ["base_url": .string(DemoUpstream.baseURL), "credential_header": .string(DemoUpstream.credentialHeader),
-                         "secret": .string(DemoUpstream.secret)],
-        ])
+            units: ["call", "record"], currency: "CNY", ceilingPrices: .init(additionalProperties: ["call": "0.03", "record": "0.001"]),
+            revenueShareBps: 3000, delivery: .upstream,
+            upstream: .init(baseUrl: DemoUpstream.baseURL, credentialHeader: DemoUpstream.credentialHeader, secret: DemoUpstream.secret)
+        ))).created
         datasetCounts.openness["open", default: 0] += 1
         datasetCounts.grade["general", default: 0] += 1
     }
@@ -237,25 +228,18 @@ struct DemoScenario {
         }
         for (dataset, reviewer, version, csv) in [("bj-traffic-flow", "bj-zhang", "2026-09-27", traffic),
                                                   ("tj-port-traffic", "tj-wang", "2026-09", port)] {
-            let answer = try await client.send(.put, "/v1/datasets/\(dataset)/releases/\(version)", key: keys[reviewer],
-                                               body: Array(csv.utf8), contentType: "text/csv")
-            guard answer.status == .created else {
-                throw DemoError("loading release \(version) of \(dataset) answered \(answer.status.code): \(answer.text.prefix(300))")
-            }
-            let release = try answer.json()
-            releaseLines.append("\(dataset) \(version): \(release["rows"]?.integerValue ?? 0) rows, sha256 "
-                                + String(try Self.string(release, "sha256").prefix(16)) + "…")
+            let release = try await api(reviewer).loadRelease(path: .init(id: dataset, version: version),
+                                                              body: .csv(HTTPBody(csv))).created.body.json
+            releaseLines.append("\(dataset) \(version): \(release.rows) rows, sha256 " + String(release.sha256.prefix(16)) + "…")
         }
     }
 
     private mutating func principal(_ name: String, displayName: String, role: String, authority: String? = nil,
                                     email: String? = nil) async throws {
-        var body: [String: JSONValue] = ["name": .string(displayName), "role": .string(role)]
-        if let authority { body["authority_id"] = .string(authority) }
-        if let email { body["email"] = .string(email) }
-        let created = try await client.expect(.created, .post, "/v1/principals", key: adminKey, json: .object(body))
-        keys[name] = try Self.string(created, "api_key")
-        principals[name] = try Self.string(created, "id")
+        let created = try await api("admin").createPrincipal(body: .json(.init(
+            name: displayName, role: try Self.choice(role), authorityId: authority, email: email))).created.body.json
+        keys[name] = created.value2.apiKey
+        principals[name] = created.value1.id
         roles[name] = role
     }
 
@@ -267,22 +251,16 @@ struct DemoScenario {
                 throw DemoError("the demo's code prefix \(company.usccPrefix) is not 17 characters of the USCC alphabet")
             }
             let licence = Hex.encode(SHA256.hash(Array("\(company.legalName) 营业执照 (demo)".utf8)).bytes)
-            let body: JSONValue = [
-                "legal_name": .string(company.legalName), "uscc": .string(company.usccPrefix + String(check)),
-                "mlps_level": .number(Double(company.mlps)), "tier": .string(company.tier),
-                "security_officer": ["name": .string(company.officer), "email": .string(company.officerEmail)],
-                "certifications": .array(company.certifications.map(JSONValue.string)),
-                "documents": [["name": "business-licence.pdf", "sha256": .string(licence)]],
-            ]
-            let applied = try await client.expect(.created, .post, "/v1/operators", key: keys[name], json: body)
-            let id = try Self.string(applied, "id")
+            let application = Components.Schemas.OperatorApplication(
+                legalName: company.legalName, uscc: company.usccPrefix + String(check), mlpsLevel: company.mlps,
+                tier: try Self.choice(company.tier), securityOfficer: .init(name: company.officer, email: company.officerEmail),
+                certifications: company.certifications, documents: [.init(name: "business-licence.pdf", sha256: licence)])
+            let id = try await api(name).applyAsOperator(body: .json(application)).created.body.json.id
             operators[name] = id
             var status = ""
             for (reviewer, decision, reason) in company.reviews {
-                var review: [String: JSONValue] = ["decision": .string(decision)]
-                if let reason { review["reason"] = .string(reason) }
-                status = try Self.string(try await client.expect(.ok, .post, "/v1/operators/\(id)/reviews", key: keys[reviewer],
-                                                                 json: .object(review)), "status")
+                let review = Components.Schemas.ReviewInput(decision: try Self.choice(decision), reason: reason)
+                status = try await api(reviewer).reviewOperator(path: .init(id: id), body: .json(review)).ok.body.json.status.rawValue
             }
             let reviewers = company.reviews.map(\.0).joined(separator: ", ")
             operatorLines.append("\(id)  \(company.tier.padding(toLength: 8, withPad: " ", startingAt: 0))  \(status) by \(reviewers)  \(company.legalName)")
@@ -293,12 +271,10 @@ struct DemoScenario {
     /// erases both values; the log keeps the commitments and still verifies.
     private mutating func eraseRejectedOfficer() async throws {
         guard let id = operators["huabei"] else { return }
-        let listed = try await client.expect(.ok, .get, "/v1/personal-data?subject=operator:\(id)", key: adminKey)
-        let items = listed["items"]?.arrayValue ?? []
+        let items = try await api("admin").listPersonalData(query: .init(subject: "operator:\(id)")).ok.body.json.items
         for item in items {
-            let reference = try Self.string(item, "id")
-            _ = try await client.expect(.ok, .post, "/v1/personal-data/\(reference)/erase", key: adminKey,
-                                        json: ["reason": "个人信息删除请求 PI-2026-001 (erasure request)"])
+            _ = try await api("admin").erasePersonalData(path: .init(id: item.id),
+                                                        body: .json(.init(reason: "个人信息删除请求 PI-2026-001 (erasure request)"))).ok
         }
         operatorLines.append("\(id)  its security officer's name and e-mail erased on request (\(items.count) values; the log keeps commitments)")
     }
@@ -306,7 +282,10 @@ struct DemoScenario {
     // MARK: 09-30: grants
 
     private mutating func requestGrants() async throws {
-        let term = (starts: "2026-10-01T00:00:00+08:00", ends: "2027-03-31T23:59:59+08:00")
+        guard let starts = RFC3339.parse("2026-10-01T00:00:00+08:00"), let ends = RFC3339.parse("2027-03-31T23:59:59+08:00") else {
+            throw DemoError("bad demo term")
+        }
+        let term = (starts: starts, ends: ends)
         // Quotas and price steps follow the demo's size, so that a small demo still runs out of
         // quota and still reaches the second price step.
         // The port data is read through the data API, one call at a time: 70 % of the calls expected.
@@ -315,20 +294,17 @@ struct DemoScenario {
         let firstStep = max(100, Int(healthCalls * 0.5) / 100 * 100)
 
         func item(_ id: String, fields: [String], prices: [(String, String)], quota: [(String, Int)],
-                  tiers: JSONValue? = nil, justifications: [String: String] = [:]) -> JSONValue {
-            var item: [String: JSONValue] = [
-                "id": .string(id), "fields": .array(fields.map(JSONValue.string)),
-                "unit_prices": .object(Dictionary(uniqueKeysWithValues: prices.map { ($0.0, JSONValue.string($0.1)) })),
-                "quota_per_period": .object(Dictionary(uniqueKeysWithValues: quota.map { ($0.0, JSONValue.number(Double($0.1))) })),
-            ]
-            if let tiers { item["price_tiers"] = tiers }
-            if !justifications.isEmpty { item["justifications"] = .object(justifications.mapValues(JSONValue.string)) }
-            return .object(item)
+                  tiers: [String: [Components.Schemas.PriceTier]]? = nil,
+                  justifications: [String: String] = [:]) -> Components.Schemas.GrantItemInput {
+            .init(id: id, fields: fields, unitPrices: .init(additionalProperties: Dictionary(uniqueKeysWithValues: prices)),
+                  priceTiers: tiers.map { .init(additionalProperties: $0) },
+                  quotaPerPeriod: .init(additionalProperties: Dictionary(uniqueKeysWithValues: quota.map { ($0.0, Int64($0.1)) })),
+                  justifications: justifications.isEmpty ? nil : .init(additionalProperties: justifications))
         }
-        func body(_ purpose: String, scenario: String = "industry", agreement: String = "standard-data-use",
-                  _ items: [JSONValue]) -> JSONValue {
-            ["purpose": .string(purpose), "scenario": .string(scenario), "starts_at": .string(term.starts),
-             "ends_at": .string(term.ends), "agreement": ["id": .string(agreement), "version": "1"], "datasets": .array(items)]
+        func body(_ purpose: String, scenario: Components.Schemas.Scenario = .industry, agreement: String = "standard-data-use",
+                  _ items: [Components.Schemas.GrantItemInput]) -> Components.Schemas.GrantRequest {
+            .init(purpose: purpose, scenario: scenario, startsAt: term.starts, endsAt: term.ends,
+                  agreement: .init(id: agreement, version: "1"), datasets: items)
         }
 
         // Beijing and Tianjin both approve: conditional traffic flow with open port data.
@@ -343,7 +319,7 @@ struct DemoScenario {
         // Important data for an enhanced operator, Beijing and Hebei both approve; graduated calls.
         let health = try await request("jiyun", body("区域慢病与环境暴露关联分析", [
             item("bj-health-records", fields: ["district", "month", "visits"], prices: [], quota: [("call", 10_000_000)],
-                 tiers: ["call": [["up_to": .number(Double(firstStep)), "unit_price": "0.18"], ["unit_price": "0.12"]]]),
+                 tiers: ["call": [.init(upTo: Int64(firstStep), unitPrice: "0.18"), .init(unitPrice: "0.12")]]),
             item("he-industrial-emissions", fields: ["site_id", "pollutant", "value"], prices: [("record", "0.008")],
                  quota: [("record", 100_000_000)]),
         ]))
@@ -352,7 +328,7 @@ struct DemoScenario {
         try await note(health, "co-approved by bj and he; graduated: first \(firstStep) calls at 0.18, then 0.12")
 
         // Public interest: free, open data, active at once.
-        let civic = try await request("civic", body("重污染天气公众出行提示", scenario: "public_interest",
+        let civic = try await request("civic", body("重污染天气公众出行提示", scenario: .publicInterest,
                                                    agreement: "public-interest-data-use", [
             item("bj-air-quality", fields: ["station", "pm25", "aqi"], prices: [("call", "0")], quota: [("call", 5_000_000)]),
             item("he-weather-stations", fields: ["station", "temperature", "wind"], prices: [("call", "0")], quota: [("call", 5_000_000)]),
@@ -389,31 +365,29 @@ struct DemoScenario {
         let registry = try await request("bohai", body("企业信用画像", [
             item("tj-enterprise-registry", fields: ["company", "status"], prices: [("record", "0.002")], quota: [("record", 100_000)]),
         ]))
-        _ = try await client.expect(.ok, .post, "/v1/grants/\(registry)/decisions", key: keys["tj-wang"],
-                                    json: ["decision": "reject", "reason": "用途与企业登记数据的开放条件不符 (purpose does not meet the registry's conditions)"])
+        _ = try await api("tj-wang").decideGrant(path: .init(id: registry), body: .json(.init(
+            decision: .reject, reason: "用途与企业登记数据的开放条件不符 (purpose does not meet the registry's conditions)"))).ok
         try await note(registry, "rejected by tj")
     }
 
-    private mutating func request(_ company: String, _ body: JSONValue) async throws -> String {
-        try Self.string(try await client.expect(.created, .post, "/v1/grants", key: keys[company], json: body), "id")
+    private mutating func request(_ company: String, _ body: Components.Schemas.GrantRequest) async throws -> String {
+        try await api(company).requestGrant(body: .json(body)).created.body.json.id
     }
 
     private func decide(_ grant: String, by reviewers: [String]) async throws {
         for reviewer in reviewers {
-            _ = try await client.expect(.ok, .post, "/v1/grants/\(grant)/decisions", key: keys[reviewer],
-                                        json: ["decision": "approve", "reason": "用途、字段与期限已核 (purpose, fields and term checked)"])
+            _ = try await api(reviewer).decideGrant(path: .init(id: grant), body: .json(.init(
+                decision: .approve, reason: "用途、字段与期限已核 (purpose, fields and term checked)"))).ok
         }
     }
 
     /// Reads the grant back and records its outcome.
     private mutating func note(_ grant: String, _ detail: String) async throws {
-        let read = try await client.expect(.ok, .get, "/v1/grants/\(grant)", key: keys["auditor"])
-        let status = try Self.string(read, "status")
-        let owner = try Self.string(read, "operator_id")
-        var line = "\(grant)  \(status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(owner)  "
-            + (read["datasets"]?.arrayValue ?? []).compactMap { $0["dataset_id"]?.stringValue }.joined(separator: " + ")
-            + "  — \(detail)"
-        let reasons = (read["reasons"]?.arrayValue ?? []).compactMap { $0["code"]?.stringValue }
+        let read = try await api("auditor").getGrant(path: .init(id: grant)).ok.body.json
+        let status = read.status.rawValue
+        var line = "\(grant)  \(status.padding(toLength: 6, withPad: " ", startingAt: 0))  \(read.operatorId)  "
+            + read.datasets.map(\.datasetId).joined(separator: " + ") + "  — \(detail)"
+        let reasons = read.reasons.map(\.code)
         if !reasons.isEmpty { line += ": " + reasons.joined(separator: ", ") }
         grantLines.append(line)
         grantCounts[status, default: 0] += 1
@@ -423,16 +397,16 @@ struct DemoScenario {
 
     private mutating func suspend(_ company: String, at time: String) async throws {
         try await advance(to: time)
-        _ = try await client.expect(.ok, .post, "/v1/operators/\(operators[company] ?? "")/suspend", key: keys["tj-wang"],
-                                    json: ["reason": "数据安全事件调查中 (security incident under investigation)"])
+        _ = try await api("tj-wang").suspendOperator(path: .init(id: operators[company] ?? ""), body: .json(.init(
+            reason: "数据安全事件调查中 (security incident under investigation)"))).ok
         suspended.insert(company)
         operatorLines.append("\(operators[company] ?? "")  suspended \(time.prefix(16)) by tj-wang, its grants with it")
     }
 
     private mutating func reinstate(_ company: String, at time: String) async throws {
         try await advance(to: time)
-        _ = try await client.expect(.ok, .post, "/v1/operators/\(operators[company] ?? "")/reinstate", key: keys["tj-wang"],
-                                    json: ["reason": "调查结束，整改完成 (investigation closed, fixes verified)"])
+        _ = try await api("tj-wang").reinstateOperator(path: .init(id: operators[company] ?? ""), body: .json(.init(
+            reason: "调查结束，整改完成 (investigation closed, fixes verified)"))).ok
         suspended.remove(company)
         operatorLines.append("\(operators[company] ?? "")  reinstated \(time.prefix(16)); usage it reports for the suspension is refused")
     }
@@ -447,26 +421,23 @@ struct DemoScenario {
         let yuan = kept >= 200 ? Int(kept) / 100 * 100 : max(1, Int(kept))
         capMinor = Int64(yuan) * 100
         let id = operators["jiyun"] ?? ""
-        _ = try await client.expect(.ok, .put, "/v1/operators/\(id)/revenue-cap", key: keys["finance"],
-                                    json: ["year": 2026, "amount_minor": .number(Double(capMinor)),
-                                           "reason": "最高准许收入，价格主管部门核定 (cap set by the pricing authority)"])
+        _ = try await api("finance").setRevenueCap(path: .init(id: id), body: .json(.init(
+            year: 2026, amountMinor: capMinor, reason: "最高准许收入，价格主管部门核定 (cap set by the pricing authority)"))).ok
         operatorLines.append("\(id)  revenue cap 2026: \(MinorUnits.decimal(capMinor, in: .cny)) yuan, set by finance")
     }
 
     /// Finance credits 2 % of the logistics operator's traffic-flow line of `period`, in `later`.
     private mutating func correct(_ period: Period, in later: Period) async throws {
         try await advance(to: "2026-11-03T10:00:00+08:00")
-        let report = try SettlementReport(json: try await client.send(.get, "/v1/settlements/\(period)/report?format=json",
-                                                                       key: keys["finance"]).body)
+        let report = try await sealedReport(period)
         guard let line = report.lines.first(where: { $0.grantID == grants["logistics"] && $0.datasetID == "bj-traffic-flow" }) else {
             throw DemoError("no traffic-flow line in \(period) to correct")
         }
         let credit = -max(1, line.amountMinor / 50)
-        let answer = try await client.expect(.created, .post, "/v1/settlements/\(later)/adjustments", key: keys["finance"], json: [
-            "corrects": .string(line.id), "amount_minor": .number(Double(credit)),
-            "reason": "重试调用被重复计费，冲减 2% (retried calls billed twice; 2 % credited, ticket 4711)",
-        ])
-        adjustment = "\(try Self.string(answer, "id")) corrects \(line.id) by \(MinorUnits.decimal(credit, in: .cny)) yuan"
+        let made = try await api("finance").addAdjustment(path: .init(period: "\(later)"), body: .json(.init(
+            corrects: line.id, amountMinor: credit,
+            reason: "重试调用被重复计费，冲减 2% (retried calls billed twice; 2 % credited, ticket 4711)"))).created.body.json
+        adjustment = "\(made.id) corrects \(line.id) by \(MinorUnits.decimal(credit, in: .cny)) yuan"
     }
 
     // MARK: usage
@@ -548,22 +519,18 @@ struct DemoScenario {
         for (reviewer, grant, dataset, doubled) in [("bj-liu", "civic", "bj-air-quality", false),
                                                     ("he-zhao", "health", "he-industrial-emissions", true)] {
             guard let grantID = grants[grant] else { throw DemoError("no grant \(grant)") }
-            let days = try await client.expect(.ok, .get, "/v1/usage/summary?period=\(period)&grant_id=\(grantID)&by=day",
-                                               key: keys[reviewer])
-            let items = (days["items"]?.arrayValue ?? []).filter { $0["dataset_id"]?.stringValue == dataset }
-            let busiest = items.max { ($0["quantity"]?.integerValue ?? 0) < ($1["quantity"]?.integerValue ?? 0) }?["day"]?.stringValue
-            let reports: [JSONValue] = try items.map { item in
-                let day = try Self.string(item, "day")
-                let quantity = (item["quantity"]?.integerValue ?? 0) * (doubled && day == busiest ? 2 : 1)
-                return [
-                    "id": .string("\(dataset)-\(day)"), "grant_id": .string(grantID), "dataset_id": .string(dataset),
-                    "unit": .string(try Self.string(item, "unit")), "day": .string(day), "quantity": JSONValue(quantity),
-                ]
+            let days = try await api(reviewer).getUsageSummary(query: .init(period: "\(period)", grantId: grantID, by: .day))
+                .ok.body.json.items.filter { $0.datasetId == dataset }
+            let busiest = days.max { $0.quantity < $1.quantity }?.day
+            let reports: [Components.Schemas.ProviderUsageReport] = try days.map { item in
+                guard let day = item.day else { throw DemoError("a summary by day without its day") }
+                return .init(id: "\(dataset)-\(day)", grantId: grantID, datasetId: dataset, unit: item.unit, day: day,
+                             quantity: item.quantity * (doubled && day == busiest ? 2 : 1))
             }
             guard !reports.isEmpty else { continue }
-            let answer = try await client.expect(.ok, .post, "/v1/provider-usage", key: keys[reviewer], json: ["reports": .array(reports)])
-            guard answer["accepted"]?.integerValue == reports.count else {
-                throw DemoError("provider usage of \(dataset) answered \(answer)")
+            let answer = try await api(reviewer).reportProviderUsage(body: .json(.init(reports: reports))).ok.body.json
+            guard answer.accepted == reports.count else {
+                throw DemoError("provider usage of \(dataset): \(answer.accepted) of \(reports.count) accepted")
             }
         }
     }
@@ -571,28 +538,25 @@ struct DemoScenario {
     /// 11-02: the close is refused over the Hebei discrepancy; finance reads the reconciliation and
     /// acknowledges it (the month is billed on the declaration), and the close then goes through.
     private mutating func reconcile(_ period: Period) async throws {
-        let reconciliation = try await client.expect(.ok, .get, "/v1/reconciliation/\(period)", key: keys["finance"])
-        let lines = reconciliation["lines"]?.arrayValue ?? []
-        let open = lines.filter { $0["status"]?.stringValue == "discrepancy" }
+        let finance = try api("finance")
+        let open = try await finance.getReconciliation(path: .init(period: "\(period)")).ok.body.json.lines
+            .filter { $0.status == .discrepancy }
         if !open.isEmpty {
-            let refused = try await client.expect(.conflict, .post, "/v1/settlements/\(period)/close", key: keys["finance"])
-            guard refused["code"]?.stringValue == "unresolved_discrepancies" else { throw DemoError("closing \(period) answered \(refused)") }
+            let refused = try await finance.closeSettlement(path: .init(period: "\(period)")).conflict.body.applicationProblemJson
+            guard refused.code == .unresolvedDiscrepancies else { throw DemoError("closing \(period) answered \(refused.code)") }
         }
         for line in open {
-            _ = try await client.expect(.created, .post, "/v1/reconciliation/\(period)/acknowledgements", key: keys["finance"], json: [
-                "grant_id": line["grant_id"] ?? .null, "dataset_id": line["dataset_id"] ?? .null, "unit": line["unit"] ?? .null,
-                "reason": "河北局将一日的记录计了两次，以运营方申报为准 (the bureau counted one day twice; the declaration stands)",
-            ])
+            _ = try await finance.acknowledgeDiscrepancy(path: .init(period: "\(period)"), body: .json(.init(
+                grantId: line.grantId, datasetId: line.datasetId, unit: line.unit,
+                reason: "河北局将一日的记录计了两次，以运营方申报为准 (the bureau counted one day twice; the declaration stands)"))).created
         }
-        let after = try await client.expect(.ok, .get, "/v1/reconciliation/\(period)", key: keys["finance"])
-        for line in after["lines"]?.arrayValue ?? [] {
-            guard let provided = line["provider_quantity"]?.integerValue else {
+        for line in try await finance.getReconciliation(path: .init(period: "\(period)")).ok.body.json.lines {
+            guard let provided = line.providerQuantity else {
                 summary.unreportedLines += 1
                 continue
             }
             summary.reconciliation.append(
-                "\(try Self.string(line, "dataset_id")) \(try Self.string(line, "unit")): declared \(line["declared_quantity"]?.integerValue ?? 0), "
-                + "provider \(provided), \(try Self.string(line, "status"))")
+                "\(line.datasetId) \(line.unit): declared \(line.declaredQuantity), provider \(provided), \(line.status.rawValue)")
         }
     }
 
@@ -611,24 +575,27 @@ struct DemoScenario {
         guard let index = summary.usage.firstIndex(where: { $0.period == period }) else {
             throw DemoError("no tally for \(period)")
         }
-        let body = #"{"events":["# + batch.map(\.json).joined(separator: ",") + "]}"
-        let answer = try await client.expect(.ok, .post, "/v1/usage", key: keys[company], raw: Array(body.utf8))
-        guard let results = answer["results"]?.arrayValue, results.count == batch.count else {
+        let events = batch.map {
+            Components.Schemas.UsageEventInput(id: $0.id, grantId: $0.grant, datasetId: $0.dataset, unit: $0.unit,
+                                               quantity: Int64($0.quantity), time: Self.beijing($0.time))
+        }
+        let results = try await api(company).reportUsage(body: .json(.init(events: events))).ok.body.json.results
+        guard results.count == batch.count else {
             throw DemoError("a usage batch of \(batch.count) was answered with another number of results")
         }
         summary.usage[index].sent += batch.count
         for (event, result) in zip(batch, results) {
-            switch result["status"]?.stringValue {
-            case "accepted":
+            switch result.status {
+            case .accepted:
                 summary.usage[index].accepted += 1
                 if late { summary.usage[index].lateAccepted += 1 }
                 accepted[period, default: []].insert("\(company)/\(event.id)")
                 recentlyAccepted[company, default: []].append(event)
                 if recentlyAccepted[company, default: []].count > 40 { recentlyAccepted[company]?.removeFirst() }
-            case "duplicate":
+            case .duplicate:
                 summary.usage[index].duplicates += 1
-            default:
-                summary.usage[index].rejected[result["code"]?.stringValue ?? "unknown", default: 0] += 1
+            case .rejected:
+                summary.usage[index].rejected[result.code ?? "unknown", default: 0] += 1
             }
         }
         summary.usage[index].distinctAccepted = accepted[period]?.count ?? 0
@@ -640,52 +607,48 @@ struct DemoScenario {
         guard let index = summary.usage.firstIndex(where: { $0.period == period }) else {
             throw DemoError("no tally for \(period)")
         }
-        var path = "/v1/data/\(stream.dataset)/records?grant_id=\(stream.grant)&limit=\(limit)"
+        var query = Operations.ReadRecords.Input.Query(grantId: stream.grant, limit: limit)
         let key = "\(stream.company)/\(stream.dataset)"
         let filter = random.chance(0.2) ? Self.filterable.sorted().first(where: Self.fields(of: stream.dataset).contains) : nil
         if let filter {
             let value = filter == "road_id" ? "R0\(random.int(in: 1...9))" : "北疆港区-0\(random.int(in: 1...9))"
-            path += "&\(filter)=\(value.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? value)"
-        } else if let cursor = cursors[key] {
-            path += "&cursor=\(cursor)"
+            query.filters = .init(additionalProperties: [filter: value])
+        } else {
+            query.cursor = cursors[key]
         }
         summary.usage[index].calls += 1
-        let answer = try await client.send(.get, path, key: keys[stream.company])
-        guard answer.status == .ok else {
-            let code = (try? answer.json())?["code"]?.stringValue ?? "status_\(answer.status.code)"
-            summary.usage[index].refused[code, default: 0] += 1
+        let page: Components.Schemas.DataPage
+        switch try await api(stream.company).readRecords(path: .init(datasetId: stream.dataset), query: query) {
+        case .ok(let ok):
+            page = try ok.body.json
+        case let refused:
+            summary.usage[index].refused[try Self.problemCode(refused), default: 0] += 1
             return
         }
-        let page = try answer.json()
         summary.usage[index].served += 1
-        summary.usage[index].records += page["records"]?.arrayValue?.count ?? 0
-        summary.usage[index].gatewayEvents += page["usage"]?["units"]?.objectValue?.count ?? 0
+        summary.usage[index].records += page.records.count
+        summary.usage[index].gatewayEvents += page.usage.units.additionalProperties.count
         // Paging on from where the unfiltered reading got to; after the last page, from the start.
-        if filter == nil { cursors[key] = page["next_cursor"]?.stringValue }
+        if filter == nil { cursors[key] = page.nextCursor }
     }
 
     /// One call of the upstream dataset through PDX: forwarded to Beijing's interface, cut to the
     /// granted fields, metered before it is answered.
     private mutating func readUpstream(district: String) async throws {
         guard let grant = grants["signals"] else { throw DemoError("no grant of the upstream dataset") }
-        let answer = try await client.send(.get, "/v1/data/\(Self.upstreamDataset)/upstream/junctions?district=\(district)&grant_id=\(grant)",
-                                           key: keys["jinjin"])
-        guard answer.status == .ok else {
-            throw DemoError("reading \(Self.upstreamDataset) answered \(answer.status.code): \(answer.text.prefix(300))")
-        }
-        let records = try answer.json()["records"]?.arrayValue ?? []
+        let page = try await api("jinjin").readUpstream(
+            path: .init(datasetId: Self.upstreamDataset, path: "junctions"),
+            query: .init(grantId: grant, forwarded: .init(additionalProperties: ["district": district]))).ok.body.json
+        let records = page.records.map(\.additionalProperties.value)
         if records.contains(where: { $0["camera_operator"] != nil || $0["maintenance_contact"] != nil }) {
             throw DemoError("an upstream record kept a field the grant does not cover")
         }
         upstreamTally.calls += 1
         upstreamTally.records += records.count
         if let index = summary.usage.firstIndex(where: { $0.period == DemoMarketplace.secondPeriod }) {
-            summary.usage[index].upstreamEvents += try answer.json()["usage"]?["units"]?.objectValue?.count ?? 0
+            summary.usage[index].upstreamEvents += page.usage.units.additionalProperties.count
         }
     }
-
-    /// What a query value may hold unencoded (RFC 3986's unreserved characters).
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func fields(of dataset: String) -> [String] {
         datasets.first { $0.0 == dataset }?.6.map(\.0) ?? []
@@ -707,13 +670,12 @@ struct DemoScenario {
     // MARK: closes, reports, files
 
     private mutating func close(_ period: Period) async throws {
-        let closed = try await client.expect(.ok, .post, "/v1/settlements/\(period)/close", key: keys["finance"])
-        guard closed["status"]?.stringValue == "closed", let index = closed["log_index"]?.integerValue else {
-            throw DemoError("closing \(period) answered \(closed)")
+        let closed = try await api("finance").closeSettlement(path: .init(period: "\(period)")).ok.body.json
+        guard closed.status == .closed, let index = closed.logIndex else {
+            throw DemoError("closing \(period) answered \(closed.status.rawValue)")
         }
-        let report = try SettlementReport(json: try await client.send(.get, "/v1/settlements/\(period)/report?format=json",
-                                                                       key: keys["finance"]).body)
-        let digests = (closed["reports"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        let report = try await sealedReport(period)
+        let digests = closed.reports?.additionalProperties ?? [:]
         let clawback = report.lines.filter { $0.kind == .clawback }.map(\.authorityMinor).reduce(0, +)
         summary.closed.append(DemoSummary.Closed(period: period, logIndex: UInt64(index), totals: report.totals,
                                                  parties: report.parties, clawbackMinor: clawback, digests: digests))
@@ -722,19 +684,71 @@ struct DemoScenario {
     /// Every format of `period`'s report as finance downloads it, and one operator's own statement.
     private mutating func writeReports(_ period: Period) async throws {
         try FileManager.default.createDirectory(atPath: paths.reports, withIntermediateDirectories: true)
-        let base = "/v1/settlements/\(period)/report"
-        for format in ["json", "csv", "xlsx"] {
-            try await download("\(base)?format=\(format)", as: "finance", to: paths.report(period, format))
+        try write(bytes: try await sealedReportBytes(period), to: paths.report(period, "json"))
+        for format in [Operations.GetSettlementReport.Input.Query.FormatPayload.csv, .xlsx] {
+            try await download(period, .init(format: format), as: "finance", to: paths.report(period, format.rawValue))
         }
-        try await download("\(base)?format=csv&section=parties", as: "finance", to: paths.parties(period))
+        try await download(period, .init(format: .csv, section: .parties), as: "finance", to: paths.parties(period))
         summary.statementOperator = operators["jiyun"] ?? ""
-        try await download("\(base)?format=csv", as: "jiyun", to: paths.statement(period, operatorID: summary.statementOperator))
+        try await download(period, .init(format: .csv), as: "jiyun", to: paths.statement(period, operatorID: summary.statementOperator))
     }
 
-    private func download(_ path: String, as actor: String, to file: String) async throws {
-        let answer = try await client.send(.get, path, key: keys[actor])
+    /// A CSV or XLSX report of `period` as `actor` downloads it, written to `file` as it came.
+    private func download(_ period: Period, _ query: Operations.GetSettlementReport.Input.Query, as actor: String,
+                          to file: String) async throws {
+        let body: HTTPBody
+        switch try await api(actor).getSettlementReport(path: .init(period: "\(period)"), query: query).ok.body {
+        case .csv(let csv): body = csv
+        case .applicationVnd_openxmlformatsOfficedocument_spreadsheetml_sheet(let xlsx): body = xlsx
+        case .json: throw DemoError("the \(period) report came as JSON, not as \(query.format?.rawValue ?? "asked")")
+        }
+        try write(bytes: try await [UInt8](collecting: body, upTo: Self.largestFile), to: file)
+    }
+
+    /// The JSON report of `period`, byte for byte as it was sealed: the generated client would decode
+    /// it into its types, so it is read with a plain request.
+    private func sealedReportBytes(_ period: Period) async throws -> [UInt8] {
+        let path = "/v1/settlements/\(period)/report?format=json"
+        let answer = try await client.send(.get, path, key: keys["finance"])
         guard answer.status == .ok else { throw DemoError("GET \(path) answered \(answer.status.code): \(answer.text.prefix(300))") }
-        guard FileManager.default.createFile(atPath: file, contents: Data(answer.body)) else { throw DemoError("cannot write \(file)") }
+        return answer.body
+    }
+
+    private func sealedReport(_ period: Period) async throws -> SettlementReport {
+        try SettlementReport(json: try await sealedReportBytes(period))
+    }
+
+    /// The largest report file the demo expects (a year's XLSX is a few MB).
+    private static let largestFile = 512 << 20
+
+    private func write(bytes: [UInt8], to file: String) throws {
+        guard FileManager.default.createFile(atPath: file, contents: Data(bytes)) else { throw DemoError("cannot write \(file)") }
+    }
+
+    /// The generated client with `actor`'s key (`admin`, or a name of ``keys``).
+    private func api(_ actor: String) throws -> Client {
+        guard let key = actor == "admin" ? adminKey : keys[actor] else { throw DemoError("the scenario has no key for \(actor)") }
+        return client.api(key: key)
+    }
+
+    /// The contract's value spelled `raw` (an openness, a grade, a role, …).
+    static func choice<Value: RawRepresentable>(_ raw: String) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: raw) else { throw DemoError("'\(raw)' is not a \(Value.self) of the contract") }
+        return value
+    }
+
+    /// The problem code of a refused data API call.
+    static func problemCode(_ output: Operations.ReadRecords.Output) throws -> String {
+        switch output {
+        case .ok: throw DemoError("a served page is not a refusal")
+        case .badRequest(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .unauthorized(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .forbidden(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .notFound(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .conflict(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .tooManyRequests(let answer): try answer.body.applicationProblemJson.code.rawValue
+        case .default(_, let answer): try answer.body.applicationProblemJson.code.rawValue
+        }
     }
 
     private func writeKeys() throws {
@@ -761,7 +775,7 @@ struct DemoScenario {
     /// Moves the test clock as the admin does (`POST /v1/test-clock`).
     private mutating func advance(to date: Date) async throws {
         guard date > now else { return }
-        _ = try await client.expect(.ok, .post, "/v1/test-clock", key: adminKey, json: ["now": .string(Self.beijing(date))])
+        _ = try await api("admin").advanceTestClock(body: .json(.init(now: date))).ok
         now = date
     }
 
@@ -926,11 +940,6 @@ struct DemoScenario {
     }
 
     // MARK: helpers
-
-    static func string(_ value: JSONValue, _ member: String) throws -> String {
-        guard let text = value[member]?.stringValue else { throw DemoError("no '\(member)' in \(value)") }
-        return text
-    }
 
     static func yuan(_ minor: Int64) -> String { MinorUnits.decimal(minor, in: .cny) }
 

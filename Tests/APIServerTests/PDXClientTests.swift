@@ -115,6 +115,41 @@ struct PDXClientTests {
         }
     }
 
+    @Test("filters are sent as the plain FIELD=VALUE parameters the data API reads, and a refused filter is a typed 400",
+          arguments: Backend.available)
+    func filtersReachTheDataAPI(backend: Backend) async throws {
+        let market = try TestMarketplace(backend)
+        defer { market.removeFiles() }
+        try await market.withServer(live: true) { _, client in
+            let m = try await Self.setUp(market, client, rows: 25)
+            let port = try #require(client.port)
+            let pdx = Self.client(port: port, key: m.actors["acme"], transport: Self.transport())
+            let grant = try await pdx.api.requestGrant(body: .json(Self.grantRequest())).created.body.json
+
+            // Rows n = 1…25 with road R<n % 3>: R1 is rows 1, 4, …, 25.
+            let page = try await pdx.api.readRecords(
+                path: .init(datasetId: "bj-roads"),
+                query: .init(grantId: grant.id, limit: 100, filters: .init(additionalProperties: ["road_id": "R1"]))).ok.body.json
+            #expect(page.records.count == 9)
+            #expect(page.records.allSatisfy { $0.additionalProperties.value["road_id"] as? String == "R1" })
+            let flows = page.records.compactMap { $0.additionalProperties.value["flow"] as? Int }
+            #expect(flows == Array(stride(from: 1, through: 25, by: 3)))
+
+            // `flow` is an integer: a word is refused, and the refusal comes back as the contract's typed problem.
+            let refused = try await pdx.api.readRecords(
+                path: .init(datasetId: "bj-roads"),
+                query: .init(grantId: grant.id, filters: .init(additionalProperties: ["flow": "many"])))
+            #expect(try refused.badRequest.body.applicationProblemJson.code == .invalidFilter)
+
+            // Another role with the same filters: answered by the role check, not by the filters.
+            let reviewer = Self.client(port: port, key: m.actors["bj-a"], transport: Self.transport())
+            let forbidden = try await reviewer.api.readRecords(
+                path: .init(datasetId: "bj-roads"),
+                query: .init(grantId: grant.id, filters: .init(additionalProperties: ["road_id": "R1"])))
+            #expect(try forbidden.forbidden.body.applicationProblemJson.code == .forbidden)
+        }
+    }
+
     @Test("a creating POST whose answer was lost is sent again under the same key: one grant, the first answer replayed",
           arguments: Backend.available)
     func lostAnswerIsRetriedOnce(backend: Backend) async throws {
