@@ -222,6 +222,8 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        // What both command-line tools write for a person at a terminal: progress, grouped digits.
+        .target(name: "TerminalOutput", exclude: ["README.md"], swiftSettings: swiftSettings),
         // The version and the commit the build was stamped with (scripts/stamp-commit).
         .target(name: "CBuildInfo"),
         .target(name: "BuildInfo", dependencies: ["CBuildInfo"], exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -229,7 +231,7 @@ let package = Package(
             name: "pdx",
             dependencies: [
                 "APIServer", "AuditLog", "BuildInfo", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
-                "Delivery", "Persistence", "SampleLog", "Vetting",
+                "Delivery", "Persistence", "SampleLog", "TerminalOutput", "Vetting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -240,7 +242,7 @@ let package = Package(
         .executableTarget(
             name: "pdx-verify",
             dependencies: [
-                "AuditLog", "BuildInfo", "Cryptography", "Licensing", "Metering", "Replay", "Settlement",
+                "AuditLog", "BuildInfo", "Cryptography", "Licensing", "Metering", "Replay", "Settlement", "TerminalOutput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -225,30 +225,17 @@ enum Workbook {
                 + "<selection pane=\"bottomLeft\" activeCell=\"A\(frozenRows + 1)\" sqref=\"A\(frozenRows + 1)\"/>"
                 + "</sheetView></sheetViews>"
         }
-        xml += "<cols>"
-        for (index, width) in widths.enumerated() {
-            xml += "<col min=\"\(index + 1)\" max=\"\(index + 1)\" width=\"\(width)\" customWidth=\"1\"/>"
-        }
-        xml += "</cols><sheetData>"
-        for (rowIndex, row) in rows.enumerated() {
-            guard let row else { continue }
-            let number = rowIndex + 1
-            xml += "<row r=\"\(number)\">"
-            for (columnIndex, cell) in row.enumerated() {
-                let reference = "\(XLSX.column(columnIndex))\(number)"
-                switch cell {
-                case .text(let text, let bold):
-                    guard !text.isEmpty else { continue }
-                    let style = bold ? " s=\"\(Style.header)\"" : ""
-                    xml += "<c r=\"\(reference)\"\(style) t=\"inlineStr\"><is><t xml:space=\"preserve\">\(XLSX.escaped(text))</t></is></c>"
-                case .number(let text, let style):
-                    let attribute = style == Style.general ? "" : " s=\"\(style)\""
-                    xml += "<c r=\"\(reference)\"\(attribute)><v>\(text)</v></c>"
-                }
+        xml += XLSX.grid(rows, widths: widths) { reference, cell in
+            switch cell {
+            case .text(let text, let bold):
+                guard !text.isEmpty else { return nil }
+                let style = bold ? " s=\"\(Style.header)\"" : ""
+                return "<c r=\"\(reference)\"\(style) t=\"inlineStr\"><is><t xml:space=\"preserve\">\(XLSX.escaped(text))</t></is></c>"
+            case .number(let text, let style):
+                let attribute = style == Style.general ? "" : " s=\"\(style)\""
+                return "<c r=\"\(reference)\"\(attribute)><v>\(text)</v></c>"
             }
-            xml += "</row>"
         }
-        xml += "</sheetData>"
         if let autoFilter { xml += "<autoFilter ref=\"\(autoFilter)\"/>" }
         return xml + "</worksheet>"
     }

@@ -151,7 +151,25 @@ enum XLSX {
                 + "<pane ySplit=\"1\" topLeftCell=\"A2\" activePane=\"bottomLeft\" state=\"frozen\"/>"
                 + "</sheetView></sheetViews>"
         }
-        xml += "<cols>"
+        xml += grid(rows, widths: widths) { reference, cell in
+            let style = cell.style == 0 ? "" : " s=\"\(cell.style)\""
+            switch cell.value {
+            case .empty:
+                return nil
+            case .number(let text, _):
+                return "<c r=\"\(reference)\"\(style)><v>\(text)</v></c>"
+            case .text(let text):
+                return "<c r=\"\(reference)\"\(style) t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escaped(text))</t></is></c>"
+            }
+        }
+        return xml + "</worksheet>"
+    }
+
+    /// A sheet's `<cols>` for `widths` and its `<sheetData>`: the rows numbered from 1 (nil: an
+    /// empty row, written as none), each cell as `cell` writes it given its reference (`B7`), or
+    /// left out where `cell` gives nil.
+    static func grid<Value>(_ rows: [[Value]?], widths: [Int], cell: (String, Value) -> String?) -> String {
+        var xml = "<cols>"
         for (index, width) in widths.enumerated() {
             xml += "<col min=\"\(index + 1)\" max=\"\(index + 1)\" width=\"\(width)\" customWidth=\"1\"/>"
         }
@@ -160,21 +178,12 @@ enum XLSX {
             guard let row else { continue }
             let number = rowIndex + 1
             xml += "<row r=\"\(number)\">"
-            for (columnIndex, cell) in row.enumerated() {
-                let reference = "\(column(columnIndex))\(number)"
-                let style = cell.style == 0 ? "" : " s=\"\(cell.style)\""
-                switch cell.value {
-                case .empty:
-                    continue
-                case .number(let text, _):
-                    xml += "<c r=\"\(reference)\"\(style)><v>\(text)</v></c>"
-                case .text(let text):
-                    xml += "<c r=\"\(reference)\"\(style) t=\"inlineStr\"><is><t xml:space=\"preserve\">\(escaped(text))</t></is></c>"
-                }
+            for (columnIndex, value) in row.enumerated() {
+                if let written = cell("\(column(columnIndex))\(number)", value) { xml += written }
             }
             xml += "</row>"
         }
-        return xml + "</sheetData></worksheet>"
+        return xml + "</sheetData>"
     }
 
     /// `A`…`Z`, `AA`…: the letters of the zero-based column `index`.

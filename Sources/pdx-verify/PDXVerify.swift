@@ -6,6 +6,7 @@ import Licensing
 import Metering
 import Replay
 import Settlement
+import TerminalOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -148,7 +149,7 @@ struct PDXVerify: ParsableCommand {
     /// Parses `arguments`, verifies, prints the report and returns the exit status; `output` takes
     /// each line for standard output, `errorOutput` text for standard error.
     static func runProcess(arguments: [String], output: (String) -> Void = { print($0) },
-                           errorOutput: (String) -> Void = writeStandardError) -> Int32 {
+                           errorOutput: (String) -> Void = writeToStandardError) -> Int32 {
         // Asked before the arguments are checked: `pdx-verify --version` names no directory.
         if arguments.prefix(while: { $0 != "--" }).contains("--version") {
             output(configuration.version)
@@ -169,7 +170,7 @@ struct PDXVerify: ParsableCommand {
     }
 
     /// Runs the verification and returns the exit status (``ExitStatus``).
-    func execute(output: (String) -> Void = { print($0) }, errorOutput: (String) -> Void = writeStandardError) -> Int32 {
+    func execute(output: (String) -> Void = { print($0) }, errorOutput: (String) -> Void = writeToStandardError) -> Int32 {
         guard format == .json else { return verify(output: output, errorOutput: errorOutput, document: nil) }
         let document = VerifyDocument(directory: directory)
         let status = verify(output: { _ in }, errorOutput: errorOutput, document: document)
@@ -208,7 +209,7 @@ struct PDXVerify: ParsableCommand {
             disclosed.append((path, bytes))
         }
         let success = if case .pinned = keys { ExitStatus.verified } else { ExitStatus.unpinned }
-        let display = ProgressDisplay(enabled: isatty(STDERR_FILENO) == 1)
+        let display = TerminalProgress("pdx-verify: verified")
         var limits = EventIDLedger.Limits.standard
         if let eventIDRunRecords { limits.records = max(1, eventIDRunRecords) }
         var replay = LogReplay(temporaryDirectory: temporaryDirectory, eventIDLimits: limits)
@@ -475,17 +476,6 @@ struct PDXVerify: ParsableCommand {
     static func counted(_ value: some BinaryInteger, _ singular: String, _ plural: String? = nil) -> String {
         "\(grouped(UInt64(clamping: value))) \(value == 1 ? singular : plural ?? singular + "s")"
     }
-
-    /// 70000 → "70,000".
-    static func grouped(_ value: UInt64) -> String {
-        let digits = Array(String(value))
-        var out = ""
-        for (offset, digit) in digits.enumerated() {
-            if offset > 0 && (digits.count - offset) % 3 == 0 { out += "," }
-            out.append(digit)
-        }
-        return out
-    }
 }
 
 /// The verifier keys a log announces (`log.initialized`, `log.key_added`), read from entries that
@@ -514,40 +504,6 @@ struct KeyAnnouncements {
             keys.append(verifier)
             if entry.record.action == LogKeys.addedAction { added.append((verifier, seq)) }
         }
-    }
-}
-
-/// "verified 12,345 of 70,000 entries" on one rewritten stderr line, only for a terminal.
-final class ProgressDisplay {
-    private let enabled: Bool
-    private var shown = false
-    private var last = ContinuousClock.now
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ done: UInt64, _ total: UInt64) {
-        guard enabled, total > 0 else { return }
-        let now = ContinuousClock.now
-        // Redrawing for every bundle would cost more than the hashing on a fast disk.
-        guard !shown || done == total || now - last >= .milliseconds(100) else { return }
-        last = now
-        shown = true
-        let percent = done * 100 / total
-        writeStandardError("\rpdx-verify: verified \(PDXVerify.grouped(done)) of \(PDXVerify.grouped(total)) entries (\(percent)%)")
-    }
-
-    func finish() {
-        if shown { writeStandardError("\r\u{1B}[K") }
-    }
-}
-
-func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
-        if written <= 0 { return }
-        offset += written
     }
 }
 

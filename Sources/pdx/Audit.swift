@@ -2,6 +2,7 @@ import Marketplace
 import ArgumentParser
 import AuditLog
 import Foundation
+import TerminalOutput
 
 /// `pdx audit …`: the log, for auditors.
 struct Audit: AsyncParsableCommand {
