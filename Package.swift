@@ -231,7 +231,7 @@ let package = Package(
             name: "pdx",
             dependencies: [
                 "APIServer", "AuditLog", "BuildInfo", "Cryptography", "Demo", "Licensing", "Marketplace", "Metering", "Settlement",
-                "Delivery", "Persistence", "SampleLog", "TerminalOutput", "Vetting",
+                "Delivery", "Persistence", "Replay", "SampleLog", "TerminalOutput", "Vetting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -34,6 +34,26 @@ public func disclosePersonalData(from location: StoreLocation, subject: String, 
     return (disclosure.values.count, disclosure.erased.count)
 }
 
+/// `pdx disclosure`: every entry of the log as it is now, in order, each handed to `each` with its
+/// index. Returns how many were read: the log's size when the reading began (entries appended
+/// meanwhile by a running server are left out).
+public func readLog(from location: StoreLocation, _ each: (_ seq: UInt64, _ bytes: [UInt8]) -> Void) async throws -> UInt64 {
+    try await Runtime.withExisting(location, label: "pdx.disclosure") { runtime in
+        guard runtime.integrity.isIntact else {
+            throw RuntimeError("the stored log failed its integrity check, so nothing is derived from it: \(runtime.integrity)")
+        }
+        let size = try await runtime.log.head().size
+        var next: UInt64 = 0
+        while next < size {
+            let batch = try await runtime.log.entries(start: next, limit: Int(min(4096, size - next)))
+            guard !batch.isEmpty else { throw RuntimeError("the log ended at \(next) before its head's \(size)") }
+            for entry in batch { each(entry.seq, entry.body) }
+            next += UInt64(batch.count)
+        }
+        return size
+    }
+}
+
 extension Runtime {
     /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
     package func exportLog(to directory: String,

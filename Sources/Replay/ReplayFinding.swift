@@ -105,6 +105,10 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         /// A disclosed value and salt that do not open the log's commitment, or a disclosure of a
         /// reference the log does not hold.
         case disclosureMismatch = "disclosure_mismatch"
+        /// An annual public announcement (`pdx disclosure`) whose files are not those the log
+        /// derives: a figure, a row or a file changed, missing or added, or a log shorter than the
+        /// one it was derived from.
+        case disclosureReportDiffers = "disclosure_report_differs"
     }
 
     public let code: Code

@@ -65,3 +65,18 @@ enum CSV {
         return !parts.isEmpty && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(isDigit) }
     }
 }
+
+/// CSV as the reports write it, for other documents derived from the log (the annual disclosure):
+/// RFC 4180 with CRLF, fields quoted where needed, text that a spreadsheet would run as a formula
+/// defused.
+public enum CSVDocument {
+    public static func bytes(header: [String], rows: [[String]]) -> [UInt8] {
+        CSV.bytes(header: header, rows: rows.map { $0.map { ReportCell.text($0) } })
+    }
+}
+
+/// Text made safe as HTML or XML character data or a quoted attribute value (the XLSX sheets'
+/// escaping), for pages derived from the log.
+public enum MarkupText {
+    public static func escaped(_ text: String) -> String { XLSX.escaped(text) }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditLog
 import BuildInfo
 import Cryptography
+import Foundation
 import Licensing
 import Metering
 import Replay
@@ -79,6 +80,14 @@ struct PDXVerify: ParsableCommand {
     var disclosures: [String] = []
 
     @Option(
+        name: .customLong("disclosure-report"),
+        help: ArgumentHelp(
+            "An annual public announcement (`pdx disclosure --out DIR`) to re-derive from the log, file by file, byte for byte.",
+            discussion: "It is derived from the log's first entries, as many as its disclosure.json names: the export must hold at least as many.",
+            valueName: "directory"))
+    var disclosureReport: String?
+
+    @Option(
         name: .customLong("format"),
         help: ArgumentHelp("text (lines for a person) or json (one JSON document for a script).", valueName: "format"))
     var format: VerifyOutputFormat = .text
@@ -130,6 +139,9 @@ struct PDXVerify: ParsableCommand {
         }
         if integrityOnly && !disclosures.isEmpty {
             throw ValidationError("--disclosure needs the replay; leave out --integrity-only")
+        }
+        if integrityOnly && disclosureReport != nil {
+            throw ValidationError("--disclosure-report needs the replay; leave out --integrity-only")
         }
     }
 
@@ -208,16 +220,33 @@ struct PDXVerify: ParsableCommand {
             }
             disclosed.append((path, bytes))
         }
+        var announcement: (directory: String, files: [String: [UInt8]], year: Int, logSize: UInt64)?
+        if let disclosureReport {
+            var files: [String: [UInt8]] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: disclosureReport)) ?? [] {
+                files[name] = Self.readFile((disclosureReport as NSString).appendingPathComponent(name), limit: 1 << 28)
+            }
+            guard let json = files["disclosure.json"], let header = AnnualDisclosure.header(of: json) else {
+                errorOutput(Self.singleLine("pdx-verify: \(disclosureReport) holds no disclosure.json of a `pdx disclosure`")
+                            + "\nUsage: \(Self.usageString())\n")
+                return ExitStatus.usage
+            }
+            announcement = (disclosureReport, files, header.year, header.logSize)
+        }
         let success = if case .pinned = keys { ExitStatus.verified } else { ExitStatus.unpinned }
         let display = TerminalProgress("pdx-verify: verified")
         var limits = EventIDLedger.Limits.standard
         if let eventIDRunRecords { limits.records = max(1, eventIDRunRecords) }
         var replay = LogReplay(temporaryDirectory: temporaryDirectory, eventIDLimits: limits)
+        // The announcement is derived from the log's first entries: a replay of those alone.
+        var announcementReplay = announcement.map { _ in LogReplay(temporaryDirectory: temporaryDirectory, eventIDLimits: limits) }
+        let announcementSize = announcement?.logSize ?? 0
         let replaying = !integrityOnly
         var announced = KeyAnnouncements()
         let collecting = previous != nil
         var verdict = ExportVerifier(directory: directory, keys: keys).verify(progress: display.update) { seq, bytes in
             if replaying { replay.apply(bytes: bytes, seq: seq) }
+            if seq < announcementSize { announcementReplay?.apply(bytes: bytes, seq: seq) }
             if collecting { announced.scan(bytes, seq: seq) }
         }
         var extends = ""
@@ -269,6 +298,19 @@ struct PDXVerify: ParsableCommand {
             case .failure(let finding): findings.append(finding)
             }
         }
+        var confirmedAnnouncement: (directory: String, year: Int, logSize: UInt64)?
+        if let announcement, var derivation = announcementReplay {
+            if announcement.logSize > summary.checkpoint.size {
+                findings.append(ReplayFinding(.disclosureReportDiffers, at: announcement.directory,
+                                              "it was derived from \(announcement.logSize) entries; the export holds \(summary.checkpoint.size)"))
+            } else {
+                derivation.finish()
+                let derived = AnnualDisclosure(year: announcement.year, replay: &derivation, logSize: announcement.logSize)
+                let differences = derived.differences(from: announcement.files, directory: announcement.directory)
+                findings += differences
+                if differences.isEmpty { confirmedAnnouncement = (announcement.directory, announcement.year, announcement.logSize) }
+            }
+        }
         var opened: [(path: String, confirmation: DisclosureConfirmation)] = []
         for disclosure in disclosed {
             switch replay.checkDisclosure(disclosure.bytes, name: disclosure.path) {
@@ -303,6 +345,10 @@ struct PDXVerify: ParsableCommand {
         }
         for (path, confirmation) in opened {
             output(Self.singleLine(Self.disclosureReport(confirmation, path: path)))
+        }
+        if let confirmed = confirmedAnnouncement {
+            output(Self.singleLine("pdx-verify: OK. \(confirmed.directory) is the \(confirmed.year) disclosure the log's first "
+                                   + "\(grouped(confirmed.logSize)) entries derive, every file byte for byte."))
         }
         return success
     }

@@ -224,3 +224,55 @@ struct DemoCommandTests {
         #expect(small.error.contains("--events"))
     }
 }
+
+@Suite("pdx disclosure, the executable")
+struct DisclosureCommandTests {
+    @Test("the demo's year is announced from its log, pdx-verify re-derives it, and one changed figure is refused")
+    func announceThenVerify() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pdx-disclosure-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let demo = try await Executables.launch("pdx", ["demo", "--out", root, "--seed", "5", "--events", "300"])
+        #expect(demo.status == 0, "\(demo.error)")
+        let storage = ["--data-dir", root + "/data"]
+        let announcement = root + "/disclosure-2026"
+
+        let written = try await Executables.launch("pdx", ["disclosure", "--year", "2026", "--out", announcement] + storage)
+        #expect(written.status == 0, "\(written.error)")
+        #expect(written.output.contains("2 closed months"), "\(written.output)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: announcement).sorted()
+        #expect(files == ["datasets.csv", "disclosure.json", "grants.csv", "index.html", "operators.csv", "revenue.csv"])
+
+        let verified = try await Executables.launch("pdx-verify", [root + "/audit", "--vkey", root + "/vkey", "--disclosure-report", announcement])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+        #expect(verified.output.contains("pdx-verify: OK. \(announcement) is the 2026 disclosure the log's first "), "\(verified.output)")
+
+        // A second writing, as JSON, says the same size; it refuses a directory that is not empty.
+        let json = try await Executables.launch("pdx", ["disclosure", "--year", "2026", "--out", root + "/again", "--format", "json"] + storage)
+        #expect(json.status == 0, "\(json.error)")
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(line["year"] as? Int == 2026)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/again/revenue.csv"))
+                == (try Data(contentsOf: URL(fileURLWithPath: announcement + "/revenue.csv"))))
+        let occupied = try await Executables.launch("pdx", ["disclosure", "--year", "2026", "--out", announcement] + storage)
+        #expect(occupied.status == 1)
+        #expect(occupied.error.contains("not an empty directory"), "\(occupied.error)")
+        let badYear = try await Executables.launch("pdx", ["disclosure", "--year", "1800", "--out", root + "/old"] + storage)
+        #expect(badYear.status == 64)
+
+        // One fen moved between two authorities' months in revenue.csv: refused, the file and line named.
+        let revenuePath = announcement + "/revenue.csv"
+        var rows = try String(contentsOfFile: revenuePath, encoding: .utf8).components(separatedBy: "\r\n")
+        var cells = rows[1].components(separatedBy: ",")
+        cells[3] = String(try #require(Int(cells[3])) + 1)
+        rows[1] = cells.joined(separator: ",")
+        try rows.joined(separator: "\r\n").write(toFile: revenuePath, atomically: true, encoding: .utf8)
+        let refused = try await Executables.launch("pdx-verify", [root + "/audit", "--vkey", root + "/vkey", "--disclosure-report", announcement])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("pdx-verify: FAIL disclosure_report_differs at \(revenuePath): line 2 "), "\(refused.output)")
+
+        let integrityOnly = try await Executables.launch("pdx-verify", [root + "/audit", "--integrity-only", "--disclosure-report", announcement])
+        #expect(integrityOnly.status == 2)
+        let notOne = try await Executables.launch("pdx-verify", [root + "/audit", "--disclosure-report", root + "/data"])
+        #expect(notOne.status == 2)
+    }
+}
