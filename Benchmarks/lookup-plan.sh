@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The duplicate lookup of a usage batch on PostgreSQL, before and after statistics: 500 event ids of
 # one operator among 170,000 of its events, as the IN list the store used to send and as the
-# LATERAL … LIMIT 1 lookup it sends now (Sources/Persistence/UsageStorage.swift, digestsQuery).
+# LATERAL … LIMIT 1 lookup (Sources/Persistence/UsageStorage.swift, postgresDigestsQuery, which now
+# takes the ids as one array).
 # Prints each plan's top node and execution time, first on a table never analyzed, then after ANALYZE.
 # Usage: Benchmarks/lookup-plan.sh postgres://postgres@127.0.0.1:55433/pdx_bench
 set -euo pipefail

@@ -113,10 +113,24 @@ public protocol LogTransaction: LogReader {
     func insertNodes(_ nodes: [StoredNode]) async throws
     /// Replaces the head.
     func updateHead(_ head: LogHead) async throws
+    /// Inserts `entries` and `nodes` and replaces the head with `head`: what one append writes,
+    /// which a store may send as one statement.
+    func write(entries: [StoredEntry], nodes: [StoredNode], head: LogHead) async throws
     /// Inserts a checkpoint; its size is new.
     func insertCheckpoint(_ checkpoint: StoredCheckpoint) async throws
     /// Sets a value in the key/value table.
     func setMetaValue(_ value: String, forKey key: String) async throws
+}
+
+extension LogTransaction {
+    /// Inserts the entries, then the nodes (if any), then replaces the head.
+    public func write(entries: [StoredEntry], nodes: [StoredNode], head: LogHead) async throws {
+        try await insertEntries(entries)
+        if !nodes.isEmpty {
+            try await insertNodes(nodes)
+        }
+        try await updateHead(head)
+    }
 }
 
 /// A database that hands out transactions of the log's storage.

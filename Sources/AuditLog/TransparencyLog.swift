@@ -123,11 +123,7 @@ public final class TransparencyLog: Sendable {
             rows.append(StoredEntry(seq: entry.seq, time: entry.time, action: record.action, leafHash: leafHash, body: body))
             entries.append(entry)
         }
-        try await transaction.insertEntries(rows)
-        if !nodes.isEmpty {
-            try await transaction.insertNodes(nodes)
-        }
-        try await transaction.updateHead(LogHead(size: frontier.size, frontier: frontier.hashes))
+        try await transaction.write(entries: rows, nodes: nodes, head: LogHead(size: frontier.size, frontier: frontier.hashes))
 
         if frontier.size >= (last?.size ?? 0) + UInt64(policy.maxEntries) {
             _ = try await signLocked(frontier: frontier, last: last, in: transaction)

@@ -2,6 +2,7 @@ public import AuditLog
 public import Cryptography
 public import Foundation
 public import Identity
+internal import Synchronization
 internal import Vetting
 
 /// Reads inside one read-only transaction, for every store.
@@ -239,23 +240,51 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
 /// `transaction_closed`. After a failed statement every further call throws
 /// `transaction_aborted` and the transaction rolls back.
 public final class DatabaseTransaction: DatabaseReader, LogTransaction, @unchecked Sendable {
+    /// What this transaction knows of the log's rows while it holds the head: no other writer can
+    /// change them until it ends, so they are read once and then kept as this transaction writes
+    /// them. The usage path locks the head first and the log locks it again to append; on
+    /// PostgreSQL each read is a round trip made while every other appender waits.
+    private struct Known {
+        var head: LogHead?
+        /// The latest checkpoint once read: nil when not read yet, `.some(nil)` when there is none.
+        var checkpoint: StoredCheckpoint??
+    }
+
+    private let known = Mutex(Known())
+
     // MARK: Audit log
 
     /// Reads the head and locks it until the transaction ends (`FOR UPDATE` on PostgreSQL; on
-    /// SQLite the write transaction already holds the database's write lock).
+    /// SQLite the write transaction already holds the database's write lock). Once locked, the
+    /// head is answered from memory: this transaction is then its only writer.
     public func lockHead() async throws -> LogHead {
-        try await readHead(lock: true)
+        if let head = known.withLock({ $0.head }) { return head }
+        let head = try await readHead(lock: true)
+        known.withLock { $0.head = head }
+        return head
+    }
+
+    /// The checkpoint with the largest size; read once, then kept as this transaction inserts
+    /// checkpoints (it holds the head, so no other writer signs one meanwhile).
+    public override func latestCheckpoint() async throws -> StoredCheckpoint? {
+        if let checkpoint = known.withLock({ $0.checkpoint }) { return checkpoint }
+        let checkpoint = try await super.latestCheckpoint()
+        // Kept only under the head lock: before it, another writer may still sign one.
+        known.withLock { if $0.head != nil { $0.checkpoint = .some(checkpoint) } }
+        return checkpoint
     }
 
     /// Inserts entries in one batch.
     public func insertEntries(_ entries: [StoredEntry]) async throws {
+        // By column, as the usage events: one statement of five arrays on PostgreSQL.
         try await context.insert(
             into: "log_entries",
             columns: ["seq", "time", "action", "leaf_hash", "body"],
-            rows: entries.map { entry in
-                [.integer(Int64(clamping: entry.seq)), .integer(Timestamp.milliseconds(entry.time)), .text(entry.action),
-                 .blob(entry.leafHash.bytes), .blob(entry.body)]
-            }
+            shared: [],
+            values: SQLColumns([
+                .integer(entries.map { Int64(clamping: $0.seq) }), .integer(entries.map { Timestamp.milliseconds($0.time) }),
+                .text(entries.map(\.action)), .blob(entries.map(\.leafHash.bytes)), .blob(entries.map(\.body)),
+            ])
         )
     }
 
@@ -264,21 +293,57 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
         try await context.insert(
             into: "log_nodes",
             columns: ["level", "idx", "hash"],
-            rows: nodes.map { node in
-                [.integer(Int64(node.id.level)), .integer(Int64(clamping: node.id.index)), .blob(node.hash.bytes)]
-            }
+            shared: [],
+            values: SQLColumns([
+                .integer(nodes.map { Int64($0.id.level) }), .integer(nodes.map { Int64(clamping: $0.id.index) }),
+                .blob(nodes.map(\.hash.bytes)),
+            ])
         )
+    }
+
+    /// Inserts the entries and nodes of one append and replaces the head: on PostgreSQL one
+    /// statement (the inserts as data-modifying `WITH` parts of the head's `UPDATE`, each of
+    /// arrays), so an append is one round trip made while other appenders wait for the head.
+    public func write(entries: [StoredEntry], nodes: [StoredNode], head: LogHead) async throws {
+        guard context.dialect == .postgres else {
+            try await insertEntries(entries)
+            if !nodes.isEmpty {
+                try await insertNodes(nodes)
+            }
+            try await updateHead(head)
+            return
+        }
+        try await context.execute(
+            """
+            WITH entries AS (INSERT INTO log_entries (seq, time, action, leaf_hash, body)
+                SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::bytea[], $5::bytea[])),
+            nodes AS (INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($6::int8[], $7::int8[], $8::bytea[]))
+            UPDATE log_head SET size = $9, frontier = $10 WHERE id = 1
+            """,
+            [.array(.integer(entries.map { Int64(clamping: $0.seq) })), .array(.integer(entries.map { Timestamp.milliseconds($0.time) })),
+             .array(.text(entries.map(\.action))), .array(.blob(entries.map(\.leafHash.bytes))), .array(.blob(entries.map(\.body))),
+             .array(.integer(nodes.map { Int64($0.id.level) })), .array(.integer(nodes.map { Int64(clamping: $0.id.index) })),
+             .array(.blob(nodes.map(\.hash.bytes))),
+             .integer(Int64(clamping: head.size)), .blob(Self.frontierBytes(head))]
+        )
+        known.withLock { if $0.head != nil { $0.head = head } }
     }
 
     /// Replaces the head; the frontier is stored as its hashes concatenated.
     public func updateHead(_ head: LogHead) async throws {
+        try await context.execute(
+            "UPDATE log_head SET size = $1, frontier = $2 WHERE id = 1",
+            [.integer(Int64(clamping: head.size)), .blob(Self.frontierBytes(head))]
+        )
+        known.withLock { if $0.head != nil { $0.head = head } }
+    }
+
+    /// The head's frontier as stored: its hashes concatenated.
+    private static func frontierBytes(_ head: LogHead) -> [UInt8] {
         var frontier: [UInt8] = []
         frontier.reserveCapacity(head.frontier.count * SHA256Digest.byteCount)
         for hash in head.frontier { hash.withUnsafeBytes { frontier.append(contentsOf: $0) } }
-        try await context.execute(
-            "UPDATE log_head SET size = $1, frontier = $2 WHERE id = 1",
-            [.integer(Int64(clamping: head.size)), .blob(frontier)]
-        )
+        return frontier
     }
 
     /// Inserts a signed checkpoint.
@@ -289,6 +354,11 @@ public final class DatabaseTransaction: DatabaseReader, LogTransaction, @uncheck
             rows: [[.integer(Int64(clamping: checkpoint.size)), .blob(checkpoint.rootHash.bytes), .text(checkpoint.note),
                     .integer(Timestamp.milliseconds(checkpoint.signedAt))]]
         )
+        known.withLock { known in
+            if case .some(let latest) = known.checkpoint, (latest?.size ?? 0) <= checkpoint.size {
+                known.checkpoint = .some(checkpoint)
+            }
+        }
     }
 
     /// Sets a value of the `meta` table, replacing any earlier one.

@@ -11,6 +11,9 @@ enum SQLValue: Sendable, Hashable {
     case integer(Int64)
     case text(String)
     case blob([UInt8])
+    /// An array, bound as one parameter (`$n::text[]`, `$n::int8[]`, `$n::bytea[]`): PostgreSQL
+    /// only, for statements written for ``SQLDialect/postgres`` alone. SQLite refuses it.
+    case array(SQLColumn)
 }
 
 /// One result row, by column position.
@@ -54,6 +57,7 @@ extension SQLValue {
         case .integer: "an integer"
         case .text: "text"
         case .blob: "bytes"
+        case .array: "an array"
         }
     }
 }
@@ -105,15 +109,26 @@ protocol SQLConnection: Sendable {
     func insert(into table: String, columns: [String], shared: [SQLValue], values: SQLColumns) async throws
 }
 
-/// The values of one column of a columnar insert.
-enum SQLColumn: Sendable {
+/// The values of one column of a columnar insert, or of an array parameter.
+enum SQLColumn: Sendable, Hashable {
     case text([String])
     case integer([Int64])
+    case blob([[UInt8]])
 
     var count: Int {
         switch self {
         case .text(let values): values.count
         case .integer(let values): values.count
+        case .blob(let values): values.count
+        }
+    }
+
+    /// The PostgreSQL type of an array of these values.
+    var postgresArrayType: String {
+        switch self {
+        case .integer: "int8[]"
+        case .text: "text[]"
+        case .blob: "bytea[]"
         }
     }
 }

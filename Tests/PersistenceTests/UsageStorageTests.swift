@@ -164,6 +164,87 @@ struct UsageEventStorageTests {
     }
 }
 
+@Suite("A usage group's writes at once on SQLite and PostgreSQL")
+struct RecordUsageStorageTests {
+    @Test("events of several operators, counters and day counters are written as the three writes would; stored counters add up",
+          arguments: Backend.available)
+    func recordsAll(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let database = try await fixture.open()
+            let calls = UsageSamples.key()
+            let records = UsageSamples.key(dataset: "tj-port", unit: .record)
+            try await database.transaction { transaction async throws in
+                try await transaction.addUsage([UsageSamples.counter(calls, quantity: 10, events: 2, log: 3...4)])
+                try await transaction.addDailyUsage([UsageSamples.day("2026-01-10", quantity: 10, events: 2)])
+            }
+            let a = [UsageSamples.event("evt-1", quantity: 2), UsageSamples.event("evt-2", dataset: "tj-port", unit: .record, quantity: 7)]
+            let b = [UsageSamples.event("evt-1", grant: "gr-2", quantity: 5)]
+            try await database.transaction { transaction async throws in
+                try await transaction.recordUsage(
+                    [(operatorID: "op-a", events: a), (operatorID: "op-b", events: b), (operatorID: "op-c", events: [])],
+                    counters: [
+                        UsageSamples.counter(calls, quantity: 2, events: 1, log: 8...8),
+                        UsageSamples.counter(records, quantity: 7, events: 1, log: 8...8),
+                        // One key twice is added up before it is written.
+                        UsageSamples.counter(calls, quantity: 1, events: 1, log: 9...9),
+                    ],
+                    days: [
+                        UsageSamples.day("2026-01-10", quantity: 2, events: 1),
+                        UsageSamples.day("2026-01-10", quantity: 1, events: 1),
+                        UsageSamples.day("2026-01-10", dataset: "tj-port", unit: .record, quantity: 7, events: 1),
+                    ])
+                // Nothing at all writes nothing.
+                try await transaction.recordUsage([], counters: [], days: [])
+            }
+            try await database.read { reader async throws in
+                #expect(try await reader.usageDigests(operatorID: "op-a", eventIDs: ["evt-1", "evt-2"])
+                    == ["evt-1": a[0].digest, "evt-2": a[1].digest])
+                #expect(try await reader.usageDigests(operatorID: "op-b", eventIDs: ["evt-1", "evt-2"]) == ["evt-1": b[0].digest])
+                let row = try #require(try await reader.context.query(
+                    "SELECT grant_id, dataset_id, unit, quantity, occurred_at, period FROM usage_events WHERE operator_id = $1 AND event_id = $2",
+                    [.text("op-a"), .text("evt-2")]
+                ).first)
+                #expect(try row.text(1) == "tj-port")
+                #expect(try row.text(2) == "record")
+                #expect(try row.integer(3) == 7)
+                #expect(try row.integer(4) == Timestamp.milliseconds(a[1].time))
+                #expect(try row.text(5) == "2026-01")
+                #expect(try await reader.usageCounters(period: UsageSamples.january, filter: UsageFilter()) == [
+                    UsageSamples.counter(calls, quantity: 13, events: 4, log: 3...9),
+                    UsageSamples.counter(records, quantity: 7, events: 1, log: 8...8),
+                ])
+                #expect(try await reader.dailyUsage(grantID: "gr-1", period: UsageSamples.january) == [
+                    UsageSamples.day("2026-01-10", quantity: 13, events: 4),
+                    UsageSamples.day("2026-01-10", dataset: "tj-port", unit: .record, quantity: 7, events: 1),
+                ])
+            }
+        }
+    }
+
+    @Test("a stored event id among them is unique_violation, and nothing of the group is written", arguments: Backend.available)
+    func duplicateWritesNothing(backend: Backend) async throws {
+        try await Fixture.with(backend) { fixture in
+            let database = try await fixture.open()
+            let first = UsageSamples.event("evt-1", quantity: 2)
+            try await database.transaction { try await $0.insertUsageEvents([first], operatorID: "op-1") }
+            let error = await #expect(throws: StorageError.self) {
+                try await database.transaction { transaction async throws in
+                    try await transaction.recordUsage(
+                        [(operatorID: "op-1", events: [UsageSamples.event("evt-2"), first])],
+                        counters: [UsageSamples.counter(UsageSamples.key(), quantity: 3, events: 2, log: 1...1)],
+                        days: [UsageSamples.day("2026-01-10", quantity: 3, events: 2)])
+                }
+            }
+            #expect(error?.code == .uniqueViolation)
+            try await database.read { reader async throws in
+                #expect(try await reader.usageDigests(operatorID: "op-1", eventIDs: ["evt-1", "evt-2"]) == ["evt-1": first.digest])
+                #expect(try await reader.usageQuantities([UsageSamples.key()]).isEmpty)
+                #expect(try await reader.dailyUsage(grantID: "gr-1", period: UsageSamples.january).isEmpty)
+            }
+        }
+    }
+}
+
 @Suite("Usage counters on SQLite and PostgreSQL")
 struct UsageCounterStorageTests {
     @Test("counters added twice add up; the log range covers both; operator and authority stay",
@@ -520,8 +601,8 @@ struct UsageLookupPlanTests {
             let ids = (0..<512).map { "evt-\($0 * 7)" }
             try await database.read { reader async throws in
                 let plan = try await reader.context.query(
-                    "EXPLAIN " + DatabaseReader.digestsQuery(count: ids.count, dialect: .postgres),
-                    [.text("op-a")] + ids.map(SQLValue.text)
+                    "EXPLAIN " + DatabaseReader.postgresDigestsQuery(),
+                    [.text("op-a"), .array(.text(ids))]
                 ).map { try $0.text(0) }
                 let lookup = plan.first { $0.contains("Index Cond:") } ?? ""
                 #expect(plan.contains { $0.contains("Index Scan using usage_events_pkey") }, "\(plan)")
@@ -532,6 +613,11 @@ struct UsageLookupPlanTests {
                 let digests = try await reader.usageDigests(operatorID: "op-a", eventIDs: ids + ["evt-none", ids[0]])
                 #expect(digests.count == ids.count)
                 #expect(digests["evt-7"] == UsageSamples.event("evt-7").digest)
+                // Any number of ids in the one statement: a batch's and more.
+                let many = (0..<3_000).map { "evt-\($0 * 3)" } + (0..<100).map { "evt-none-\($0)" }
+                let found = try await reader.usageDigests(operatorID: "op-a", eventIDs: many)
+                #expect(found.count == 3_000)
+                #expect(found["evt-8997"] == UsageSamples.event("evt-8997").digest)
             }
         }
     }

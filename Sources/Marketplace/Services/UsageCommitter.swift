@@ -179,20 +179,19 @@ package final class UsageCommitter: Sendable {
 
             let entries = try await log.append(records.flatMap { $0.map(\.record) }, in: tx)
             var offset = 0
+            var accepted: [(operatorID: String, events: [UsageEvent])] = []
             var counters: [UsageCounter] = []
             var days: [DailyUsage] = []
             for (job, (decision, batchRecords)) in zip(group, zip(decisions, records)) where !batchRecords.isEmpty {
                 let batchEntries = Array(entries[offset..<(offset + batchRecords.count)])
                 offset += batchRecords.count
-                try await tx.insertUsageEvents(decision.accepted, operatorID: job.batch.operatorID)
+                accepted.append((job.batch.operatorID, decision.accepted))
                 counters += Self.counters(decision, records: batchRecords, entries: batchEntries,
                                           operatorID: job.batch.operatorID, source: job.batch.source, directory: directory)
                 days += decision.dayDeltas.map { DailyUsage(key: $0.key, quantity: $0.value.quantity, events: $0.value.events) }
             }
-            if !counters.isEmpty {
-                try await tx.addUsage(counters)
-                try await tx.addDailyUsage(days)
-            }
+            // The whole group's writes at once: one statement on PostgreSQL.
+            try await tx.recordUsage(accepted, counters: counters, days: days)
             for (job, decision) in zip(group, decisions) {
                 guard let keyed = job.idempotency else { continue }
                 try await keyed.record(decision, tx)

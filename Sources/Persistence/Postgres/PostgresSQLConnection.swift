@@ -79,20 +79,20 @@ struct PostgresSQLConnection: SQLConnection {
         var bindings = PostgresBindings(capacity: shared.count + values.columns.count)
         var selected: [String] = []
         for value in shared {
+            Self.bind(value, to: &bindings)
+            let parameter = "$\(selected.count + 1)"
             switch value {
-            case .null: bindings.appendNull(); selected.append("$\(selected.count + 1)")
-            case .integer(let integer): bindings.append(integer); selected.append("$\(selected.count + 1)::int8")
-            case .text(let text): bindings.append(text); selected.append("$\(selected.count + 1)::text")
-            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes)); selected.append("$\(selected.count + 1)::bytea")
+            case .null: selected.append(parameter)
+            case .integer: selected.append(parameter + "::int8")
+            case .text: selected.append(parameter + "::text")
+            case .blob: selected.append(parameter + "::bytea")
+            case .array(let column): selected.append(parameter + "::" + column.postgresArrayType)
             }
         }
         var arrays: [String] = []
         for column in values.columns {
-            let parameter = "$\(shared.count + arrays.count + 1)"
-            switch column {
-            case .integer(let integers): bindings.append(integers); arrays.append(parameter + "::int8[]")
-            case .text(let texts): bindings.append(texts); arrays.append(parameter + "::text[]")
-            }
+            Self.bind(.array(column), to: &bindings)
+            arrays.append("$\(shared.count + arrays.count + 1)::" + column.postgresArrayType)
         }
         let names = (0..<values.columns.count).map { "c\($0)" }
         selected += names.map { "u.\($0)" }
@@ -104,14 +104,21 @@ struct PostgresSQLConnection: SQLConnection {
     static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds {
-            switch value {
-            case .null: bindings.appendNull()
-            case .integer(let integer): bindings.append(integer)
-            case .text(let text): bindings.append(text)
-            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
-            }
+            bind(value, to: &bindings)
         }
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    static func bind(_ value: SQLValue, to bindings: inout PostgresBindings) {
+        switch value {
+        case .null: bindings.appendNull()
+        case .integer(let integer): bindings.append(integer)
+        case .text(let text): bindings.append(text)
+        case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+        case .array(.integer(let integers)): bindings.append(integers)
+        case .array(.text(let texts)): bindings.append(texts)
+        case .array(.blob(let blobs)): bindings.append(blobs.map { ByteBuffer(bytes: $0) })
+        }
     }
 
     static func value(_ cell: PostgresCell) throws -> SQLValue {

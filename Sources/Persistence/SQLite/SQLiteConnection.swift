@@ -199,6 +199,8 @@ final class SQLiteConnection: @unchecked Sendable {
                     status = sqlite3_bind_int64(statement, index, integers[row])
                 case .text(let texts):
                     status = bindText(texts[row], to: statement, at: index)
+                case .blob(let blobs):
+                    status = bindBlob(blobs[row], to: statement, at: index)
                 }
                 guard status == SQLITE_OK else { throw error(status, sql: sql) }
             }
@@ -215,6 +217,14 @@ final class SQLiteConnection: @unchecked Sendable {
             utf8.withMemoryRebound(to: CChar.self) { chars in
                 pdx_sqlite3_bind_text_transient(statement, index, chars.baseAddress, Int32(chars.count))
             }
+        }
+    }
+
+    private func bindBlob(_ bytes: [UInt8], to statement: OpaquePointer, at index: Int32) -> Int32 {
+        // As for text: an empty buffer may have no address, and a null pointer would bind NULL.
+        if bytes.isEmpty { return sqlite3_bind_zeroblob(statement, index, 0) }
+        return bytes.withUnsafeBytes { raw in
+            pdx_sqlite3_bind_blob_transient(statement, index, raw.baseAddress, Int32(raw.count))
         }
     }
 
@@ -260,13 +270,9 @@ final class SQLiteConnection: @unchecked Sendable {
             case .text(let text):
                 status = bindText(text, to: statement, at: index)
             case .blob(let bytes):
-                if bytes.isEmpty {
-                    status = sqlite3_bind_zeroblob(statement, index, 0)
-                } else {
-                    status = bytes.withUnsafeBytes { raw in
-                        pdx_sqlite3_bind_blob_transient(statement, index, raw.baseAddress, Int32(raw.count))
-                    }
-                }
+                status = bindBlob(bytes, to: statement, at: index)
+            case .array:
+                throw StorageError(code: .queryFailed, detail: "an array parameter is for PostgreSQL only: \(sql)")
             }
             guard status == SQLITE_OK else { throw error(status, sql: sql) }
         }
