@@ -9,9 +9,9 @@ import Marketplace
 import Persistence
 import Vetting
 
-/// Reviewers' catalogue: their authority's datasets, publishing one, and changing one's openness,
-/// grade or ceiling prices (what `PATCH /v1/datasets/{id}` changes) behind a preview that lists the
-/// grants the change would suspend or deny. Every action is `CatalogService`'s, under the API's role
+/// Reviewers' catalogue: their authority's datasets, publishing one, and changing one's title,
+/// description, fields' sensitivity, openness, grade or ceiling prices (what `PATCH /v1/datasets/{id}`
+/// changes) behind a preview that lists the grants the change would suspend or deny. Every action is `CatalogService`'s, under the API's role
 /// table; only the confirmation writes.
 extension ConsoleRoutes {
     static var cataloguePath: String { "/console/catalogue" }
@@ -235,7 +235,8 @@ extension ConsoleRoutes {
         return html(Page(language: language, title: .datasetTitle, body: body, session: session), status: status)
     }
 
-    /// The change form: openness, grade and ceilings as they are, and a reason; it asks for a preview.
+    /// The change form: title, description, each field's sensitivity, openness, grade and ceilings as
+    /// they are, and a reason; it asks for a preview.
     func changeForm(_ dataset: Dataset, _ session: ConsoleSession, _ language: ConsoleLanguage) -> String {
         let t = { (phrase: Phrase) in escape(text(phrase, language)) }
         func select(_ name: String, _ label: Phrase, _ options: [String], _ chosen: String) -> String {
@@ -247,11 +248,25 @@ extension ConsoleRoutes {
                 + "<input type=\"text\" id=\"change-price-\(unit.rawValue)\" name=\"price_\(unit.rawValue)\" maxlength=\"24\" "
                 + "inputmode=\"decimal\" value=\"\(escape(dataset.ceilingPrices[unit]?.description ?? ""))\">"
         }.joined()
+        // `fields_shown` tells an unticked box (not sensitive) from a form without the boxes.
+        let sensitivity = dataset.fields.map { field in
+            "<label><input type=\"checkbox\" name=\"sensitive_\(escape(field.name))\" value=\"1\"\(field.sensitive ? " checked" : "")> "
+                + "<code>\(escape(field.name))</code></label>"
+        }.joined(separator: "<br>")
         return """
             <h2>\(t(.changeTitle))</h2>
             <p>\(t(.changeIntro))</p>
             <form method="post" action="\(Self.cataloguePath)/\(escape(dataset.id))/preview">
             <input type="hidden" name="csrf" value="\(escape(session.csrfToken))">
+            <label for="change-title">\(t(.titleLabel))</label>
+            <input type="text" id="change-title" name="title" maxlength="200" required value="\(escape(dataset.title))">
+            <label for="change-description">\(t(.descriptionLabel))</label>
+            <textarea id="change-description" name="description" maxlength="4000" rows="4">\(escape(dataset.description))</textarea>
+            <fieldset id="change-sensitivity"><legend>\(t(.markSensitiveLabel))</legend>
+            <p>\(t(.sensitivityHelp))</p>
+            <input type="hidden" name="fields_shown" value="1">
+            \(sensitivity)
+            </fieldset>
             \(select("openness", .opennessLabel, Openness.allCases.map(\.rawValue), dataset.openness.rawValue))
             \(select("grade", .gradeLabel, Grade.allCases.map(\.rawValue), dataset.grade.rawValue))
             \(prices)
@@ -272,8 +287,25 @@ extension ConsoleRoutes {
             guard let sent = form["price_\(unit.rawValue)"]?.trimmingCharacters(in: .whitespaces), !sent.isEmpty else { continue }
             if sent != current.ceilingPrices[unit]?.description { prices[unit.rawValue] = sent }
         }
-        return DatasetUpdate(openness: openness == current.openness ? nil : openness, grade: grade == current.grade ? nil : grade,
+        let title = form["title"]?.trimmingCharacters(in: .whitespaces)
+        // Browsers send a textarea's line breaks as CR LF; the catalogue keeps line feeds.
+        let description = form["description"].map(Self.lineFeeds)
+        var fields: [DatasetUpdate.FieldChange] = []
+        if form["fields_shown"] == "1" {
+            for field in current.fields where (form["sensitive_\(field.name)"] == "1") != field.sensitive {
+                fields.append(DatasetUpdate.FieldChange(name: field.name, sensitive: !field.sensitive))
+            }
+        }
+        return DatasetUpdate(title: title == current.title ? nil : title,
+                             description: description == current.description ? nil : description,
+                             fields: fields.isEmpty ? nil : fields,
+                             openness: openness == current.openness ? nil : openness, grade: grade == current.grade ? nil : grade,
                              ceilingPrices: prices.isEmpty ? nil : prices, reason: form["reason"])
+    }
+
+    /// `text` with each CR LF or lone CR as a line feed.
+    static func lineFeeds(_ text: String) -> String {
+        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 
     /// The affected grants a preview page lists; the count and the other pages are a click away.
@@ -313,6 +345,12 @@ extension ConsoleRoutes {
         body += "<p>\(t(.previewIntro))</p><table id=\"changes\"><thead><tr><th></th><th>\(t(.beforeLabel))</th><th>\(t(.afterLabel))</th>"
             + "</tr></thead><tbody>"
         var rows: [(Phrase, String, String)] = []
+        if before.title != after.title { rows.append((.titleLabel, before.title, after.title)) }
+        if before.description != after.description { rows.append((.descriptionLabel, before.description, after.description)) }
+        for (was, will) in zip(before.fields, after.fields) where was.sensitive != will.sensitive {
+            func flag(_ field: DatasetField) -> String { "\(field.name) \(text(field.sensitive ? .sensitiveMark : .notSensitiveMark, language))" }
+            rows.append((.fieldsLabel, flag(was), flag(will)))
+        }
         if before.openness != after.openness { rows.append((.opennessLabel, before.openness.rawValue, after.openness.rawValue)) }
         if before.grade != after.grade { rows.append((.gradeLabel, before.grade.rawValue, after.grade.rawValue)) }
         for unit in before.units where before.ceilingPrices[unit] != after.ceilingPrices[unit] {
@@ -320,7 +358,7 @@ extension ConsoleRoutes {
                          "\(unit.rawValue): \(after.ceilingPrices[unit]?.description ?? "")"))
         }
         for (label, was, will) in rows {
-            body += "<tr><th scope=\"row\">\(t(label))</th><td>\(escape(was))</td><td>\(escape(will))</td></tr>"
+            body += "<tr><th scope=\"row\">\(t(label))</th><td class=\"text\">\(escape(was))</td><td class=\"text\">\(escape(will))</td></tr>"
         }
         body += "</tbody></table>"
         body += "<dl><dt>\(t(.reasonLabel))</dt><dd>\(escape(TextRules.trimmed(update.reason) ?? ""))</dd></dl>"
@@ -350,6 +388,12 @@ extension ConsoleRoutes {
             + "<input type=\"hidden\" name=\"openness\" value=\"\(escape(after.openness.rawValue))\">"
             + "<input type=\"hidden\" name=\"grade\" value=\"\(escape(after.grade.rawValue))\">"
             + "<input type=\"hidden\" name=\"reason\" value=\"\(escape(update.reason ?? ""))\">"
+            + "<input type=\"hidden\" name=\"title\" value=\"\(escape(after.title))\">"
+            + "<input type=\"hidden\" name=\"description\" value=\"\(escape(after.description))\">"
+            + "<input type=\"hidden\" name=\"fields_shown\" value=\"1\">"
+        for field in after.fields where field.sensitive {
+            change += "<input type=\"hidden\" name=\"sensitive_\(escape(field.name))\" value=\"1\">"
+        }
         for unit in after.units {
             change += "<input type=\"hidden\" name=\"price_\(unit.rawValue)\" value=\"\(escape(after.ceilingPrices[unit]?.description ?? ""))\">"
         }

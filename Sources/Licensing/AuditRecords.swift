@@ -12,6 +12,8 @@ public enum LicensingAction: String, Sendable, Hashable, CaseIterable {
     /// Only the dataset's reconciliation tolerance changed.
     case datasetToleranceChanged = "dataset.tolerance_changed"
     case datasetUpstreamChanged = "dataset.upstream_changed"
+    /// Only the dataset's title or description changed: public catalogue text.
+    case datasetDescribed = "dataset.described"
     case grantRequested = "grant.requested"
     case grantDecided = "grant.decided"
     case grantActivated = "grant.activated"
@@ -38,6 +40,17 @@ public enum LicensingRecords {
     static func updated(from old: Dataset, to new: Dataset, reason: String, stricter: Bool, setsSecret: Bool = false,
                         by actor: String, at now: Date) -> AuditRecord {
         var changes: [String: JSONValue] = [:]
+        if old.title != new.title {
+            changes["title"] = ["from": .string(old.title), "to": .string(new.title)]
+        }
+        if old.description != new.description {
+            changes["description"] = ["from": .string(old.description), "to": .string(new.description)]
+        }
+        var fields: [String: JSONValue] = [:]
+        for (was, will) in zip(old.fields, new.fields) where was.sensitive != will.sensitive {
+            fields[will.name] = ["sensitive": ["from": .bool(was.sensitive), "to": .bool(will.sensitive)]]
+        }
+        if !fields.isEmpty { changes["fields"] = .object(fields) }
         if old.openness != new.openness {
             changes["openness"] = ["from": .string(old.openness.rawValue), "to": .string(new.openness.rawValue)]
         }
@@ -70,7 +83,8 @@ public enum LicensingRecords {
         } else if old.upstream != nil, new.upstream == nil {
             changes["upstream_secret"] = .string("removed")
         }
-        let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil {
+        // A field's sensitivity is part of its classification.
+        let action: LicensingAction = if changes["openness"] != nil || changes["grade"] != nil || !fields.isEmpty {
             .datasetReclassified
         } else if !prices.isEmpty {
             .datasetRepriced
@@ -78,8 +92,10 @@ public enum LicensingRecords {
             .datasetDeliveryChanged
         } else if changes["upstream"] != nil || changes["upstream_secret"] != nil {
             .datasetUpstreamChanged
-        } else {
+        } else if changes["reconciliation_tolerance_bps"] != nil {
             .datasetToleranceChanged
+        } else {
+            .datasetDescribed
         }
         return datasetRecord(new, action, actor: actor, [
             "authority_id": .string(new.authorityID),

@@ -90,8 +90,15 @@ public struct DatasetDraft: Sendable, Hashable {
     }
 }
 
-/// A reclassification or repricing, as received; nil members stay as they are.
+/// A reclassification, repricing or new description, as received; nil members stay as they are.
 public struct DatasetUpdate: Sendable, Hashable {
+    /// A new title: public catalogue text, checked as at publication.
+    public var title: String?
+    /// A new description: public catalogue text, checked as at publication.
+    public var description: String?
+    /// Fields whose `sensitive` flag is set as given; fields not named keep theirs. Marking one
+    /// sensitive is stricter: grants that read it without a justification no longer satisfy the rules.
+    public var fields: [FieldChange]?
     public var openness: Openness?
     public var grade: Grade?
     /// Unit → new ceiling price text; units not named keep their ceiling.
@@ -105,10 +112,25 @@ public struct DatasetUpdate: Sendable, Hashable {
     /// Why; mandatory.
     public var reason: String?
 
+    /// One field's new `sensitive` flag, by name.
+    public struct FieldChange: Sendable, Hashable {
+        public var name: String
+        public var sensitive: Bool
+
+        public init(name: String, sensitive: Bool) {
+            self.name = name
+            self.sensitive = sensitive
+        }
+    }
+
     /// Creates an update.
-    public init(openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil,
+    public init(title: String? = nil, description: String? = nil, fields: [FieldChange]? = nil,
+                openness: Openness? = nil, grade: Grade? = nil, ceilingPrices: [String: String]? = nil,
                 delivery: DeliveryMode? = nil, reconciliationToleranceBPS: Int? = nil,
                 upstream: UpstreamDraft? = nil, reason: String?) {
+        self.title = title
+        self.description = description
+        self.fields = fields
         self.reconciliationToleranceBPS = reconciliationToleranceBPS
         self.upstream = upstream
         self.openness = openness
@@ -125,7 +147,8 @@ public struct CatalogChange: Sendable, Hashable {
     public let updated: Dataset
     /// The records explaining it, in order.
     public let records: [AuditRecord]
-    /// True when the change made the dataset stricter (openness or grade up, or a ceiling down):
+    /// True when the change made the dataset stricter (openness or grade up, a ceiling down, or a
+    /// field marked `sensitive`):
     /// the caller must re-check its grants in the same transaction (``GrantLifecycle/datasetChanged(_:datasets:operator:by:reason:at:)``).
     public let isStricter: Bool
 }
@@ -181,12 +204,28 @@ public struct Catalog: Sendable {
         return CatalogChange(updated: dataset, records: [LicensingRecords.published(dataset, by: actor.principalID)], isStricter: false)
     }
 
-    /// Reclassifies or reprices `dataset`; throws when the update is malformed, names a unit the
-    /// dataset lacks, changes nothing, or has no reason.
+    /// Reclassifies, reprices or describes `dataset` anew; throws when the update is malformed, names
+    /// a unit or field the dataset lacks, changes nothing, or has no reason.
     public func update(_ dataset: Dataset, with update: DatasetUpdate, by actor: Reviewer, at now: Date) throws(LicensingError) -> CatalogChange {
         let now = Timestamp.normalized(now)
         let reason = try Self.reason(update.reason, maxLength: policy.maxReasonLength)
         var next = dataset
+        if let title = update.title {
+            if title.isEmpty { throw LicensingError(code: .invalidTitle, detail: "title is empty") }
+            if let problem = TextRules.problem(in: title, maxLength: policy.maxTitleLength) {
+                throw LicensingError(code: .invalidTitle, detail: "title \(problem)")
+            }
+            next.title = title
+        }
+        if let description = update.description {
+            if let problem = TextRules.problem(in: description, maxLength: policy.maxDescriptionLength, allowsLineBreaks: true) {
+                throw LicensingError(code: .invalidDescription, detail: "description \(problem)")
+            }
+            next.description = description
+        }
+        if let changes = update.fields {
+            next.fields = try Self.sensitivity(changes, of: dataset.fields)
+        }
         if let openness = update.openness { next.openness = openness }
         if let grade = update.grade { next.grade = grade }
         if let delivery = update.delivery { next.delivery = delivery }
@@ -213,12 +252,31 @@ public struct Catalog: Sendable {
         next.updatedAt = now
         let stricter = next.openness > dataset.openness || next.grade > dataset.grade
             || dataset.units.contains { (next.ceilingPrices[$0] ?? .zero) < (dataset.ceilingPrices[$0] ?? .zero) }
+            || zip(dataset.fields, next.fields).contains { !$0.sensitive && $1.sensitive }
         let record = LicensingRecords.updated(from: dataset, to: next, reason: reason, stricter: stricter, setsSecret: setsSecret,
                                               by: actor.principalID, at: now)
         return CatalogChange(updated: next, records: [record], isStricter: stricter)
     }
 
     // MARK: checks
+
+    /// `fields` with the `sensitive` flags `changes` set: each named field must exist, once.
+    static func sensitivity(_ changes: [DatasetUpdate.FieldChange], of fields: [DatasetField]) throws(LicensingError) -> [DatasetField] {
+        guard !changes.isEmpty else { throw LicensingError(code: .fieldsRequired, detail: "fields, when given, names at least one field") }
+        var next = fields
+        var seen = Set<String>()
+        for (index, change) in changes.enumerated() {
+            guard let slot = fields.firstIndex(where: { $0.name == change.name }) else {
+                throw LicensingError(code: .unknownField, detail: "fields[\(index)].name is not a field of the dataset")
+            }
+            guard seen.insert(change.name).inserted else {
+                throw LicensingError(code: .duplicateField, detail: "fields[\(index)].name repeats an earlier field")
+            }
+            let field = fields[slot]
+            next[slot] = DatasetField(name: field.name, type: field.type, sensitive: change.sensitive, filterable: field.filterable)
+        }
+        return next
+    }
 
     static func checkTolerance(_ bps: Int) throws(LicensingError) {
         guard (0...10_000).contains(bps) else {

@@ -46,9 +46,9 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     /// Stable id chosen by the publisher, e.g. `bj-traffic-flow`.
     public let id: String
     /// Display title.
-    public let title: String
+    public internal(set) var title: String
     /// What the data is; may be empty.
-    public let description: String
+    public internal(set) var description: String
     /// The providing authority's id.
     public let authorityID: String
     /// The theme, e.g. `traffic`.
@@ -66,7 +66,7 @@ public struct Dataset: Sendable, Hashable, Identifiable {
     /// a discrepancy (100 = 1 %, the default).
     public internal(set) var reconciliationToleranceBPS: Int
     /// Its fields, in published order.
-    public let fields: [DatasetField]
+    public internal(set) var fields: [DatasetField]
     /// The units its use is metered in, sorted.
     public let units: [MeteringUnit]
     /// The currency of its prices: the marketplace's.

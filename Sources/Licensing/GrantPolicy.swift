@@ -79,7 +79,8 @@ public struct GrantPolicy: Sendable {
 
     /// Every reason the current rules no longer allow `grant` at `now`: the checks of
     /// ``evaluate(_:operator:datasets:at:)`` on the grant as granted, plus `approval_required` when a
-    /// dataset is `conditional` and an authority of the grant has not approved it.
+    /// dataset is `conditional` and an authority of the grant has not approved it, and `field_sensitive`
+    /// when it reads a field marked `sensitive` since it was requested (it has no justification for it).
     public func recheck(_ grant: Grant, operator: Operator, datasets: [String: Dataset], at now: Date) -> [GrantReason] {
         var reasons = operatorReasons(`operator`, at: now)
         let approved = Set(grant.approvals.filter { $0.decision == .approve }.map(\.authorityID))
@@ -90,6 +91,10 @@ public struct GrantPolicy: Sendable {
             }
             reasons += datasetReasons(dataset, tier: `operator`.application.tier)
             reasons += priceReasons(item.highestPrices, scenario: grant.scenario, dataset: dataset)
+            for field in item.fields where dataset.field(named: field)?.sensitive == true && item.justifications[field] == nil {
+                reasons.append(GrantReason(.fieldSensitive, dataset: dataset.id,
+                                           "'\(dataset.id)' marks '\(field)' sensitive; the grant reads it without a justification and its authority's approval"))
+            }
             if dataset.openness == .conditional {
                 for authority in grant.authorityIDs where !approved.contains(authority) {
                     reasons.append(GrantReason(.approvalRequired, dataset: dataset.id,

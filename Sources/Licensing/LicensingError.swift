@@ -24,6 +24,8 @@ public enum LicensingErrorCode: String, Sendable, CaseIterable {
     case invalidFieldName = "invalid_field_name"
     /// The same field named twice.
     case duplicateField = "duplicate_field"
+    /// A change naming a field the dataset does not have.
+    case unknownField = "unknown_field"
     /// More fields than ``CatalogPolicy/maxFields``.
     case tooManyFields = "too_many_fields"
     /// A field type outside ``FieldType``.
@@ -154,6 +156,9 @@ public struct GrantReason: Sendable, Hashable, CustomStringConvertible {
         /// A `conditional` dataset in a grant that lacks the approval of an authority providing data
         /// in it: what a dataset made `conditional` after its grant was approved leaves behind.
         case approvalRequired = "approval_required"
+        /// A granted field its dataset marked `sensitive` after the grant was requested, without a
+        /// justification for it: a sensitive field is granted only with one and its authority's approval.
+        case fieldSensitive = "field_sensitive"
         /// The grant's quotas at its prices could charge more in one period than
         /// ``MoneyLimits/grantPeriodMinor``.
         case periodAmountLimit = "period_amount_limit"

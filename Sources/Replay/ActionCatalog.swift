@@ -180,7 +180,7 @@ public enum ActionCatalog {
         ]
         return switch action {
         case .datasetPublished: datasetCommon + [Member("dataset", .object)]
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged: datasetCommon + datasetChange
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged, .datasetDescribed: datasetCommon + datasetChange
         case .grantRequested: grantCommon + [
             Member("requested_by", .string), Member("purpose", .string), Member("scenario", .string),
             Member("starts_at", .time), Member("ends_at", .time), Member("agreement", .object), Member("currency", .string),

@@ -22,7 +22,7 @@ extension LogReplay {
                 return
             }
             state.datasets[dataset.id] = dataset
-        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged:
+        case .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged, .datasetDescribed:
             try changeDataset(data, entry)
         case .grantRequested:
             try requestGrant(data, entry)
@@ -81,6 +81,20 @@ extension LogReplay {
             return
         }
         let changes = try data.object("changes")
+        let at = try data.time("at")
+        let place = "\(entry.record.action) of dataset \(id)"
+        // The service lets a platform admin or a reviewer of the providing authority change a dataset.
+        let actor = entry.record.actor
+        let isAdmin = state.principals[actor].map { $0.role == "admin" && $0.isLive(at: at) } ?? false
+        if !isAdmin, let problem = reviewerProblem(actor, actor: actor, authority: old.authorityID, at: at) {
+            report(ReplayFinding(.reviewerIneligible, entry: entry.seq, "\(place): \(problem)"))
+        }
+        let authorityID = try data.string("authority_id")
+        if authorityID != old.authorityID {
+            report(ReplayFinding(.datasetChangeInvalid, entry: entry.seq, "\(place) names authority \(authorityID); the dataset is provided by \(old.authorityID)"))
+        }
+        let (title, description) = try describedText(changes, old, place: place, seq: entry.seq)
+        let fields = try sensitivity(changes, old, place: place, seq: entry.seq)
         var openness = old.openness
         var grade = old.grade
         var prices = old.ceilingPrices
@@ -107,11 +121,56 @@ extension LogReplay {
             }
         }
         state.datasets[id] = Dataset(
-            id: old.id, title: old.title, description: old.description, authorityID: old.authorityID, theme: old.theme,
-            openness: openness, grade: grade, fields: old.fields, units: old.units, currency: old.currency,
+            id: old.id, title: title, description: description, authorityID: old.authorityID, theme: old.theme,
+            openness: openness, grade: grade, fields: fields, units: old.units, currency: old.currency,
             ceilingPrices: prices, revenueShareBPS: old.revenueShareBPS, version: Int(try data.integer("version")),
-            publishedAt: old.publishedAt, updatedAt: try data.time("at"), delivery: delivery, reconciliationToleranceBPS: tolerance,
+            publishedAt: old.publishedAt, updatedAt: at, delivery: delivery, reconciliationToleranceBPS: tolerance,
             upstream: upstream)
+    }
+
+    /// The title and description after `changes.title` / `changes.description` {`from`, `to`}: each
+    /// `from` must be the text the log has, and a title is never empty.
+    private mutating func describedText(_ changes: Fields, _ old: Dataset, place: String, seq: UInt64) throws(MalformedRecord) -> (String, String) {
+        var title = old.title
+        var description = old.description
+        if changes.members["title"] != nil {
+            let change = try changes.object("title")
+            title = try change.string("to")
+            if try change.string("from") != old.title {
+                report(ReplayFinding(.datasetChangeInvalid, entry: seq, "\(place) changes the title from a text the dataset did not have"))
+            }
+            if title.isEmpty { report(ReplayFinding(.datasetChangeInvalid, entry: seq, "\(place) gives the dataset an empty title")) }
+        }
+        if changes.members["description"] != nil {
+            let change = try changes.object("description")
+            description = try change.string("to")
+            if try change.string("from") != old.description {
+                report(ReplayFinding(.datasetChangeInvalid, entry: seq, "\(place) changes the description from a text the dataset did not have"))
+            }
+        }
+        return (title, description)
+    }
+
+    /// The fields after `changes.fields` {name: {`sensitive`: {`from`, `to`}}}: each named field must
+    /// exist with the `from` flag the log has.
+    private mutating func sensitivity(_ changes: Fields, _ old: Dataset, place: String, seq: UInt64) throws(MalformedRecord) -> [DatasetField] {
+        guard changes.members["fields"] != nil else { return old.fields }
+        var fields = old.fields
+        let changed = try changes.object("fields")
+        for name in changed.members.keys.sorted() {
+            let flag = try changed.object(name).object("sensitive")
+            let from = try flag.bool("from"), to = try flag.bool("to")
+            guard let slot = fields.firstIndex(where: { $0.name == name }) else {
+                report(ReplayFinding(.datasetChangeInvalid, entry: seq, "\(place) changes field \(name), which the dataset does not have"))
+                continue
+            }
+            let field = fields[slot]
+            if field.sensitive != from {
+                report(ReplayFinding(.datasetChangeInvalid, entry: seq, "\(place) says field \(name) was \(from ? "" : "not ")sensitive; the log has it \(field.sensitive ? "" : "not ")sensitive"))
+            }
+            fields[slot] = DatasetField(name: field.name, type: field.type, sensitive: to, filterable: field.filterable)
+        }
+        return fields
     }
 
     // MARK: grants
@@ -314,7 +373,7 @@ extension LogReplay {
             if at < endsAt {
                 report(ReplayFinding(.grantStepInvalid, entry: seq, "grant \(id) expired at \(RFC3339.format(at)), before its term ends at \(RFC3339.format(endsAt))"))
             }
-        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged,
+        case .datasetPublished, .datasetReclassified, .datasetRepriced, .datasetDeliveryChanged, .datasetToleranceChanged, .datasetUpstreamChanged, .datasetDescribed,
              .grantRequested, .grantAmended:
             return
         }
@@ -380,7 +439,8 @@ extension LogReplay {
         var datasets: [String: Dataset] = [:]
         for item in grant.items { datasets[item.datasetID] = state.datasets[item.datasetID] }
         checkedVersions[grant.id] = datasets.mapValues(\.version)
-        let datasetCodes: Set<GrantReason.Code> = [.priceAboveCeiling, .opennessClosed, .gradeCore, .tierInsufficient, .approvalRequired]
+        let datasetCodes: Set<GrantReason.Code> = [.priceAboveCeiling, .opennessClosed, .gradeCore, .tierInsufficient, .approvalRequired,
+                                                   .fieldSensitive]
         for reason in policy.recheck(grant, operator: owner, datasets: datasets, at: at) where datasetCodes.contains(reason.code) {
             let code: ReplayFinding.Code = reason.code == .priceAboveCeiling ? .priceAboveCeiling : .activatedAgainstPolicy
             report(ReplayFinding(code, entry: seq, "usage under grant \(grant.id), which a dataset change should have suspended: \(reason.detail)"))

@@ -51,6 +51,9 @@ public struct ReplayFinding: Error, Sendable, Hashable, CustomStringConvertible 
         /// A `dataset.release_published` that does not fit its dataset: another authority, fields
         /// other than the dataset's, or a version published before.
         case releaseInvalid = "release_invalid"
+        /// A dataset change whose `from` values are not the dataset's at that point of the log, that
+        /// names a field the dataset does not have, gives it an empty title, or names another authority.
+        case datasetChangeInvalid = "dataset_change_invalid"
         /// Usage, an adjustment or a second close for a period after its `settlement.closed`.
         case periodChangedAfterClose = "period_changed_after_close"
         /// A period closed while an earlier period with usage was open, or before its end.

@@ -91,6 +91,14 @@ struct LicensingAuditRecordTests {
             reason: "own interface"), at: Clock.day(6))
         let rotated = try Datasets.updated(forwarded.updated, DatasetUpdate(
             upstream: UpstreamDraft(baseURL: nil, credentialHeader: nil, setsSecret: true), reason: "rotation"), at: Clock.day(6))
+        let described = try Datasets.updated(bjA.updated, DatasetUpdate(title: "Flow per road", description: "Counts\nper hour",
+                                                                      reason: "clearer"), at: Clock.day(5))
+        #expect(described.records.map(\.action) == ["dataset.described"])
+        #expect(described.records.first?.data["changes"] == [
+            "title": ["from": .string(bjA.updated.title), "to": "Flow per road"],
+            "description": ["from": .string(bjA.updated.description), "to": "Counts\nper hour"],
+        ])
+        records += described.records
         #expect(rotated.records.map(\.action) == ["dataset.upstream_changed"])
         #expect(rotated.records.first?.data["changes"] == ["upstream_secret": "changed"], "that it changed, never the secret")
         records += repriced.records + reclassified.records + redelivered.records + retolerated.records + forwarded.records + rotated.records

@@ -251,6 +251,11 @@ struct CatalogUpdateTests {
         (.conditional, .general, DatasetUpdate(openness: .open, ceilingPrices: ["call": "0.01"], reason: "r"), true, "dataset.reclassified"),
         (.open, .general, DatasetUpdate(delivery: .declared, reason: "r"), false, "dataset.delivery_changed"),
         (.open, .general, DatasetUpdate(grade: .important, delivery: .declared, reason: "r"), true, "dataset.reclassified"),
+        (.open, .general, DatasetUpdate(fields: [.init(name: "flow", sensitive: true)], reason: "r"), true, "dataset.reclassified"),
+        (.open, .general, DatasetUpdate(fields: [.init(name: "plate_number", sensitive: false)], reason: "r"), false, "dataset.reclassified"),
+        (.open, .general, DatasetUpdate(title: "Flow", reason: "r"), false, "dataset.described"),
+        (.open, .general, DatasetUpdate(description: "", reason: "r"), false, "dataset.described"),
+        (.open, .general, DatasetUpdate(title: "Flow", ceilingPrices: ["call": "0.06"], reason: "r"), false, "dataset.repriced"),
     ])
     func stricter(_ openness: Openness, _ grade: Grade, _ update: DatasetUpdate, _ stricter: Bool, _ action: String) throws {
         let dataset = try Datasets.published("bj-traffic-flow", openness: openness, grade: grade)
@@ -258,6 +263,35 @@ struct CatalogUpdateTests {
         #expect(change.isStricter == stricter)
         #expect(change.records.map(\.action) == [action])
         #expect(change.records.first?.data["stricter"] == .bool(stricter))
+    }
+
+    @Test("a new title, description or sensitivity is checked as at publication", arguments: [
+        (DatasetUpdate(title: "", reason: "r"), LicensingError.Code.invalidTitle),
+        (DatasetUpdate(title: "Flow\n", reason: "r"), .invalidTitle),
+        (DatasetUpdate(title: String(repeating: "长", count: 201), reason: "r"), .invalidTitle),
+        (DatasetUpdate(description: "tab\u{7}", reason: "r"), .invalidDescription),
+        (DatasetUpdate(description: String(repeating: "x", count: 4001), reason: "r"), .invalidDescription),
+        (DatasetUpdate(fields: [], reason: "r"), .fieldsRequired),
+        (DatasetUpdate(fields: [.init(name: "speed", sensitive: true)], reason: "r"), .unknownField),
+        (DatasetUpdate(fields: [.init(name: "flow", sensitive: true), .init(name: "flow", sensitive: false)], reason: "r"), .duplicateField),
+        (DatasetUpdate(fields: [.init(name: "flow", sensitive: false)], reason: "r"), .noChange),
+        (DatasetUpdate(title: "道路交通流量 Road traffic flow", reason: "r"), .noChange),
+        (DatasetUpdate(title: "Flow", reason: nil), .reasonRequired),
+    ])
+    func badDescription(_ update: DatasetUpdate, _ code: LicensingError.Code) throws {
+        let dataset = try Datasets.published("bj-traffic-flow")
+        #expect(thrownCode { try Datasets.updated(dataset, update) } == code)
+    }
+
+    @Test("a sensitivity change keeps each field's name, type and filterability, and logs only the flags that changed")
+    func sensitivityRecord() throws {
+        let dataset = try Datasets.published("bj-traffic-flow")
+        let change = try Datasets.updated(dataset, DatasetUpdate(
+            fields: [.init(name: "flow", sensitive: true), .init(name: "road_id", sensitive: false)], reason: "residents"))
+        #expect(change.updated.fields.map(\.name) == dataset.fields.map(\.name))
+        #expect(change.updated.fields.map(\.type) == dataset.fields.map(\.type))
+        #expect(change.updated.fields.map(\.sensitive) == [false, true, true])
+        #expect(change.records.first?.data["changes"] == ["fields": ["flow": ["sensitive": ["from": false, "to": true]]]])
     }
 
     @Test("each change raises the version by one and moves updated_at, never published_at")

@@ -129,7 +129,10 @@ enum Walkthrough {
             reason: "own interface"), by: bjReviewer, at: start)
         let rotated = try catalog.update(forwarded.updated, with: DatasetUpdate(
             upstream: UpstreamDraft(baseURL: nil, credentialHeader: nil, setsSecret: true), reason: "rotation"), by: bjReviewer, at: start)
+        let described = try catalog.update(rotated.updated, with: DatasetUpdate(title: "Flow per road", description: "Counts per hour",
+                                                                         reason: "clearer"), by: bjReviewer, at: start)
         records += open.records + conditional.records + repriced.records + redelivered.records + retolerated.records + forwarded.records + rotated.records
+            + described.records
         var datasets = ["bj-open": rotated.updated, "tj-cond": conditional.updated]
 
         let lifecycle = GrantLifecycle()

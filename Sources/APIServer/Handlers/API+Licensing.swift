@@ -61,6 +61,8 @@ extension API {
         let caller = try Authorization.require(.updateDataset)
         guard case .json(let body) = input.body else { throw Problem.invalidRequest("Expected a JSON body.") }
         let update = DatasetUpdate(
+            title: body.title, description: body.description,
+            fields: body.fields?.map { DatasetUpdate.FieldChange(name: $0.name, sensitive: $0.sensitive) },
             openness: body.openness.map(Openness.init),
             grade: body.grade.map(Grade.init),
             ceilingPrices: body.ceilingPrices?.additionalProperties,

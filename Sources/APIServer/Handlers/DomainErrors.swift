@@ -133,7 +133,7 @@ extension LicensingErrorCode {
         case .grantNotFound: .notFound
         case .replayFailed: .internalServerError
         case .invalidDatasetID, .invalidTitle, .invalidDescription, .invalidTheme, .fieldsRequired, .invalidFieldName,
-             .duplicateField, .tooManyFields, .invalidFieldType, .fieldNotFilterable, .unitsRequired, .unknownUnit, .duplicateUnit,
+             .duplicateField, .unknownField, .tooManyFields, .invalidFieldType, .fieldNotFilterable, .unitsRequired, .unknownUnit, .duplicateUnit,
              .unsupportedCurrency, .invalidPrice, .ceilingPricesMismatch, .revenueShareOutOfRange, .toleranceOutOfRange, .reasonRequired,
              .reasonTooLong, .invalidReason, .noChange, .invalidPurpose, .datasetsRequired, .tooManyDatasets, .duplicateDataset,
              .unitPricesRequired, .invalidQuota, .invalidPriceTiers, .invalidTerm, .unknownAgreement, .datasetNotFound,
@@ -151,7 +151,7 @@ extension GrantReason.Code {
         case .reviewerWithoutAuthority, .authorityNotParty, .suspendedByOther: .forbidden
         case .invalidTransition, .alreadyDecided, .grantNotAmendable, .staleVersion, .pricesFixed: .conflict
         case .operatorNotActive, .tierInsufficient, .gradeCore, .opennessClosed, .priceAboveCeiling,
-             .publicInterestPriced, .termTooLong, .termEnded, .unknownField, .unitNotOffered, .approvalRequired,
+             .publicInterestPriced, .termTooLong, .termEnded, .unknownField, .unitNotOffered, .approvalRequired, .fieldSensitive,
              .periodAmountLimit, .operatorAmountLimit, .reasonRequired, .reasonTooLong, .invalidReason:
             .unprocessableContent
         }

@@ -316,6 +316,12 @@ Status: 403 Forbidden. A field asked for (or filtered on) is not granted: it is 
 
 What to do: Use a key whose role, authority or operator may do this; retrying with the same key fails again.
 
+## field_sensitive
+
+Status: 422 Unprocessable Content. A granted field its dataset marked `sensitive` after the grant was requested, without a justification for it: a sensitive field is granted only with one and its authority's approval. What marking a field sensitive leaves behind: the grant was suspended (or, pending, denied) then, and it cannot be reinstated or approved as it is.
+
+What to do: The operator amends the grant (`POST /v1/grants/{id}/amendments`) with a justification for the field, or without the field; the authority then approves it.
+
 ## fields_required
 
 Status: 422 Unprocessable Content. A dataset without fields, or a grant item asking for none.
@@ -1152,7 +1158,7 @@ What to do: Correct the value `detail` names and send the request again.
 
 ## unknown_field
 
-Status: 400 Bad Request, 422 Unprocessable Content. A requested field the dataset does not have.
+Status: 400 Bad Request, 422 Unprocessable Content. A requested field the dataset does not have, or a dataset change (`PATCH /v1/datasets/{id}` `fields`) naming one.
 
 What to do: Fix the request as `detail` says; sending it again unchanged fails again.
 
