@@ -64,6 +64,19 @@ struct PDXVerify: ParsableCommand {
     var vkey: String?
 
     @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness's cosignature verifier key (C2SP tlog-cosignature, Ed25519), obtained from its authority; repeatable.",
+            discussion: "The export's checkpoint must carry a valid cosignature by at least --min-witnesses of them (all of them by default): each witness cosigns only checkpoints consistent with every one it cosigned before, so K of them vouch that nobody was shown another history.",
+            valueName: "vkey"))
+    var witnesses: [String] = []
+
+    @Option(
+        name: .customLong("min-witnesses"),
+        help: ArgumentHelp("How many of the --witness keys must have cosigned the checkpoint. Default: all of them.", valueName: "K"))
+    var minWitnesses: Int?
+
+    @Option(
         name: .customLong("settlement"),
         help: ArgumentHelp(
             "A settlement report (JSON, CSV or XLSX, the whole report or one party's statement) to check against the log; repeatable.",
@@ -124,6 +137,15 @@ struct PDXVerify: ParsableCommand {
             }
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
+        for witness in witnesses {
+            do { _ = try CosignatureVerifier(verifierKey: witness) } catch { throw ValidationError("--witness: \(error)") }
+        }
+        if let minWitnesses {
+            guard !witnesses.isEmpty else { throw ValidationError("--min-witnesses needs --witness keys to count") }
+            guard (1...witnesses.count).contains(minWitnesses) else {
+                throw ValidationError("--min-witnesses must be 1 through the number of --witness keys (\(witnesses.count))")
+            }
+        }
         if integrityOnly && !settlements.isEmpty {
             throw ValidationError("--settlement needs the replay; leave out --integrity-only")
         }
@@ -249,8 +271,18 @@ struct PDXVerify: ParsableCommand {
             output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
             return ExitStatus.failed
         }
+        if !witnesses.isEmpty {
+            switch checkCosignatures() {
+            case .success(let report):
+                extends += " " + report
+            case .failure(let finding):
+                document?.findings.append(.init(code: finding.code, location: finding.location, reason: finding.reason))
+                output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
+                return ExitStatus.failed
+            }
+        }
         document?.summary = summary
-        document?.previousDirectory = extends.isEmpty ? nil : previous
+        document?.previousDirectory = previous
         guard replaying else {
             output(Self.report(summary, directory: directory) + extends)
             return success
@@ -367,6 +399,31 @@ struct PDXVerify: ParsableCommand {
     }
 
     /// The success paragraph: what was checked, the log, its size and root, and which key vouches for it.
+    /// The export's checkpoint counted against `--witness` and `--min-witnesses`: a sentence naming
+    /// the witnesses that cosigned, or the finding `cosignature_invalid` (a witness's line that does
+    /// not verify) or `too_few_cosignatures`.
+    func checkCosignatures() -> Result<String, ExportFinding> {
+        let location = "\(directory)/checkpoint"
+        let verifiers = witnesses.compactMap { try? CosignatureVerifier(verifierKey: $0) }
+        guard let bytes = Self.readFile(location, limit: 1 << 20), let note = try? SignedNote.parse(bytes: bytes) else {
+            return .failure(ExportFinding(code: "checkpoint_invalid", location: location, reason: "the checkpoint cannot be read as a signed note"))
+        }
+        let (valid, invalid) = note.cosignatures(by: verifiers)
+        if let bad = invalid.first {
+            return .failure(ExportFinding(code: "cosignature_invalid", location: location,
+                                          reason: "the cosignature by \(bad) does not verify over this checkpoint"))
+        }
+        let needed = minWitnesses ?? verifiers.count
+        let names = valid.map { "\($0.witness.name) (at \(Timestamp.format(Int64(min($0.time, 253_402_300_799)) * 1000)))" }
+        guard valid.count >= needed else {
+            let missing = verifiers.filter { key in !valid.contains { $0.witness == key } }.map(\.keyDescription)
+            return .failure(ExportFinding(
+                code: "too_few_cosignatures", location: location,
+                reason: "\(valid.count) of the \(verifiers.count) witnesses named cosigned the checkpoint, \(needed) needed; missing: \(missing.joined(separator: ", "))"))
+        }
+        return .success("Cosigned by \(valid.count) of \(verifiers.count) witnesses (\(needed) needed): \(names.joined(separator: ", ")).")
+    }
+
     static func report(_ summary: ExportSummary, directory: String) -> String {
         let checkpoint = summary.checkpoint
         let keys = summary.signers.map(\.keyDescription).joined(separator: " and ")

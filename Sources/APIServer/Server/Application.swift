@@ -165,6 +165,9 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         router.middlewares.add(UpstreamRoute(api: api))
     }
     router.middlewares.add(SettlementReportRoute(api: api))
+    if configuration.publicLog {
+        router.middlewares.add(PublicLogRoute(log: dependencies.log))
+    }
     try api.registerHandlers(on: router, configuration: Configuration(dateTranscoder: RFC3339Transcoder(), jsonEncodingOptions: [.sortedKeys]), middlewares: [
         AuthorizationMiddleware(),
         ResourceHeadersMiddleware(),
