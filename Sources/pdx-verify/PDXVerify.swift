@@ -66,9 +66,9 @@ struct PDXVerify: ParsableCommand {
     @Option(
         name: .customLong("witness"),
         help: ArgumentHelp(
-            "A witness's cosignature verifier key (C2SP tlog-cosignature, Ed25519), obtained from its authority; repeatable.",
+            "A witness's cosignature verifier key (C2SP tlog-cosignature, Ed25519), obtained from its authority, or a file of them, one per line; repeatable.",
             discussion: "The export's checkpoint must carry a valid cosignature by at least --min-witnesses of them (all of them by default): each witness cosigns only checkpoints consistent with every one it cosigned before, so K of them vouch that nobody was shown another history.",
-            valueName: "vkey"))
+            valueName: "vkey-or-file"))
     var witnesses: [String] = []
 
     @Option(
@@ -137,13 +137,11 @@ struct PDXVerify: ParsableCommand {
             }
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
-        for witness in witnesses {
-            do { _ = try CosignatureVerifier(verifierKey: witness) } catch { throw ValidationError("--witness: \(error)") }
-        }
+        let witnessKeys = try Self.witnessKeys(witnesses)
         if let minWitnesses {
-            guard !witnesses.isEmpty else { throw ValidationError("--min-witnesses needs --witness keys to count") }
-            guard (1...witnesses.count).contains(minWitnesses) else {
-                throw ValidationError("--min-witnesses must be 1 through the number of --witness keys (\(witnesses.count))")
+            guard !witnessKeys.isEmpty else { throw ValidationError("--min-witnesses needs --witness keys to count") }
+            guard (1...witnessKeys.count).contains(minWitnesses) else {
+                throw ValidationError("--min-witnesses must be 1 through the number of --witness keys (\(witnessKeys.count))")
             }
         }
         if integrityOnly && !settlements.isEmpty {
@@ -404,7 +402,7 @@ struct PDXVerify: ParsableCommand {
     /// not verify) or `too_few_cosignatures`.
     func checkCosignatures() -> Result<String, ExportFinding> {
         let location = "\(directory)/checkpoint"
-        let verifiers = witnesses.compactMap { try? CosignatureVerifier(verifierKey: $0) }
+        let verifiers = (try? Self.witnessKeys(witnesses)) ?? []
         guard let bytes = Self.readFile(location, limit: 1 << 20), let note = try? SignedNote.parse(bytes: bytes) else {
             return .failure(ExportFinding(code: "checkpoint_invalid", location: location, reason: "the checkpoint cannot be read as a signed note"))
         }
@@ -485,6 +483,29 @@ struct PDXVerify: ParsableCommand {
     }
 
     /// Reads a key file given on the command line; a usage error if it is unreadable or holds no valid key.
+    /// The witness keys named by `--witness`: each argument a verifier key, or a file of them, one
+    /// per line (read in `validate()` already: a witness key file is small and not a pipe).
+    static func witnessKeys(_ arguments: [String]) throws -> [CosignatureVerifier] {
+        var keys: [CosignatureVerifier] = []
+        for argument in arguments {
+            if let key = try? CosignatureVerifier(verifierKey: argument) {
+                keys.append(key)
+                continue
+            }
+            guard let bytes = readFile(argument, limit: 1 << 16), let text = String(validating: bytes, as: UTF8.self) else {
+                throw ValidationError("--witness \(argument) is neither a witness's verifier key nor a readable file of them")
+            }
+            do {
+                keys += try CosignatureVerifier.list(from: text)
+            } catch {
+                throw ValidationError("--witness \(argument): \(error.detail)")
+            }
+        }
+        var distinct: [CosignatureVerifier] = []
+        for key in keys where !distinct.contains(key) { distinct.append(key) }
+        return distinct
+    }
+
     static func pinnedKeys(from path: String) throws -> [NoteVerifier] {
         guard let bytes = readFile(path, limit: 1 << 16) else {
             throw ValidationError("cannot read the key file \(path), or it is larger than 64 KiB")
