@@ -404,7 +404,7 @@ struct PDXVerify: ParsableCommand {
         let location = "\(directory)/checkpoint"
         let verifiers = (try? Self.witnessKeys(witnesses)) ?? []
         guard let bytes = Self.readFile(location, limit: 1 << 20), let note = try? SignedNote.parse(bytes: bytes) else {
-            return .failure(ExportFinding(code: "checkpoint_invalid", location: location, reason: "the checkpoint cannot be read as a signed note"))
+            return .failure(ExportFinding(code: "checkpoint_malformed", location: location, reason: "the checkpoint cannot be read as a signed note"))
         }
         let (valid, invalid) = note.cosignatures(by: verifiers)
         if let bad = invalid.first {
