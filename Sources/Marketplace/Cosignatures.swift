@@ -71,7 +71,7 @@ public actor CosignatureCollector {
         let checkpoint = try Checkpoint.parse(note.text)
         let kept = try await log.cosignedCheckpoint()
         let have = kept.flatMap { $0.text == note.text ? $0 : nil }?.cosignatures(by: witnesses.map(\.verifier)).valid ?? []
-        var collected: [SignedNote.Signature] = []
+        var collected: [(index: Int, signature: SignedNote.Signature)] = []
         var failures: [String] = []
         var count = have.count
         await withTaskGroup(of: (Int, Result<SignedNote.Signature?, any Error>, UInt64?).self) { group in
@@ -91,7 +91,7 @@ public actor CosignatureCollector {
                 if let size { witnessedSize[index] = size }
                 switch result {
                 case .success(let signature?):
-                    collected.append(signature)
+                    collected.append((index, signature))
                     count += 1
                 case .success(nil):
                     failures.append("\(witnesses[index].verifier.keyDescription): has cosigned a larger checkpoint already")
@@ -100,7 +100,8 @@ public actor CosignatureCollector {
                 }
             }
         }
-        if !collected.isEmpty { try await log.keepCosignatures(collected, of: note) }
+        // In the witnesses' order, not the order they answered in: the same round gives the same note.
+        if !collected.isEmpty { try await log.keepCosignatures(collected.sorted { $0.index < $1.index }.map(\.signature), of: note) }
         return (count, failures)
     }
 
