@@ -47,19 +47,20 @@ enum NoteFormat {
         }
     }
 
-    /// `SHA-256(name || 0x0A || 0x01 || public key)[:4]` read as a big-endian integer.
-    static func keyID(name: String, publicKey: [UInt8]) -> UInt32 {
+    /// `SHA-256(name || 0x0A || type || public key)[:4]` read as a big-endian integer; the type is
+    /// 0x01 for a note signature, 0x04 for a tlog-cosignature.
+    static func keyID(name: String, publicKey: [UInt8], type: UInt8 = ed25519Type) -> UInt32 {
         let hasher = SHA256()
         hasher.update(name)
         hasher.update(byte: 0x0A)
-        hasher.update(byte: ed25519Type)
+        hasher.update(byte: type)
         hasher.update(publicKey)
         return hasher.finalize().withUnsafeBytes { bigEndianUInt32($0) }
     }
 
     /// `<name>+<8 lower-case hex digits>+<base64(0x01 || public key)>`.
-    static func verifierKey(name: String, keyID: UInt32, publicKey: [UInt8]) -> String {
-        "\(name)+\(Hex.encode(bigEndianBytes(keyID)))+\(Base64.encode([ed25519Type] + publicKey))"
+    static func verifierKey(name: String, keyID: UInt32, publicKey: [UInt8], type: UInt8 = ed25519Type) -> String {
+        "\(name)+\(Hex.encode(bigEndianBytes(keyID)))+\(Base64.encode([type] + publicKey))"
     }
 
     static func bigEndianBytes(_ value: UInt32) -> [UInt8] {

@@ -29,6 +29,8 @@ public enum DemoMarketplace {
     /// How the log origin of every demo marketplace starts: its keys and randomness follow from a
     /// printed seed, so `pdx serve` serves such a data directory on loopback only.
     public static let originPrefix = Runtime.demoOriginPrefix
+    /// The authorities whose witnesses cosign the demo's final checkpoint.
+    public static let witnessAuthorities = ["bj", "tj", "he"]
 
     /// The file that marks a directory as the demo's own, listing the entries it wrote.
     static let markerName = ".pdx-demo"
@@ -149,13 +151,18 @@ public struct DemoSummary: Sendable {
         public var firstAudit: String { "\(root)/audit-\(DemoMarketplace.firstPeriod)" }
         /// The log's verifier key, as `pdx audit vkey` prints it, for `pdx-verify --vkey`.
         public var vkey: String { "\(root)/vkey" }
+        /// The state directories of the three regional witnesses, one per authority.
+        public var witnesses: String { "\(root)/witnesses" }
+        /// Their cosignature verifier keys, one per line, for `pdx-verify --witness`.
+        public var witnessKeys: String { "\(root)/witness-keys" }
         /// The demo principals' API keys, to try the served demo with (mode 0600).
         public var keys: String { "\(root)/api-keys.txt" }
         var marker: String { "\(root)/\(DemoMarketplace.markerName)" }
 
         /// Every entry the demo writes into `root`.
         var entries: [String] {
-            [DemoMarketplace.markerName, "data", "reports", "audit", "audit-\(DemoMarketplace.firstPeriod)", "vkey", "api-keys.txt"]
+            [DemoMarketplace.markerName, "data", "reports", "audit", "audit-\(DemoMarketplace.firstPeriod)", "vkey", "api-keys.txt",
+             "witnesses", "witness-keys"]
         }
 
         /// The report of `period` in `format` (`json`, `csv`, `xlsx`).
@@ -227,5 +234,6 @@ public struct DemoSummary: Sendable {
         "swift run pdx-verify \(paths.audit) --vkey \(paths.vkey)"
             + closed.map { " --settlement \(paths.report($0.period, "json"))" }.joined()
             + " --previous \(paths.firstAudit)"
+            + " --witness \(paths.witnessKeys) --min-witnesses 2"
     }
 }

@@ -151,7 +151,7 @@ struct DemoScenario {
         try await close(second)
 
         for period in [first, second] { try await writeReports(period) }
-        let exported = try await runtime.exportLog(to: paths.audit)
+        let exported = try await cosignAndExport()
         try write(try await runtime.verifierKeys().map { $0 + "\n" }.joined(), to: paths.vkey)
         try writeKeys()
         summary.logSize = exported.size
@@ -751,6 +751,29 @@ struct DemoScenario {
         }
     }
 
+    /// 12-02: the three regional authorities' witnesses, in process, cosign the final checkpoint (each
+    /// checks it with its own key and state), and the final export is of that cosigned checkpoint.
+    /// Cosignatures are not log entries: the log is the same with or without them. Their keys follow
+    /// from the seed and their time is the walk's last instant, so the export stays byte-identical per seed.
+    private func cosignAndExport() async throws -> ExportResult {
+        var connections: [any WitnessConnection] = []
+        var vkeys = ""
+        for authority in DemoMarketplace.witnessAuthorities {
+            let seedBytes = SHA256.hash(Array("pdx-demo-witness-\(authority)-\(seed)".utf8)).bytes
+            let signer = try CosignatureSigner(name: "witness.\(authority).pdx-demo.example", key: try Ed25519PrivateKey(seed: seedBytes))
+            let witness = try LogWitness(signer: signer, logKeys: runtime.log.verifiers,
+                                         state: try WitnessStateFile(directory: "\(paths.witnesses)/\(authority)"),
+                                         clock: { [now] in now })
+            connections.append(InProcessWitness(witness))
+            vkeys += signer.verifierKey + "\n"
+        }
+        _ = try await runtime.log.signCheckpoint()
+        let round = try await CosignatureCollector(log: runtime.log, witnesses: connections).collect()
+        guard round.failures.isEmpty else { throw DemoError("a demo witness did not cosign: \(round.failures)") }
+        try write(vkeys, to: paths.witnessKeys)
+        return try await runtime.exportLog(to: paths.audit, cosigned: true)
+    }
+
     private func writeKeys() throws {
         var text = "# The demo marketplace's API keys (a demo only: the seed makes them predictable).\n"
             + "# Serve it with: swift run pdx serve --data-dir \(paths.data) --test-clock\n"
@@ -841,6 +864,7 @@ struct DemoScenario {
         out.append("  audit log  \(paths.audit) (\(summary.logSize) entries, root \(summary.rootBase64))")
         out.append("             \(paths.firstAudit) (taken right after \(DemoMarketplace.firstPeriod) closed)")
         out.append("  key        \(paths.vkey) (as `pdx audit vkey` prints it; pin it with --vkey)")
+        out.append("  witnesses  \(paths.witnessKeys) (the keys of the bj, tj and he witnesses that cosigned the final checkpoint)")
         out.append("  data       \(paths.data); serve it: swift run pdx serve --data-dir \(paths.data) --test-clock")
         out.append("             the admin key is in \(paths.data)/admin.token, every demo key in \(paths.keys)")
         out.append("")

@@ -14,9 +14,14 @@ public struct ExportResult: Sendable {
 /// commits to as a C2SP tlog-tiles directory. Entries appended meanwhile by a running server are
 /// left for the next export.
 /// `progress` is told the entries written and the export's size after each batch.
-public func exportLog(from location: StoreLocation, to directory: String,
+///
+/// With `cosigned`, signs nothing and exports up to the latest checkpoint witnesses cosigned, its
+/// cosignatures in the export's `checkpoint` for `pdx-verify --witness` to count.
+public func exportLog(from location: StoreLocation, to directory: String, cosigned: Bool = false,
                       progress: @Sendable (_ written: UInt64, _ total: UInt64) -> Void = { _, _ in }) async throws -> ExportResult {
-    try await Runtime.withExisting(location, label: "pdx.audit") { try await $0.exportLog(to: directory, progress: progress) }
+    try await Runtime.withExisting(location, label: "pdx.audit") {
+        try await $0.exportLog(to: directory, cosigned: cosigned, progress: progress)
+    }
 }
 
 /// `pdx audit disclose`: writes what the personal-data store holds about `subject` (values and
@@ -56,12 +61,18 @@ public func readLog(from location: StoreLocation, _ each: (_ seq: UInt64, _ byte
 
 extension Runtime {
     /// The export of `pdx audit export` on this open runtime (`pdx demo` exports while it holds one).
-    package func exportLog(to directory: String,
+    package func exportLog(to directory: String, cosigned: Bool = false,
                            progress: (_ written: UInt64, _ total: UInt64) -> Void = { _, _ in }) async throws -> ExportResult {
         guard integrity.isIntact else {
             throw RuntimeError("the stored log failed its integrity check, so it is not exported: \(integrity)")
         }
-        return try await log.export(checkpoint: try await log.signCheckpoint(), to: directory, progress: progress)
+        guard cosigned else {
+            return try await log.export(checkpoint: try await log.signCheckpoint(), to: directory, progress: progress)
+        }
+        guard let note = try await log.cosignedCheckpoint() else {
+            throw RuntimeError("no witness has cosigned a checkpoint of this log yet (pdx serve --witness collects cosignatures)")
+        }
+        return try await log.export(checkpoint: note, to: directory, progress: progress)
     }
 
     /// The verifier keys in force as the log announces them, as `pdx audit vkey` prints them: one,

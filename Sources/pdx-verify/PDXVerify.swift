@@ -66,6 +66,19 @@ struct PDXVerify: ParsableCommand {
     var vkey: String?
 
     @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness's cosignature verifier key (C2SP tlog-cosignature, Ed25519), obtained from its authority, or a file of them, one per line; repeatable.",
+            discussion: "The export's checkpoint must carry a valid cosignature by at least --min-witnesses of them (all of them by default): each witness cosigns only checkpoints consistent with every one it cosigned before, so K of them vouch that nobody was shown another history.",
+            valueName: "vkey-or-file"))
+    var witnesses: [String] = []
+
+    @Option(
+        name: .customLong("min-witnesses"),
+        help: ArgumentHelp("How many of the --witness keys must have cosigned the checkpoint. Default: all of them.", valueName: "K"))
+    var minWitnesses: Int?
+
+    @Option(
         name: .customLong("settlement"),
         help: ArgumentHelp(
             "A settlement report (JSON, CSV or XLSX, the whole report or one party's statement) to check against the log; repeatable.",
@@ -134,6 +147,13 @@ struct PDXVerify: ParsableCommand {
             }
         }
         // The key file is read once, in execute(): it may be a pipe (`--vkey <(pdx audit vkey)`).
+        let witnessKeys = try Self.witnessKeys(witnesses)
+        if let minWitnesses {
+            guard !witnessKeys.isEmpty else { throw ValidationError("--min-witnesses needs --witness keys to count") }
+            guard (1...witnessKeys.count).contains(minWitnesses) else {
+                throw ValidationError("--min-witnesses must be 1 through the number of --witness keys (\(witnessKeys.count))")
+            }
+        }
         if integrityOnly && !settlements.isEmpty {
             throw ValidationError("--settlement needs the replay; leave out --integrity-only")
         }
@@ -279,8 +299,18 @@ struct PDXVerify: ParsableCommand {
             output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
             return ExitStatus.failed
         }
+        if !witnesses.isEmpty {
+            switch checkCosignatures() {
+            case .success(let report):
+                extends += " " + report
+            case .failure(let finding):
+                document?.findings.append(.init(code: finding.code, location: finding.location, reason: finding.reason))
+                output(Self.singleLine("pdx-verify: FAIL \(finding.code) at \(finding.location): \(finding.reason)"))
+                return ExitStatus.failed
+            }
+        }
         document?.summary = summary
-        document?.previousDirectory = extends.isEmpty ? nil : previous
+        document?.previousDirectory = previous
         guard replaying else {
             output(Self.report(summary, directory: directory) + extends)
             return success
@@ -414,6 +444,31 @@ struct PDXVerify: ParsableCommand {
     }
 
     /// The success paragraph: what was checked, the log, its size and root, and which key vouches for it.
+    /// The export's checkpoint counted against `--witness` and `--min-witnesses`: a sentence naming
+    /// the witnesses that cosigned, or the finding `cosignature_invalid` (a witness's line that does
+    /// not verify) or `too_few_cosignatures`.
+    func checkCosignatures() -> Result<String, ExportFinding> {
+        let location = "\(directory)/checkpoint"
+        let verifiers = (try? Self.witnessKeys(witnesses)) ?? []
+        guard let bytes = Self.readFile(location, limit: 1 << 20), let note = try? SignedNote.parse(bytes: bytes) else {
+            return .failure(ExportFinding(code: "checkpoint_malformed", location: location, reason: "the checkpoint cannot be read as a signed note"))
+        }
+        let (valid, invalid) = note.cosignatures(by: verifiers)
+        if let bad = invalid.first {
+            return .failure(ExportFinding(code: "cosignature_invalid", location: location,
+                                          reason: "the cosignature by \(bad) does not verify over this checkpoint"))
+        }
+        let needed = minWitnesses ?? verifiers.count
+        let names = valid.map { "\($0.witness.name) (at \(Timestamp.format(Int64(min($0.time, 253_402_300_799)) * 1000)))" }
+        guard valid.count >= needed else {
+            let missing = verifiers.filter { key in !valid.contains { $0.witness == key } }.map(\.keyDescription)
+            return .failure(ExportFinding(
+                code: "too_few_cosignatures", location: location,
+                reason: "\(valid.count) of the \(verifiers.count) witnesses named cosigned the checkpoint, \(needed) needed; missing: \(missing.joined(separator: ", "))"))
+        }
+        return .success("Cosigned by \(valid.count) of \(verifiers.count) witnesses (\(needed) needed): \(names.joined(separator: ", ")).")
+    }
+
     static func report(_ summary: ExportSummary, directory: String) -> String {
         let checkpoint = summary.checkpoint
         let keys = summary.signers.map(\.keyDescription).joined(separator: " and ")
@@ -475,6 +530,29 @@ struct PDXVerify: ParsableCommand {
     }
 
     /// Reads a key file given on the command line; a usage error if it is unreadable or holds no valid key.
+    /// The witness keys named by `--witness`: each argument a verifier key, or a file of them, one
+    /// per line (read in `validate()` already: a witness key file is small and not a pipe).
+    static func witnessKeys(_ arguments: [String]) throws -> [CosignatureVerifier] {
+        var keys: [CosignatureVerifier] = []
+        for argument in arguments {
+            if let key = try? CosignatureVerifier(verifierKey: argument) {
+                keys.append(key)
+                continue
+            }
+            guard let bytes = readFile(argument, limit: 1 << 16), let text = String(validating: bytes, as: UTF8.self) else {
+                throw ValidationError("--witness \(argument) is neither a witness's verifier key nor a readable file of them")
+            }
+            do {
+                keys += try CosignatureVerifier.list(from: text)
+            } catch {
+                throw ValidationError("--witness \(argument): \(error.detail)")
+            }
+        }
+        var distinct: [CosignatureVerifier] = []
+        for key in keys where !distinct.contains(key) { distinct.append(key) }
+        return distinct
+    }
+
     static func pinnedKeys(from path: String) throws -> [NoteVerifier] {
         guard let bytes = readFile(path, limit: 1 << 16) else {
             throw ValidationError("cannot read the key file \(path), or it is larger than 64 KiB")

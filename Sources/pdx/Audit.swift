@@ -56,9 +56,12 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "text (sentences) or json (one line of JSON).")
         var format: OutputFormat = .text
 
+        @Flag(help: "Export up to the latest checkpoint the witnesses cosigned (pdx serve --witness), with their cosignatures, instead of signing a new one.")
+        var cosigned = false
+
         func run() async throws {
             let progress = TerminalProgress("pdx audit export: exported")
-            let summary = try await exportLog(from: try await storage.store(), to: out, progress: progress.update)
+            let summary = try await exportLog(from: try await storage.store(), to: out, cosigned: cosigned, progress: progress.update)
             progress.finish()
             if format == .json {
                 try printJSONLine([

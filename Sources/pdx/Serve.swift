@@ -61,6 +61,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("upstream-allow-private"), help: "Let upstream interfaces be at loopback, private, link-local and other non-public addresses (a base URL naming one, a host name resolving to one). Env: PDX_UPSTREAM_ALLOW_PRIVATE=true. Default: refused")
     var upstreamAllowPrivate = false
 
+    @Flag(name: .customLong("no-public-log"), help: "Do not serve the log publicly as C2SP tlog-tiles under /tlog/ (a private deployment). Env: PDX_PUBLIC_LOG=false. Default: served")
+    var noPublicLog = false
+
+    @Option(name: .customLong("witness"), help: "A witness to ask to cosign each checkpoint, as URL,VKEY: its C2SP tlog-witness URL (add-checkpoint goes under it) and its cosignature verifier key. Repeatable.")
+    var witnesses: [String] = []
+
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key. Env: PDX_TLS_CERT")
     var tlsCertificate: String?
 
@@ -84,6 +90,9 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard checkpointSeconds >= 1 else { throw ValidationError("--checkpoint-seconds must be at least 1") }
+        for witness in witnesses {
+            do { _ = try HTTPWitness(argument: witness) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     /// The flags given, by settings key.
@@ -142,6 +151,9 @@ struct Serve: AsyncParsableCommand {
         default:
             throw ValidationError("--tls-cert and --tls-key (PDX_TLS_CERT, PDX_TLS_KEY) go together: give both or neither")
         }
+        configuration.publicLog = try !noPublicLog && settings.value(
+            "public-log", default: true, "true or false") { ["true": true, "false": false, "1": true, "0": false][$0.lowercased()] }
+        configuration.witnesses = try witnesses.map { try HTTPWitness(argument: $0) }
         configuration.logFormat = try settings.value("log-format", default: .json, "json or text") { LogFormat(rawValue: $0) }
         configuration.logLevel = try settings.value(
             "log-level", default: .info, "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0) }

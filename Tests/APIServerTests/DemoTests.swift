@@ -70,7 +70,8 @@ struct DemoTests {
         }
         #expect(run.summary.text.contains(
             "swift run pdx-verify \(run.root)/audit --vkey \(run.root)/vkey --settlement \(run.root)/reports/2026-10.json "
-            + "--settlement \(run.root)/reports/2026-11.json --previous \(run.root)/audit-2026-10\n"))
+            + "--settlement \(run.root)/reports/2026-11.json --previous \(run.root)/audit-2026-10 "
+            + "--witness \(run.root)/witness-keys --min-witnesses 2\n"))
         #expect(run.summary.text.contains("swift run pdx serve --data-dir \(run.root)/data --test-clock"))
         // The vkey is what `pdx audit vkey` prints for the data directory.
         let vkeys = try await verifierKeys(of: StoreLocation(dataDirectory: paths.data))
@@ -197,6 +198,24 @@ struct DemoTests {
             }
         }
         #expect(sizes == [run.summary.closed[0].logIndex + 1, run.summary.logSize])
+    }
+
+    @Test("the final checkpoint is cosigned by the bj, tj and he witnesses, and the verify command asks for two")
+    func finalCheckpointIsWitnessed() async throws {
+        let run = try await DemoRun.make()
+        defer { run.remove() }
+        let witnesses = try CosignatureVerifier.list(from: String(decoding: try run.bytes(run.paths.witnessKeys), as: UTF8.self))
+        #expect(witnesses.map(\.name) == ["witness.bj.pdx-demo.example", "witness.tj.pdx-demo.example", "witness.he.pdx-demo.example"])
+        let note = try SignedNote.parse(bytes: try run.bytes(run.paths.audit + "/checkpoint"))
+        let found = note.cosignatures(by: witnesses)
+        #expect(found.valid.count == 3 && found.invalid.isEmpty)
+        #expect(try Checkpoint.parse(note.text).size == run.summary.logSize)
+        #expect(run.summary.verifyCommand.hasSuffix("--witness \(run.paths.witnessKeys) --min-witnesses 2"))
+        // Each witness kept what it cosigned.
+        for authority in DemoMarketplace.witnessAuthorities {
+            let state = try WitnessStateFile(directory: "\(run.paths.witnesses)/\(authority)").load()
+            #expect(state["demo.pdx.local/1"]?.size == run.summary.logSize)
+        }
     }
 
     @Test("the reports reconcile: strict JSON, parties CSV, statement, clawback and adjustment")

@@ -86,6 +86,10 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.middlewares.add(RequestSpanMiddleware())
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(MethodNotAllowedMiddleware())
+    // Early: the public tiles need no body, clock or key, and are the one route a crowd of monitors hits.
+    if configuration.publicLog {
+        router.middlewares.add(PublicLogRoute(log: dependencies.log))
+    }
     router.middlewares.add(BodyLimitMiddleware(
         defaultLimit: configuration.maxBodyBytes, overrides: configuration.bodyLimitOverrides,
         releaseLimit: configuration.maxReleaseBytes))

@@ -59,6 +59,12 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
     //
     // The deadline is listed last, so a stop reaches it first: from then on the stop has
     // `shutdownTimeout` to finish, after which the process exits whatever is still pending.
+    var cosignatures: CosignatureService?
+    if !configuration.witnesses.isEmpty {
+        cosignatures = CosignatureService(
+            collector: CosignatureCollector(log: runtime.log, witnesses: configuration.witnesses),
+            interval: configuration.cosignatureInterval, logger: logger)
+    }
     let stopping = StopProgress()
     let deadline = ShutdownDeadline(timeout: configuration.shutdownTimeout, progress: stopping, logger: logger)
     var groupConfiguration = ServiceGroupConfiguration(
@@ -70,6 +76,9 @@ public func runServer(_ configuration: ServerConfiguration) async throws {
         logger: logger)
     // Cancellation comes first, at four fifths of the bound, so that a stop that only needed a
     // push still closes the database in order before the deadline ends the process.
+    if let cosignatures {
+        groupConfiguration.services.insert(.init(service: stopping.tracking("cosignatures", cosignatures)), at: 0)
+    }
     groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout * 4 / 5
     #if OTLP
     // First in the list, so it stops last and flushes the spans of the requests answered on the way out.

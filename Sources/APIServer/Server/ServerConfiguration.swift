@@ -78,6 +78,15 @@ public struct ServerConfiguration: Sendable {
     /// name resolving to one). Off by default: an authority's interface is on the public internet.
     public var upstreamAllowPrivate = false
 
+    /// `--no-public-log` / `PDX_PUBLIC_LOG=false` turns it off: the log as C2SP tlog-tiles under
+    /// `/tlog/`, public and read-only, for any monitor to follow. On by default; a private
+    /// deployment turns it off.
+    public var publicLog = true
+    /// `--witness URL,VKEY` (repeatable): the witnesses asked to cosign each checkpoint.
+    public var witnesses: [any WitnessConnection] = []
+    /// How often cosignatures are collected while a witness has not cosigned the latest checkpoint.
+    public var cosignatureInterval: Duration = .seconds(1)
+
     public init(store: StoreLocation) {
         self.store = store
     }
