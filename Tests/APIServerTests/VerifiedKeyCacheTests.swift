@@ -10,7 +10,6 @@ import HummingbirdTesting
 import PDXTesting
 @testable import Persistence
 import Prometheus
-import Synchronization
 import Testing
 
 /// Authentication keeps verified keys in memory; these prove that a change to a principal or its
@@ -187,31 +186,6 @@ struct VerifiedKeyCacheTests {
         cache.insert(credential, keyID: "k9", at: 1)
         #expect(cache.count == 0)
         #expect(cache.credential(keyID: "k9", at: 1) == nil)
-    }
-
-    @Test("a shared read answers each caller with a read that began after it called")
-    func sharedReadBeginsAfterEachCaller() async throws {
-        final class Count: Sendable { let value = Mutex(0) }
-        let count = Count()
-        let shared = SharedRead<Int> {
-            let number = count.value.withLock { count in
-                count += 1
-                return count
-            }
-            try await Task.sleep(for: .milliseconds(2))
-            return number
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<200 {
-                group.addTask {
-                    let before = count.value.withLock { $0 }
-                    let read = try await shared.value()
-                    #expect(read > before)
-                }
-            }
-            try await group.waitForAll()
-        }
-        #expect(count.value.withLock { $0 } <= 200)
     }
 
     @Test("GET /healthz answered in place is the generated handler's answer, byte for byte", arguments: Backend.available)

@@ -18,29 +18,21 @@ protocol CredentialStore: Sendable {
 ///
 /// With a test clock it also reads the clock's stored time with the generation, in the same read
 /// transaction, and moves `testClock` to it: another instance may have moved it, and every
-/// authenticated request reads the generation anyway. Requests arriving together share one read
-/// (``SharedRead``), each still getting one that began after it arrived.
+/// authenticated request reads the generation anyway.
 struct DatabaseCredentialLookup: CredentialStore {
     let database: any Database
-    private let generationRead: SharedRead<Int64>
-
-    /// - Parameter testClock: the test clock to keep up with the stored one; nil with the system clock.
-    init(database: any Database, testClock: ServerClock? = nil) {
-        self.database = database
-        generationRead = SharedRead { [database, testClock] in
-            guard let testClock else {
-                return try await database.read { try await $0.principalGeneration() }
-            }
-            let (generation, stored) = try await database.read { reader in
-                (try await reader.principalGeneration(), try await reader.metaValue(forKey: ServerClock.metaKey))
-            }
-            if let stored = stored.flatMap(RFC3339.parse) { testClock.observe(stored) }
-            return generation
-        }
-    }
+    /// The test clock to keep up with the stored one; nil with the system clock.
+    var testClock: ServerClock?
 
     func generation() async throws -> Int64 {
-        try await generationRead.value()
+        guard let testClock else {
+            return try await database.read { try await $0.principalGeneration() }
+        }
+        let (generation, stored) = try await database.read { reader in
+            (try await reader.principalGeneration(), try await reader.metaValue(forKey: ServerClock.metaKey))
+        }
+        if let stored = stored.flatMap(RFC3339.parse) { testClock.observe(stored) }
+        return generation
     }
 
     func credential(keyID: String) async throws -> (credential: PrincipalCredential?, generation: Int64) {
