@@ -117,6 +117,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "request-cost-server",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "APIServer", package: "pdx"),
+                .product(name: "Identity", package: "pdx"),
+                .product(name: "Marketplace", package: "pdx"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // Not directly under Benchmarks/: the benchmark plugin runs every executable target there.
+            path: "Tools/RequestCostServer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "make-export",
             dependencies: ["BenchmarkSupport", .product(name: "AuditLog", package: "pdx")],
             // Not directly under Benchmarks/: the benchmark plugin runs every executable target there.

@@ -149,11 +149,6 @@ public struct PrincipalCredential: Sendable {
     }
 }
 
-/// Finds the credential for a key id.
-public protocol CredentialLookup: Sendable {
-    func credential(keyID: String) async throws -> PrincipalCredential?
-}
-
 /// Why a principal cannot be created as asked.
 public typealias IdentityError = ModuleError<IdentityErrorCode>
 

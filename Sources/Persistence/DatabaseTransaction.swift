@@ -114,6 +114,16 @@ public class DatabaseReader: LogReader, @unchecked Sendable {
         try await context.query(Self.selectPrincipal + " WHERE key_id = $1", [.text(keyID)]).first.map(Self.principal)
     }
 
+    /// How many committed changes to principals and operators there have been: the value moves on
+    /// with every one (database triggers bump it in the writer's transaction), so a principal read
+    /// at one value is current for as long as the value is unchanged.
+    public func principalGeneration() async throws -> Int64 {
+        guard let row = try await context.query("SELECT value FROM principal_generation WHERE id = 1").first else {
+            throw StorageError.unexpected("principal_generation has no row")
+        }
+        return try row.integer(0)
+    }
+
     /// The principal with `id`.
     public func principal(id: String) async throws -> Principal? {
         try await context.query(Self.selectPrincipal + " WHERE id = $1", [.text(id)]).first.map(Self.principal)

@@ -512,6 +512,54 @@ enum Migrations {
                 """, []),
             ]
         },
+        Migration(version: 16, name: "principal generation") { d in
+            // One row: a counter that every committed change to what authentication reads (a
+            // principal's row, an operator's status) has moved on. Servers keep verified keys in
+            // memory and trust them only while this value is the one they were read at (see
+            // Docs/design/0026-verified-key-cache.md). Triggers bump it, so no write path can forget
+            // to, in the writer's transaction. On PostgreSQL the bump holds the row's lock to the
+            // commit, so a value is visible only once every change stamped up to it is; the log head
+            // is locked first, as every writer of principals and operators locks it to append, so
+            // the two locks are always taken in one order.
+            let bump = "UPDATE principal_generation SET value = value + 1 WHERE id = 1"
+            var statements: [(sql: String, binds: [SQLValue])] = [
+                ("""
+                CREATE TABLE principal_generation (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    value \(d.bigint) NOT NULL CHECK (value >= 0)
+                )
+                """, []),
+                ("INSERT INTO principal_generation (id, value) VALUES (1, 0)", []),
+            ]
+            switch d {
+            case .sqlite:
+                for table in ["principals", "operators"] {
+                    for event in ["INSERT", "UPDATE", "DELETE"] {
+                        statements.append(("""
+                            CREATE TRIGGER \(table)_\(event.lowercased())_principal_generation AFTER \(event) ON \(table)
+                            BEGIN \(bump); END
+                            """, []))
+                    }
+                }
+            case .postgres:
+                statements.append(("""
+                    CREATE FUNCTION bump_principal_generation() RETURNS trigger LANGUAGE plpgsql AS $body$
+                    BEGIN
+                        PERFORM 1 FROM log_head WHERE id = 1 FOR UPDATE;
+                        \(bump);
+                        RETURN NULL;
+                    END
+                    $body$
+                    """, []))
+                for table in ["principals", "operators"] {
+                    statements.append(("""
+                        CREATE TRIGGER \(table)_principal_generation AFTER INSERT OR UPDATE OR DELETE ON \(table)
+                        FOR EACH STATEMENT EXECUTE FUNCTION bump_principal_generation()
+                        """, []))
+                }
+            }
+            return statements
+        },
     ]
 
     /// Applies the migrations `connection` lacks; the caller holds the migration lock in an open

@@ -106,3 +106,17 @@ func allEntries(_ log: TransparencyLog) async throws -> [StoredEntry] {
         if page.count < 1000 { return entries }
     }
 }
+
+/// Statements that take a database back to before migration 16 (the principal generation), for
+/// tests that rebuild an older schema: the triggers first, so that later changes to `principals`
+/// do not meet a trigger whose table is gone.
+func undoPrincipalGeneration(_ backend: Backend) -> [String] {
+    switch backend {
+    case .sqlite:
+        ["principals", "operators"].flatMap { table in
+            ["insert", "update", "delete"].map { "DROP TRIGGER IF EXISTS \(table)_\($0)_principal_generation" }
+        } + ["DROP TABLE principal_generation"]
+    case .postgres:
+        ["DROP FUNCTION bump_principal_generation() CASCADE", "DROP TABLE principal_generation"]
+    }
+}

@@ -49,6 +49,7 @@ struct GrantTermsMigrationTests {
                 // And before every later one.
                 try await transaction.context.execute("DROP TABLE console_form_tokens")
                 try await transaction.context.execute("DROP TABLE console_sessions")
+                for statement in undoPrincipalGeneration(backend) { try await transaction.context.execute(statement) }
                 try await transaction.context.execute("DELETE FROM schema_migrations WHERE version >= 14")
             }
             #expect(try await current.read { try await $0.grant(id: "gr-settled") }?.terms.isEmpty == true)

@@ -465,7 +465,7 @@ struct UsageMigrationTests {
             let grant = try LicensingSamples.requested("gr-1", operator: operatorValue, datasets: [dataset])
             // Take the fresh database back to version 4, as a deployment before this change has it.
             try await current.transaction { transaction async throws in
-                for statement in [
+                for statement in undoPrincipalGeneration(backend) + [
                     "DROP TABLE usage_events", "DROP TABLE usage_counters", "DROP TABLE usage_daily",
                     "DROP TABLE settlement_periods", "DROP TABLE settlement_reports", "DROP TABLE settlement_parties", "DROP TABLE settlement_adjustments", "DROP TABLE revenue_caps", 
                     "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
@@ -516,7 +516,7 @@ struct UsageSourceMigrationTests {
             let calls = UsageSamples.key()
             // Take the fresh database back to before the split, with a counter in it.
             try await current.transaction { transaction async throws in
-                for statement in [
+                for statement in undoPrincipalGeneration(backend) + [
                     "ALTER TABLE usage_counters DROP COLUMN gateway_quantity", "ALTER TABLE usage_counters DROP COLUMN gateway_events",
                     "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE provider_usage", "DROP TABLE discrepancy_acknowledgements", "DROP TABLE upstream_credentials",
@@ -559,7 +559,7 @@ struct UsageSourceMigrationTests {
             try await current.transaction { transaction async throws in
                 // Written before the upstream part: forwarded calls were counted as the gateway's.
                 try await transaction.addUsage([UsageSamples.counter(calls, quantity: 12, events: 3, log: 4...9, gateway: (7, 2))])
-                for statement in [
+                for statement in undoPrincipalGeneration(backend) + [
                     "ALTER TABLE usage_counters DROP COLUMN upstream_quantity", "ALTER TABLE usage_counters DROP COLUMN upstream_events",
                     "DROP TABLE marketplace_settings", "DROP TABLE console_form_tokens", "DROP TABLE console_sessions",
                     "DELETE FROM schema_migrations WHERE version >= 13",

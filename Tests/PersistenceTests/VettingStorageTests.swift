@@ -423,7 +423,7 @@ struct VettingMigrationTests {
             let current = try await fixture.open()
             // Take the fresh database back to version 1, as a deployment before this change has it.
             try await current.transaction { transaction in
-                for statement in [
+                for statement in undoPrincipalGeneration(backend) + [
                     "DROP INDEX principals_operator_id", "DROP INDEX principals_created_at",
                     "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
                     "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
@@ -479,7 +479,7 @@ struct VettingMigrationTests {
             document["application"] = .object(application)
             document["version"] = 1
             try await current.transaction { transaction in
-                for statement in [
+                for statement in undoPrincipalGeneration(backend) + [
                     "DROP TABLE personal_data", "ALTER TABLE principals DROP COLUMN name_ref",
                     "ALTER TABLE principals DROP COLUMN email_ref", "ALTER TABLE principals ADD COLUMN name TEXT NOT NULL DEFAULT ''",
                     "ALTER TABLE principals ADD COLUMN email TEXT NULL",

@@ -8,12 +8,19 @@ import NIOCore
 import Prometheus
 
 /// Checks presented API keys: by key id, then the secret's hash compared in constant time.
+///
+/// Verified keys are kept in a ``VerifiedKeyCache``: a request whose key is there costs one read of
+/// the principal generation, which tells whether anything about principals or operators changed since
+/// (here or on another instance); only then, or for a key not yet seen, are the principal and its
+/// operator read.
 public struct Authenticator: Sendable {
-    let lookup: any CredentialLookup
+    let store: any CredentialStore
+    let cache: VerifiedKeyCache
     let now: @Sendable () -> Date
 
-    public init(lookup: any CredentialLookup, now: @escaping @Sendable () -> Date) {
-        self.lookup = lookup
+    init(store: any CredentialStore, cache: VerifiedKeyCache = VerifiedKeyCache(), now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.cache = cache
         self.now = now
     }
 
@@ -33,7 +40,17 @@ public struct Authenticator: Sendable {
 
     /// The principal holding `key`, or a 401 problem.
     func authenticate(_ key: APIKey) async throws -> Principal {
-        let credential = try await lookup.credential(keyID: key.keyID)
+        let generation = try await store.generation()
+        if let cached = cache.credential(keyID: key.keyID, at: generation) {
+            // Current as of this request's read: what was verified then still holds but the secret
+            // (this request's may differ) and the expiry (time has passed).
+            guard ConstantTime.equals(key.secretHash.bytes, cached.secretHash.bytes) else {
+                throw Problem.unauthenticated("The API key is not valid.")
+            }
+            try checkExpiry(cached)
+            return cached.principal
+        }
+        let (credential, readAt) = try await store.credential(keyID: key.keyID)
         let storedHash = credential?.secretHash ?? SHA256Digest(bytes: [UInt8](repeating: 0, count: 32))!
         // Compare even when the key id is unknown, so timing does not tell which key ids exist.
         let matches = ConstantTime.equals(key.secretHash.bytes, storedHash.bytes)
@@ -43,16 +60,30 @@ public struct Authenticator: Sendable {
         if credential.revokedAt != nil {
             throw Problem.unauthenticated("The API key has been revoked.")
         }
+        try checkExpiry(credential)
+        cache.insert(credential, keyID: key.keyID, at: readAt)
+        return credential.principal
+    }
+
+    /// Throws 401 once the key's expiry has come, by the server's clock (never by the cache's age).
+    private func checkExpiry(_ credential: PrincipalCredential) throws {
         if let expiresAt = credential.expiresAt, expiresAt <= now() {
             throw Problem.unauthenticated("The API key has expired.")
         }
-        return credential.principal
     }
 
     /// The principal holding key `keyID` now; nil once the key is revoked or expired. A console
     /// session keeps only its key's id and asks this on every request.
     func current(keyID: String) async throws -> Principal? {
-        guard let credential = try await lookup.credential(keyID: keyID), credential.revokedAt == nil else { return nil }
+        let generation = try await store.generation()
+        let credential: PrincipalCredential
+        if let cached = cache.credential(keyID: keyID, at: generation) {
+            credential = cached
+        } else {
+            // Not kept: the cache holds keys whose secret this process has checked.
+            guard let stored = try await store.credential(keyID: keyID).credential, stored.revokedAt == nil else { return nil }
+            credential = stored
+        }
         if let expiresAt = credential.expiresAt, expiresAt <= now() { return nil }
         return credential.principal
     }

@@ -25,7 +25,8 @@ import Console
 public struct ServerDependencies: Sendable {
     public var database: any Database
     public var log: TransparencyLog
-    public var credentials: any CredentialLookup
+    /// Where authentication reads principals and the principal generation.
+    var credentials: any CredentialStore
     public var clock: ServerClock
     /// Required with a test clock: where its time is kept.
     var clockStore: (any TestClockStore)?
@@ -46,7 +47,7 @@ public struct ServerDependencies: Sendable {
     /// Upstream host names connected to at another `host:port`; empty outside the demo.
     package var upstreamHosts: [String: String] = [:]
 
-    init(database: any Database, log: TransparencyLog, credentials: any CredentialLookup, clock: ServerClock,
+    init(database: any Database, log: TransparencyLog, credentials: any CredentialStore, clock: ServerClock,
          clockStore: (any TestClockStore)?, metrics: PrometheusCollectorRegistry, random: any RandomSource = SecureRandom()) {
         self.database = database
         self.log = log
@@ -75,7 +76,7 @@ public struct PDXRequestContext: RequestContext, RemoteAddressRequestContext {
 /// authentication and rate limit),
 /// the direct usage and JSON report routes, then the handlers generated from `Contracts/openapi.yaml`.
 ///
-/// - Parameter directUsageRoute: false sends every usage batch through the generated handler; tests
+/// - Parameter directUsageRoute: false sends every usage batch (and `/healthz`) through the generated handler; tests
 ///   compare the two routes' answers with it.
 package func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies,
                  directUsageRoute: Bool = true) throws -> Router<PDXRequestContext> {
@@ -84,6 +85,9 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.middlewares.add(AccessLogMiddleware(metrics: metrics))
     // Around the problem answers, so the span records the final status.
     router.middlewares.add(RequestSpanMiddleware())
+    if directUsageRoute {
+        router.middlewares.add(HealthRoute())
+    }
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(MethodNotAllowedMiddleware())
     // Early: the public tiles need no body, clock or key, and are the one route a crowd of monitors hits.
@@ -96,7 +100,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     if dependencies.clock.isTestClock, let store = dependencies.clockStore {
         router.middlewares.add(TestClockSyncMiddleware(clock: dependencies.clock, store: store))
     }
-    let authenticator = Authenticator(lookup: dependencies.credentials, now: { [clock = dependencies.clock] in clock.now() })
+    let authenticator = Authenticator(store: dependencies.credentials, cache: VerifiedKeyCache(capacity: configuration.verifiedKeyCacheSize),
+                                      now: { [clock = dependencies.clock] in clock.now() })
     // One count of failed authentications per address, through the API or the console's sign-in.
     let failedAuthentications = dependencies.failedAuthenticationLimiter
         ?? RateLimiter(rate: configuration.failedAuthenticationRate, burst: configuration.failedAuthenticationBurst)
@@ -200,14 +205,23 @@ public func buildApplication(
 }
 
 /// With a test clock shared through the database, another instance may have moved it: read it
-/// before each request.
+/// before each request that may look at the clock.
+///
+/// Not for `/v1/…`: authentication reads the stored time there, with the principal generation it reads
+/// anyway (``DatabaseCredentialLookup``), before any handler runs. Not for `/healthz`, `/readyz` and
+/// the public tiles under `/tlog/`, which never look at the clock.
 struct TestClockSyncMiddleware<Context: RequestContext>: RouterMiddleware {
     let clock: ServerClock
     let store: any TestClockStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let stored = try await store.loadTestClock() { clock.observe(stored) }
+        if Self.readsClock(request.uri.path), let stored = try await store.loadTestClock() { clock.observe(stored) }
         return try await next(request, context)
+    }
+
+    /// False for the paths that never look at the clock or that authentication keeps up to date.
+    static func readsClock(_ path: String) -> Bool {
+        !(path.hasPrefix("/v1/") || path == "/v1" || path == "/healthz" || path == "/readyz" || path.hasPrefix("/tlog/"))
     }
 }
 

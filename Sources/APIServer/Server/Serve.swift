@@ -182,7 +182,7 @@ extension Runtime {
         var dependencies = ServerDependencies(
             database: database,
             log: log,
-            credentials: DatabaseCredentialLookup(database: database),
+            credentials: DatabaseCredentialLookup(database: database, testClock: clock.isTestClock ? clock : nil),
             clock: clock,
             clockStore: clock.isTestClock ? DatabaseClockStore(database: database, log: log) : nil,
             metrics: metrics,

@@ -60,6 +60,9 @@ public struct ServerConfiguration: Sendable {
     /// key is looked up, so guessing keys is slow and costs the database nothing.
     public var failedAuthenticationRate: Double = 1
     public var failedAuthenticationBurst = 20
+    /// Verified API keys kept in memory per process (see `Docs/design/0026-verified-key-cache.md`);
+    /// a key past them is read from the database on each request.
+    public var verifiedKeyCacheSize = 10_000
     /// `--log-format` / `PDX_LOG_FORMAT`: JSON lines (default) or text.
     public var logFormat: LogFormat = .json
     /// `--log-level` / `PDX_LOG_LEVEL`: trace, debug, info (default), notice, warning, error, critical.
