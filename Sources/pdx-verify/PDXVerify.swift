@@ -243,8 +243,11 @@ struct PDXVerify: ParsableCommand {
         var announcement: (directory: String, files: [String: [UInt8]], year: Int, logSize: UInt64)?
         if let disclosureReport {
             var files: [String: [UInt8]] = [:]
+            // Only the announcement's own files are read (each at most 256 MiB); any other name is
+            // noted as there, unread.
             for name in (try? FileManager.default.contentsOfDirectory(atPath: disclosureReport)) ?? [] {
-                files[name] = Self.readFile((disclosureReport as NSString).appendingPathComponent(name), limit: 1 << 28)
+                files[name] = AnnualDisclosure.fileNames.contains(name)
+                    ? Self.readFile((disclosureReport as NSString).appendingPathComponent(name), limit: 1 << 28) : []
             }
             guard let json = files["disclosure.json"], let header = AnnualDisclosure.header(of: json) else {
                 errorOutput(Self.singleLine("pdx-verify: \(disclosureReport) holds no disclosure.json of a `pdx disclosure`")
