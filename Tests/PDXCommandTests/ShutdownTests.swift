@@ -125,7 +125,7 @@ struct ShutdownTests {
 
         // Another process holds SQLite's write lock, so the final checkpoint waits for it (up to the
         // 120 s database timeout), as a stop waits on anything that never answers.
-        let holder = Process()
+        let holder = SpawnedProcess()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["python3", "-c", """
             import sqlite3, sys, time

@@ -73,17 +73,17 @@ package enum Executables {
     }
 }
 
-/// A `Process` whose exit is awaited, not waited for: ``exit()`` suspends the calling task until
+/// A child process whose exit is awaited, not waited for: ``exit()`` suspends the calling task until
 /// the termination handler reports, holding no thread meanwhile.
 package final class ChildProcess: @unchecked Sendable {
     /// Configure before ``run()``; its termination handler belongs to this object.
-    package let process = Process()
+    package let process = SpawnedProcess()
     private let ended = OneShot<Exit>()
 
     /// How a process ended.
     package struct Exit: Sendable, Equatable {
         package var status: Int32
-        package var reason: Process.TerminationReason
+        package var reason: SpawnedProcess.TerminationReason
     }
 
     package init() {}
@@ -169,7 +169,7 @@ final class OneShot<Value: Sendable>: Sendable {
 package final class ServerProcess: @unchecked Sendable {
     private let child = ChildProcess()
     /// The process, for its state (`isRunning`); end it through this object.
-    package var process: Process { child.process }
+    package var process: SpawnedProcess { child.process }
     package let port: Int
     /// Where the process writes its standard output and standard error.
     package let log: URL
